@@ -1,0 +1,28 @@
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+PYTEST_ARGS ?=
+
+.PHONY: test lint typecheck install run plan clean
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q -e '.[dev,sandbox]'
+	touch $@
+
+install: $(VENV)/.installed
+
+lint: install
+	$(VENV)/bin/ruff check daemon remediations sandbox tests
+	$(VENV)/bin/mypy
+
+test: install lint
+	$(VENV)/bin/pytest -q $(PYTEST_ARGS)
+
+# The daemon against the bundled sandbox, with a scripted actor making drift (Ctrl-C stops all).
+run: install
+	$(VENV)/bin/flink-remediator demo
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info

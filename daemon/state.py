@@ -1,0 +1,112 @@
+"""Typed values that flow through observe -> plan -> apply. All frozen."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Mode = Literal["enforce", "dry-run", "alert"]
+MODES: tuple[Mode, ...] = ("enforce", "dry-run", "alert")
+
+
+@dataclass(frozen=True, order=True)
+class AppRef:
+    """One Managed Flink application, the unit of reconciliation."""
+
+    account: str
+    region: str
+    name: str
+
+    @property
+    def arn(self) -> str:
+        return f"arn:aws:kinesisanalytics:{self.region}:{self.account}:application/{self.name}"
+
+    def __str__(self) -> str:
+        return f"{self.account}/{self.region}/{self.name}"
+
+
+@dataclass(frozen=True)
+class Observed:
+    """The real state of one application, as read from AWS during one reconcile.
+
+    `detail` is DescribeApplication's ApplicationDetail exactly as returned; `facts` holds what
+    each enabled rule read beyond it (keyed by rule id), e.g. log streams or role documents.
+    """
+
+    app: AppRef
+    detail: Mapping[str, Any]
+    tags: Mapping[str, str]
+    facts: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def version_id(self) -> int:
+        return int(self.detail.get("ApplicationVersionId", 0))
+
+    @property
+    def status(self) -> str:
+        return str(self.detail.get("ApplicationStatus", ""))
+
+    @property
+    def role_arn(self) -> str:
+        return str(self.detail.get("ServiceExecutionRole", ""))
+
+    def fact(self, rule_id: str) -> Any:
+        return self.facts.get(rule_id)
+
+
+@dataclass(frozen=True)
+class Drift:
+    """One field of one resource that differs from the desired state."""
+
+    rule: str
+    app: AppRef
+    field: str
+    current: Any
+    desired: Any
+    message: str
+    fixable: bool = True
+    # ARN of what a fix would change: the application, its role, a log group. Shared resources
+    # (a role used by three apps) are changed once per resource, not once per app.
+    resource: str = ""
+
+
+@dataclass(frozen=True)
+class Call:
+    """One AWS API call a fix wants made. Built by pure code; only the executor sends it."""
+
+    service: str  # boto3 service name, e.g. "kinesisanalyticsv2"
+    operation: str  # API operation name, e.g. "UpdateApplication"
+    params: Mapping[str, Any]
+    resource: str = ""
+    # kinesisanalyticsv2 mutations: the executor adds CurrentApplicationVersionId itself.
+    versioned: bool = False
+
+
+@dataclass(frozen=True)
+class Action:
+    """What the executor does for some drifts: calls to make (enforce, dry-run) or an alert."""
+
+    app: AppRef
+    rules: tuple[str, ...]
+    mode: Mode
+    drifts: tuple[Drift, ...]
+    calls: tuple[Call, ...] = ()
+
+    @property
+    def alert_only(self) -> bool:
+        return self.mode == "alert" or not self.calls
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything one reconcile of one application found and intends to do."""
+
+    app: AppRef
+    version_id: int
+    actions: tuple[Action, ...] = ()
+    skipped: str = ""  # why the app was not checked at all (opt-out tag, not selected)
+
+    @property
+    def drifts(self) -> tuple[Drift, ...]:
+        return tuple(d for a in self.actions for d in a.drifts)

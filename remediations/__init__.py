@@ -1,0 +1,19 @@
+"""The one explicit registry of remediation rules. Adding a rule = one module, one line here."""
+
+from __future__ import annotations
+
+from remediations.base import Remediation
+
+REGISTRY: tuple[Remediation, ...] = ()
+
+
+def _check_unique(rules: tuple[Remediation, ...]) -> dict[str, Remediation]:
+    by_id: dict[str, Remediation] = {}
+    for rule in rules:
+        if rule.id in by_id:
+            raise ValueError(f"duplicate remediation id in registry: {rule.id}")
+        by_id[rule.id] = rule
+    return by_id
+
+
+RULES: dict[str, Remediation] = _check_unique(REGISTRY)
