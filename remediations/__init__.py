@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from remediations.base import Remediation
+from remediations.cloudwatch_logging import CloudwatchLogging
 
-REGISTRY: tuple[Remediation, ...] = ()
+REGISTRY: tuple[Remediation, ...] = (CloudwatchLogging(),)
 
 
 def _check_unique(rules: tuple[Remediation, ...]) -> dict[str, Remediation]:

@@ -43,9 +43,7 @@ class Remediation(Protocol):
     # CloudTrail eventNames (any service) that can change what this rule checks.
     trigger_events: ClassVar[frozenset[str]]
 
-    def observe(
-        self, settings: Any, app: AppRef, detail: Mapping[str, Any], read: Reader
-    ) -> Any:
+    def observe(self, settings: Any, app: AppRef, detail: Mapping[str, Any], read: Reader) -> Any:
         """Read what `check` needs beyond DescribeApplication. Return JSON-like data."""
         ...
 

@@ -1,0 +1,149 @@
+"""The AWS boundary: clients, the only place that reads botocore error codes, and call retries.
+
+Transient failures (throttling, 5xx, timeouts) are retried here with jittered exponential
+backoff (tenacity). ConcurrentModification and ResourceInUse are transient too, but retrying the
+same request cannot help: they go up to the reconciler, which re-observes and re-plans.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+import boto3
+import structlog
+from botocore import xform_name
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_random_exponential,
+)
+
+from daemon import errors
+from daemon.telemetry import metrics
+
+log = structlog.get_logger(__name__)
+
+_THROTTLING = frozenset(
+    {
+        "Throttling",
+        "ThrottlingException",
+        "ThrottledException",
+        "TooManyRequestsException",
+        "RequestLimitExceeded",
+        "RequestThrottled",
+        "RequestThrottledException",
+        "SlowDown",
+        "ProvisionedThroughputExceededException",
+    }
+)
+_NOT_FOUND = frozenset({"ResourceNotFoundException", "NoSuchEntity", "NoSuchEntityException"})
+
+# botocore's own retries are off: tenacity owns them, so they are counted and logged once.
+_BOTO_CONFIG = Config(
+    retries={"mode": "standard", "max_attempts": 1},
+    connect_timeout=5,
+    read_timeout=30,
+    user_agent_extra="flink-remediator",
+)
+
+
+def classify(operation: str, exc: Exception) -> errors.AwsError:
+    """Map a botocore exception onto the project's error tree."""
+    if isinstance(exc, ClientError):
+        err = exc.response.get("Error", {})
+        code = str(err.get("Code", "Unknown"))
+        message = str(err.get("Message", ""))
+        status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
+        if code == "ConcurrentModificationException":
+            return errors.ConcurrentModification(operation, code, message)
+        if code == "ResourceInUseException":
+            return errors.ResourceInUse(operation, code, message)
+        if code in _NOT_FOUND:
+            return errors.ResourceNotFound(operation, code, message)
+        if code in _THROTTLING or status == 429 or status >= 500:
+            return errors.TransientAwsError(operation, code, message)
+        return errors.PermanentAwsError(operation, code, message)
+    # Connection errors, timeouts, endpoint hiccups: worth another try.
+    return errors.TransientAwsError(operation, type(exc).__name__, str(exc))
+
+
+def _retryable(exc: BaseException) -> bool:
+    return isinstance(exc, errors.TransientAwsError) and not isinstance(
+        exc, errors.ConcurrentModification | errors.ResourceInUse
+    )
+
+
+class Aws:
+    """Clients for one account and region, from the standard credential chain.
+
+    `AWS_ENDPOINT_URL` (the sandbox) is honoured by boto3 itself.
+    """
+
+    def __init__(
+        self,
+        region: str,
+        session: boto3.session.Session | None = None,
+        max_attempts: int = 5,
+        max_backoff_seconds: float = 5.0,
+    ) -> None:
+        self.region = region
+        self._session = session or boto3.session.Session()
+        self._clients: dict[str, Any] = {}
+        self._lock = threading.Lock()
+        self._max_attempts = max_attempts
+        self._max_backoff = max_backoff_seconds
+
+    def client(self, service: str) -> Any:
+        # IAM is global: its endpoint lives in us-east-1 whatever the app's region.
+        region = "us-east-1" if service == "iam" else self.region
+        with self._lock:
+            if service not in self._clients:
+                self._clients[service] = self._session.client(
+                    service, region_name=region, config=_BOTO_CONFIG
+                )
+            return self._clients[service]
+
+    def call(self, service: str, operation: str, **params: Any) -> Mapping[str, Any]:
+        """Make one API call (operation in AWS's PascalCase), retrying transient failures."""
+
+        def log_retry(state: RetryCallState) -> None:
+            metrics.AWS_RETRIES.labels(service=service, operation=operation).inc()
+            exc = state.outcome.exception() if state.outcome else None
+            log.warning(
+                "aws_call_retried",
+                service=service,
+                operation=operation,
+                attempt=state.attempt_number,
+                error=str(exc),
+            )
+
+        retrying = Retrying(
+            retry=retry_if_exception(_retryable),
+            stop=stop_after_attempt(self._max_attempts),
+            wait=wait_random_exponential(multiplier=0.2, max=self._max_backoff),
+            before_sleep=log_retry,
+            reraise=True,
+        )
+        return retrying(self._call_once, service, operation, params)
+
+    def _call_once(
+        self, service: str, operation: str, params: Mapping[str, Any]
+    ) -> Mapping[str, Any]:
+        method = getattr(self.client(service), xform_name(operation))
+        metrics.AWS_CALLS.labels(service=service, operation=operation).inc()
+        try:
+            response: Mapping[str, Any] = method(**params)
+        except (ClientError, BotoCoreError) as exc:
+            mapped = classify(operation, exc)
+            metrics.AWS_ERRORS.labels(service=service, operation=operation, code=mapped.code).inc()
+            raise mapped from exc
+        return response
+
+    def account_id(self) -> str:
+        return str(self.call("sts", "GetCallerIdentity")["Account"])

@@ -1,0 +1,101 @@
+"""Plan: pure code that turns an observation and the enabled rules into actions.
+
+Several rules that each want UpdateApplication on one application share one call (one version
+bump), so the plan shows one action with several changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from daemon.state import Action, Call, Drift, Mode, Observed, Plan
+from remediations.base import Remediation, RuleSettings
+
+MERGEABLE_OPERATIONS = frozenset({("kinesisanalyticsv2", "UpdateApplication")})
+
+
+class MergeConflict(ValueError):
+    """Two rules want different values for the same field."""
+
+
+def plan(observed: Observed, rules: Sequence[tuple[Remediation, RuleSettings, Mode]]) -> Plan:
+    actions: list[Action] = []
+    for rule, settings, mode in rules:
+        drifts = rule.check(settings, observed)
+        if not drifts:
+            continue
+        if mode == "alert":
+            actions.append(Action(observed.app, (rule.id,), "alert", drifts))
+            continue
+        fixable = tuple(d for d in drifts if d.fixable)
+        unfixable = tuple(d for d in drifts if not d.fixable)
+        calls = rule.fix(settings, observed, fixable) if fixable else ()
+        if calls:
+            actions.append(Action(observed.app, (rule.id,), mode, fixable, calls))
+        else:
+            unfixable = drifts
+        if unfixable:
+            actions.append(Action(observed.app, (rule.id,), "alert", unfixable))
+    return Plan(observed.app, observed.version_id, tuple(merge_updates(actions)))
+
+
+def merge_updates(actions: Sequence[Action]) -> list[Action]:
+    """Fold the UpdateApplication calls of actions with the same mode into one action."""
+    merged: list[Action] = []
+    for action in actions:
+        target = next((m for m in merged if _mergeable(m, action)), None)
+        if target is None:
+            merged.append(action)
+            continue
+        try:
+            combined = _combine(target, action)
+        except MergeConflict:
+            merged.append(action)
+            continue
+        merged[merged.index(target)] = combined
+    return merged
+
+
+def _update_call(action: Action) -> Call | None:
+    return next((c for c in action.calls if (c.service, c.operation) in MERGEABLE_OPERATIONS), None)
+
+
+def _mergeable(a: Action, b: Action) -> bool:
+    return (
+        a.mode == b.mode
+        and a.mode != "alert"
+        and _update_call(a) is not None
+        and _update_call(b) is not None
+    )
+
+
+def _combine(a: Action, b: Action) -> Action:
+    update_a, update_b = _update_call(a), _update_call(b)
+    assert update_a is not None and update_b is not None
+    update = Call(
+        update_a.service,
+        update_a.operation,
+        deep_merge(update_a.params, update_b.params),
+        resource=update_a.resource,
+        versioned=True,
+    )
+    others = tuple(c for c in a.calls + b.calls if c not in (update_a, update_b))
+    drifts: tuple[Drift, ...] = a.drifts + b.drifts
+    return Action(a.app, a.rules + b.rules, a.mode, drifts, (*others, update))
+
+
+def deep_merge(a: Mapping[str, Any], b: Mapping[str, Any]) -> dict[str, Any]:
+    """Merge two request documents: mappings recursively, lists concatenated, equal scalars
+    kept; different scalars for one key raise MergeConflict."""
+    out = dict(a)
+    for key, value in b.items():
+        if key not in out:
+            out[key] = value
+        elif isinstance(out[key], Mapping) and isinstance(value, Mapping):
+            out[key] = deep_merge(out[key], value)
+        elif isinstance(out[key], list) and isinstance(value, list):
+            out[key] = [*out[key], *value]
+        elif out[key] != value:
+            raise MergeConflict(f"{key}: {out[key]!r} != {value!r}")
+    return out

@@ -1,0 +1,143 @@
+"""Reconcile one application: observe -> plan -> apply, re-planning on concurrent changes."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import structlog
+
+from daemon import errors
+from daemon.apply.audit import Cause
+from daemon.apply.aws import Aws
+from daemon.apply.executor import ActionOutcome, Executor, Guard
+from daemon.reconcile.observe import TRANSITIONAL_STATUSES, describe, observe
+from daemon.reconcile.plan import plan as make_plan
+from daemon.state import AppRef, Mode, Plan
+from daemon.telemetry import metrics
+from remediations.base import Remediation, RuleSettings
+
+log = structlog.get_logger(__name__)
+
+EnabledRules = Sequence[tuple[Remediation, RuleSettings, Mode]]
+# Given an app and its tags: the enabled rules with settings and mode, or why it is skipped.
+Resolver = Callable[[AppRef, Mapping[str, str]], EnabledRules | str]
+
+Result = Literal["clean", "drift", "fixed", "skipped", "gone", "error"]
+
+
+@dataclass(frozen=True)
+class ReconcileResult:
+    app: AppRef
+    result: Result
+    plan: Plan | None = None
+    outcomes: tuple[ActionOutcome, ...] = ()
+    error: str = ""
+    # True when a later attempt may succeed: the triggering message must not be acknowledged.
+    retryable: bool = False
+    role_arn: str = ""
+
+
+class Reconciler:
+    def __init__(
+        self,
+        aws_for: Callable[[AppRef], Aws],
+        resolver: Resolver,
+        dry_run: bool = False,
+        guard: Guard | None = None,
+        max_replans: int = 3,
+        settle_timeout_seconds: float = 120.0,
+    ) -> None:
+        self._aws_for = aws_for
+        self._resolver = resolver
+        self._dry_run = dry_run
+        self._guard = guard
+        self._max_replans = max_replans
+        self._settle_timeout = settle_timeout_seconds
+
+    def reconcile(self, app: AppRef, cause: Cause) -> ReconcileResult:
+        started = time.monotonic()
+        bound = log.bind(app=app.name, account=app.account, region=app.region)
+        result = self._reconcile(app, cause, bound)
+        metrics.RECONCILES.labels(trigger=cause.trigger, result=result.result).inc()
+        bound.info(
+            "reconcile_finished",
+            result=result.result,
+            trigger=cause.trigger,
+            drifts=len(result.plan.drifts) if result.plan else 0,
+            seconds=round(time.monotonic() - started, 3),
+            **({"error": result.error} if result.error else {}),
+        )
+        return result
+
+    def _reconcile(
+        self, app: AppRef, cause: Cause, bound: structlog.typing.FilteringBoundLogger
+    ) -> ReconcileResult:
+        aws = self._aws_for(app)
+        executor = Executor(aws, self._dry_run, self._guard, self._settle_timeout)
+        last_error = ""
+        for attempt in range(1, self._max_replans + 1):
+            try:
+                detail, tags = describe(aws, app)
+                rules = self._resolver(app, tags)
+                if isinstance(rules, str):
+                    return ReconcileResult(app, "skipped", error=rules)
+                if detail.get("ApplicationStatus") in TRANSITIONAL_STATUSES:
+                    executor.wait_until_settled(app)
+                    detail, tags = describe(aws, app)
+                observed = observe(app, detail, tags, [(r, s) for r, s, _ in rules], aws)
+                plan = make_plan(observed, rules)
+                for drift in plan.drifts:
+                    metrics.DRIFTS_DETECTED.labels(rule=drift.rule).inc()
+                    bound.info(
+                        "drift_detected",
+                        rule=drift.rule,
+                        field=drift.field,
+                        current=drift.current,
+                        desired=drift.desired,
+                    )
+                outcomes = executor.execute(plan, cause)
+                self._update_violations(app, rules, outcomes)
+                return _result(app, plan, outcomes, observed.role_arn)
+            except (errors.ConcurrentModification, errors.ResourceInUse) as exc:
+                last_error = str(exc)
+                bound.info("reconcile_replanned", attempt=attempt, reason=last_error)
+            except errors.ResourceNotFound as exc:
+                metrics.forget_application(app)
+                return ReconcileResult(app, "gone", error=str(exc))
+            except errors.PermanentAwsError as exc:
+                return ReconcileResult(app, "error", error=str(exc))
+            except errors.TransientAwsError as exc:
+                return ReconcileResult(app, "error", error=str(exc), retryable=True)
+        return ReconcileResult(app, "error", error=last_error, retryable=True)
+
+    @staticmethod
+    def _update_violations(
+        app: AppRef, rules: EnabledRules, outcomes: tuple[ActionOutcome, ...]
+    ) -> None:
+        alerted = {r for o in outcomes if o.outcome == "alerted" for r in o.action.rules}
+        for rule, _, _ in rules:
+            metrics.set_violation(app, rule.id, rule.id in alerted)
+
+
+def _result(
+    app: AppRef, plan: Plan, outcomes: tuple[ActionOutcome, ...], role_arn: str
+) -> ReconcileResult:
+    failed = [o for o in outcomes if o.outcome == "failed"]
+    if failed:
+        return ReconcileResult(
+            app,
+            "error",
+            plan,
+            outcomes,
+            error="; ".join(o.error for o in failed),
+            retryable=any(o.retryable for o in failed),
+            role_arn=role_arn,
+        )
+    if any(o.outcome == "applied" for o in outcomes):
+        return ReconcileResult(app, "fixed", plan, outcomes, role_arn=role_arn)
+    return ReconcileResult(
+        app, "drift" if plan.drifts else "clean", plan, outcomes, role_arn=role_arn
+    )

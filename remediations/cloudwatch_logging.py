@@ -1,0 +1,230 @@
+"""cloudwatch_logging: the app logs to the configured CloudWatch stream at the configured levels.
+
+Auditors require that application logging stays on. The rule checks that a logging option
+points at the configured stream (which must exist) and that monitoring is CUSTOM with the
+configured log and metrics levels. The fix creates the group and stream when missing, then adds
+or repoints the option and sets the levels in as few application calls as the API allows: one
+AddApplicationCloudWatchLoggingOption when there is no option, and one UpdateApplication that
+both repoints an existing option and sets the monitoring levels.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar, Literal
+
+from pydantic import Field, field_validator
+
+from daemon import errors
+from daemon.state import AppRef, Call, Drift, Mode, Observed
+from remediations.base import Reader, RuleSettings
+
+RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827,
+                  2192, 2557, 2922, 3288, 3653)  # fmt: skip
+DEFAULT_STREAM_ARN = (
+    "arn:aws:logs:{region}:{account}:log-group:/aws/kinesis-analytics/{application}"
+    ":log-stream:kinesis-analytics-log-stream"
+)
+MONITORING = "ApplicationConfigurationDescription.FlinkApplicationConfigurationDescription" \
+    ".MonitoringConfigurationDescription"  # fmt: skip
+
+
+class Settings(RuleSettings):
+    log_stream_arn: str = Field(
+        DEFAULT_STREAM_ARN,
+        description="ARN template of the log stream; {account}, {region}, {application} expand.",
+    )
+    retention_days: int = Field(365, description="Retention for a log group the fix creates.")
+    log_level: Literal["INFO", "WARN", "ERROR", "DEBUG"] = "INFO"
+    metrics_level: Literal["APPLICATION", "TASK", "OPERATOR", "PARALLELISM"] = "APPLICATION"
+
+    @field_validator("retention_days")
+    @classmethod
+    def _valid_retention(cls, value: int) -> int:
+        if value not in RETENTION_DAYS:
+            raise ValueError(f"must be one of {', '.join(map(str, RETENTION_DAYS))}")
+        return value
+
+    @field_validator("log_stream_arn")
+    @classmethod
+    def _valid_template(cls, value: str) -> str:
+        expanded = value.format(account="123456789012", region="us-east-1", application="app")
+        split_stream_arn(expanded)
+        return value
+
+    def stream_arn(self, app: AppRef) -> str:
+        return self.log_stream_arn.format(
+            account=app.account, region=app.region, application=app.name
+        )
+
+
+def split_stream_arn(arn: str) -> tuple[str, str]:
+    """`arn:aws:logs:R:A:log-group:G:log-stream:S` -> (G, S)."""
+    head, sep, stream = arn.partition(":log-stream:")
+    prefix, _, group = head.partition(":log-group:")
+    if not (sep and group and stream and prefix.startswith("arn:aws") and ":logs:" in prefix):
+        raise ValueError(
+            "must look like arn:aws:logs:REGION:ACCOUNT:log-group:GROUP:log-stream:STREAM"
+        )
+    return group, stream
+
+
+class CloudwatchLogging:
+    id: ClassVar[str] = "cloudwatch_logging"
+    summary: ClassVar[str] = "Application logs go to the configured CloudWatch stream and levels."
+    settings_model: ClassVar[type[RuleSettings]] = Settings
+    default_mode: ClassVar[Mode] = "enforce"
+    read_actions: ClassVar[tuple[str, ...]] = ("logs:DescribeLogGroups", "logs:DescribeLogStreams")
+    write_actions: ClassVar[tuple[str, ...]] = (
+        "logs:CreateLogGroup",
+        "logs:PutRetentionPolicy",
+        "logs:CreateLogStream",
+        "kinesisanalytics:AddApplicationCloudWatchLoggingOption",
+        "kinesisanalytics:UpdateApplication",
+    )
+    trigger_events: ClassVar[frozenset[str]] = frozenset(
+        {
+            "CreateApplication",
+            "UpdateApplication",
+            "AddApplicationCloudWatchLoggingOption",
+            "DeleteApplicationCloudWatchLoggingOption",
+        }
+    )
+
+    def observe(
+        self, settings: Settings, app: AppRef, detail: Mapping[str, Any], read: Reader
+    ) -> dict[str, Any]:
+        group, stream = split_stream_arn(settings.stream_arn(app))
+        groups = read("logs", "DescribeLogGroups", logGroupNamePrefix=group)["logGroups"]
+        group_exists = any(g["logGroupName"] == group for g in groups)
+        stream_exists = False
+        if group_exists:
+            try:
+                streams = read(
+                    "logs", "DescribeLogStreams", logGroupName=group, logStreamNamePrefix=stream
+                )["logStreams"]
+            except errors.ResourceNotFound:
+                streams = []
+            stream_exists = any(s["logStreamName"] == stream for s in streams)
+        return {"group_exists": group_exists, "stream_exists": stream_exists}
+
+    def check(self, settings: Settings, observed: Observed) -> tuple[Drift, ...]:
+        app = observed.app
+        arn = settings.stream_arn(app)
+        group, stream = split_stream_arn(arn)
+        group_arn = arn.partition(":log-stream:")[0]
+        facts = observed.fact(self.id) or {}
+        drifts: list[Drift] = []
+
+        def drift(field: str, current: Any, desired: Any, message: str, resource: str) -> None:
+            drifts.append(Drift(self.id, app, field, current, desired, message, True, resource))
+
+        if not facts.get("group_exists", True):
+            drift("LogGroup", None, group, f"log group {group} does not exist", group_arn)
+        if not facts.get("stream_exists", True):
+            drift("LogStream", None, stream, f"log stream {stream} does not exist", arn)
+        current = [o["LogStreamARN"] for o in _logging_options(observed.detail)]
+        if arn not in current:
+            message = "no CloudWatch logging option" if not current else "logs go elsewhere"
+            drift("CloudWatchLoggingOptions", current, [arn], message, app.arn)
+        if _is_flink(observed.detail):
+            monitoring = _monitoring(observed.detail)
+            wanted = {
+                "ConfigurationType": "CUSTOM",
+                "LogLevel": settings.log_level,
+                "MetricsLevel": settings.metrics_level,
+            }
+            for key, value in wanted.items():
+                if monitoring.get(key) != value:
+                    drift(
+                        f"MonitoringConfiguration.{key}",
+                        monitoring.get(key),
+                        value,
+                        f"monitoring {key} is {monitoring.get(key)}",
+                        app.arn,
+                    )
+        return tuple(drifts)
+
+    def fix(
+        self, settings: Settings, observed: Observed, drifts: tuple[Drift, ...]
+    ) -> tuple[Call, ...]:
+        app = observed.app
+        arn = settings.stream_arn(app)
+        group, stream = split_stream_arn(arn)
+        fields = {d.field for d in drifts}
+        calls: list[Call] = []
+        if "LogGroup" in fields:
+            calls.append(Call("logs", "CreateLogGroup", {"logGroupName": group}, group))
+            calls.append(
+                Call(
+                    "logs",
+                    "PutRetentionPolicy",
+                    {"logGroupName": group, "retentionInDays": settings.retention_days},
+                    group,
+                )
+            )
+        if "LogStream" in fields:
+            calls.append(
+                Call(
+                    "logs", "CreateLogStream", {"logGroupName": group, "logStreamName": stream}, arn
+                )
+            )
+        update: dict[str, Any] = {}
+        options = _logging_options(observed.detail)
+        if "CloudWatchLoggingOptions" in fields:
+            if options:
+                update["CloudWatchLoggingOptionUpdates"] = [
+                    {
+                        "CloudWatchLoggingOptionId": options[0]["CloudWatchLoggingOptionId"],
+                        "LogStreamARNUpdate": arn,
+                    }
+                ]
+            else:
+                calls.append(
+                    Call(
+                        "kinesisanalyticsv2",
+                        "AddApplicationCloudWatchLoggingOption",
+                        {
+                            "ApplicationName": app.name,
+                            "CloudWatchLoggingOption": {"LogStreamARN": arn},
+                        },
+                        app.arn,
+                        versioned=True,
+                    )
+                )
+        if any(f.startswith("MonitoringConfiguration.") for f in fields):
+            update["ApplicationConfigurationUpdate"] = {
+                "FlinkApplicationConfigurationUpdate": {
+                    "MonitoringConfigurationUpdate": {
+                        "ConfigurationTypeUpdate": "CUSTOM",
+                        "LogLevelUpdate": settings.log_level,
+                        "MetricsLevelUpdate": settings.metrics_level,
+                    }
+                }
+            }
+        if update:
+            calls.append(
+                Call(
+                    "kinesisanalyticsv2",
+                    "UpdateApplication",
+                    {"ApplicationName": app.name, **update},
+                    app.arn,
+                    versioned=True,
+                )
+            )
+        return tuple(calls)
+
+
+def _logging_options(detail: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    return list(detail.get("CloudWatchLoggingOptionDescriptions") or [])
+
+
+def _is_flink(detail: Mapping[str, Any]) -> bool:
+    return str(detail.get("RuntimeEnvironment", "")).startswith("FLINK")
+
+
+def _monitoring(detail: Mapping[str, Any]) -> Mapping[str, Any]:
+    node: Any = detail
+    for key in MONITORING.split("."):
+        node = node.get(key) if isinstance(node, Mapping) else None
+    return node if isinstance(node, Mapping) else {}
