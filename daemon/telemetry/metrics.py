@@ -1,0 +1,305 @@
+"""Every Prometheus metric of flink-remediator, defined once, and the helpers other code calls.
+
+The catalogue with meanings is docs/metrics.md (a test keeps the two identical). All metrics live
+on `REGISTRY`, a dedicated registry (not prometheus_client's global one) that the daemon serves on
+`/metrics` through `render()`; the process and platform collectors are registered on it too.
+
+Labels are low-cardinality: enumerated values are checked here (a typo raises ValueError instead of
+creating a new series). The per-application gauges (violation, fight) are the one deliberate
+exception, bounded by the fleet size: `forget_application` removes an application's series when it
+disappears from the inventory.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Literal, get_args
+
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    PlatformCollector,
+    ProcessCollector,
+    disable_created_metrics,
+)
+from prometheus_client.exposition import choose_encoder
+
+from daemon import __version__
+from daemon.state import MODES, AppRef, Mode
+
+# `_created` series double the counters and histograms and nothing here alerts on them.
+disable_created_metrics()  # type: ignore[no-untyped-call]
+
+PREFIX = "flink_remediator"
+
+EventSource = Literal["aws.kinesisanalytics", "aws.iam", "aws.ec2", "other"]
+IgnoreReason = Literal[
+    "not_json",  # the message body is not JSON
+    "unknown_shape",  # JSON, but not an EventBridge envelope with a CloudTrail record
+    "other_service",  # an event source no rule listens to
+    "irrelevant_event",  # a known source, but an eventName no rule is triggered by
+    "read_only",  # a read-only API call
+    "failed_call",  # the API call failed (errorCode set), so nothing changed
+    "own_identity",  # caused by the daemon's own identity (loop prevention)
+    "duplicate",  # CloudTrail eventID already seen
+    "account_not_configured",
+    "region_not_configured",
+    "no_application",  # no application in the inventory is affected (e.g. an unused route table)
+]
+ReconcileTrigger = Literal["event", "sweep", "cli"]
+ReconcileResult = Literal["in_sync", "drift", "skipped", "error"]
+RemediationOutcome = Literal["applied", "planned", "failed", "skipped", "alerted"]
+QueueName = Literal["events", "dlq"]
+ConfigReloadResult = Literal["applied", "rejected", "unchanged"]
+
+EVENT_SOURCES: tuple[EventSource, ...] = get_args(EventSource)
+IGNORE_REASONS: tuple[IgnoreReason, ...] = get_args(IgnoreReason)
+RECONCILE_TRIGGERS: tuple[ReconcileTrigger, ...] = get_args(ReconcileTrigger)
+RECONCILE_RESULTS: tuple[ReconcileResult, ...] = get_args(ReconcileResult)
+REMEDIATION_OUTCOMES: tuple[RemediationOutcome, ...] = get_args(RemediationOutcome)
+QUEUE_NAMES: tuple[QueueName, ...] = get_args(QueueName)
+CONFIG_RELOAD_RESULTS: tuple[ConfigReloadResult, ...] = get_args(ConfigReloadResult)
+
+APP_LABELS = ("account", "region", "application")
+
+REGISTRY = CollectorRegistry()
+ProcessCollector(registry=REGISTRY)
+PlatformCollector(registry=REGISTRY)
+
+EVENTS_RECEIVED = Counter(
+    f"{PREFIX}_events_received", "Events read from the queue, by EventBridge source.",
+    ["source"], registry=REGISTRY,
+)
+EVENTS_IGNORED = Counter(
+    f"{PREFIX}_events_ignored", "Events dropped without a reconcile, by reason.",
+    ["reason"], registry=REGISTRY,
+)
+RECONCILES = Counter(
+    f"{PREFIX}_reconciles", "Reconciles of one application, by trigger and result.",
+    ["trigger", "result"], registry=REGISTRY,
+)
+DRIFTS_DETECTED = Counter(
+    f"{PREFIX}_drifts_detected", "Drifts found by a rule's check.", ["rule"], registry=REGISTRY,
+)
+REMEDIATIONS = Counter(
+    f"{PREFIX}_remediations", "Remediation actions, by rule, outcome and mode.",
+    ["rule", "outcome", "mode"], registry=REGISTRY,
+)
+VIOLATION_ACTIVE = Gauge(
+    f"{PREFIX}_violation_active",
+    "1 while a reconcile left drift of this rule in place on this application, else 0.",
+    [*APP_LABELS, "rule"], registry=REGISTRY,
+)
+FIGHT_ACTIVE = Gauge(
+    f"{PREFIX}_fight_active",
+    "1 while fixes of this rule on this application are suspended: another actor keeps undoing "
+    "them (the per-application fix budget is spent), else 0.",
+    [*APP_LABELS, "rule"], registry=REGISTRY,
+)
+APPLICATIONS = Gauge(
+    f"{PREFIX}_applications", "Applications in the inventory, by account and region.",
+    ["account", "region"], registry=REGISTRY,
+)
+REMEDIATION_DURATION = Histogram(
+    f"{PREFIX}_remediation_duration_seconds",
+    "Time to apply one remediation action, retries included.", ["rule"], registry=REGISTRY,
+    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120),
+)
+EVENT_LAG = Histogram(
+    f"{PREFIX}_event_lag_seconds",
+    "Time from the CloudTrail eventTime to the daemon reading the event.", registry=REGISTRY,
+    buckets=(1, 5, 15, 30, 60, 120, 300, 600, 900, 1800, 3600),
+)
+AWS_CALLS = Counter(
+    f"{PREFIX}_aws_calls", "AWS API calls made (each attempt counts).",
+    ["service", "operation"], registry=REGISTRY,
+)
+AWS_ERRORS = Counter(
+    f"{PREFIX}_aws_errors", "AWS API calls that failed, by AWS error code.",
+    ["service", "operation", "code"], registry=REGISTRY,
+)
+AWS_RETRIES = Counter(
+    f"{PREFIX}_aws_retries", "AWS API calls retried after a transient error.",
+    ["service", "operation"], registry=REGISTRY,
+)
+SWEEP_DURATION = Histogram(
+    f"{PREFIX}_sweep_duration_seconds", "Time of one full sweep (successful or not).",
+    registry=REGISTRY, buckets=(1, 5, 15, 30, 60, 120, 300, 600, 1200, 1800),
+)
+LAST_SWEEP_SUCCESS = Gauge(
+    f"{PREFIX}_last_sweep_success_timestamp_seconds",
+    "Unix time the last successful sweep finished; 0 until the first one.",
+    registry=REGISTRY,
+)
+QUEUE_MESSAGES = Gauge(
+    f"{PREFIX}_queue_messages",
+    "Visible messages in the SQS queue (ApproximateNumberOfMessages), polled periodically.",
+    ["queue"], registry=REGISTRY,
+)
+WORK_QUEUE_DEPTH = Gauge(
+    f"{PREFIX}_work_queue_depth", "Applications waiting in the in-memory work queue.",
+    registry=REGISTRY,
+)
+CONFIG_RELOADS = Counter(
+    f"{PREFIX}_config_reloads", "Desired-state config reloads, by result.", ["result"],
+    registry=REGISTRY,
+)
+CONFIG_INFO = Gauge(
+    f"{PREFIX}_config_info", "1, labelled with the SHA-256 of the loaded desired-state config.",
+    ["sha256"], registry=REGISTRY,
+)
+BUILD_INFO = Gauge(
+    f"{PREFIX}_build_info", "1, labelled with the running version.", ["version"],
+    registry=REGISTRY,
+)
+BUILD_INFO.labels(version=__version__).set(1)
+
+# Series of bounded enums exist from the start at 0, so rate()/increase() see the first event.
+for _source in EVENT_SOURCES:
+    EVENTS_RECEIVED.labels(source=_source)
+for _reason in IGNORE_REASONS:
+    EVENTS_IGNORED.labels(reason=_reason)
+for _trigger in RECONCILE_TRIGGERS:
+    for _result in RECONCILE_RESULTS:
+        RECONCILES.labels(trigger=_trigger, result=_result)
+for _reload in CONFIG_RELOAD_RESULTS:
+    CONFIG_RELOADS.labels(result=_reload)
+
+_lock = threading.Lock()
+# Which rules have per-application series, so forget_application can remove exactly those.
+_app_rules: dict[AppRef, set[str]] = {}
+_config_sha: list[str] = []
+
+
+def _check(value: str, allowed: tuple[str, ...], label: str) -> str:
+    if value not in allowed:
+        raise ValueError(f"{label}={value!r} is not one of {', '.join(allowed)}")
+    return value
+
+
+def _app_labels(app: AppRef, rule: str) -> dict[str, str]:
+    return {"account": app.account, "region": app.region, "application": app.name, "rule": rule}
+
+
+def render(accept: str | None = None) -> tuple[bytes, str]:
+    """The `/metrics` body and its Content-Type, negotiated from the request's Accept header."""
+    encoder, content_type = choose_encoder(accept or "")
+    return encoder(REGISTRY), content_type
+
+
+def count_event_received(source: str) -> None:
+    """An event was read. `source` is the envelope's `source`; unknown ones count as `other`."""
+    EVENTS_RECEIVED.labels(source=source if source in EVENT_SOURCES else "other").inc()
+
+
+def count_event_ignored(reason: IgnoreReason) -> None:
+    EVENTS_IGNORED.labels(reason=_check(reason, IGNORE_REASONS, "reason")).inc()
+
+
+def count_reconcile(trigger: ReconcileTrigger, result: ReconcileResult) -> None:
+    RECONCILES.labels(
+        trigger=_check(trigger, RECONCILE_TRIGGERS, "trigger"),
+        result=_check(result, RECONCILE_RESULTS, "result"),
+    ).inc()
+
+
+def declare_rule(rule: str, mode: Mode) -> None:
+    """Create a rule's counters at 0 (call for every enabled rule at start and after a reload),
+    so the first drift or failure is an increase that rate() and alerts can see."""
+    DRIFTS_DETECTED.labels(rule=rule)
+    for outcome in REMEDIATION_OUTCOMES:
+        REMEDIATIONS.labels(rule=rule, outcome=outcome, mode=_check(mode, MODES, "mode"))
+
+
+def count_drifts(rule: str, count: int = 1) -> None:
+    DRIFTS_DETECTED.labels(rule=rule).inc(count)
+
+
+def count_remediation(rule: str, outcome: RemediationOutcome, mode: Mode) -> None:
+    REMEDIATIONS.labels(
+        rule=rule,
+        outcome=_check(outcome, REMEDIATION_OUTCOMES, "outcome"),
+        mode=_check(mode, MODES, "mode"),
+    ).inc()
+
+
+def observe_remediation_duration(rule: str, seconds: float) -> None:
+    REMEDIATION_DURATION.labels(rule=rule).observe(max(seconds, 0.0))
+
+
+def set_violation(app: AppRef, rule: str, active: bool) -> None:
+    """After each reconcile, for each rule checked: True if drift of `rule` is left in place
+    (alert-only, dry-run, unfixable or failed fix), False if none is left."""
+    with _lock:
+        _app_rules.setdefault(app, set()).add(rule)
+        VIOLATION_ACTIVE.labels(**_app_labels(app, rule)).set(1 if active else 0)
+
+
+def set_fight(app: AppRef, rule: str, active: bool) -> None:
+    """True when the fix budget of (app, rule) is spent; False when its window has passed."""
+    with _lock:
+        _app_rules.setdefault(app, set()).add(rule)
+        FIGHT_ACTIVE.labels(**_app_labels(app, rule)).set(1 if active else 0)
+
+
+def forget_application(app: AppRef) -> None:
+    """Remove every per-application series of `app` (it left the inventory)."""
+    with _lock:
+        for rule in _app_rules.pop(app, set()):
+            values = tuple(_app_labels(app, rule).values())
+            for gauge in (VIOLATION_ACTIVE, FIGHT_ACTIVE):
+                gauge.remove(*values)
+
+
+def set_application_count(account: str, region: str, count: int) -> None:
+    APPLICATIONS.labels(account=account, region=region).set(count)
+
+
+def observe_event_lag(seconds: float) -> None:
+    """now - eventTime; clock skew can make it negative, which counts as 0."""
+    EVENT_LAG.observe(max(seconds, 0.0))
+
+
+def count_aws_call(service: str, operation: str) -> None:
+    AWS_CALLS.labels(service=service, operation=operation).inc()
+
+
+def count_aws_error(service: str, operation: str, code: str) -> None:
+    AWS_ERRORS.labels(service=service, operation=operation, code=code or "Unknown").inc()
+
+
+def count_aws_retry(service: str, operation: str) -> None:
+    AWS_RETRIES.labels(service=service, operation=operation).inc()
+
+
+def record_sweep(
+    duration_seconds: float, succeeded: bool, finished_at: float | None = None
+) -> None:
+    """A sweep ended. `finished_at` is a Unix time (default: now)."""
+    SWEEP_DURATION.observe(max(duration_seconds, 0.0))
+    if succeeded:
+        LAST_SWEEP_SUCCESS.set(time.time() if finished_at is None else finished_at)
+
+
+def set_queue_depth(queue: QueueName, messages: int) -> None:
+    QUEUE_MESSAGES.labels(queue=_check(queue, QUEUE_NAMES, "queue")).set(messages)
+
+
+def set_work_queue_depth(applications: int) -> None:
+    WORK_QUEUE_DEPTH.set(applications)
+
+
+def count_config_reload(result: ConfigReloadResult) -> None:
+    CONFIG_RELOADS.labels(result=_check(result, CONFIG_RELOAD_RESULTS, "result")).inc()
+
+
+def set_config(sha256: str) -> None:
+    """The config with this hash is now the one in use; the previous hash's series goes."""
+    with _lock:
+        for old in _config_sha:
+            CONFIG_INFO.remove(old)
+        _config_sha[:] = [sha256]
+        CONFIG_INFO.labels(sha256=sha256).set(1)
