@@ -113,7 +113,7 @@ class Aws:
         """Make one API call (operation in AWS's PascalCase), retrying transient failures."""
 
         def log_retry(state: RetryCallState) -> None:
-            metrics.AWS_RETRIES.labels(service=service, operation=operation).inc()
+            metrics.count_aws_retry(service, operation)
             exc = state.outcome.exception() if state.outcome else None
             log.warning(
                 "aws_call_retried",
@@ -136,12 +136,12 @@ class Aws:
         self, service: str, operation: str, params: Mapping[str, Any]
     ) -> Mapping[str, Any]:
         method = getattr(self.client(service), xform_name(operation))
-        metrics.AWS_CALLS.labels(service=service, operation=operation).inc()
+        metrics.count_aws_call(service, operation)
         try:
             response: Mapping[str, Any] = method(**params)
         except (ClientError, BotoCoreError) as exc:
             mapped = classify(operation, exc)
-            metrics.AWS_ERRORS.labels(service=service, operation=operation, code=mapped.code).inc()
+            metrics.count_aws_error(service, operation, mapped.code)
             raise mapped from exc
         return response
 

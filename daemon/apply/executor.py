@@ -82,7 +82,7 @@ class Executor:
             return self._finish(action, "failed", cause, str(exc))
         finally:
             for rule in action.rules:
-                metrics.REMEDIATION_DURATION.labels(rule=rule).observe(time.monotonic() - started)
+                metrics.observe_remediation_duration(rule, time.monotonic() - started)
         return self._finish(action, "applied", cause)
 
     def _send(self, call: Call, app: AppRef, version: _Version) -> None:
@@ -127,7 +127,7 @@ class Executor:
     ) -> ActionOutcome:
         audit.record(action, outcome, cause, error)
         for rule in action.rules:
-            metrics.REMEDIATIONS.labels(rule=rule, outcome=outcome, mode=action.mode).inc()
+            metrics.count_remediation(rule, outcome, action.mode)
         return ActionOutcome(action, outcome, error, retryable)
 
 

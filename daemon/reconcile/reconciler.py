@@ -61,7 +61,7 @@ class Reconciler:
         started = time.monotonic()
         bound = log.bind(app=app.name, account=app.account, region=app.region)
         result = self._reconcile(app, cause, bound)
-        metrics.RECONCILES.labels(trigger=cause.trigger, result=result.result).inc()
+        metrics.count_reconcile(cause.trigger, result.result)
         bound.info(
             "reconcile_finished",
             result=result.result,
@@ -90,7 +90,7 @@ class Reconciler:
                 observed = observe(app, detail, tags, [(r, s) for r, s, _ in rules], aws)
                 plan = make_plan(observed, rules)
                 for drift in plan.drifts:
-                    metrics.DRIFTS_DETECTED.labels(rule=drift.rule).inc()
+                    metrics.count_drifts(drift.rule)
                     bound.info(
                         "drift_detected",
                         rule=drift.rule,
@@ -117,9 +117,10 @@ class Reconciler:
     def _update_violations(
         app: AppRef, rules: EnabledRules, outcomes: tuple[ActionOutcome, ...]
     ) -> None:
-        alerted = {r for o in outcomes if o.outcome == "alerted" for r in o.action.rules}
+        # Open = drift left in place: alert-only, dry-run, skipped or failed.
+        left = {r for o in outcomes if o.outcome != "applied" for r in o.action.rules}
         for rule, _, _ in rules:
-            metrics.set_violation(app, rule.id, rule.id in alerted)
+            metrics.set_violation(app, rule.id, rule.id in left)
 
 
 def _result(

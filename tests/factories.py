@@ -1,0 +1,56 @@
+"""Builders for DescribeApplication-shaped data used by pure (no I/O) tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from daemon.state import AppRef, Observed
+
+APP = AppRef("123456789012", "us-east-1", "orders")
+
+
+def stream_arn(app: AppRef = APP, stream: str = "kinesis-analytics-log-stream") -> str:
+    return (
+        f"arn:aws:logs:{app.region}:{app.account}:log-group:/aws/kinesis-analytics/{app.name}"
+        f":log-stream:{stream}"
+    )
+
+
+def flink_detail(
+    app: AppRef = APP,
+    *,
+    log_streams: tuple[str, ...] = (),
+    monitoring: dict[str, Any] | None = None,
+    status: str = "RUNNING",
+    version: int = 3,
+    runtime: str = "FLINK-1_20",
+) -> dict[str, Any]:
+    return {
+        "ApplicationARN": app.arn,
+        "ApplicationName": app.name,
+        "RuntimeEnvironment": runtime,
+        "ServiceExecutionRole": f"arn:aws:iam::{app.account}:role/{app.name}-role",
+        "ApplicationStatus": status,
+        "ApplicationVersionId": version,
+        "ConditionalToken": f"token-{version}",
+        "CloudWatchLoggingOptionDescriptions": [
+            {"CloudWatchLoggingOptionId": f"{i + 1}.1", "LogStreamARN": arn}
+            for i, arn in enumerate(log_streams)
+        ],
+        "ApplicationConfigurationDescription": {
+            "FlinkApplicationConfigurationDescription": {
+                "MonitoringConfigurationDescription": monitoring
+                or {
+                    "ConfigurationType": "DEFAULT",
+                    "MetricsLevel": "APPLICATION",
+                    "LogLevel": "INFO",
+                }
+            }
+        },
+    }
+
+
+def observed(
+    detail: dict[str, Any], facts: dict[str, Any] | None = None, app: AppRef = APP
+) -> Observed:
+    return Observed(app=app, detail=detail, tags={}, facts=facts or {})
