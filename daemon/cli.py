@@ -9,7 +9,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 # Modules that each define `register(subparsers) -> None`; the parser they add sets `func`.
-COMMAND_MODULES: tuple[str, ...] = ("sandbox.cli",)
+COMMAND_MODULES: tuple[str, ...] = ("sandbox.cli", "daemon.commands_config", "daemon.commands_pass")
 
 
 def build_parser() -> argparse.ArgumentParser:

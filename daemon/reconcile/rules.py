@@ -1,0 +1,27 @@
+"""Bridge from the desired-state config to the reconciler: the enabled rules of one app."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+from daemon.desired.config import DesiredConfig
+from daemon.desired.resolve import resolve
+from daemon.reconcile.reconciler import EnabledRules, Resolver
+from daemon.state import AppRef
+from remediations import RULES
+
+
+def resolver_for(current_config: Callable[[], DesiredConfig]) -> Resolver:
+    """A resolver that reads the config in force at each call (hot reload swaps it)."""
+
+    def resolver(app: AppRef, tags: Mapping[str, str]) -> EnabledRules | str:
+        resolution = resolve(current_config(), app, tags)
+        if resolution.ignored:
+            return resolution.ignored
+        return [
+            (rule, resolution.rules[rule_id].settings, resolution.rules[rule_id].mode)
+            for rule_id, rule in RULES.items()
+            if rule_id in resolution.rules
+        ]
+
+    return resolver
