@@ -1,0 +1,86 @@
+"""docs/metrics.md and daemon/telemetry/metrics.py describe exactly the same metrics."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from daemon.state import MODES, AppRef
+from daemon.telemetry import metrics
+from tests.telemetry.catalogue import (
+    DocumentedMetric,
+    documented_label_values,
+    documented_metrics,
+)
+
+APP = AppRef("111122223333", "eu-west-1", "catalogue-test-app")
+
+
+@pytest.fixture(scope="module")
+def exposed() -> Iterator[dict[str, DocumentedMetric]]:
+    """Every helper called once, then the /metrics body parsed back: what a scrape sees."""
+    metrics.count_event_received("aws.iam")
+    metrics.count_event_ignored("duplicate")
+    metrics.count_reconcile("sweep", "in_sync")
+    metrics.declare_rule("catalogue_rule", "enforce")
+    metrics.count_drifts("catalogue_rule")
+    metrics.count_remediation("catalogue_rule", "applied", "enforce")
+    metrics.observe_remediation_duration("catalogue_rule", 0.3)
+    metrics.set_violation(APP, "catalogue_rule", True)
+    metrics.set_fight(APP, "catalogue_rule", False)
+    metrics.set_application_count(APP.account, APP.region, 1)
+    metrics.observe_event_lag(2.0)
+    metrics.count_aws_call("kinesisanalyticsv2", "DescribeApplication")
+    metrics.count_aws_error("kinesisanalyticsv2", "DescribeApplication", "ThrottlingException")
+    metrics.count_aws_retry("kinesisanalyticsv2", "DescribeApplication")
+    metrics.record_sweep(12.0, succeeded=True)
+    metrics.set_queue_depth("dlq", 0)
+    metrics.set_work_queue_depth(0)
+    metrics.count_config_reload("applied")
+    metrics.set_config("0" * 64)
+    body, _ = metrics.render()
+    found: dict[str, DocumentedMetric] = {}
+    for family in text_string_to_metric_families(body.decode()):
+        name = family.name + ("_total" if family.type == "counter" else "")
+        labels = {key for sample in family.samples for key in sample.labels if key != "le"}
+        found[name] = DocumentedMetric(name, family.type, tuple(sorted(labels)))
+    yield found
+    metrics.forget_application(APP)
+
+
+def _sorted_labels(metric: DocumentedMetric) -> DocumentedMetric:
+    return DocumentedMetric(metric.name, metric.type, tuple(sorted(metric.labels)))
+
+
+def test_docs_list_exactly_the_registered_metrics(exposed: dict[str, DocumentedMetric]) -> None:
+    documented = documented_metrics("Catalogue") | documented_metrics("Standard collectors")
+    assert set(documented) == set(exposed)
+    for name, metric in documented.items():
+        assert _sorted_labels(metric) == exposed[name], name
+
+
+def test_catalogue_is_the_prefixed_part(exposed: dict[str, DocumentedMetric]) -> None:
+    own = {name for name in exposed if name.startswith("flink_remediator_")}
+    assert own == set(documented_metrics("Catalogue"))
+
+
+def test_documented_label_values_are_the_enforced_ones() -> None:
+    expected = {
+        ("flink_remediator_events_received_total", "source"): metrics.EVENT_SOURCES,
+        ("flink_remediator_events_ignored_total", "reason"): metrics.IGNORE_REASONS,
+        ("flink_remediator_reconciles_total", "trigger"): metrics.RECONCILE_TRIGGERS,
+        ("flink_remediator_reconciles_total", "result"): metrics.RECONCILE_RESULTS,
+        ("flink_remediator_remediations_total", "outcome"): metrics.REMEDIATION_OUTCOMES,
+        ("flink_remediator_remediations_total", "mode"): MODES,
+        ("flink_remediator_queue_messages", "queue"): metrics.QUEUE_NAMES,
+        ("flink_remediator_config_reloads_total", "result"): metrics.CONFIG_RELOAD_RESULTS,
+    }
+    assert documented_label_values() == expected
+
+
+def test_every_documented_label_value_belongs_to_a_documented_label() -> None:
+    catalogue = documented_metrics("Catalogue")
+    for metric, label in documented_label_values():
+        assert label in catalogue[metric].labels, (metric, label)
