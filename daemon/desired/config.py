@@ -1,0 +1,90 @@
+"""The loaded desired state: frozen values the rest of the daemon reads.
+
+Built only by `daemon.desired.loader` after validation, so every value here is known good.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
+from types import MappingProxyType
+from typing import Any
+
+from daemon.desired.model import ConfigurableRule
+from daemon.state import AppRef, Mode
+from remediations.base import RuleSettings
+
+
+def _any_glob(value: str, globs: tuple[str, ...]) -> bool:
+    return any(fnmatchcase(value, glob) for glob in globs)
+
+
+@dataclass(frozen=True)
+class Match:
+    """Which applications an override applies to. Every given criterion must hold; within one
+    criterion any listed glob may match. None means "not a criterion"."""
+
+    names: tuple[str, ...] | None = None
+    tags: Mapping[str, tuple[str, ...]] | None = None
+    accounts: tuple[str, ...] | None = None
+    regions: tuple[str, ...] | None = None
+
+    def matches(self, app: AppRef, tags: Mapping[str, str]) -> bool:
+        if self.names is not None and not _any_glob(app.name, self.names):
+            return False
+        if self.accounts is not None and app.account not in self.accounts:
+            return False
+        if self.regions is not None and not _any_glob(app.region, self.regions):
+            return False
+        if self.tags is not None:
+            for key, globs in self.tags.items():
+                value = tags.get(key)
+                if value is None or not _any_glob(value, globs):
+                    return False
+        return True
+
+
+@dataclass(frozen=True)
+class Override:
+    name: str
+    match: Match
+    # rule id -> only the fields this override sets (already validated).
+    rules: Mapping[str, Mapping[str, Any]]
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class IgnoreTag:
+    key: str
+    value: str
+
+    def applies(self, tags: Mapping[str, str]) -> bool:
+        value = tags.get(self.key)
+        return value is not None and value.strip().lower() == self.value.strip().lower()
+
+
+@dataclass(frozen=True, eq=False)
+class DesiredConfig:
+    """A validated desired-state file. `rules` holds every known rule's settings after the
+    top-level `rules:` section (rule defaults where the file says nothing)."""
+
+    path: str
+    sha256: str  # of the file's bytes: shown as the config_info{sha256} metric
+    accounts: tuple[str, ...]
+    regions: tuple[str, ...]
+    default_mode: Mode | None
+    ignore_tag: IgnoreTag | None
+    rules: Mapping[str, RuleSettings]
+    overrides: tuple[Override, ...]
+    known_rules: Mapping[str, ConfigurableRule]
+    # resolve() memo: matched override indices -> resolved rules. Not part of the value.
+    _memo: dict[tuple[int, ...], Any] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "rules", MappingProxyType(dict(self.rules)))
+        object.__setattr__(self, "known_rules", MappingProxyType(dict(self.known_rules)))
+
+    @property
+    def rule_ids(self) -> tuple[str, ...]:
+        return tuple(self.known_rules)

@@ -1,0 +1,248 @@
+"""Pydantic models of the desired-state YAML.
+
+The `rules:` and `overrides[].rules:` sections depend on which rules exist, so the root model
+is built per rule set (`config_model(rules)`), with one field per rule id. Unknown keys are
+rejected everywhere (`extra="forbid"`). Values that YAML reads in a surprising way (account ids
+as numbers, tag values as booleans) get a message that says how to write them.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Iterable
+from functools import lru_cache
+from typing import Annotated, Any, ClassVar, Literal, Protocol
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    create_model,
+    model_validator,
+)
+
+from daemon.state import Mode
+from remediations.base import RuleSettings
+
+CONFIG_VERSION = 1
+DEFAULT_IGNORE_TAG_KEY = "flink-remediator/ignore"
+_ACCOUNT = re.compile(r"^\d{12}$")
+# us-east-1, eu-central-2, us-gov-west-1, us-isob-east-1 ...
+_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
+_REGION_GLOB = re.compile(r"^[a-z0-9*?\[\]!-]+$")
+
+
+class ConfigurableRule(Protocol):
+    """What the config needs from a rule (every `remediations.base.Remediation` has it)."""
+
+    id: ClassVar[str]
+    settings_model: ClassVar[type[RuleSettings]]
+    default_mode: ClassVar[Mode]
+
+
+def _account_from_yaml(value: object) -> object:
+    # YAML reads an unquoted 012345678901 as the number 12345678901: the zero is gone for good.
+    if isinstance(value, int) and not isinstance(value, bool):
+        if len(str(value)) == 12:
+            return str(value)
+        raise ValueError(
+            f"account ids are 12 digits; YAML read {value} as a number: quote it, "
+            f"e.g. '{value:012d}'"
+        )
+    return value
+
+
+def _check_account(value: str) -> str:
+    if not _ACCOUNT.match(value):
+        raise ValueError(f"account ids are 12 digits, got {value!r}")
+    return value
+
+
+def _check_region(value: str) -> str:
+    if not _REGION.match(value):
+        raise ValueError(f"not an AWS region name: {value!r} (e.g. 'eu-west-1')")
+    return value
+
+
+def _check_region_glob(value: str) -> str:
+    if not _REGION_GLOB.match(value):
+        raise ValueError(f"not an AWS region name or glob: {value!r} (e.g. 'eu-*')")
+    return value
+
+
+def _tag_string(value: object) -> object:
+    if isinstance(value, bool | int | float):
+        text = str(value).lower() if isinstance(value, bool) else str(value)
+        raise ValueError(f"tag values are strings; YAML read {value} as a non-string: "
+                         f"quote it, e.g. '{text}'")
+    return value
+
+
+def _one_or_many(value: object) -> object:
+    return [value] if isinstance(value, str | bool | int | float) else value
+
+
+def _unique(values: list[str]) -> list[str]:
+    seen: set[str] = set()
+    for value in values:
+        if value in seen:
+            raise ValueError(f"{value!r} is listed twice")
+        seen.add(value)
+    return values
+
+
+AccountId = Annotated[
+    str,
+    BeforeValidator(_account_from_yaml),
+    AfterValidator(_check_account),
+    Field(json_schema_extra={"pattern": _ACCOUNT.pattern}),
+]
+Region = Annotated[
+    str, AfterValidator(_check_region), Field(json_schema_extra={"pattern": _REGION.pattern})
+]
+RegionGlob = Annotated[str, AfterValidator(_check_region_glob)]
+Glob = Annotated[str, Field(min_length=1)]
+TagValue = Annotated[str, BeforeValidator(_tag_string)]
+TagValues = Annotated[
+    list[TagValue],
+    BeforeValidator(_one_or_many, json_schema_input_type=str | list[str]),
+    Field(min_length=1),
+]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DefaultsModel(_Strict):
+    mode: Mode | None = Field(
+        default=None,
+        description="Mode of every rule that does not set its own; else the rule's default.",
+    )
+
+
+class IgnoreTagModel(_Strict):
+    key: str = Field(default=DEFAULT_IGNORE_TAG_KEY, min_length=1)
+    value: TagValue = Field(default="true", description="Compared case-insensitively.")
+
+
+class MatchModel(_Strict):
+    """Which applications an override applies to: all given criteria must hold."""
+
+    names: list[Glob] | None = Field(default=None, description="Application name globs.")
+    tags: dict[str, TagValues] | None = Field(
+        default=None, description="Tag key -> value glob or list of globs (any may match)."
+    )
+    accounts: Annotated[list[AccountId], AfterValidator(_unique)] | None = None
+    regions: list[RegionGlob] | None = Field(default=None, description="Region names or globs.")
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> MatchModel:
+        if not any(v is not None for v in (self.names, self.tags, self.accounts, self.regions)):
+            raise ValueError(
+                "match needs at least one of names, tags, accounts, regions "
+                "(settings for every application belong in the top-level rules:)"
+            )
+        return self
+
+
+def _after(self: Any, *_: Any) -> Any:
+    return self
+
+
+def _before(cls: Any, data: Any, *_: Any) -> Any:
+    return data
+
+
+def _wrap(cls: Any, data: Any, handler: Any, *_: Any) -> Any:
+    return handler(data)
+
+
+_PASS_THROUGH = {"after": _after, "before": classmethod(_before), "plain": classmethod(_before),
+                 "wrap": classmethod(_wrap)}
+
+
+def _partial(model: type[RuleSettings]) -> type[RuleSettings]:
+    """The same settings with every field optional: what an override may set. Values given
+    are validated exactly as in the full model (field validators included); a default of None
+    is never validated. Cross-field (model) validators are replaced by pass-throughs here:
+    they run on the merged settings, where every field has a value."""
+    skip = {
+        name: _PASS_THROUGH[decorator.info.mode]
+        for name, decorator in model.__pydantic_decorators__.model_validators.items()
+    }
+    fields: dict[str, Any] = {}
+    for name, info in model.model_fields.items():
+        optional = copy.copy(info)
+        optional.default = None
+        optional.default_factory = None
+        optional.json_schema_extra = _drop_default
+        fields[name] = (info.annotation, optional)
+    partial: type[RuleSettings] = create_model(  # type: ignore[call-overload]
+        f"{model.__name__}Override", __base__=model, __module__=model.__module__,
+        __namespace__=skip, **fields
+    )
+    return partial
+
+
+def _drop_default(schema: dict[str, Any]) -> None:
+    schema.pop("default", None)
+
+
+def _none_is_empty(value: object) -> object:
+    # `cloudwatch_logging:` with nothing after it reads as null: take it as "all defaults".
+    return {} if value is None else value
+
+
+def _rule_field(model: type[RuleSettings], description: str) -> tuple[Any, Any]:
+    annotation: Any = Annotated[model, BeforeValidator(_none_is_empty)]  # type: ignore[valid-type]
+    try:
+        model()
+    except ValidationError:  # a rule without defaults for everything must be configured
+        return annotation, Field(description=description)
+    return annotation, Field(default_factory=model, description=description)
+
+
+# (rule id, settings model, description): hashable, so built models are cached per rule set.
+_RuleKey = tuple[str, type[RuleSettings], str]
+
+
+@lru_cache(maxsize=32)
+def _build(rules: tuple[_RuleKey, ...]) -> type[BaseModel]:
+    full: dict[str, Any] = {rid: _rule_field(model, text) for rid, model, text in rules}
+    partial: dict[str, Any] = {rid: (_partial(model) | None, None) for rid, model, _ in rules}
+    rules_model = create_model("Rules", __base__=_Strict, **full)
+    partial_rules = create_model("OverrideRules", __base__=_Strict, **partial)
+    override = create_model(
+        "Override",
+        __base__=_Strict,
+        name=(str, Field(min_length=1, description="Shown in plan output and audit records.")),
+        match=(MatchModel, ...),
+        rules=(partial_rules, Field(description="Any subset of each rule's settings.")),
+    )
+    root: type[BaseModel] = create_model(
+        "DesiredState",
+        __base__=_Strict,
+        version=(Literal[1], Field(description=f"Config format version: {CONFIG_VERSION}.")),
+        accounts=(Annotated[list[AccountId], AfterValidator(_unique)], Field(min_length=1)),
+        regions=(Annotated[list[Region], AfterValidator(_unique)], Field(min_length=1)),
+        defaults=(DefaultsModel, Field(default_factory=DefaultsModel)),
+        ignore_tag=(IgnoreTagModel | None, Field(default_factory=IgnoreTagModel)),
+        rules=(rules_model, Field(default_factory=rules_model)),
+        overrides=(list[override], Field(default_factory=list)),  # type: ignore[valid-type]
+    )
+    return root
+
+
+def config_model(rules: Iterable[ConfigurableRule]) -> type[BaseModel]:
+    """The root pydantic model for configs that may configure exactly these rules."""
+    return _build(tuple((r.id, r.settings_model, _describe(r)) for r in rules))
+
+
+def _describe(rule: ConfigurableRule) -> str:
+    summary = str(getattr(rule, "summary", "") or rule.id)
+    return f"{summary} (default mode: {rule.default_mode})"

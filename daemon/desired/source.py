@@ -1,0 +1,167 @@
+"""Read a YAML file into plain Python data plus the line of every key and list item.
+
+ruamel.yaml's round-trip loader keeps positions (`.lc`); we copy the data into plain dicts,
+lists and scalars (so validation never sees ruamel's subclasses) and remember, for each path
+like ("overrides", 0, "match"), the 1-based line it starts on. Duplicate keys are found on the
+composed node tree first, so all of them are reported, not only the first.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.nodes import MappingNode, Node, SequenceNode
+
+from daemon.errors import ConfigError
+
+Loc = tuple[str | int, ...]
+_TOP_KEYS = "version, accounts, regions, defaults, ignore_tag, rules, overrides"
+
+
+def format_path(loc: Loc) -> str:
+    """("overrides", 0, "match", "names", 1) -> "overrides[0].match.names[1]"."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif part and all(c.isalnum() or c in "_-/" for c in part):
+            out += f".{part}" if out else part
+        else:
+            out += f"[{part!r}]"
+    return out
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One finding; sorted by line so a file's problems read top to bottom."""
+
+    line: int
+    path: str
+    message: str
+
+    def format(self, file: str) -> str:
+        where = f"{file}:{self.line}" if self.line else file
+        return f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
+
+
+def fail(file: str, problems: list[Problem]) -> ConfigError:
+    return ConfigError(file, [p.format(file) for p in sorted(problems)])
+
+
+@dataclass(frozen=True)
+class Source:
+    file: str
+    sha256: str
+    data: dict[str, Any]
+    lines: Mapping[Loc, int]
+    problems: tuple[Problem, ...]  # found while reading but not fatal (duplicate keys)
+
+    def line_of(self, loc: Loc) -> int:
+        """Line of `loc`, or of its nearest ancestor present in the file (a missing field is
+        reported on the line of the mapping that should hold it)."""
+        for end in range(len(loc), -1, -1):
+            line = self.lines.get(loc[:end])
+            if line is not None:
+                return line
+        return 1
+
+
+def read_source(file: str, content: bytes) -> Source:
+    """Parse `content` (the bytes of `file`). Raises ConfigError when nothing can be checked:
+    not UTF-8, YAML syntax, empty, or a top level that is not a mapping."""
+    sha256 = hashlib.sha256(content).hexdigest()
+    try:
+        text = content.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        problem = Problem(1, "", f"not UTF-8 text ({err.reason} at byte {err.start})")
+        raise fail(file, [problem]) from None
+    try:
+        node = YAML(typ="rt").compose(text)
+        problems = _duplicate_keys(node, ()) if node is not None else []
+        loader = YAML(typ="rt")
+        loader.allow_duplicate_keys = True  # already reported, each one, above
+        loaded = loader.load(text)
+    except MarkedYAMLError as err:
+        raise fail(file, [_syntax_problem(err)]) from None
+    except YAMLError as err:
+        raise fail(file, [Problem(1, "", f"YAML error: {err}")]) from None
+    if loaded is None:
+        raise fail(file, [Problem(1, "", f"file is empty; expected a mapping with {_TOP_KEYS}")])
+    if not isinstance(loaded, CommentedMap):
+        kind = "a list" if isinstance(loaded, list) else f"a single value ({loaded!r})"
+        raise fail(file, [Problem(_first_line(loaded), "",
+                                  f"top level must be a mapping with {_TOP_KEYS}; got {kind}")])
+    lines: dict[Loc, int] = {(): loaded.lc.line + 1}
+    try:
+        data = _plain(loaded, (), lines)
+    except RecursionError:
+        raise fail(file, [Problem(1, "", "YAML aliases refer to themselves")]) from None
+    return Source(file, sha256, data, lines, tuple(problems))
+
+
+def _syntax_problem(err: MarkedYAMLError) -> Problem:
+    mark = err.problem_mark or err.context_mark
+    line = mark.line + 1 if mark is not None else 1
+    text = err.problem or err.context or "invalid YAML"
+    if err.context and err.problem and err.context_mark is not None:
+        text = f"{text} ({err.context} on line {err.context_mark.line + 1})"
+    return Problem(line, "", f"YAML syntax error: {text}")
+
+
+def _first_line(value: Any) -> int:
+    lc = getattr(value, "lc", None)
+    return int(lc.line) + 1 if lc is not None and lc.line is not None else 1
+
+
+def _duplicate_keys(node: Node, loc: Loc) -> list[Problem]:
+    problems: list[Problem] = []
+    if isinstance(node, MappingNode):
+        first_seen: dict[Any, int] = {}
+        for key_node, value_node in node.value:
+            key = key_node.value if isinstance(key_node.value, str) else repr(key_node.value)
+            line = key_node.start_mark.line + 1
+            if key in first_seen and key != "<<":
+                problems.append(Problem(line, format_path((*loc, key)),
+                                        f"duplicate key (first defined on line {first_seen[key]})"))
+            first_seen.setdefault(key, line)
+            problems += _duplicate_keys(value_node, (*loc, key))
+    elif isinstance(node, SequenceNode):
+        for index, item in enumerate(node.value):
+            problems += _duplicate_keys(item, (*loc, index))
+    return problems
+
+
+def _plain(value: Any, loc: Loc, lines: dict[Loc, int]) -> Any:
+    """Copy ruamel's round-trip data into plain types, recording lines on the way."""
+    if isinstance(value, CommentedMap):
+        parent_line = lines.get(loc, 1)
+        out: dict[Any, Any] = {}
+        for key, item in value.items():
+            plain_key = _scalar(key)
+            try:
+                lines[(*loc, plain_key)] = value.lc.key(key)[0] + 1
+            except (KeyError, TypeError):  # a key merged in through `<<: *anchor`
+                lines[(*loc, plain_key)] = parent_line
+            out[plain_key] = _plain(item, (*loc, plain_key), lines)
+        return out
+    if isinstance(value, CommentedSeq):
+        items: list[Any] = []
+        for index, item in enumerate(value):
+            lines[(*loc, index)] = value.lc.item(index)[0] + 1
+            items.append(_plain(item, (*loc, index), lines))
+        return items
+    return _scalar(value)
+
+
+def _scalar(value: Any) -> Any:
+    # ruamel subclasses int/float/str to keep formatting; validation wants the base types.
+    for base in (bool, int, float, str):
+        if isinstance(value, base):
+            return base(value)
+    return value  # dates, custom tags: left as they are, so validation rejects them by type
