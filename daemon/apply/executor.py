@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import structlog
@@ -24,8 +24,8 @@ from daemon.telemetry import metrics
 
 log = structlog.get_logger(__name__)
 
-# Decides whether a rule may still fix an app (the fight budget); None allows everything.
-Guard = Callable[[AppRef, str], bool]
+# May `rule` still fix the app? (the fight budget; the actor is who caused the drift)
+Guard = Callable[[AppRef, str, str], bool]
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,7 @@ class _Version:
     """The application's version id as it moves with each versioned call we make."""
 
     current: int
-    calls_made: int = field(default=0)
+    calls_made: int = 0
 
 
 class Executor:
@@ -68,7 +68,9 @@ class Executor:
             return self._finish(action, "alerted", cause)
         if self._dry_run or action.mode == "dry-run":
             return self._finish(action, "planned", cause)
-        if self._guard is not None and not all(self._guard(action.app, r) for r in action.rules):
+        if self._guard is not None and not all(
+            self._guard(action.app, r, cause.actor) for r in action.rules
+        ):
             return self._finish(action, "skipped", cause, "fix budget exhausted")
         started = time.monotonic()
         try:

@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from daemon.apply.audit import Cause
 from daemon.apply.aws import Aws
 from daemon.reconcile.inventory import list_applications
-from daemon.reconcile.reconciler import ReconcileResult, Reconciler
+from daemon.reconcile.reconciler import Reconciler, ReconcileResult
 from daemon.state import AppRef
 
 

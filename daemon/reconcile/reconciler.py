@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import structlog
 
@@ -37,7 +37,7 @@ class ReconcileResult:
     error: str = ""
     # True when a later attempt may succeed: the triggering message must not be acknowledged.
     retryable: bool = False
-    role_arn: str = ""
+    detail: Mapping[str, Any] | None = None  # the last DescribeApplication, for the inventory
 
 
 class Reconciler:
@@ -83,7 +83,7 @@ class Reconciler:
                 detail, tags = describe(aws, app)
                 rules = self._resolver(app, tags)
                 if isinstance(rules, str):
-                    return ReconcileResult(app, "skipped", error=rules)
+                    return ReconcileResult(app, "skipped", error=rules, detail=detail)
                 if detail.get("ApplicationStatus") in TRANSITIONAL_STATUSES:
                     executor.wait_until_settled(app)
                     detail, tags = describe(aws, app)
@@ -100,7 +100,7 @@ class Reconciler:
                     )
                 outcomes = executor.execute(plan, cause)
                 self._update_violations(app, rules, outcomes)
-                return _result(app, plan, outcomes, observed.role_arn)
+                return _result(app, plan, outcomes, observed.detail)
             except (errors.ConcurrentModification, errors.ResourceInUse) as exc:
                 last_error = str(exc)
                 bound.info("reconcile_replanned", attempt=attempt, reason=last_error)
@@ -124,7 +124,7 @@ class Reconciler:
 
 
 def _result(
-    app: AppRef, plan: Plan, outcomes: tuple[ActionOutcome, ...], role_arn: str
+    app: AppRef, plan: Plan, outcomes: tuple[ActionOutcome, ...], detail: Mapping[str, Any]
 ) -> ReconcileResult:
     failed = [o for o in outcomes if o.outcome == "failed"]
     if failed:
@@ -135,10 +135,8 @@ def _result(
             outcomes,
             error="; ".join(o.error for o in failed),
             retryable=any(o.retryable for o in failed),
-            role_arn=role_arn,
+            detail=detail,
         )
     if any(o.outcome == "applied" for o in outcomes):
-        return ReconcileResult(app, "fixed", plan, outcomes, role_arn=role_arn)
-    return ReconcileResult(
-        app, "drift" if plan.drifts else "clean", plan, outcomes, role_arn=role_arn
-    )
+        return ReconcileResult(app, "fixed", plan, outcomes, detail=detail)
+    return ReconcileResult(app, "drift" if plan.drifts else "clean", plan, outcomes, detail=detail)

@@ -74,7 +74,9 @@ def render_text(results: Sequence[ReconcileResult], console: Console, dry_run: b
     for result in results:
         if not result.outcomes:
             note = f" ({result.error})" if result.error else ""
-            console.print(f"[bold]{result.app.name}[/bold] {result.app.region}: {result.result}{note}")
+            console.print(
+                f"[bold]{result.app.name}[/bold] {result.app.region}: {result.result}{note}"
+            )
             continue
         table = Table(title=f"{result.app.name}  {result.app.arn}", title_justify="left")
         for column in ("rule", "field", "current -> desired", "action", "mode", "outcome"):
@@ -95,7 +97,10 @@ def render_text(results: Sequence[ReconcileResult], console: Console, dry_run: b
     errors = sum(1 for r in results if r.result == "error")
     verb = "would change" if dry_run else "changed"
     changes = sum(
-        len(o.action.drifts) for r in results for o in r.outcomes if o.outcome in ("applied", "planned")
+        len(o.action.drifts)
+        for r in results
+        for o in r.outcomes
+        if o.outcome in ("applied", "planned")
     )
     console.print(
         f"{len(results)} applications, {drifted} with drift, {changes} fields {verb}, "

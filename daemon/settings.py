@@ -1,0 +1,116 @@
+"""Runtime settings of `run`: every flag also comes from a FLINK_REMEDIATOR_* variable.
+
+Precedence: command-line flag, then environment variable, then default. Checked at start.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from dataclasses import dataclass, fields
+from typing import Any
+
+from daemon.errors import SettingsError
+
+ENV_PREFIX = "FLINK_REMEDIATOR_"
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    config: str
+    queue_url: str = ""  # empty: no event ingestion, sweeps only
+    dlq_url: str = ""  # for the DLQ depth gauge; derived from the queue's redrive policy if empty
+    dry_run: bool = False
+    region: str = ""  # default: AWS_REGION / the SDK's
+    metrics_port: int = 8080
+    metrics_host: str = "0.0.0.0"
+    log_format: str = "auto"
+    workers: int = 8
+    debounce_seconds: float = 1.0
+    sweep_interval_seconds: float = 900.0
+    sweep_jitter_seconds: float = 60.0
+    config_poll_seconds: float = 5.0
+    shutdown_grace_seconds: float = 30.0
+    visibility_timeout_seconds: int = 60
+    fix_budget: int = 5  # fixes per application and rule in one window
+    fix_budget_window_seconds: float = 3600.0
+    max_pending_applications: int = 10000
+
+    def check(self) -> RunSettings:
+        problems = []
+        if not self.config:
+            problems.append("--config (FLINK_REMEDIATOR_CONFIG) is required")
+        if not 0 < self.metrics_port < 65536:
+            problems.append(f"--metrics-port {self.metrics_port} is not a TCP port")
+        if self.log_format not in ("auto", "json", "console"):
+            problems.append(f"--log-format must be auto, json or console, not {self.log_format}")
+        for name in ("workers", "fix_budget", "max_pending_applications"):
+            if getattr(self, name) < 1:
+                problems.append(f"--{name.replace('_', '-')} must be at least 1")
+        if self.sweep_interval_seconds < 10:
+            problems.append("--sweep-interval-seconds must be at least 10")
+        if not 1 <= self.visibility_timeout_seconds <= 43200:
+            problems.append("--visibility-timeout-seconds must be within 1..43200")
+        if problems:
+            raise SettingsError("; ".join(problems))
+        return self
+
+
+HELP = {
+    "config": "desired-state YAML file (re-read when it changes)",
+    "queue_url": "SQS queue the EventBridge rules deliver to",
+    "dlq_url": "its dead-letter queue (default: from the queue's redrive policy)",
+    "dry_run": "plan and report, never write",
+    "region": "AWS region (default AWS_REGION)",
+    "metrics_port": "port of /metrics, /healthz, /readyz",
+    "metrics_host": "address to listen on",
+    "log_format": "auto (console on a TTY, else JSON), json or console",
+    "workers": "applications reconciled in parallel",
+    "debounce_seconds": "wait this long after an app's first event before reconciling it",
+    "sweep_interval_seconds": "full reconcile of every app every so often",
+    "sweep_jitter_seconds": "random spread added to each sweep",
+    "config_poll_seconds": "how often to look for a changed config file",
+    "shutdown_grace_seconds": "on SIGTERM, time to finish in-flight reconciles",
+    "visibility_timeout_seconds": "SQS visibility while a message is being worked on",
+    "fix_budget": "fixes per application and rule per window before the daemon stops fighting",
+    "fix_budget_window_seconds": "length of that window",
+    "max_pending_applications": "work queue bound; beyond it messages stay in SQS",
+}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    for f in fields(RunSettings):
+        flag = "--" + f.name.replace("_", "-")
+        env = ENV_PREFIX + f.name.upper()
+        default = os.environ.get(env, f.default)
+        helptext = f"{HELP[f.name]} [env {env}]"
+        if f.type == "bool":
+            parser.add_argument(
+                flag, action="store_true", default=_bool(env, default), help=helptext
+            )
+        else:
+            kind: Any = {"int": int, "float": float}.get(str(f.type), str)
+            parser.add_argument(flag, type=kind, default=default, help=helptext)
+
+
+def from_args(args: argparse.Namespace) -> RunSettings:
+    values = {f.name: getattr(args, f.name) for f in fields(RunSettings)}
+    try:
+        for f in fields(RunSettings):
+            kind = {"int": int, "float": float}.get(str(f.type))
+            if kind is not None:
+                values[f.name] = kind(values[f.name])
+    except ValueError as exc:
+        raise SettingsError(str(exc)) from exc
+    return RunSettings(**values).check()
+
+
+def _bool(env: str, value: object) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off", ""):
+        return False
+    raise SettingsError(f"{env}={value!r} is not a boolean")
