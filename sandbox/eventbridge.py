@@ -1,0 +1,98 @@
+"""The sandbox's event plumbing: queues and rules provisioned through the API (as a user would
+with the files in config/eventbridge), and delivery of CloudTrail envelopes through them.
+
+Delivery uses moto's EventBridge rules and moto's pattern matcher, but sends the envelope itself
+instead of calling moto's PutEvents: that one adds a non-AWS `ingestion-time` key, re-stamps id
+and region when forwarding across Regions, and also fires DISABLED rules.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+PATTERN_DIR = Path(__file__).resolve().parent.parent / "config" / "eventbridge"
+QUEUE_NAME = "flink-remediator-events"
+DLQ_NAME = "flink-remediator-events-dlq"
+RULE_PREFIX = "flink-remediator-"
+IAM_REGION = "us-east-1"
+MAX_RECEIVE_COUNT = 5
+VISIBILITY_TIMEOUT_SECONDS = 30
+
+
+@dataclass(frozen=True)
+class Queues:
+    queue_url: str
+    dlq_url: str
+    queue_arn: str
+
+
+def load_patterns(directory: Path = PATTERN_DIR) -> dict[str, dict[str, Any]]:
+    """Rule name -> event pattern, one per JSON file."""
+    patterns = {RULE_PREFIX + path.stem: json.loads(path.read_text())
+                for path in sorted(directory.glob("*.json"))}
+    if not patterns:
+        raise FileNotFoundError(f"no EventBridge patterns in {directory}")
+    return patterns
+
+
+def provision(endpoint_url: str, region: str, account_id: str,
+              pattern_dir: Path = PATTERN_DIR) -> Queues:
+    """Create the event queue, its DLQ and the rules, over HTTP like any AWS user."""
+    def client(service: str, in_region: str = region) -> Any:
+        return boto3.client(service, endpoint_url=endpoint_url, region_name=in_region,
+                            aws_access_key_id="sandbox", aws_secret_access_key="sandbox")
+
+    sqs = client("sqs")
+    dlq_url = sqs.create_queue(QueueName=DLQ_NAME)["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])[
+        "Attributes"]["QueueArn"]
+    redrive = {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(MAX_RECEIVE_COUNT)}
+    queue_url = sqs.create_queue(QueueName=QUEUE_NAME, Attributes={
+        "RedrivePolicy": json.dumps(redrive),
+        "VisibilityTimeout": str(VISIBILITY_TIMEOUT_SECONDS),
+    })["QueueUrl"]
+    queue_arn = f"arn:aws:sqs:{region}:{account_id}:{QUEUE_NAME}"
+    sqs.set_queue_attributes(QueueUrl=queue_url, Attributes={"Policy": json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"Service": "events.amazonaws.com"},
+                       "Action": "sqs:SendMessage", "Resource": queue_arn}]})})
+    events = client("events")
+    for name, pattern in load_patterns(pattern_dir).items():
+        events.put_rule(Name=name, EventPattern=json.dumps(pattern), State="ENABLED")
+        events.put_targets(Rule=name, Targets=[{"Id": "queue", "Arn": queue_arn}])
+        if pattern.get("source") == ["aws.iam"] and region != IAM_REGION:
+            # IAM events exist only in us-east-1: forward them to this Region's default bus.
+            forward = client("events", IAM_REGION)
+            forward.put_rule(Name=name, EventPattern=json.dumps(pattern), State="ENABLED")
+            bus = f"arn:aws:events:{region}:{account_id}:event-bus/default"
+            forward.put_targets(Rule=name, Targets=[{"Id": "forward", "Arn": bus}])
+    return Queues(queue_url=queue_url, dlq_url=dlq_url, queue_arn=queue_arn)
+
+
+def deliver(event: dict[str, Any], account_id: str, region: str, hops: int = 0) -> int:
+    """Route `event` through the ENABLED rules of `region`'s default bus; returns deliveries."""
+    from moto.events.models import events_backends
+    from moto.sqs.models import sqs_backends
+
+    if hops > 3:  # a forwarding loop between buses
+        return 0
+    bus = events_backends[account_id][region].event_buses.get("default")
+    delivered = 0
+    for rule in list(bus.rules.values()) if bus else []:
+        if rule.state != "ENABLED" or not rule.event_pattern.matches_event(event):  # type: ignore[arg-type]
+            continue
+        for target in rule.targets:
+            arn = target["Arn"].split(":")
+            service, target_region, target_account, resource = arn[2], arn[3], arn[4], arn[5]
+            if service == "sqs":
+                sqs_backends[target_account][target_region].send_message(
+                    queue_name=resource, message_body=json.dumps(event))
+                delivered += 1
+            elif service == "events" and resource.startswith("event-bus/"):
+                delivered += deliver(event, target_account, target_region, hops + 1)
+    return delivered

@@ -1,0 +1,198 @@
+"""Configuration changes as functions FlinkApp -> FlinkApp, validated like the real service.
+
+Each builder checks the request against the account (subnets, security groups, log streams)
+and returns the change for FlinkBackend.mutate, which adds versioning and statuses.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from typing import Any
+
+from sandbox.flink import configuration as conf
+from sandbox.flink.backend import Lookups
+from sandbox.flink.errors import invalid
+from sandbox.flink.model import FlinkApp, LoggingOption, VpcConfig
+
+Change = Callable[[FlinkApp], FlinkApp]
+
+_LOG_STREAM_ARN = re.compile(
+    r"^arn:aws[a-z-]*:logs:[a-z0-9-]+:\d{12}:log-group:(?P<group>[^:]+):log-stream:(?P<stream>.+)$"
+)
+_ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$")
+
+
+def check_role(arn: str) -> str:
+    if not _ROLE_ARN.match(arn):
+        raise invalid(f"ServiceExecutionRole {arn} is not a valid IAM role ARN.")
+    return arn
+
+
+def check_log_stream(lookups: Lookups, arn: str) -> str:
+    match = _LOG_STREAM_ARN.match(arn)
+    if match is None:
+        raise invalid(f"LogStreamARN {arn} is not a valid CloudWatch Logs log stream ARN.")
+    if not lookups.log_stream_exists(match["group"], match["stream"]):
+        raise invalid(f"Log stream {arn} does not exist.")
+    return arn
+
+
+def _next_id(app: FlinkApp, taken: set[str]) -> str:
+    """AWS-style ids "<version+1>.<n>", unique within the application."""
+    number = 1
+    while f"{app.version + 1}.{number}" in taken:
+        number += 1
+    return f"{app.version + 1}.{number}"
+
+
+def vpc_config(lookups: Lookups, config_id: str, subnets: list[str],
+               groups: list[str]) -> VpcConfig:
+    vpc_ids = set()
+    for subnet in subnets:
+        vpc_id = lookups.vpc_of_subnet(subnet)
+        if vpc_id is None:
+            raise invalid(f"Subnet {subnet} does not exist.")
+        vpc_ids.add(vpc_id)
+    if len(vpc_ids) != 1:
+        raise invalid("All subnets of a VPC configuration must belong to the same VPC.")
+    for group in groups:
+        if not lookups.security_group_exists(group):
+            raise invalid(f"Security group {group} does not exist.")
+    return VpcConfig(config_id, vpc_ids.pop(), tuple(subnets), tuple(groups))
+
+
+def add_logging(lookups: Lookups, stream_arn: str) -> Change:
+    check_log_stream(lookups, stream_arn)
+
+    def change(app: FlinkApp) -> FlinkApp:
+        if any(option.log_stream_arn == stream_arn for option in app.logging):
+            raise invalid(f"Log stream {stream_arn} is already attached to {app.name}.")
+        if app.logging:
+            raise invalid(f"Application {app.name} already has a CloudWatch logging option; "
+                          "only one is supported.")
+        option = LoggingOption(_next_id(app, set()), stream_arn)
+        return replace(app, logging=(*app.logging, option))
+
+    return change
+
+
+def delete_logging(option_id: str) -> Change:
+    def change(app: FlinkApp) -> FlinkApp:
+        kept = tuple(o for o in app.logging if o.option_id != option_id)
+        if len(kept) == len(app.logging):
+            raise invalid(f"CloudWatchLoggingOptionId {option_id} does not exist for "
+                          f"{app.name}.")
+        return replace(app, logging=kept)
+
+    return change
+
+
+def add_vpc(lookups: Lookups, request: Mapping[str, Any]) -> Change:
+    def change(app: FlinkApp) -> FlinkApp:
+        if app.vpcs:
+            raise invalid(f"Application {app.name} already has a VPC configuration.")
+        vpc = vpc_config(lookups, _next_id(app, set()), request["SubnetIds"],
+                         request["SecurityGroupIds"])
+        return replace(app, vpcs=(vpc,))
+
+    return change
+
+
+def delete_vpc(config_id: str) -> Change:
+    def change(app: FlinkApp) -> FlinkApp:
+        kept = tuple(v for v in app.vpcs if v.config_id != config_id)
+        if len(kept) == len(app.vpcs):
+            raise invalid(f"VpcConfigurationId {config_id} does not exist for {app.name}.")
+        return replace(app, vpcs=kept)
+
+    return change
+
+
+def _update_vpcs(lookups: Lookups, app: FlinkApp, updates: list[dict[str, Any]]) -> FlinkApp:
+    vpcs = {v.config_id: v for v in app.vpcs}
+    for update in updates:
+        current = vpcs.get(update["VpcConfigurationId"])
+        if current is None:
+            raise invalid(f"VpcConfigurationId {update['VpcConfigurationId']} does not exist.")
+        vpcs[current.config_id] = vpc_config(
+            lookups, current.config_id,
+            update.get("SubnetIdUpdates", list(current.subnet_ids)),
+            update.get("SecurityGroupIdUpdates", list(current.security_group_ids)))
+    return replace(app, vpcs=tuple(vpcs.values()))
+
+
+def _update_logging(lookups: Lookups, app: FlinkApp, updates: list[dict[str, Any]]) -> FlinkApp:
+    options = {o.option_id: o for o in app.logging}
+    for update in updates:
+        option_id = update["CloudWatchLoggingOptionId"]
+        if option_id not in options:
+            raise invalid(f"CloudWatchLoggingOptionId {option_id} does not exist.")
+        if "LogStreamARNUpdate" in update:
+            arn = check_log_stream(lookups, update["LogStreamARNUpdate"])
+            options[option_id] = LoggingOption(option_id, arn)
+    return replace(app, logging=tuple(options.values()))
+
+
+def _update_configuration(lookups: Lookups, app: FlinkApp,
+                          update: Mapping[str, Any]) -> FlinkApp:
+    if "FlinkApplicationConfigurationUpdate" in update:
+        app = replace(app, flink=conf.apply_flink_update(
+            app.flink, update["FlinkApplicationConfigurationUpdate"]))
+    if "ApplicationSnapshotConfigurationUpdate" in update:
+        snap = update["ApplicationSnapshotConfigurationUpdate"]
+        app = replace(app, snapshots=conf.snapshot_description(
+            snap["SnapshotsEnabledUpdate"],
+            snap.get("SnapshotModeUpdate", app.snapshots.get("SnapshotMode"))))
+    if "ApplicationSystemRollbackConfigurationUpdate" in update:
+        rollback = update["ApplicationSystemRollbackConfigurationUpdate"]
+        app = replace(app, rollback_enabled=rollback["RollbackEnabledUpdate"])
+    if "ApplicationEncryptionConfigurationUpdate" in update:
+        key = update["ApplicationEncryptionConfigurationUpdate"]
+        app = replace(app, encryption=conf.encryption_description(
+            key["KeyTypeUpdate"], key.get("KeyIdUpdate")))
+    if "EnvironmentPropertyUpdates" in update:
+        groups = update["EnvironmentPropertyUpdates"]["PropertyGroups"]
+        app = replace(app, property_groups=tuple(dict(g) for g in groups))
+    if "ApplicationCodeConfigurationUpdate" in update:
+        app = replace(app, code=conf.apply_code_update(
+            app.code, update["ApplicationCodeConfigurationUpdate"]))
+    if "VpcConfigurationUpdates" in update:
+        app = _update_vpcs(lookups, app, update["VpcConfigurationUpdates"])
+    return app
+
+
+def _version(runtime: str) -> tuple[int, ...]:
+    """FLINK-1_20 -> (1, 20), so that versions compare as numbers."""
+    return tuple(int(part) for part in runtime.split("-")[-1].split("_"))
+
+
+UPDATE_FIELDS = ("ApplicationConfigurationUpdate", "ServiceExecutionRoleUpdate",
+                 "RunConfigurationUpdate", "CloudWatchLoggingOptionUpdates",
+                 "RuntimeEnvironmentUpdate")
+
+
+def update_application(lookups: Lookups, request: Mapping[str, Any]) -> Change:
+    if not any(name in request for name in UPDATE_FIELDS):
+        raise invalid("UpdateApplication needs at least one update.")
+    unsupported = set(request.get("ApplicationConfigurationUpdate", {})) & {
+        "SqlApplicationConfigurationUpdate", "ZeppelinApplicationConfigurationUpdate"}
+    if unsupported:
+        raise invalid(f"{', '.join(sorted(unsupported))} is not supported by this sandbox.")
+
+    def change(app: FlinkApp) -> FlinkApp:
+        app = _update_configuration(lookups, app,
+                                    request.get("ApplicationConfigurationUpdate", {}))
+        if "CloudWatchLoggingOptionUpdates" in request:
+            app = _update_logging(lookups, app, request["CloudWatchLoggingOptionUpdates"])
+        if "ServiceExecutionRoleUpdate" in request:
+            app = replace(app, role=check_role(request["ServiceExecutionRoleUpdate"]))
+        runtime = request.get("RuntimeEnvironmentUpdate")
+        if runtime is not None:
+            if not runtime.startswith("FLINK-") or _version(runtime) < _version(app.runtime):
+                raise invalid(f"Cannot change the runtime from {app.runtime} to {runtime}.")
+            app = replace(app, runtime=runtime)
+        return app
+
+    return change

@@ -1,0 +1,153 @@
+"""A local AWS account on 127.0.0.1: moto's server app behind SandboxMiddleware, on a threaded
+werkzeug server, with the event queue, its DLQ and the EventBridge rules provisioned.
+
+    sandbox = Sandbox(port=0).start()   # port 0: any free port
+    ... boto3 clients with endpoint_url=sandbox.endpoint_url ...
+    sandbox.stop()
+
+moto keeps its state in process-wide globals, so run one Sandbox per process.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs
+
+from moto.core.models import DEFAULT_ACCOUNT_ID
+from moto.moto_server.werkzeug_app import (
+    DomainDispatcherApplication,
+    MotoRequestHandler,
+    create_backend_app,
+)
+from werkzeug.serving import make_server
+
+from sandbox.calls import CallRecord
+from sandbox.eventbridge import PATTERN_DIR, Queues, provision
+from sandbox.middleware import SandboxMiddleware
+
+DEFAULT_REGION = "eu-west-1"
+
+
+class QuietRequestHandler(MotoRequestHandler):  # type: ignore[misc]
+    """moto's request handler without werkzeug's per-request access log lines."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        return
+DEFAULT_TRANSITION_SECONDS = 0.3
+
+
+class Sandbox:
+    def __init__(self, port: int = 0, host: str = "127.0.0.1", region: str = DEFAULT_REGION,
+                 transition_seconds: float = DEFAULT_TRANSITION_SECONDS,
+                 pattern_dir: Path = PATTERN_DIR) -> None:
+        self.host = host
+        self.port = port
+        self.region = region
+        self.account_id = DEFAULT_ACCOUNT_ID
+        self.pattern_dir = pattern_dir
+        self.middleware = SandboxMiddleware(DomainDispatcherApplication(create_backend_app),
+                                            self.account_id, region, transition_seconds)
+        self.middleware.admin = self._admin
+        self._server: Any = None
+        self._thread: threading.Thread | None = None
+        self._queues: Queues | None = None
+        self._reset_lock = threading.Lock()
+
+    @property
+    def endpoint_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def queue_url(self) -> str:
+        assert self._queues is not None, "start() first"
+        return self._queues.queue_url
+
+    @property
+    def dlq_url(self) -> str:
+        assert self._queues is not None, "start() first"
+        return self._queues.dlq_url
+
+    def start(self) -> Sandbox:
+        self._server = make_server(self.host, self.port, self.middleware, threaded=True,
+                                   request_handler=QuietRequestHandler)
+        self.port = self._server.server_port
+        self._thread = threading.Thread(target=self._server.serve_forever,
+                                        name="sandbox-http", daemon=True)
+        self._thread.start()
+        self.reset()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        self._server = self._thread = None
+
+    def reset(self) -> None:
+        """Forget everything (moto, Flink apps, call log), then provision queues and rules."""
+        from moto.moto_api._internal.models import moto_api_backend
+
+        with self._reset_lock:
+            moto_api_backend.reset()
+            self.middleware.reset_flink()
+            self._queues = provision(self.endpoint_url, self.region, self.account_id,
+                                     self.pattern_dir)
+            self.middleware.calls.clear()
+
+    def set_transition_seconds(self, seconds: float) -> None:
+        self.middleware.set_transition_seconds(seconds)
+
+    def calls(self) -> tuple[CallRecord, ...]:
+        return self.middleware.calls.records()
+
+    def info(self) -> dict[str, Any]:
+        return {"endpoint_url": self.endpoint_url, "queue_url": self.queue_url,
+                "dlq_url": self.dlq_url, "region": self.region, "account_id": self.account_id,
+                "transition_seconds": self.middleware.transition_seconds}
+
+    def _admin(self, method: str, path: str, query: str,
+               body: bytes) -> tuple[int, dict[str, Any]]:
+        route = (method, path.rstrip("/"))
+        if route == ("GET", "/_sandbox/calls"):
+            wanted = {key: values[-1] for key, values in parse_qs(query).items()}
+            return 200, {"calls": [record.as_json() for record in self.calls()
+                                   if _selected(record, wanted)]}
+        if route == ("POST", "/_sandbox/calls/clear"):
+            self.middleware.calls.clear()
+            return 200, {}
+        if route == ("POST", "/_sandbox/reset"):
+            self.reset()
+            return 200, self.info()
+        if route == ("GET", "/_sandbox/info"):
+            return 200, self.info()
+        if route == ("POST", "/_sandbox/config"):
+            settings = _json_or_form(body)
+            if "transition_seconds" in settings:
+                self.set_transition_seconds(float(settings["transition_seconds"]))
+            return 200, self.info()
+        return 404, {"error": f"no sandbox endpoint {method} {path}"}
+
+
+def _selected(record: CallRecord, wanted: dict[str, str]) -> bool:
+    """Filters of GET /_sandbox/calls: service, operation, mutating=true|false, caller_arn."""
+    values = record.as_json()
+    for key, expected in wanted.items():
+        actual = values.get(key)
+        if isinstance(actual, bool):
+            actual = str(actual).lower()
+        if key in values and actual != expected:
+            return False
+    return True
+
+
+def _json_or_form(body: bytes) -> dict[str, Any]:
+    try:
+        value = json.loads(body or b"{}")
+    except ValueError:
+        return {key: values[-1] for key, values in parse_qs(body.decode()).items()}
+    return value if isinstance(value, dict) else {}

@@ -1,0 +1,107 @@
+"""Reading AWS wire formats the middleware passes through: query-protocol requests (IAM, EC2),
+their XML responses, and error bodies of both the XML and the JSON protocols."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import parse_qsl
+from xml.etree import ElementTree
+
+_LIST_TAGS = frozenset({"item", "member"})
+
+
+def query_params(body: bytes, query_string: str = "") -> dict[str, str]:
+    """Form-encoded parameters from the body and the query string."""
+    params = dict(parse_qsl(query_string, keep_blank_values=True))
+    params.update(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+    return params
+
+
+def _listify(node: Any) -> Any:
+    if not isinstance(node, dict):
+        return node
+    if node and all(key.isdigit() for key in node):
+        return [_listify(node[key]) for key in sorted(node, key=int)]
+    if set(node) == {"member"}:
+        return _listify(node["member"])
+    return {key: _listify(value) for key, value in node.items()}
+
+
+def nested_params(params: dict[str, str]) -> dict[str, Any]:
+    """Query parameters without Action/Version, dotted keys nested (Tags.member.1.Key)."""
+    root: dict[str, Any] = {}
+    for key, value in params.items():
+        if key in ("Action", "Version"):
+            continue
+        parts = key.split(".")
+        node = root
+        for part in parts[:-1]:
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                child = node[part] = {"": child}
+            node = child
+        node[parts[-1]] = value
+    result: dict[str, Any] = _listify(root)
+    return result
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def _element(element: ElementTree.Element) -> Any:
+    children = list(element)
+    if not children:
+        text = (element.text or "").strip()
+        return {"true": True, "false": False}.get(text, text)
+    if all(_local(child.tag) in _LIST_TAGS for child in children):
+        return [_element(child) for child in children]
+    result: dict[str, Any] = {}
+    for child in children:
+        name, value = _local(child.tag), _element(child)
+        if name in result:
+            previous = result[name]
+            result[name] = [*previous, value] if isinstance(previous, list) else [previous, value]
+        else:
+            result[name] = value
+    return result
+
+
+def xml_response_elements(body: bytes) -> dict[str, Any] | None:
+    """The payload of a query-protocol XML response, without ResponseMetadata/*Result wrappers."""
+    try:
+        root = ElementTree.fromstring(body)
+    except ElementTree.ParseError:
+        return None
+    value = _element(root)
+    if not isinstance(value, dict):
+        return None
+    value.pop("ResponseMetadata", None)
+    results = [key for key in value if key.endswith("Result")]
+    if len(results) == 1 and len(value) == 1:
+        value = value[results[0]] if isinstance(value[results[0]], dict) else {}
+    return value or None
+
+
+def error_of(body: bytes, headers: dict[str, str]) -> tuple[str, str]:
+    """(code, message) of a failed call in either protocol."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        data = None
+    if isinstance(data, dict):
+        code = str(data.get("__type") or headers.get("x-amzn-errortype", "Unknown"))
+        message = str(data.get("message") or data.get("Message") or "")
+        return code.rsplit("#", 1)[-1].split(":", 1)[0], message
+    try:
+        root = ElementTree.fromstring(body)
+    except ElementTree.ParseError:
+        return "InternalFailure", body.decode("utf-8", "replace")[:200]
+    code = message = ""
+    for element in root.iter():
+        if _local(element.tag) == "Code" and not code:
+            code = (element.text or "").strip()
+        if _local(element.tag) == "Message" and not message:
+            message = (element.text or "").strip()
+    return code or "Unknown", message
