@@ -67,10 +67,13 @@ def _cross_checks(
 ) -> list[Problem]:
     """What one section cannot know alone: names unique, overrides that can never match,
     and each override's settings merged onto `rules:` still valid as a whole."""
-    problems: list[Problem] = []
+    problems = _listed_twice(source, ("accounts",), config.accounts)
+    problems += _listed_twice(source, ("regions",), config.regions)
     first_name: dict[str, int] = {}
     for index, override in enumerate(config.overrides):
         here = ("overrides", index)
+        for key in ("names", "accounts", "regions"):
+            problems += _listed_twice(source, (*here, "match", key), getattr(override.match, key))
         if override.name in first_name:
             problems.append(_at(source, (*here, "name"),
                                 f"duplicate override name {override.name!r} "
@@ -93,6 +96,19 @@ def _cross_checks(
                 model.model_validate({**base.model_dump(), **partial})
             except ValidationError as err:
                 problems += from_validation_error(source, model, err, (*here, "rules", rule_id))
+    return problems
+
+
+def _listed_twice(
+    source: Source, loc: tuple[str | int, ...], values: list[str] | None
+) -> list[Problem]:
+    problems: list[Problem] = []
+    first: dict[str, int] = {}
+    for index, value in enumerate(values or ()):
+        if value in first:
+            problems.append(_at(source, (*loc, index),
+                                f"{value!r} is listed twice (also [{first[value]}])"))
+        first.setdefault(value, index)
     return problems
 
 

@@ -76,23 +76,14 @@ def _check_region_glob(value: str) -> str:
 
 def _tag_string(value: object) -> object:
     if isinstance(value, bool | int | float):
-        text = str(value).lower() if isinstance(value, bool) else str(value)
-        raise ValueError(f"tag values are strings; YAML read {value} as a non-string: "
-                         f"quote it, e.g. '{text}'")
+        boolean = isinstance(value, bool)
+        text, kind = (str(value).lower(), "boolean") if boolean else (str(value), "number")
+        raise ValueError(f"tag values are strings; YAML read {text} as a {kind}: write '{text}'")
     return value
 
 
 def _one_or_many(value: object) -> object:
     return [value] if isinstance(value, str | bool | int | float) else value
-
-
-def _unique(values: list[str]) -> list[str]:
-    seen: set[str] = set()
-    for value in values:
-        if value in seen:
-            raise ValueError(f"{value!r} is listed twice")
-        seen.add(value)
-    return values
 
 
 AccountId = Annotated[
@@ -137,7 +128,7 @@ class MatchModel(_Strict):
     tags: dict[str, TagValues] | None = Field(
         default=None, description="Tag key -> value glob or list of globs (any may match)."
     )
-    accounts: Annotated[list[AccountId], AfterValidator(_unique)] | None = None
+    accounts: list[AccountId] | None = None
     regions: list[RegionGlob] | None = Field(default=None, description="Region names or globs.")
 
     @model_validator(mode="after")
@@ -228,8 +219,8 @@ def _build(rules: tuple[_RuleKey, ...]) -> type[BaseModel]:
         "DesiredState",
         __base__=_Strict,
         version=(Literal[1], Field(description=f"Config format version: {CONFIG_VERSION}.")),
-        accounts=(Annotated[list[AccountId], AfterValidator(_unique)], Field(min_length=1)),
-        regions=(Annotated[list[Region], AfterValidator(_unique)], Field(min_length=1)),
+        accounts=(list[AccountId], Field(min_length=1)),
+        regions=(list[Region], Field(min_length=1)),
         defaults=(DefaultsModel, Field(default_factory=DefaultsModel)),
         ignore_tag=(IgnoreTagModel | None, Field(default_factory=IgnoreTagModel)),
         rules=(rules_model, Field(default_factory=rules_model)),

@@ -26,12 +26,27 @@ def from_validation_error(
 
 
 def _message(root: type[BaseModel], detail: ErrorDetails, loc: Loc) -> str:
-    if detail["type"] == "extra_forbidden" and loc:
+    kind = detail["type"]
+    if kind == "extra_forbidden" and loc:
         return _unknown_key(root, loc)
+    if kind in ("model_type", "model_attributes_type", "dict_type"):
+        return f"expected a mapping, got {_yaml_kind(detail['input'])}"
+    if kind == "list_type":
+        return f"expected a list, got {_yaml_kind(detail['input'])}"
     message = detail["msg"]
     for noise in ("Value error, ", "Assertion failed, "):
         message = message.removeprefix(noise)
     return message
+
+
+def _yaml_kind(value: Any) -> str:
+    if value is None:
+        return "nothing (null)"
+    for kind, name in ((bool, "a boolean"), (int, "a number"), (float, "a number"),
+                       (str, "a string"), (list, "a list"), (dict, "a mapping")):
+        if isinstance(value, kind):
+            return f"{name} ({value!r})" if kind in (bool, int, float, str) else name
+    return f"a {type(value).__name__}"
 
 
 def _unknown_key(root: type[BaseModel], loc: Loc) -> str:

@@ -79,7 +79,8 @@ def read_source(file: str, content: bytes) -> Source:
     try:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError as err:
-        problem = Problem(1, "", f"not UTF-8 text ({err.reason} at byte {err.start})")
+        line = content[: err.start].count(b"\n") + 1
+        problem = Problem(line, "", f"not UTF-8 text ({err.reason} at byte {err.start})")
         raise fail(file, [problem]) from None
     try:
         node = YAML(typ="rt").compose(text)
@@ -110,7 +111,7 @@ def _syntax_problem(err: MarkedYAMLError) -> Problem:
     line = mark.line + 1 if mark is not None else 1
     text = err.problem or err.context or "invalid YAML"
     if err.context and err.problem and err.context_mark is not None:
-        text = f"{text} ({err.context} on line {err.context_mark.line + 1})"
+        text = f"{err.context} on line {err.context_mark.line + 1}, {err.problem}"
     return Problem(line, "", f"YAML syntax error: {text}")
 
 
