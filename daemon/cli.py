@@ -9,7 +9,12 @@ import sys
 from collections.abc import Callable, Sequence
 
 # Modules that each define `register(subparsers) -> None`; the parser they add sets `func`.
-COMMAND_MODULES: tuple[str, ...] = ("sandbox.cli", "daemon.commands_config", "daemon.commands_pass")
+COMMAND_MODULES: tuple[str, ...] = (
+    "sandbox.cli",
+    "daemon.commands_config",
+    "daemon.commands_pass",
+    "daemon.commands_run",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

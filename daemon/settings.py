@@ -32,6 +32,7 @@ class RunSettings:
     config_poll_seconds: float = 5.0
     shutdown_grace_seconds: float = 30.0
     visibility_timeout_seconds: int = 60
+    poll_wait_seconds: int = 20  # SQS long polling wait
     fix_budget: int = 5  # fixes per application and rule in one window
     fix_budget_window_seconds: float = 3600.0
     max_pending_applications: int = 10000
@@ -51,6 +52,8 @@ class RunSettings:
             problems.append("--sweep-interval-seconds must be at least 10")
         if not 1 <= self.visibility_timeout_seconds <= 43200:
             problems.append("--visibility-timeout-seconds must be within 1..43200")
+        if not 0 <= self.poll_wait_seconds <= 20:
+            problems.append("--poll-wait-seconds must be within 0..20")
         if problems:
             raise SettingsError("; ".join(problems))
         return self
@@ -72,6 +75,7 @@ HELP = {
     "config_poll_seconds": "how often to look for a changed config file",
     "shutdown_grace_seconds": "on SIGTERM, time to finish in-flight reconciles",
     "visibility_timeout_seconds": "SQS visibility while a message is being worked on",
+    "poll_wait_seconds": "SQS long-polling wait (0-20)",
     "fix_budget": "fixes per application and rule per window before the daemon stops fighting",
     "fix_budget_window_seconds": "length of that window",
     "max_pending_applications": "work queue bound; beyond it messages stay in SQS",

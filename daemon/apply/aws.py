@@ -64,7 +64,7 @@ def classify(operation: str, exc: Exception) -> errors.AwsError:
             return errors.ConcurrentModification(operation, code, message)
         if code == "ResourceInUseException":
             return errors.ResourceInUse(operation, code, message)
-        if code in _NOT_FOUND:
+        if code in _NOT_FOUND or code.endswith(".NotFound"):  # EC2: InvalidXxxID.NotFound
             return errors.ResourceNotFound(operation, code, message)
         if code in _THROTTLING or status == 429 or status >= 500:
             return errors.TransientAwsError(operation, code, message)

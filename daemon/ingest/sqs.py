@@ -1,0 +1,169 @@
+"""SQS ingestion: long polling, visibility kept while work is in progress, delete when done.
+
+A message is deleted only after every application it points to has been reconciled by a run
+that started after the message arrived. If any of those runs failed, the message is released
+(visibility set to a short backoff) so it comes back, and after the queue's maxReceiveCount it
+lands in the dead-letter queue.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+
+from daemon import errors
+from daemon.apply.aws import Aws
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class Message:
+    message_id: str
+    receipt_handle: str
+    body: str
+    receive_count: int
+    sent_at_ms: int
+
+    @classmethod
+    def from_sqs(cls, raw: Mapping[str, Any]) -> Message:
+        attributes = raw.get("Attributes", {})
+        return cls(
+            message_id=raw["MessageId"],
+            receipt_handle=raw["ReceiptHandle"],
+            body=raw.get("Body", ""),
+            receive_count=int(attributes.get("ApproximateReceiveCount", 1)),
+            sent_at_ms=int(attributes.get("SentTimestamp", 0)),
+        )
+
+
+class SqsQueue:
+    """The event queue as the daemon uses it."""
+
+    def __init__(
+        self, aws: Aws, queue_url: str, visibility_timeout: int, wait_seconds: int = 20
+    ) -> None:
+        self.url = queue_url
+        self._aws = aws
+        self._visibility = visibility_timeout
+        self._wait = wait_seconds
+        self._in_flight: dict[str, Message] = {}  # receipt handle -> message
+        self._lock = threading.Lock()
+
+    def receive(self) -> list[Message]:
+        response = self._aws.call(
+            "sqs",
+            "ReceiveMessage",
+            QueueUrl=self.url,
+            MaxNumberOfMessages=10,
+            WaitTimeSeconds=self._wait,
+            VisibilityTimeout=self._visibility,
+            MessageSystemAttributeNames=["ApproximateReceiveCount", "SentTimestamp"],
+        )
+        messages = [Message.from_sqs(m) for m in response.get("Messages", [])]
+        with self._lock:
+            for message in messages:
+                self._in_flight[message.receipt_handle] = message
+        return messages
+
+    def delete(self, message: Message) -> None:
+        self._forget(message)
+        self._aws.call(
+            "sqs", "DeleteMessage", QueueUrl=self.url, ReceiptHandle=message.receipt_handle
+        )
+
+    def release(self, message: Message) -> None:
+        """Let the message come back soon (backing off with each receive)."""
+        self._forget(message)
+        backoff = min(self._visibility, 5 * message.receive_count)
+        self._aws.call(
+            "sqs",
+            "ChangeMessageVisibility",
+            QueueUrl=self.url,
+            ReceiptHandle=message.receipt_handle,
+            VisibilityTimeout=backoff,
+        )
+
+    def abandon(self, message: Message) -> None:
+        """Stop tracking without touching SQS: the message reappears when visibility ends."""
+        self._forget(message)
+
+    def extend_visibility(self) -> None:
+        """Keep in-progress messages invisible (called every visibility/3 seconds)."""
+        with self._lock:
+            messages = list(self._in_flight.values())
+        for start in range(0, len(messages), 10):
+            batch = messages[start : start + 10]
+            self._aws.call(
+                "sqs",
+                "ChangeMessageVisibilityBatch",
+                QueueUrl=self.url,
+                Entries=[
+                    {
+                        "Id": str(i),
+                        "ReceiptHandle": m.receipt_handle,
+                        "VisibilityTimeout": self._visibility,
+                    }
+                    for i, m in enumerate(batch)
+                ],
+            )
+
+    def depth(self, url: str | None = None) -> int:
+        attributes = self._aws.call(
+            "sqs",
+            "GetQueueAttributes",
+            QueueUrl=url or self.url,
+            AttributeNames=["ApproximateNumberOfMessages"],
+        )["Attributes"]
+        return int(attributes.get("ApproximateNumberOfMessages", 0))
+
+    def dead_letter_url(self) -> str:
+        """The DLQ named by the queue's redrive policy, or '' if it has none."""
+        attributes = self._aws.call(
+            "sqs", "GetQueueAttributes", QueueUrl=self.url, AttributeNames=["RedrivePolicy"]
+        )["Attributes"]
+        policy = attributes.get("RedrivePolicy")
+        if not policy:
+            return ""
+        arn = str(json.loads(policy).get("deadLetterTargetArn", ""))
+        name = arn.rsplit(":", 1)[-1]
+        return str(self._aws.call("sqs", "GetQueueUrl", QueueName=name)["QueueUrl"]) if name else ""
+
+    def _forget(self, message: Message) -> None:
+        with self._lock:
+            self._in_flight.pop(message.receipt_handle, None)
+
+
+def poll_forever(
+    queue: SqsQueue,
+    handle: Callable[[Message], None],
+    stop: threading.Event,
+    heartbeat: Callable[[], None],
+) -> None:
+    """Receive until `stop` is set; never lets one bad message or AWS hiccup end the loop."""
+    failures = 0
+    while not stop.is_set():
+        try:
+            messages = queue.receive()
+            failures = 0
+        except errors.AwsError as exc:
+            failures += 1
+            log.error("queue_receive_failed", error=str(exc), failures=failures)
+            stop.wait(min(30.0, 2.0**failures))
+            continue
+        finally:
+            heartbeat()
+        for message in messages:
+            if stop.is_set():
+                queue.abandon(message)  # shutting down: it reappears for the next replica
+                continue
+            try:
+                handle(message)
+            except Exception:
+                log.exception("message_handling_crashed", message_id=message.message_id)
+                queue.abandon(message)
