@@ -4,8 +4,14 @@ from __future__ import annotations
 
 from remediations.base import Remediation
 from remediations.cloudwatch_logging import CloudwatchLogging
+from remediations.vpc_public_route import VpcPublicRoute
+from remediations.vpc_required import VpcRequired
 
-REGISTRY: tuple[Remediation, ...] = (CloudwatchLogging(),)
+REGISTRY: tuple[Remediation, ...] = (
+    CloudwatchLogging(),
+    VpcPublicRoute(),
+    VpcRequired(),
+)
 
 
 def _check_unique(rules: tuple[Remediation, ...]) -> dict[str, Remediation]:

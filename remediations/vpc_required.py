@@ -1,0 +1,146 @@
+"""vpc_required: the application runs in a VPC, in allowed subnets.
+
+Regulated workloads must not run on the service's shared network. An application without a VPC
+configuration is a finding; with `add_vpc_configuration` the fix attaches the configured subnets
+and security groups (AddApplicationVpcConfiguration, one versioned call), otherwise it alerts.
+Subnets outside the `subnet_ids` allowlist always alert: moving a running application to other
+subnets is a network change its owners must plan.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from pydantic import Field, model_validator
+
+from daemon.state import AppRef, Call, Drift, Mode, Observed
+from remediations.base import Reader, RuleSettings
+
+MAX_SUBNETS = 16  # AddApplicationVpcConfiguration limits
+MAX_SECURITY_GROUPS = 5
+
+
+class Settings(RuleSettings):
+    subnet_ids: tuple[str, ...] = Field(
+        (),
+        description="Allowed subnets; empty allows any. The fix attaches the app to these.",
+    )
+    security_group_ids: tuple[str, ...] = Field(
+        (), description="Security groups the fix attaches the app with."
+    )
+    add_vpc_configuration: bool = Field(
+        False, description="Opt-in fix: attach an app that has no VPC configuration."
+    )
+
+    @model_validator(mode="after")
+    def _fix_is_possible(self) -> Settings:
+        if self.add_vpc_configuration and not (
+            1 <= len(self.subnet_ids) <= MAX_SUBNETS
+            and 1 <= len(self.security_group_ids) <= MAX_SECURITY_GROUPS
+        ):
+            raise ValueError(
+                f"add_vpc_configuration needs 1-{MAX_SUBNETS} subnet_ids and "
+                f"1-{MAX_SECURITY_GROUPS} security_group_ids"
+            )
+        return self
+
+
+def _vpc_configurations(detail: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    config = detail.get("ApplicationConfigurationDescription") or {}
+    return list(config.get("VpcConfigurationDescriptions") or [])
+
+
+def _supports_vpc(detail: Mapping[str, Any]) -> bool:
+    # Flink and Studio (ZEPPELIN-FLINK) applications; the legacy SQL runtime has no VPC option.
+    return "FLINK" in str(detail.get("RuntimeEnvironment", ""))
+
+
+class VpcRequired:
+    id: ClassVar[str] = "vpc_required"
+    summary: ClassVar[str] = "The application runs in a VPC, in allowed subnets."
+    settings_model: ClassVar[type[RuleSettings]] = Settings
+    default_mode: ClassVar[Mode] = "enforce"  # the fix itself is opt-in (add_vpc_configuration)
+    read_actions: ClassVar[tuple[str, ...]] = ()  # DescribeApplication has everything
+    write_actions: ClassVar[tuple[str, ...]] = ("kinesisanalytics:AddApplicationVpcConfiguration",)
+    trigger_events: ClassVar[frozenset[str]] = frozenset(
+        {
+            "CreateApplication",
+            "UpdateApplication",
+            "AddApplicationVpcConfiguration",
+            "DeleteApplicationVpcConfiguration",
+        }
+    )
+
+    def observe(
+        self, settings: Settings, app: AppRef, detail: Mapping[str, Any], read: Reader
+    ) -> dict[str, Any]:
+        return {}
+
+    def check(self, settings: Settings, observed: Observed) -> tuple[Drift, ...]:
+        app = observed.app
+        if not _supports_vpc(observed.detail):
+            return ()
+        vpcs = _vpc_configurations(observed.detail)
+        if not vpcs:
+            wanted = {
+                "SubnetIds": list(settings.subnet_ids),
+                "SecurityGroupIds": list(settings.security_group_ids),
+            }
+            how = "" if settings.add_vpc_configuration else " (the fix is not enabled)"
+            return (
+                Drift(
+                    self.id,
+                    app,
+                    "VpcConfiguration",
+                    None,
+                    wanted,
+                    f"application does not run in a VPC{how}",
+                    fixable=settings.add_vpc_configuration,
+                    resource=app.arn,
+                ),
+            )
+        if not settings.subnet_ids:
+            return ()
+        allowed = set(settings.subnet_ids)
+        drifts: list[Drift] = []
+        for vpc in vpcs:
+            outside = sorted(s for s in vpc.get("SubnetIds") or [] if s not in allowed)
+            if outside:
+                config_id = vpc.get("VpcConfigurationId", "")
+                drifts.append(
+                    Drift(
+                        self.id,
+                        app,
+                        f"VpcConfiguration.{config_id}.SubnetIds",
+                        outside,
+                        sorted(allowed),
+                        f"subnets {', '.join(outside)} of VPC {vpc.get('VpcId', '?')} are not "
+                        "in the allowlist",
+                        fixable=False,
+                        resource=app.arn,
+                    )
+                )
+        return tuple(drifts)
+
+    def fix(
+        self, settings: Settings, observed: Observed, drifts: tuple[Drift, ...]
+    ) -> tuple[Call, ...]:
+        if not any(d.field == "VpcConfiguration" and d.fixable for d in drifts):
+            return ()
+        app = observed.app
+        return (
+            Call(
+                "kinesisanalyticsv2",
+                "AddApplicationVpcConfiguration",
+                {
+                    "ApplicationName": app.name,
+                    "VpcConfiguration": {
+                        "SubnetIds": list(settings.subnet_ids),
+                        "SecurityGroupIds": list(settings.security_group_ids),
+                    },
+                },
+                app.arn,
+                versioned=True,
+            ),
+        )
