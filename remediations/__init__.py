@@ -3,12 +3,28 @@
 from __future__ import annotations
 
 from remediations.base import Remediation
+from remediations.checkpointing import Checkpointing
 from remediations.cloudwatch_logging import CloudwatchLogging
+from remediations.code_location import CodeLocation
+from remediations.encryption import Encryption
+from remediations.parallelism_cap import ParallelismCap
+from remediations.required_tags import RequiredTags
+from remediations.runtime_version import RuntimeVersion
+from remediations.snapshots import Snapshots
+from remediations.system_rollback import SystemRollback
 from remediations.vpc_public_route import VpcPublicRoute
 from remediations.vpc_required import VpcRequired
 
 REGISTRY: tuple[Remediation, ...] = (
     CloudwatchLogging(),
+    Snapshots(),
+    Checkpointing(),
+    SystemRollback(),
+    Encryption(),
+    RuntimeVersion(),
+    RequiredTags(),
+    CodeLocation(),
+    ParallelismCap(),
     VpcPublicRoute(),
     VpcRequired(),
 )

@@ -1,0 +1,110 @@
+"""code_location: the application code comes from an allowed S3 bucket (report only).
+
+Code from an arbitrary bucket bypasses the build pipeline that signs and scans it. Moving the
+code is the owner's job (it needs a build in the allowed bucket), so the rule only reports.
+Inline code (PLAINTEXT, as SQL and Studio apps use) has no bucket: it is reported unless
+`allow_inline_code` is set. With no bucket configured the rule checks nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from fnmatch import fnmatchcase
+from typing import Any, ClassVar
+
+from pydantic import Field, field_validator
+
+from daemon.state import AppRef, Call, Drift, Mode, Observed
+from remediations.base import Reader, RuleSettings
+
+CODE = ("ApplicationConfigurationDescription", "ApplicationCodeConfigurationDescription")
+S3_ARN_PREFIX = ":s3:::"
+
+
+class Settings(RuleSettings):
+    allowed_buckets: list[str] = Field(
+        default_factory=list,
+        description=(
+            "Bucket names or globs (e.g. 'acme-flink-artifacts-*'; a bucket ARN is accepted "
+            "too). Empty turns the check off."
+        ),
+    )
+    allow_inline_code: bool = Field(
+        False, description="Accept code given inline (PLAINTEXT) instead of from S3."
+    )
+
+    @field_validator("allowed_buckets")
+    @classmethod
+    def _names(cls, values: list[str]) -> list[str]:
+        names = [bucket_name(v) for v in values]
+        if any(not n or "/" in n for n in names):
+            raise ValueError("entries are bucket names, globs or bucket ARNs, without a key")
+        return names
+
+    def allows(self, bucket_arn: str) -> bool:
+        name = bucket_name(bucket_arn)
+        return any(fnmatchcase(name, pattern) for pattern in self.allowed_buckets)
+
+
+def bucket_name(bucket: str) -> str:
+    """`arn:aws:s3:::name` -> `name`; a plain name is returned as is."""
+    return bucket.split(S3_ARN_PREFIX, 1)[1] if S3_ARN_PREFIX in bucket else bucket
+
+
+def code_origin(detail: Mapping[str, Any]) -> tuple[str, str] | None:
+    """("s3", bucket ARN + key) or ("inline", "") for the app's code; None when not described."""
+    node: Any = detail
+    for key in CODE:
+        node = node.get(key) if isinstance(node, Mapping) else None
+    if not isinstance(node, Mapping):
+        return None
+    content = node.get("CodeContentDescription") or {}
+    location = content.get("S3ApplicationCodeLocationDescription")
+    if isinstance(location, Mapping) and location.get("BucketARN"):
+        return "s3", str(location["BucketARN"])
+    return "inline", ""
+
+
+class CodeLocation:
+    id: ClassVar[str] = "code_location"
+    summary: ClassVar[str] = "Application code comes from an allowed S3 bucket (report only)."
+    settings_model: ClassVar[type[RuleSettings]] = Settings
+    default_mode: ClassVar[Mode] = "alert"
+    read_actions: ClassVar[tuple[str, ...]] = ()
+    write_actions: ClassVar[tuple[str, ...]] = ()
+    trigger_events: ClassVar[frozenset[str]] = frozenset({"CreateApplication", "UpdateApplication"})
+
+    def observe(
+        self, settings: Settings, app: AppRef, detail: Mapping[str, Any], read: Reader
+    ) -> None:
+        return None  # DescribeApplication says it all
+
+    def check(self, settings: Settings, observed: Observed) -> tuple[Drift, ...]:
+        origin = code_origin(observed.detail)
+        if not settings.allowed_buckets or origin is None:
+            return ()
+        kind, bucket = origin
+        if kind == "inline" and settings.allow_inline_code:
+            return ()
+        if kind == "s3" and settings.allows(bucket):
+            return ()
+        where = "inline code" if kind == "inline" else f"bucket {bucket_name(bucket)}"
+        app = observed.app
+        return (
+            Drift(
+                self.id,
+                app,
+                "ApplicationCodeConfiguration.S3ContentLocation.BucketARN",
+                bucket or None,
+                tuple(settings.allowed_buckets),
+                f"code comes from {where}, not from an allowed bucket "
+                f"({', '.join(settings.allowed_buckets)})",
+                fixable=False,
+                resource=app.arn,
+            ),
+        )
+
+    def fix(
+        self, settings: Settings, observed: Observed, drifts: tuple[Drift, ...]
+    ) -> tuple[Call, ...]:
+        return ()  # moving the code needs a build in the allowed bucket: the owner's job

@@ -1,0 +1,148 @@
+"""encryption: application state (snapshots, checkpoints, running storage) is encrypted with a
+customer managed KMS key rather than an AWS owned one.
+
+Regulated teams must be able to audit and revoke the key that protects their data, which an AWS
+owned key does not allow. With `key_id` configured the rule requires that key and the fix sets
+it with one UpdateApplication; without one it only requires *some* customer managed key, which
+the tool cannot choose, so the drift is reported (unfixable). The service rejects the update
+unless the key policy allows its service principals, so every drift message says so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from pydantic import Field, field_validator
+
+from daemon.state import AppRef, Call, Drift, Mode, Observed
+from remediations.base import Reader, RuleSettings
+
+ENCRYPTION = (
+    "ApplicationConfigurationDescription",
+    "ApplicationEncryptionConfigurationDescription",
+)
+CUSTOMER_MANAGED = "CUSTOMER_MANAGED_KEY"
+AWS_OWNED = "AWS_OWNED_KEY"
+SERVICE_PRINCIPALS = (
+    "kinesisanalytics.amazonaws.com",
+    "infrastructure.kinesisanalytics.amazonaws.com",
+)
+
+
+class Settings(RuleSettings):
+    key_id: str | None = Field(
+        None,
+        description=(
+            "The KMS key every application must use, written as DescribeApplication reports it "
+            "(normally the key ARN); the fix sets it. Null accepts any customer managed key and "
+            "only reports applications on an AWS owned key."
+        ),
+    )
+
+    @field_validator("key_id")
+    @classmethod
+    def _not_blank(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            raise ValueError("must be a KMS key id or ARN, or null")
+        return value
+
+
+def key_policy_warning(key_id: str | None) -> str:
+    key = key_id or "the key"
+    return (
+        f"the key policy of {key} must allow the service principals "
+        f"{' and '.join(SERVICE_PRINCIPALS)} (and this tool's role kms:DescribeKey and "
+        "kms:CreateGrant), or Managed Flink rejects the update"
+    )
+
+
+class Encryption:
+    id: ClassVar[str] = "encryption"
+    summary: ClassVar[str] = "Application data is encrypted with a customer managed KMS key."
+    settings_model: ClassVar[type[RuleSettings]] = Settings
+    default_mode: ClassVar[Mode] = "enforce"
+    read_actions: ClassVar[tuple[str, ...]] = ()
+    # UpdateApplication with a customer managed key has the caller describe the key and create
+    # a grant on it for the service.
+    write_actions: ClassVar[tuple[str, ...]] = (
+        "kinesisanalytics:UpdateApplication",
+        "kms:DescribeKey",
+        "kms:CreateGrant",
+    )
+    trigger_events: ClassVar[frozenset[str]] = frozenset({"CreateApplication", "UpdateApplication"})
+
+    def observe(
+        self, settings: Settings, app: AppRef, detail: Mapping[str, Any], read: Reader
+    ) -> None:
+        return None  # DescribeApplication says it all
+
+    def check(self, settings: Settings, observed: Observed) -> tuple[Drift, ...]:
+        if not str(observed.detail.get("RuntimeEnvironment", "")).startswith("FLINK"):
+            return ()
+        app = observed.app
+        current = _encryption(observed.detail)
+        # An application created without an encryption configuration uses an AWS owned key.
+        key_type = current.get("KeyType", AWS_OWNED)
+        fixable = settings.key_id is not None
+        if key_type != CUSTOMER_MANAGED:
+            action = f"the fix sets {settings.key_id}" if fixable else "no key_id configured"
+            return (
+                Drift(
+                    self.id,
+                    app,
+                    "ApplicationEncryptionConfiguration.KeyType",
+                    key_type,
+                    CUSTOMER_MANAGED,
+                    f"application state is encrypted with an AWS owned key; {action}; "
+                    + key_policy_warning(settings.key_id),
+                    fixable,
+                    app.arn,
+                ),
+            )
+        if fixable and current.get("KeyId") != settings.key_id:
+            return (
+                Drift(
+                    self.id,
+                    app,
+                    "ApplicationEncryptionConfiguration.KeyId",
+                    current.get("KeyId"),
+                    settings.key_id,
+                    f"encrypted with key {current.get('KeyId')}, not {settings.key_id}; "
+                    + key_policy_warning(settings.key_id),
+                    True,
+                    app.arn,
+                ),
+            )
+        return ()
+
+    def fix(
+        self, settings: Settings, observed: Observed, drifts: tuple[Drift, ...]
+    ) -> tuple[Call, ...]:
+        if not drifts or settings.key_id is None:
+            return ()
+        app = observed.app
+        return (
+            Call(
+                "kinesisanalyticsv2",
+                "UpdateApplication",
+                {
+                    "ApplicationName": app.name,
+                    "ApplicationConfigurationUpdate": {
+                        "ApplicationEncryptionConfigurationUpdate": {
+                            "KeyTypeUpdate": CUSTOMER_MANAGED,
+                            "KeyIdUpdate": settings.key_id,
+                        }
+                    },
+                },
+                app.arn,
+                versioned=True,
+            ),
+        )
+
+
+def _encryption(detail: Mapping[str, Any]) -> Mapping[str, Any]:
+    node: Any = detail
+    for key in ENCRYPTION:
+        node = node.get(key) if isinstance(node, Mapping) else None
+    return node if isinstance(node, Mapping) else {}

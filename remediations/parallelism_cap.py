@@ -1,0 +1,146 @@
+"""parallelism_cap: a cost cap on parallelism and KPUs, and optionally autoscaling required.
+
+Managed Flink bills per KPU, and KPUs = ceil(Parallelism / ParallelismPerKPU). The caps apply
+to the parallelism the app really runs at: with autoscaling, CurrentParallelism can exceed the
+configured Parallelism. Lowering parallelism would drop throughput and needs a restart from a
+snapshot, so a cap breach is only reported (unfixable). Autoscaling, when required, is fixed
+with one UpdateApplication that turns it on and keeps the configured parallelism as it is.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from pydantic import Field
+
+from daemon.state import AppRef, Call, Drift, Mode, Observed
+from remediations.base import Reader, RuleSettings
+
+PARALLELISM = (
+    "ApplicationConfigurationDescription",
+    "FlinkApplicationConfigurationDescription",
+    "ParallelismConfigurationDescription",
+)
+# What the service reports for a DEFAULT parallelism configuration.
+SERVICE_DEFAULT = {"Parallelism": 1, "ParallelismPerKPU": 1, "AutoScalingEnabled": True}
+
+
+class Settings(RuleSettings):
+    max_parallelism: int | None = Field(
+        None, ge=1, description="Highest allowed parallelism; null: no cap."
+    )
+    max_kpus: int | None = Field(
+        32,
+        ge=1,
+        description="Highest allowed KPU count, ceil(parallelism / ParallelismPerKPU); "
+        "null: no cap.",
+    )
+    require_autoscaling: bool = Field(
+        False, description="Require AutoScalingEnabled; the only drift the fix changes."
+    )
+
+
+def parallelism(detail: Mapping[str, Any]) -> dict[str, Any]:
+    """Parallelism, ParallelismPerKPU, AutoScalingEnabled and the parallelism the app runs
+    at ("Running": the higher of Parallelism and CurrentParallelism)."""
+    node: Any = detail
+    for key in PARALLELISM:
+        node = node.get(key) if isinstance(node, Mapping) else None
+    description: Mapping[str, Any] = node if isinstance(node, Mapping) else {}
+    values = {key: description.get(key, default) for key, default in SERVICE_DEFAULT.items()}
+    if description.get("ConfigurationType", "DEFAULT") == "DEFAULT":
+        values["AutoScalingEnabled"] = True  # DEFAULT always scales automatically
+    current = description.get("CurrentParallelism", values["Parallelism"])
+    values["Running"] = max(int(values["Parallelism"]), int(current))
+    return values
+
+
+def kpus(running: int, per_kpu: int) -> int:
+    return math.ceil(running / max(per_kpu, 1))
+
+
+class ParallelismCap:
+    id: ClassVar[str] = "parallelism_cap"
+    summary: ClassVar[str] = "Parallelism and KPUs stay under a cost cap; autoscaling optional."
+    settings_model: ClassVar[type[RuleSettings]] = Settings
+    default_mode: ClassVar[Mode] = "alert"
+    read_actions: ClassVar[tuple[str, ...]] = ()
+    write_actions: ClassVar[tuple[str, ...]] = ("kinesisanalytics:UpdateApplication",)
+    trigger_events: ClassVar[frozenset[str]] = frozenset({"CreateApplication", "UpdateApplication"})
+
+    def observe(
+        self, settings: Settings, app: AppRef, detail: Mapping[str, Any], read: Reader
+    ) -> None:
+        return None  # DescribeApplication says it all
+
+    def check(self, settings: Settings, observed: Observed) -> tuple[Drift, ...]:
+        if not str(observed.detail.get("RuntimeEnvironment", "")).startswith("FLINK"):
+            return ()
+        app = observed.app
+        values = parallelism(observed.detail)
+        running = values["Running"]
+        used = kpus(running, int(values["ParallelismPerKPU"]))
+        drifts: list[Drift] = []
+
+        def drift(field: str, current: Any, desired: Any, message: str, fixable: bool) -> None:
+            drifts.append(Drift(self.id, app, field, current, desired, message, fixable, app.arn))
+
+        if settings.max_parallelism is not None and running > settings.max_parallelism:
+            drift(
+                "ParallelismConfiguration.Parallelism",
+                running,
+                settings.max_parallelism,
+                f"runs at parallelism {running}, above the cap of {settings.max_parallelism}",
+                False,
+            )
+        if settings.max_kpus is not None and used > settings.max_kpus:
+            drift(
+                "ParallelismConfiguration.KPUs",
+                used,
+                settings.max_kpus,
+                f"uses {used} KPUs (parallelism {running} / {values['ParallelismPerKPU']} per "
+                f"KPU), above the cap of {settings.max_kpus}",
+                False,
+            )
+        if settings.require_autoscaling and values["AutoScalingEnabled"] is not True:
+            drift(
+                "ParallelismConfiguration.AutoScalingEnabled",
+                values["AutoScalingEnabled"],
+                True,
+                "autoscaling is off: load spikes are not absorbed",
+                True,
+            )
+        return tuple(drifts)
+
+    def fix(
+        self, settings: Settings, observed: Observed, drifts: tuple[Drift, ...]
+    ) -> tuple[Call, ...]:
+        if not any(d.field.endswith(".AutoScalingEnabled") and d.fixable for d in drifts):
+            return ()
+        values = parallelism(observed.detail)
+        app = observed.app
+        update = {
+            "ConfigurationTypeUpdate": "CUSTOM",
+            "AutoScalingEnabledUpdate": True,
+            # Restated as they are, so that leaving DEFAULT changes nothing but autoscaling.
+            "ParallelismUpdate": int(values["Parallelism"]),
+            "ParallelismPerKPUUpdate": int(values["ParallelismPerKPU"]),
+        }
+        return (
+            Call(
+                "kinesisanalyticsv2",
+                "UpdateApplication",
+                {
+                    "ApplicationName": app.name,
+                    "ApplicationConfigurationUpdate": {
+                        "FlinkApplicationConfigurationUpdate": {
+                            "ParallelismConfigurationUpdate": update
+                        }
+                    },
+                },
+                app.arn,
+                versioned=True,
+            ),
+        )

@@ -1,0 +1,70 @@
+"""runtime_version: the application runs on an allowed runtime (report only).
+
+Old Flink runtimes lose AWS support and security fixes. Upgrading changes the job's behaviour
+and needs a compatible build and snapshot, so it is the owner's decision: the rule only reports
+(every drift is unfixable and the default mode is alert).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from fnmatch import fnmatchcase
+from typing import Any, ClassVar
+
+from pydantic import Field
+
+from daemon.state import AppRef, Call, Drift, Mode, Observed
+from remediations.base import Reader, RuleSettings
+
+
+class Settings(RuleSettings):
+    allowed: list[str] = Field(
+        default_factory=lambda: ["FLINK-1_18", "FLINK-1_19", "FLINK-1_20", "FLINK-2_*"],
+        min_length=1,
+        description=(
+            "RuntimeEnvironment values (globs: *, ?, [abc]) an application may run on, "
+            "e.g. FLINK-1_20 or FLINK-2_*."
+        ),
+    )
+
+    def allows(self, runtime: str) -> bool:
+        return any(fnmatchcase(runtime, pattern) for pattern in self.allowed)
+
+
+class RuntimeVersion:
+    id: ClassVar[str] = "runtime_version"
+    summary: ClassVar[str] = "The application runs on an allowed runtime (report only)."
+    settings_model: ClassVar[type[RuleSettings]] = Settings
+    default_mode: ClassVar[Mode] = "alert"
+    read_actions: ClassVar[tuple[str, ...]] = ()
+    write_actions: ClassVar[tuple[str, ...]] = ()
+    trigger_events: ClassVar[frozenset[str]] = frozenset({"CreateApplication", "UpdateApplication"})
+
+    def observe(
+        self, settings: Settings, app: AppRef, detail: Mapping[str, Any], read: Reader
+    ) -> None:
+        return None  # DescribeApplication says it all
+
+    def check(self, settings: Settings, observed: Observed) -> tuple[Drift, ...]:
+        runtime = str(observed.detail.get("RuntimeEnvironment", ""))
+        if settings.allows(runtime):
+            return ()
+        app = observed.app
+        return (
+            Drift(
+                self.id,
+                app,
+                "RuntimeEnvironment",
+                runtime,
+                tuple(settings.allowed),
+                f"runtime {runtime} is not allowed (allowed: {', '.join(settings.allowed)}); "
+                "upgrading is the application owner's decision",
+                fixable=False,
+                resource=app.arn,
+            ),
+        )
+
+    def fix(
+        self, settings: Settings, observed: Observed, drifts: tuple[Drift, ...]
+    ) -> tuple[Call, ...]:
+        return ()  # never upgraded behind the owner's back

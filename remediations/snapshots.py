@@ -1,0 +1,110 @@
+"""snapshots: application snapshots are enabled, so a restart or rollback does not lose state.
+
+Without snapshots, stopping or updating the application discards its state; auditors treat that
+as a recoverability gap. The fix is one UpdateApplication that turns SnapshotsEnabled on (and
+sets the snapshot mode when one is configured); the planner merges it with the other rules'
+UpdateApplication calls.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar, Literal
+
+from pydantic import Field
+
+from daemon.state import AppRef, Call, Drift, Mode, Observed
+from remediations.base import Reader, RuleSettings
+
+SNAPSHOTS = ("ApplicationConfigurationDescription", "ApplicationSnapshotConfigurationDescription")
+
+
+class Settings(RuleSettings):
+    snapshot_mode: Literal["APPLICATION_SNAPSHOTS_LEGACY", "ENHANCED_SNAPSHOTS"] | None = Field(
+        None,
+        description="Required SnapshotMode; null accepts whatever mode the application uses.",
+    )
+
+
+class Snapshots:
+    id: ClassVar[str] = "snapshots"
+    summary: ClassVar[str] = "Application snapshots are enabled."
+    settings_model: ClassVar[type[RuleSettings]] = Settings
+    default_mode: ClassVar[Mode] = "enforce"
+    read_actions: ClassVar[tuple[str, ...]] = ()
+    write_actions: ClassVar[tuple[str, ...]] = ("kinesisanalytics:UpdateApplication",)
+    trigger_events: ClassVar[frozenset[str]] = frozenset({"CreateApplication", "UpdateApplication"})
+
+    def observe(
+        self, settings: Settings, app: AppRef, detail: Mapping[str, Any], read: Reader
+    ) -> None:
+        return None  # DescribeApplication says it all
+
+    def check(self, settings: Settings, observed: Observed) -> tuple[Drift, ...]:
+        if not _is_flink(observed.detail):
+            return ()
+        app = observed.app
+        current = _path(observed.detail, SNAPSHOTS)
+        drifts: list[Drift] = []
+        if current.get("SnapshotsEnabled") is not True:
+            drifts.append(
+                Drift(
+                    self.id,
+                    app,
+                    "ApplicationSnapshotConfiguration.SnapshotsEnabled",
+                    current.get("SnapshotsEnabled"),
+                    True,
+                    "snapshots are disabled: a restart loses the application state",
+                    resource=app.arn,
+                )
+            )
+        wanted_mode = settings.snapshot_mode
+        if wanted_mode is not None and current.get("SnapshotMode") != wanted_mode:
+            drifts.append(
+                Drift(
+                    self.id,
+                    app,
+                    "ApplicationSnapshotConfiguration.SnapshotMode",
+                    current.get("SnapshotMode"),
+                    wanted_mode,
+                    f"snapshot mode is {current.get('SnapshotMode')}, not {wanted_mode}",
+                    resource=app.arn,
+                )
+            )
+        return tuple(drifts)
+
+    def fix(
+        self, settings: Settings, observed: Observed, drifts: tuple[Drift, ...]
+    ) -> tuple[Call, ...]:
+        if not drifts:
+            return ()
+        # SnapshotsEnabledUpdate is required in every snapshot update, even for a mode change.
+        update: dict[str, Any] = {"SnapshotsEnabledUpdate": True}
+        if settings.snapshot_mode is not None:
+            update["SnapshotModeUpdate"] = settings.snapshot_mode
+        app = observed.app
+        return (
+            Call(
+                "kinesisanalyticsv2",
+                "UpdateApplication",
+                {
+                    "ApplicationName": app.name,
+                    "ApplicationConfigurationUpdate": {
+                        "ApplicationSnapshotConfigurationUpdate": update
+                    },
+                },
+                app.arn,
+                versioned=True,
+            ),
+        )
+
+
+def _is_flink(detail: Mapping[str, Any]) -> bool:
+    return str(detail.get("RuntimeEnvironment", "")).startswith("FLINK")
+
+
+def _path(detail: Mapping[str, Any], keys: tuple[str, ...]) -> Mapping[str, Any]:
+    node: Any = detail
+    for key in keys:
+        node = node.get(key) if isinstance(node, Mapping) else None
+    return node if isinstance(node, Mapping) else {}

@@ -1,0 +1,87 @@
+"""system_rollback: the service may roll a failing update back to the last good version.
+
+With ApplicationSystemRollbackConfiguration enabled, Managed Flink reverts an update or a
+scaling change whose job fails to start, instead of leaving the application down. The fix is one
+UpdateApplication (merged by the planner with the other rules' updates).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from daemon.state import AppRef, Call, Drift, Mode, Observed
+from remediations.base import Reader, RuleSettings
+
+ROLLBACK = (
+    "ApplicationConfigurationDescription",
+    "ApplicationSystemRollbackConfigurationDescription",
+)
+
+
+class Settings(RuleSettings):
+    """Nothing to configure beyond `enabled` and `mode`: rollback is on or the rule drifts."""
+
+
+class SystemRollback:
+    id: ClassVar[str] = "system_rollback"
+    summary: ClassVar[str] = "Automatic system rollback of failed updates is enabled."
+    settings_model: ClassVar[type[RuleSettings]] = Settings
+    default_mode: ClassVar[Mode] = "enforce"
+    read_actions: ClassVar[tuple[str, ...]] = ()
+    write_actions: ClassVar[tuple[str, ...]] = ("kinesisanalytics:UpdateApplication",)
+    trigger_events: ClassVar[frozenset[str]] = frozenset({"CreateApplication", "UpdateApplication"})
+
+    def observe(
+        self, settings: Settings, app: AppRef, detail: Mapping[str, Any], read: Reader
+    ) -> None:
+        return None  # DescribeApplication says it all
+
+    def check(self, settings: Settings, observed: Observed) -> tuple[Drift, ...]:
+        if not str(observed.detail.get("RuntimeEnvironment", "")).startswith("FLINK"):
+            return ()
+        app = observed.app
+        current = _path(observed.detail, ROLLBACK).get("RollbackEnabled")
+        if current is True:
+            return ()
+        return (
+            Drift(
+                self.id,
+                app,
+                "ApplicationSystemRollbackConfiguration.RollbackEnabled",
+                current,
+                True,
+                "system rollback is disabled: a failed update leaves the application down",
+                resource=app.arn,
+            ),
+        )
+
+    def fix(
+        self, settings: Settings, observed: Observed, drifts: tuple[Drift, ...]
+    ) -> tuple[Call, ...]:
+        if not drifts:
+            return ()
+        app = observed.app
+        return (
+            Call(
+                "kinesisanalyticsv2",
+                "UpdateApplication",
+                {
+                    "ApplicationName": app.name,
+                    "ApplicationConfigurationUpdate": {
+                        "ApplicationSystemRollbackConfigurationUpdate": {
+                            "RollbackEnabledUpdate": True
+                        }
+                    },
+                },
+                app.arn,
+                versioned=True,
+            ),
+        )
+
+
+def _path(detail: Mapping[str, Any], keys: tuple[str, ...]) -> Mapping[str, Any]:
+    node: Any = detail
+    for key in keys:
+        node = node.get(key) if isinstance(node, Mapping) else None
+    return node if isinstance(node, Mapping) else {}
