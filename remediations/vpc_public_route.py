@@ -243,7 +243,7 @@ class VpcPublicRoute:
                     Drift(
                         self.id,
                         app,
-                        f"Subnet.{subnet['subnet_id']}.Route.{route.destination}",
+                        f"Subnet.{subnet['subnet_id']}.Route.{route.destination}.{route.target}",
                         where,
                         None,
                         f"subnet {subnet['subnet_id']} routes {route.destination} to "
