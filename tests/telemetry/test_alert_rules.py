@@ -3,9 +3,7 @@ firing and not firing, follows the conventions and links to a runbook section th
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -15,6 +13,7 @@ from ruamel.yaml import YAML
 
 from tests.telemetry.catalogue import ROOT, promql_metric_names, queryable_names
 from tests.telemetry.docs_anchors import anchors, github_anchor
+from tests.telemetry.tools import require_promtool
 
 RULES = ROOT / "config" / "prometheus" / "alerts.yaml"
 RULE_TESTS = ROOT / "config" / "prometheus" / "alerts.test.yaml"
@@ -38,13 +37,7 @@ ALERT_IDS = [rule["alert"] for rule in ALERTS]
 
 @pytest.fixture(scope="module")
 def promtool() -> str:
-    path = shutil.which("promtool")
-    if path is None:
-        message = "promtool not found (Debian package `prometheus`; .ci/run installs it)"
-        if os.environ.get("CI", "").lower() not in ("", "0", "false", "no"):
-            pytest.fail(message)
-        pytest.skip(message)
-    return path
+    return require_promtool()
 
 
 def _run(promtool: str, *args: str) -> subprocess.CompletedProcess[str]:
