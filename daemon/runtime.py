@@ -12,7 +12,6 @@ from __future__ import annotations
 import threading
 import time
 from datetime import UTC, datetime
-from typing import cast
 
 import structlog
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -20,9 +19,8 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from daemon import errors
 from daemon.apply.audit import Cause
 from daemon.desired.config import DesiredConfig
-from daemon.ingest.dedupe import EventIdCache
-from daemon.ingest.events import parse
 from daemon.ingest.identity import OwnIdentity
+from daemon.ingest.intake import Ignored, Intake
 from daemon.ingest.router import Router
 from daemon.ingest.sqs import Message, SqsQueue, poll_forever
 from daemon.reconcile.budget import FixBudget
@@ -36,12 +34,8 @@ from daemon.settings import RunSettings
 from daemon.state import AppRef
 from daemon.telemetry import metrics
 from daemon.telemetry.server import HealthServer
-from remediations import RULES
 
 log = structlog.get_logger(__name__)
-
-# Application lifecycle events keep the inventory current even if no rule listens to them.
-LIFECYCLE_EVENTS = frozenset({"CreateApplication", "DeleteApplication"})
 
 
 class Daemon:
@@ -51,7 +45,6 @@ class Daemon:
         self.config = ConfigWatcher(config, settings.config)
         self.inventory = Inventory()
         self.budget = FixBudget(settings.fix_budget, settings.fix_budget_window_seconds)
-        self.dedupe = EventIdCache()
         self.router = Router(self.inventory, aws.region)
         self.reconciler = Reconciler(
             aws, resolver_for(self.config.current), settings.dry_run, guard=self.budget.allow
@@ -79,7 +72,7 @@ class Daemon:
         self._causes_lock = threading.Lock()
         self._beats: dict[str, float] = {}
         self._ready: dict[str, bool] = {"config": True, "aws": False, "queue": self.sqs is None}
-        self.identity: OwnIdentity | None = None
+        self.intake: Intake | None = None
         self.account = ""
         self.health = HealthServer(
             settings.metrics_host, settings.metrics_port, self._liveness, self._readiness
@@ -135,7 +128,7 @@ class Daemon:
         log.info(
             "daemon_started",
             account=self.account,
-            identity=self.identity.arn,
+            identity=str(caller["Arn"]),
             dry_run=s.dry_run,
             queue_url=s.queue_url,
             port=self.health.port,
@@ -153,57 +146,37 @@ class Daemon:
     # -- events ------------------------------------------------------------------------------
 
     def handle(self, message: Message) -> None:
-        assert self.sqs is not None and self.identity is not None
-        config = self.config.current()
+        assert self.sqs is not None and self.intake is not None
         bound = log.bind(message_id=message.message_id)
-        try:
-            hint = parse(
-                message.body,
-                accounts=frozenset(config.accounts),
-                regions=frozenset(config.regions),
-                event_names=LIFECYCLE_EVENTS.union(*(r.trigger_events for r in RULES.values())),
-            )
-        except errors.EventError as exc:
-            metrics.count_event_received("other")
-            self._drop(message, cast(metrics.IgnoreReason, exc.reason), str(exc))
+        hint = self.intake.accept(message.body)
+        if isinstance(hint, Ignored):
+            bound.info("event_ignored", reason=hint.reason, detail=hint.detail)
+            self.sqs.delete(message)
             return
-        metrics.count_event_received(hint.source)
         bound = bound.bind(event_id=hint.event_id, event_name=hint.event_name, actor=hint.actor)
-        if self.identity.caused(hint):
-            self._drop(message, "own_identity", "caused by the daemon itself")
-            return
-        if self.dedupe.seen_before(hint.event_id):
-            self._drop(message, "duplicate", f"event {hint.event_id} already handled")
-            return
-        if hint.event_time is not None:
-            metrics.observe_event_lag((datetime.now(UTC) - hint.event_time).total_seconds())
         try:
             apps = self.router.apps_for(hint)
         except errors.AwsError as exc:
             bound.warning("event_routing_failed", error=str(exc))
-            self.dedupe.forget(hint.event_id)
+            self.intake.retry_later(hint)
             self.sqs.release(message)
             return
         if not apps:
-            self._drop(message, "no_application", "no application uses what it changed")
+            metrics.count_event_ignored("no_application")
+            bound.info("event_ignored", reason="no_application")
+            self.sqs.delete(message)
             return
         bound.info("event_received", apps=sorted(a.name for a in apps))
 
         def settled(ok: bool) -> None:
-            assert self.sqs is not None
+            assert self.sqs is not None and self.intake is not None
             if ok:
                 self.sqs.delete(message)
             else:
-                self.dedupe.forget(hint.event_id)  # the redelivery must not look like a duplicate
+                self.intake.retry_later(hint)  # the redelivery must not look like a duplicate
                 self.sqs.release(message)
 
         self._submit(apps, Cause("event", hint.event_id, hint.actor), Ticket(apps, settled))
-
-    def _drop(self, message: Message, reason: metrics.IgnoreReason, why: str) -> None:
-        assert self.sqs is not None
-        metrics.count_event_ignored(reason)
-        log.info("event_ignored", message_id=message.message_id, reason=reason, detail=why[:300])
-        self.sqs.delete(message)
 
     def _submit(self, apps: set[AppRef], cause: Cause, ticket: Ticket[AppRef]) -> None:
         for app in apps:

@@ -25,7 +25,7 @@ EnabledRules = Sequence[tuple[Remediation, RuleSettings, Mode]]
 # Given an app and its tags: the enabled rules with settings and mode, or why it is skipped.
 Resolver = Callable[[AppRef, Mapping[str, str]], EnabledRules | str]
 
-Result = Literal["clean", "drift", "fixed", "skipped", "gone", "error"]
+Result = Literal["in_sync", "drift", "fixed", "skipped", "gone", "error"]
 
 
 @dataclass(frozen=True)
@@ -139,4 +139,4 @@ def _result(
         )
     if any(o.outcome == "applied" for o in outcomes):
         return ReconcileResult(app, "fixed", plan, outcomes, detail=detail)
-    return ReconcileResult(app, "drift" if plan.drifts else "clean", plan, outcomes, detail=detail)
+    return ReconcileResult(app, "drift" if plan.drifts else "in_sync", plan, outcomes, detail=detail)

@@ -49,8 +49,8 @@ IgnoreReason = Literal[
     "region_not_configured",
     "no_application",  # no application in the inventory is affected (e.g. an unused route table)
 ]
-ReconcileTrigger = Literal["event", "sweep", "cli"]
-ReconcileResult = Literal["in_sync", "drift", "skipped", "error"]
+ReconcileTrigger = Literal["event", "sweep", "cli", "replay"]
+ReconcileResult = Literal["in_sync", "drift", "fixed", "skipped", "gone", "error"]
 RemediationOutcome = Literal["applied", "planned", "failed", "skipped", "alerted"]
 QueueName = Literal["events", "dlq"]
 ConfigReloadResult = Literal["applied", "rejected", "unchanged"]

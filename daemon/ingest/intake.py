@@ -1,0 +1,69 @@
+"""The front of the event pipeline, shared by the daemon and `replay`: parse, then drop what
+must not cause work (the daemon's own changes, duplicates), counting every drop by reason."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import cast
+
+from daemon import errors
+from daemon.desired.config import DesiredConfig
+from daemon.ingest.dedupe import EventIdCache
+from daemon.ingest.events import Hint, parse
+from daemon.ingest.identity import OwnIdentity
+from daemon.telemetry import metrics
+from remediations import RULES
+
+# Application lifecycle events keep the inventory current even if no rule listens to them.
+LIFECYCLE_EVENTS = frozenset({"CreateApplication", "DeleteApplication"})
+
+
+@dataclass(frozen=True)
+class Ignored:
+    reason: metrics.IgnoreReason
+    detail: str
+
+
+class Intake:
+    def __init__(
+        self,
+        identity: OwnIdentity,
+        dedupe: EventIdCache,
+        config: Callable[[], DesiredConfig],
+    ) -> None:
+        self._identity = identity
+        self._dedupe = dedupe
+        self._config = config
+        self._event_names = LIFECYCLE_EVENTS.union(*(r.trigger_events for r in RULES.values()))
+
+    def accept(self, body: str | bytes) -> Hint | Ignored:
+        config = self._config()
+        try:
+            hint = parse(
+                body,
+                accounts=frozenset(config.accounts),
+                regions=frozenset(config.regions),
+                event_names=self._event_names,
+            )
+        except errors.EventError as exc:
+            metrics.count_event_received("other")
+            return self._ignored(cast(metrics.IgnoreReason, exc.reason), str(exc))
+        metrics.count_event_received(hint.source)
+        if self._identity.caused(hint):
+            return self._ignored("own_identity", f"{hint.event_name} by the daemon itself")
+        if self._dedupe.seen_before(hint.event_id):
+            return self._ignored("duplicate", f"event {hint.event_id} already handled")
+        if hint.event_time is not None:
+            metrics.observe_event_lag((datetime.now(UTC) - hint.event_time).total_seconds())
+        return hint
+
+    def retry_later(self, hint: Hint) -> None:
+        """The event's work failed and its message will come back: let it through then."""
+        self._dedupe.forget(hint.event_id)
+
+    @staticmethod
+    def _ignored(reason: metrics.IgnoreReason, detail: str) -> Ignored:
+        metrics.count_event_ignored(reason)
+        return Ignored(reason, detail[:300])
