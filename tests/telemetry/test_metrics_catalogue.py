@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import inspect
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -10,6 +12,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from daemon.state import MODES, AppRef
 from daemon.telemetry import metrics
 from tests.telemetry.catalogue import (
+    METRICS_DOC,
     DocumentedMetric,
     documented_label_values,
     documented_metrics,
@@ -84,3 +87,16 @@ def test_every_documented_label_value_belongs_to_a_documented_label() -> None:
     catalogue = documented_metrics("Catalogue")
     for metric, label in documented_label_values():
         assert label in catalogue[metric].labels, (metric, label)
+
+
+def test_helper_table_lists_exactly_the_public_helpers() -> None:
+    text = METRICS_DOC.read_text(encoding="utf-8")
+    section = text.split("## Helper API", 1)[1]
+    documented = set(re.findall(r"^\| `(\w+)\(", section, re.M))
+    public = {
+        name
+        for name, value in vars(metrics).items()
+        if inspect.isfunction(value) and value.__module__ == metrics.__name__
+        and not name.startswith("_")
+    }
+    assert documented == public
