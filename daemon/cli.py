@@ -14,6 +14,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "daemon.commands_config",
     "daemon.commands_pass",
     "daemon.commands_run",
+    "daemon.commands_replay",
 )
 
 

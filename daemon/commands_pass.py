@@ -46,7 +46,8 @@ def register(subparsers: Any) -> None:
 
 
 def run_pass(args: argparse.Namespace) -> int:
-    logs.configure(args.log_format, level="WARNING" if args.output == "json" else "INFO")
+    # plan's output is the report; apply also writes its audit records to stderr.
+    logs.configure(args.log_format, level="WARNING" if args.dry_run else "INFO")
     try:
         config = load_config(args.config)
     except errors.ConfigError as exc:

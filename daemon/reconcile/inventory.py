@@ -114,3 +114,19 @@ class Inventory:
 
     def in_any_vpc(self, account: str, region: str) -> set[AppRef]:
         return self._select(account, region, lambda f: bool(f.vpc_ids))
+
+
+def index_applications(
+    aws: Any, account: str, regions: Iterable[str], inventory: Inventory
+) -> tuple[AppRef, ...]:
+    """Fill the index from scratch (read-only: ListApplications and DescribeApplication)."""
+    found: list[AppRef] = []
+    for region in regions:
+        client = aws.region(region)
+        for app in list_applications(client, account):
+            detail = client.call(
+                "kinesisanalyticsv2", "DescribeApplication", ApplicationName=app.name
+            )["ApplicationDetail"]
+            inventory.update(app, AppFacts.from_detail(detail))
+            found.append(app)
+    return tuple(found)
