@@ -11,6 +11,7 @@ moto keeps its state in process-wide globals, so run one Sandbox per process.
 from __future__ import annotations
 
 import json
+import os
 import threading
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,8 @@ from sandbox.calls import CallRecord
 from sandbox.eventbridge import PATTERN_DIR, Queues, provision
 from sandbox.middleware import SandboxMiddleware
 
+# Loading moto's public AMI catalogue makes every EC2 backend (re)creation take seconds.
+os.environ.setdefault("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
 DEFAULT_REGION = "eu-west-1"
 
 

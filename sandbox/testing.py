@@ -1,0 +1,81 @@
+"""Helpers for tests that run against a sandbox (used by tests/conftest.py and test modules)."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+# No retries: a test must see the first answer, and errors must surface at once.
+NO_RETRIES = Config(retries={"max_attempts": 1, "mode": "standard"})
+
+
+@dataclass(frozen=True)
+class Credentials:
+    access_key_id: str
+    secret_access_key: str
+    session_token: str | None = None
+    arn: str = ""
+
+
+DUMMY = Credentials("testing", "testing")
+
+
+def client(endpoint_url: str, region: str, service: str,
+           credentials: Credentials = DUMMY) -> Any:
+    return boto3.client(service, endpoint_url=endpoint_url, region_name=region,
+                        aws_access_key_id=credentials.access_key_id,
+                        aws_secret_access_key=credentials.secret_access_key,
+                        aws_session_token=credentials.session_token, config=NO_RETRIES)
+
+
+def create_user(iam: Any, user_name: str | None = None) -> Credentials:
+    """An IAM user of the sandbox with an access key."""
+    name = user_name or f"user-{uuid.uuid4().hex[:8]}"
+    arn = iam.create_user(UserName=name)["User"]["Arn"]
+    key = iam.create_access_key(UserName=name)["AccessKey"]
+    return Credentials(key["AccessKeyId"], key["SecretAccessKey"], arn=arn)
+
+
+def receive_envelopes(sqs: Any, queue_url: str, wait_seconds: float = 0.0,
+                      expect: int | None = None) -> list[dict[str, Any]]:
+    """Receive (and delete) every message now on the queue, parsed as JSON envelopes.
+
+    Delivery is synchronous in the sandbox, so no waiting is needed; `expect` keeps polling
+    up to `wait_seconds` until that many arrived.
+    """
+    envelopes: list[dict[str, Any]] = []
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get(
+            "Messages", [])
+        for message in messages:
+            envelopes.append(json.loads(message["Body"]))
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+        done = expect is not None and len(envelopes) >= expect
+        if done or (not messages and time.monotonic() >= deadline):
+            return envelopes
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 10.0,
+             interval: float = 0.02) -> None:
+    """Poll until `condition()` holds; AssertionError after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"condition not met within {timeout} s")
+        time.sleep(interval)
+
+
+def wait_for_status(flink: Any, name: str, status: str, timeout: float = 10.0) -> None:
+    def reached() -> bool:
+        detail = flink.describe_application(ApplicationName=name)["ApplicationDetail"]
+        return bool(detail["ApplicationStatus"] == status)
+
+    wait_for(reached, timeout)

@@ -1,0 +1,71 @@
+"""Shared fixtures: a local AWS account (the sandbox) that tests talk to over HTTP with boto3.
+
+One sandbox (moto server + our Managed Flink backend + CloudTrail events routed EventBridge ->
+SQS) runs per test session on a free 127.0.0.1 port. See sandbox/README.md for what it does.
+
+Fixtures
+- ``sandbox`` (session): the running ``sandbox.server.Sandbox``. Attributes: ``endpoint_url``,
+  ``queue_url``, ``dlq_url`` (the EventBridge rules' queue and its DLQ), ``region``
+  (eu-west-1), ``account_id``. Methods: ``calls()`` (the sandbox's own record of every API
+  call: service, operation, caller_arn, mutating, error_code, emitted), ``reset()``,
+  ``set_transition_seconds(s)``. State persists between tests that use only this fixture.
+- ``fresh_sandbox`` (function): the same sandbox, reset before the test: no applications,
+  users, VPCs...; only the queue, the DLQ and the rules; an empty call record; the default
+  transition time (0.3 s). Use this one unless a test must share state on purpose.
+- ``aws`` (function): ``aws(service, credentials=None, region=None)`` -> a boto3 client for
+  the sandbox (no retries). ``credentials`` is a ``sandbox.testing.Credentials``; without it a
+  dummy key is used (CloudTrail and GetCallerIdentity show it as ``...:user/moto``).
+- ``iam_user`` (function): ``iam_user(name=None)`` -> ``Credentials`` of a new IAM user with an
+  access key; calls with them appear in CloudTrail records as that IAMUser.
+
+Helpers to import: ``sandbox.testing`` (receive_envelopes, wait_for, wait_for_status,
+create_user, client) and ``sandbox.shapes.output_problems`` (validate a response body against
+the botocore output shape).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from sandbox.server import DEFAULT_TRANSITION_SECONDS, Sandbox
+from sandbox.testing import Credentials, client, create_user
+
+AwsFactory = Callable[..., Any]
+
+
+@pytest.fixture(scope="session")
+def sandbox() -> Iterator[Sandbox]:
+    running = Sandbox(port=0).start()
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture
+def fresh_sandbox(sandbox: Sandbox) -> Sandbox:
+    sandbox.set_transition_seconds(DEFAULT_TRANSITION_SECONDS)
+    sandbox.reset()
+    return sandbox
+
+
+@pytest.fixture
+def aws(sandbox: Sandbox) -> AwsFactory:
+    def make(service: str, credentials: Credentials | None = None,
+             region: str | None = None) -> Any:
+        if credentials is None:
+            return client(sandbox.endpoint_url, region or sandbox.region, service)
+        return client(sandbox.endpoint_url, region or sandbox.region, service, credentials)
+
+    return make
+
+
+@pytest.fixture
+def iam_user(aws: AwsFactory) -> Callable[..., Credentials]:
+    def make(name: str | None = None) -> Credentials:
+        return create_user(aws("iam"), name)
+
+    return make
