@@ -92,6 +92,8 @@ class Action:
     mode: Mode
     drifts: tuple[Drift, ...]
     calls: tuple[Call, ...] = ()
+    # SNS topic told about an alerted action (rules implementing remediations.base.Notifying).
+    notify_topic: str = ""
 
     @property
     def alert_only(self) -> bool:

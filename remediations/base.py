@@ -9,7 +9,7 @@ dry-run can never write.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict
 
@@ -53,4 +53,13 @@ class Remediation(Protocol):
 
     def fix(self, settings: Any, observed: Observed, drifts: tuple[Drift, ...]) -> tuple[Call, ...]:
         """Pure: the calls that remove `drifts`. Empty when the drifts cannot be fixed."""
+        ...
+
+
+@runtime_checkable
+class Notifying(Protocol):
+    """Optional: a rule whose alert-only findings are also sent to an SNS topic."""
+
+    def notify_topic(self, settings: Any, app: AppRef) -> str | None:
+        """The topic ARN for this app's alerts, or None for no notification."""
         ...

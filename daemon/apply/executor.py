@@ -18,6 +18,7 @@ from daemon import errors
 from daemon.apply import audit
 from daemon.apply.audit import Cause, Outcome
 from daemon.apply.aws import Aws
+from daemon.apply.notify import NOTIFIER, Notifier
 from daemon.reconcile.observe import TRANSITIONAL_STATUSES
 from daemon.state import Action, AppRef, Call, Plan
 from daemon.telemetry import metrics
@@ -52,19 +53,27 @@ class Executor:
         guard: Guard | None = None,
         settle_timeout_seconds: float = 120.0,
         sleep: Callable[[float], None] = time.sleep,
+        notifier: Notifier = NOTIFIER,
     ) -> None:
         self._aws = aws
         self._dry_run = dry_run
         self._guard = guard
         self._settle_timeout = settle_timeout_seconds
         self._sleep = sleep
+        self._notifier = notifier
 
     def execute(self, plan: Plan, cause: Cause) -> tuple[ActionOutcome, ...]:
         version = _Version(plan.version_id)
-        return tuple(self._execute_action(a, version, cause) for a in plan.actions)
+        outcomes = tuple(self._execute_action(a, version, cause) for a in plan.actions)
+        if not self._dry_run:
+            alerted = {r for o in outcomes if o.outcome == "alerted" for r in o.action.rules}
+            self._notifier.forget_cleared(plan.app, alerted)
+        return outcomes
 
     def _execute_action(self, action: Action, version: _Version, cause: Cause) -> ActionOutcome:
         if action.alert_only:
+            if action.notify_topic and not self._dry_run:
+                self._notifier.notify(self._aws, action, cause)
             return self._finish(action, "alerted", cause)
         if self._dry_run or action.mode == "dry-run":
             return self._finish(action, "planned", cause)

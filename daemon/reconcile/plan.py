@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from daemon.state import Action, Call, Drift, Mode, Observed, Plan
-from remediations.base import Remediation, RuleSettings
+from remediations.base import Notifying, Remediation, RuleSettings
 
 MERGEABLE_OPERATIONS = frozenset({("kinesisanalyticsv2", "UpdateApplication")})
 
@@ -26,7 +26,7 @@ def plan(observed: Observed, rules: Sequence[tuple[Remediation, RuleSettings, Mo
         if not drifts:
             continue
         if mode == "alert":
-            actions.append(Action(observed.app, (rule.id,), "alert", drifts))
+            actions.append(_alert(rule, settings, observed, drifts))
             continue
         fixable = tuple(d for d in drifts if d.fixable)
         unfixable = tuple(d for d in drifts if not d.fixable)
@@ -36,8 +36,15 @@ def plan(observed: Observed, rules: Sequence[tuple[Remediation, RuleSettings, Mo
         else:
             unfixable = drifts
         if unfixable:
-            actions.append(Action(observed.app, (rule.id,), "alert", unfixable))
+            actions.append(_alert(rule, settings, observed, unfixable))
     return Plan(observed.app, observed.version_id, tuple(merge_updates(actions)))
+
+
+def _alert(
+    rule: Remediation, settings: RuleSettings, observed: Observed, drifts: tuple[Drift, ...]
+) -> Action:
+    topic = rule.notify_topic(settings, observed.app) if isinstance(rule, Notifying) else None
+    return Action(observed.app, (rule.id,), "alert", drifts, notify_topic=topic or "")
 
 
 def merge_updates(actions: Sequence[Action]) -> list[Action]:

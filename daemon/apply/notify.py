@@ -1,0 +1,83 @@
+"""Notifications for alert-only findings: one SNS message when a violation opens or gains findings.
+
+A rule asks for them by implementing `remediations.base.Notifying`; plan() copies its topic onto
+the rule's alert action and the executor hands alerted actions here. Sweeps re-find an open
+violation every few minutes, so the notifier remembers what it already announced per application
+and rule, and publishes again only for new findings (or after the violation cleared and came
+back). A failed publish is logged and counted (aws_errors_total), never fails the reconcile: the
+violation gauge and the audit line are the primary signal.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+
+import structlog
+
+from daemon import errors
+from daemon.apply.audit import Cause
+from daemon.apply.aws import Aws
+from daemon.state import Action, AppRef
+
+log = structlog.get_logger(__name__)
+
+SUBJECT_LIMIT = 100  # SNS rejects longer subjects
+
+
+def message(action: Action, cause: Cause) -> tuple[str, str]:
+    """Subject and body of the notification for an alerted action."""
+    app = action.app
+    rules = ", ".join(action.rules)
+    subject = f"flink-remediator: {rules} violation on {app.name}"[:SUBJECT_LIMIT]
+    lines = [
+        f"Application {app.name} ({app.arn}) violates {rules}:",
+        *(f"- {d.message}" for d in action.drifts),
+        "",
+        f"Account {app.account}, region {app.region}; found by a {cause.trigger} reconcile.",
+    ]
+    if cause.actor:
+        lines.append(f"Triggering change by {cause.actor} (CloudTrail event {cause.event_id}).")
+    return subject, "\n".join(lines)
+
+
+class Notifier:
+    def __init__(self) -> None:
+        self._announced: dict[tuple[AppRef, str], frozenset[str]] = {}
+        self._lock = threading.Lock()
+
+    def notify(self, aws: Aws, action: Action, cause: Cause) -> bool:
+        """Publish for an alerted action unless everything in it was already announced.
+        True if a message was sent."""
+        findings = frozenset(d.field for d in action.drifts)
+        keys = [(action.app, rule) for rule in action.rules]
+        with self._lock:
+            if all(findings <= self._announced.get(k, frozenset()) for k in keys):
+                for key in keys:  # remember only what is still open: its return is news
+                    self._announced[key] = findings
+                return False
+        subject, body = message(action, cause)
+        try:
+            aws.call("sns", "Publish", TopicArn=action.notify_topic, Subject=subject, Message=body)
+        except errors.AwsError as exc:
+            log.warning("notification_failed", app=action.app.name, rules=action.rules,
+                        topic=action.notify_topic, error=str(exc))  # fmt: skip
+            return False  # not remembered: the next reconcile tries again
+        with self._lock:
+            for key in keys:
+                self._announced[key] = findings
+        log.info("notification_sent", app=action.app.name, rules=action.rules,
+                 topic=action.notify_topic, findings=sorted(findings))  # fmt: skip
+        return True
+
+    def forget_cleared(self, app: AppRef, still_alerted: Iterable[str]) -> None:
+        """After a reconcile of `app`: rules no longer alerted are clear, so a violation that
+        comes back is announced again."""
+        keep = set(still_alerted)
+        with self._lock:
+            for key in [k for k in self._announced if k[0] == app and k[1] not in keep]:
+                del self._announced[key]
+
+
+# One per process: executors are built per reconcile, the memory of what was announced is not.
+NOTIFIER = Notifier()
