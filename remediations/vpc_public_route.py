@@ -37,16 +37,21 @@ class Settings(RuleSettings):
         "or ::/0 (every default security group does, so this is off unless asked for).",
     )
     sns_topic_arn: str | None = Field(
-        None, description="SNS topic that receives a notification when a violation opens."
+        None,
+        description="SNS topic told when a violation opens or gains findings; {account} and "
+        "{region} expand to the application's (SNS publishes only within a region).",
     )
 
     @field_validator("sns_topic_arn")
     @classmethod
     def _valid_topic(cls, value: str | None) -> str | None:
-        parts = (value or "").split(":")
-        if value is not None and not (
-            len(parts) == 6 and parts[0] == "arn" and parts[2] == "sns" and all(parts)
-        ):
+        if value is None:
+            return value
+        try:
+            parts = value.format(account="123456789012", region="us-east-1").split(":")
+        except (KeyError, IndexError, ValueError) as exc:
+            raise ValueError(f"only {{account}} and {{region}} expand: {exc}") from None
+        if not (len(parts) == 6 and parts[0] == "arn" and parts[2] == "sns" and all(parts)):
             raise ValueError("must look like arn:aws:sns:REGION:ACCOUNT:TOPIC")
         return value
 
@@ -278,5 +283,7 @@ class VpcPublicRoute:
     ) -> tuple[Call, ...]:
         return ()  # routes and security groups are shared infrastructure: alert only
 
-    def notify_topic(self, settings: Settings) -> str | None:
-        return settings.sns_topic_arn
+    def notify_topic(self, settings: Settings, app: AppRef) -> str | None:
+        if settings.sns_topic_arn is None:
+            return None
+        return settings.sns_topic_arn.format(account=app.account, region=app.region)
