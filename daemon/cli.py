@@ -15,6 +15,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "daemon.commands_pass",
     "daemon.commands_run",
     "daemon.commands_replay",
+    "daemon.commands_demo",
 )
 
 

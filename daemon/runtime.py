@@ -19,6 +19,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from daemon import errors
 from daemon.apply.audit import Cause
 from daemon.desired.config import DesiredConfig
+from daemon.ingest.dedupe import EventIdCache
 from daemon.ingest.identity import OwnIdentity
 from daemon.ingest.intake import Ignored, Intake
 from daemon.ingest.router import Router
@@ -87,9 +88,11 @@ class Daemon:
     def start(self) -> None:
         self.health.start()
         caller = self.aws.region(self.home_region).call("sts", "GetCallerIdentity")
-        self.account, self.identity = (
-            str(caller["Account"]),
+        self.account = str(caller["Account"])
+        self.intake = Intake(
             OwnIdentity.from_caller_identity(str(caller["Arn"])),
+            EventIdCache(),
+            self.config.current,
         )
         if self.account not in self.config.current().accounts:
             raise errors.SettingsError(

@@ -48,7 +48,12 @@ class Settings(RuleSettings):
     @field_validator("log_stream_arn")
     @classmethod
     def _valid_template(cls, value: str) -> str:
-        expanded = value.format(account="123456789012", region="us-east-1", application="app")
+        try:
+            expanded = value.format(account="123456789012", region="us-east-1", application="app")
+        except (KeyError, IndexError, ValueError) as exc:
+            raise ValueError(
+                f"bad placeholder {exc}; use {{account}}, {{region}}, {{application}}"
+            ) from exc
         split_stream_arn(expanded)
         return value
 

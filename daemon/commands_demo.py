@@ -1,0 +1,160 @@
+"""`demo` (what `make run` starts): the sandbox, the daemon against it, and a scripted actor.
+
+A newcomer sees, in readable log lines, a human (alice) change things every few seconds and the
+daemon notice the CloudTrail event and fix the drift (or alert on it). Ctrl-C stops all three.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CONFIG = ROOT / "config" / "desired-state.example.yaml"
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "demo", help="sandbox + daemon + a scripted actor making drift (what `make run` runs)"
+    )
+    p.add_argument("--config", default=str(DEFAULT_CONFIG), help="desired-state YAML file")
+    p.add_argument("--port", type=int, default=4566, help="sandbox port")
+    p.add_argument("--metrics-port", type=int, default=8080)
+    p.add_argument("--every", type=float, default=8.0, help="seconds between the actor's changes")
+    p.add_argument("--no-actor", action="store_true", help="only the sandbox and the daemon")
+    p.set_defaults(func=demo)
+
+
+def _actor_steps(info: dict[str, Any]) -> list[tuple[str, Callable[[Any, Any], None]]]:
+    """What alice does, in a loop. Each step is (description, action(flink, ec2))."""
+    net = info.get("network", {})
+    private_table: dict[str, str] = {}
+
+    def delete_logging(flink: Any, ec2: Any) -> None:
+        detail = flink.describe_application(ApplicationName="payments-enricher")[
+            "ApplicationDetail"
+        ]
+        for option in detail.get("CloudWatchLoggingOptionDescriptions", []):
+            flink.delete_application_cloud_watch_logging_option(
+                ApplicationName="payments-enricher",
+                CurrentApplicationVersionId=detail["ApplicationVersionId"],
+                CloudWatchLoggingOptionId=option["CloudWatchLoggingOptionId"],
+            )
+
+    def quiet_monitoring(flink: Any, ec2: Any) -> None:
+        detail = flink.describe_application(ApplicationName="fraud-scorer")["ApplicationDetail"]
+        flink.update_application(
+            ApplicationName="fraud-scorer",
+            CurrentApplicationVersionId=detail["ApplicationVersionId"],
+            ApplicationConfigurationUpdate={
+                "FlinkApplicationConfigurationUpdate": {
+                    "MonitoringConfigurationUpdate": {"ConfigurationTypeUpdate": "DEFAULT"}
+                }
+            },
+        )
+
+    def public_route(flink: Any, ec2: Any) -> None:
+        tables = ec2.describe_route_tables(
+            Filters=[{"Name": "association.subnet-id", "Values": [net["private_subnet_id"]]}]
+        )["RouteTables"]
+        gateways = ec2.describe_internet_gateways()["InternetGateways"]
+        private_table["id"] = tables[0]["RouteTableId"]
+        ec2.replace_route(
+            RouteTableId=private_table["id"],
+            DestinationCidrBlock="0.0.0.0/0",
+            GatewayId=gateways[0]["InternetGatewayId"],
+        )
+
+    def private_again(flink: Any, ec2: Any) -> None:
+        nats = ec2.describe_nat_gateways()["NatGateways"]
+        ec2.replace_route(
+            RouteTableId=private_table["id"],
+            DestinationCidrBlock="0.0.0.0/0",
+            NatGatewayId=nats[0]["NatGatewayId"],
+        )
+
+    steps: list[tuple[str, Callable[[Any, Any], None]]] = [
+        ("deletes the logging option of payments-enricher", delete_logging),
+        ("switches fraud-scorer's monitoring back to DEFAULT", quiet_monitoring),
+    ]
+    if net.get("private_subnet_id"):
+        steps += [
+            ("routes the private subnet 0.0.0.0/0 to the internet gateway", public_route),
+            ("routes the private subnet back through the NAT gateway", private_again),
+        ]
+    return steps
+
+
+def _run_actor(info: dict[str, Any], every: float, stop: threading.Event) -> None:
+    keys = info["principals"]["actor"]
+    session = boto3.session.Session(
+        aws_access_key_id=keys["aws_access_key_id"],
+        aws_secret_access_key=keys["aws_secret_access_key"],
+        region_name=info["region"],
+    )
+    flink = session.client("kinesisanalyticsv2", endpoint_url=info["endpoint_url"])
+    ec2 = session.client("ec2", endpoint_url=info["endpoint_url"])
+    for description, step in itertools.cycle(_actor_steps(info)):
+        if stop.wait(every):
+            return
+        try:
+            step(flink, ec2)
+            print(f"\n>>> actor {keys['user_name']} {description}\n", file=sys.stderr, flush=True)
+        except Exception as exc:  # the demo goes on whatever one step does
+            print(f"\n>>> actor step failed ({description}): {exc}\n", file=sys.stderr)
+
+
+def demo(args: argparse.Namespace) -> int:
+    exe = [sys.executable, "-m", "daemon.cli"]
+    sandbox = subprocess.Popen(
+        [*exe, "sandbox", "serve", "--demo", "--port", str(args.port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    assert sandbox.stdout is not None
+    line = sandbox.stdout.readline()
+    if not line:
+        print("error: the sandbox did not start (is the port free?)", file=sys.stderr)
+        return 1
+    info = json.loads(line)
+    daemon_keys = info["principals"]["daemon"]
+    env = {
+        **os.environ,
+        "AWS_ENDPOINT_URL": info["endpoint_url"],
+        "AWS_REGION": info["region"],
+        "AWS_ACCESS_KEY_ID": daemon_keys["aws_access_key_id"],
+        "AWS_SECRET_ACCESS_KEY": daemon_keys["aws_secret_access_key"],
+    }
+    print(f"sandbox at {info['endpoint_url']}, metrics at :{args.metrics_port}/metrics", flush=True)
+    daemon = subprocess.Popen(
+        [*exe, "run", "--config", args.config, "--queue-url", info["queue_url"],
+         "--region", info["region"], "--metrics-port", str(args.metrics_port),
+         "--sweep-interval-seconds", "60", "--poll-wait-seconds", "2", "--log-format", "console"],
+        env=env,
+    )  # fmt: skip
+    stop = threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    if not args.no_actor:
+        threading.Thread(target=_run_actor, args=(info, args.every, stop), daemon=True).start()
+    while not stop.wait(0.5):
+        if daemon.poll() is not None:
+            break
+    for process in (daemon, sandbox):
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+    code = daemon.wait(timeout=60)
+    sandbox.wait(timeout=30)
+    return 0 if code in (0, -signal.SIGTERM) else code
