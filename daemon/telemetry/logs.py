@@ -36,4 +36,3 @@ def configure(log_format: LogFormat = "auto", level: str = "INFO") -> None:
     )
     # Third-party libraries speak through stdlib logging; keep them quiet unless they warn.
     logging.basicConfig(stream=sys.stderr, level=logging.WARNING, format="%(name)s: %(message)s")
-
