@@ -153,14 +153,10 @@ def _app_targets(request: dict[str, Any], response: dict[str, Any]) -> tuple[str
     detail = _dict(response.get("applicationDetail"))
     arns = (request.get("resourceARN"), request.get("applicationARN"),
             response.get("applicationARN"), detail.get("applicationARN"))
-    from_arns = [m[1] for arn in arns if (m := _matches_arn(arn)) is not None]
+    from_arns = [m[1] for arn in arns if isinstance(arn, str) and (m := _APP_ARN.fullmatch(arn))]
     names = [_matches(_APP_NAME, v) for v in (request.get("applicationName"),
                                                detail.get("applicationName"))]
     return _collect(*names, *(_matches(_APP_NAME, name) for name in from_arns))
-
-
-def _matches_arn(value: Any) -> re.Match[str] | None:
-    return _APP_ARN.fullmatch(value) if isinstance(value, str) else None
 
 
 def _ec2(prefix: str, *values: Any) -> tuple[str, ...]:
@@ -204,6 +200,15 @@ def _issuer_arn(issuer: dict[str, Any]) -> str:
 
 def _is_true(value: Any) -> bool:
     return value is True or (isinstance(value, str) and value.lower() == "true")
+
+
+def source_of(body: str | bytes) -> str:
+    """The EventBridge source of a message body for `events_received{source}`, also when
+    parse() rejects it: aws.kinesisanalytics, aws.iam, aws.ec2, or "other"."""
+    try:
+        return _source(*_record(_load(body)))
+    except EventError:
+        return "other"
 
 
 def parse(

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from daemon.errors import EventError
-from daemon.ingest.events import SOURCES, Hint, parse
+from daemon.ingest.events import SOURCES, Hint, parse, source_of
 from daemon.telemetry.metrics import IGNORE_REASONS
 
 EVENTS = Path(__file__).parent / "events"
@@ -217,3 +217,13 @@ def test_event_names_come_from_the_enabled_rules() -> None:
 
 def test_empty_configuration_accepts_nothing() -> None:
     assert reason_of(load("ec2-CreateRoute"), accounts=frozenset()) == "account_not_configured"
+
+
+def test_source_of_any_body() -> None:
+    for name in EXPECTED:
+        event = load(name)
+        assert source_of(json.dumps(event)) == event["source"]
+        assert source_of(json.dumps(event["detail"])) == event["source"]
+    s3 = mutated("ec2-CreateRoute", lambda e: e["detail"].update(eventSource="s3.amazonaws.com"))
+    for body in ("{not json", "[]", json.dumps(s3), json.dumps({"detail-type": "x"})):
+        assert source_of(body) == "other"

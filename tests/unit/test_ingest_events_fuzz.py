@@ -11,8 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from daemon.errors import EventError
-from daemon.ingest.events import Hint, parse
-from daemon.telemetry.metrics import IGNORE_REASONS
+from daemon.ingest.events import Hint, parse, source_of
+from daemon.telemetry.metrics import EVENT_SOURCES, IGNORE_REASONS
 
 EVENTS = Path(__file__).parent / "events"
 SAMPLES = [json.loads(p.read_text()) for p in sorted(EVENTS.glob("*.json"))]
@@ -45,6 +45,7 @@ shaped_values = st.recursive(
 
 
 def check(body: str | bytes) -> None:
+    assert source_of(body) in EVENT_SOURCES
     try:
         hint = parse(body, accounts=ACCOUNTS, regions=REGIONS, event_names=NAMES)
     except EventError as error:
