@@ -25,6 +25,7 @@ from moto.moto_server.werkzeug_app import (
 )
 from werkzeug.serving import make_server
 
+from sandbox import managed_policies
 from sandbox.calls import CallRecord
 from sandbox.eventbridge import PATTERN_DIR, Queues, provision
 from sandbox.middleware import SandboxMiddleware
@@ -97,6 +98,7 @@ class Sandbox:
 
         with self._reset_lock:
             moto_api_backend.reset()
+            managed_policies.install(self.account_id)
             self.middleware.reset_flink()
             self._queues = provision(self.endpoint_url, self.region, self.account_id,
                                      self.pattern_dir)
