@@ -1,0 +1,60 @@
+"""The contract every registered rule keeps, checked on the sandbox over HTTP:
+
+- a compliant application has no drift (`check(d, d)` finds nothing);
+- a drifted one is found, and after one enforcing reconcile re-observing finds no fixable drift
+  (rules that only report keep reporting, and make no call);
+- a second reconcile changes nothing (no mutating call in the sandbox's own record).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from remediations import REGISTRY
+from remediations.base import Remediation
+from sandbox.server import Sandbox
+from tests.contract.harness import Harness, assert_fixed_and_idempotent
+from tests.contract.scenarios import SCENARIOS
+
+RULES = pytest.mark.parametrize("rule", REGISTRY, ids=[r.id for r in REGISTRY])
+
+
+@RULES
+def test_every_rule_has_a_scenario_and_defaults(rule: Remediation) -> None:
+    assert rule.id in SCENARIOS, f"add a Scenario for {rule.id} to tests/contract/scenarios.py"
+    assert rule.id == type(rule).__module__.rsplit(".", 1)[-1]
+    assert rule.default_mode in ("enforce", "dry-run", "alert")
+    rule.settings_model()  # a config that says nothing about the rule must still load
+
+
+@RULES
+def test_compliant_application_has_no_drift(
+    rule: Remediation, fresh_sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    h = Harness.start(fresh_sandbox, monkeypatch)
+    scenario = SCENARIOS[rule.id]
+    settings = scenario.settings(h)
+    app = scenario.compliant(h, settings, "compliant")
+    assert h.drifts(app, [(rule, settings, "enforce")]) == []
+
+
+@RULES
+def test_fix_removes_the_drift_and_a_second_fix_changes_nothing(
+    rule: Remediation, fresh_sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    h = Harness.start(fresh_sandbox, monkeypatch)
+    scenario = SCENARIOS[rule.id]
+    settings = scenario.settings(h)
+    app = scenario.drifted(h, settings, "drifted")
+    rules = [(rule, settings, "enforce")]
+    drifts = h.drifts(app, rules)
+    assert drifts, f"the {rule.id} scenario's drifted app shows no drift"
+    if any(d.fixable for d in drifts):
+        assert_fixed_and_idempotent(h, app, rules)
+        return
+    # Report-only drift: nothing is written, and the finding stays.
+    h.clear_calls()
+    result = h.reconcile(app, rules)
+    assert result.result == "drift"
+    assert h.mutating_calls() == []
+    assert h.drifts(app, rules) == drifts
