@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -15,13 +16,15 @@ CLI = Path(sys.executable).with_name("flink-remediator")
 EXAMPLE = REPO / "config/desired-state.example.yaml"
 
 
-def validate(text: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+@cache
+def cli_help() -> str:
     if not CLI.exists():
         pytest.fail(f"{CLI} is missing: pip install -e .")
-    if (
-        "validate"
-        not in subprocess.run([str(CLI), "--help"], capture_output=True, text=True).stdout
-    ):
+    return subprocess.run([str(CLI), "--help"], capture_output=True, text=True, check=False).stdout
+
+
+def validate(text: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    if "validate" not in cli_help():
         pytest.skip("the `validate` subcommand does not exist yet in daemon/cli.py")
     config = tmp_path / "desired-state.yaml"
     config.write_text(text)
