@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from hypothesis import strategies as st
 
-from tests.factories import APP, flink_detail
+from tests.factories import flink_detail
 
 VPC = "vpc-0a"
 
@@ -98,4 +99,67 @@ routes_strategy = st.lists(
     max_size=6,
 )
 
-__all__ = ["APP", "VPC", "route", "routes_strategy", "table", "vpc_detail"]
+
+# --- the sandbox: a real VPC to observe over HTTP ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class Network:
+    """A dual-stack VPC with two subnets on its (private) main table, an attached internet
+    gateway, an egress-only gateway and a NAT gateway; no route uses them yet."""
+
+    vpc: str
+    subnet_a: str
+    subnet_b: str
+    main_table: str
+    group: str
+    igw: str
+    eigw: str
+    nat: str
+
+
+def build_network(ec2: Any, region: str, cidr: str = "10.9.0.0/16") -> Network:
+    vpc = ec2.create_vpc(CidrBlock=cidr, AmazonProvidedIpv6CidrBlock=True)["Vpc"]["VpcId"]
+    prefix = cidr.rsplit(".", 2)[0]
+    subnet_a, subnet_b = (
+        ec2.create_subnet(VpcId=vpc, CidrBlock=f"{prefix}.{i}.0/24", AvailabilityZone=f"{region}a")[
+            "Subnet"
+        ]["SubnetId"]
+        for i in (1, 2)
+    )
+    main = ec2.describe_route_tables(
+        Filters=[
+            {"Name": "vpc-id", "Values": [vpc]},
+            {"Name": "association.main", "Values": ["true"]},
+        ]
+    )["RouteTables"][0]["RouteTableId"]
+    igw = ec2.create_internet_gateway()["InternetGateway"]["InternetGatewayId"]
+    ec2.attach_internet_gateway(InternetGatewayId=igw, VpcId=vpc)
+    eigw = ec2.create_egress_only_internet_gateway(VpcId=vpc)["EgressOnlyInternetGateway"][
+        "EgressOnlyInternetGatewayId"
+    ]
+    allocation = ec2.allocate_address(Domain="vpc")["AllocationId"]
+    nat = ec2.create_nat_gateway(SubnetId=subnet_a, AllocationId=allocation)["NatGateway"][
+        "NatGatewayId"
+    ]
+    group = ec2.create_security_group(GroupName=f"flink-{vpc}", Description="apps", VpcId=vpc)[
+        "GroupId"
+    ]
+    return Network(vpc, subnet_a, subnet_b, main, group, igw, eigw, nat)
+
+
+def create_app(
+    flink: Any, account: str, name: str, subnets: tuple[str, ...] = (), groups: tuple[str, ...] = ()
+) -> None:
+    """A Flink application in the sandbox, in `subnets` when given."""
+    configuration: dict[str, Any] = {}
+    if subnets:
+        configuration["VpcConfigurations"] = [
+            {"SubnetIds": list(subnets), "SecurityGroupIds": list(groups)}
+        ]
+    flink.create_application(
+        ApplicationName=name,
+        RuntimeEnvironment="FLINK-1_20",
+        ServiceExecutionRole=f"arn:aws:iam::{account}:role/flink-execution",
+        **({"ApplicationConfiguration": configuration} if configuration else {}),
+    )
