@@ -11,7 +11,7 @@ from typing import cast
 from daemon import errors
 from daemon.desired.config import DesiredConfig
 from daemon.ingest.dedupe import EventIdCache
-from daemon.ingest.events import Hint, parse
+from daemon.ingest.events import Hint, parse, source_of
 from daemon.ingest.identity import OwnIdentity
 from daemon.telemetry import metrics
 from remediations import RULES
@@ -48,7 +48,7 @@ class Intake:
                 event_names=self._event_names,
             )
         except errors.EventError as exc:
-            metrics.count_event_received("other")
+            metrics.count_event_received(source_of(body))
             return self._ignored(cast(metrics.IgnoreReason, exc.reason), str(exc))
         metrics.count_event_received(hint.source)
         if self._identity.caused(hint):

@@ -1,0 +1,32 @@
+"""Desired-state files for end-to-end tests, written next to the test."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from remediations import RULES
+
+
+def write_config(
+    path: Path,
+    enabled: tuple[str, ...] = ("cloudwatch_logging",),
+    regions: tuple[str, ...] = ("eu-west-1",),
+    account: str = "123456789012",
+    **rule_settings: dict[str, object],
+) -> Path:
+    """A config enabling only `enabled` rules (so each test sees only the drift it is about)."""
+    rules: dict[str, dict[str, object]] = {
+        rule_id: {"enabled": rule_id in enabled, **rule_settings.get(rule_id, {})}
+        for rule_id in RULES
+    }
+    doc = {
+        "version": 1,
+        "accounts": [account],
+        "regions": list(regions),
+        "defaults": {"mode": "enforce"},
+        "rules": rules,
+    }
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    return path
