@@ -55,7 +55,7 @@ def check_envelope(envelope: dict[str, Any], sandbox: Sandbox) -> dict[str, Any]
     assert envelope["account"] == sandbox.account_id
     assert envelope["resources"] == []
     assert ISO_SECONDS.match(envelope["time"]) and ISO_SECONDS.match(detail["eventTime"])
-    assert DETAIL_KEYS <= set(detail)
+    assert set(detail) >= DETAIL_KEYS
     uuid.UUID(detail["eventID"])
     uuid.UUID(envelope["id"])
     assert detail["readOnly"] is False and detail["managementEvent"] is True
@@ -179,7 +179,8 @@ def test_assumed_role_sessions_appear_as_assumed_role(
     (event,) = events(expect=1)
     identity = event["userIdentity"]
     assert identity["type"] == "AssumedRole"
-    assert identity["arn"] == f"arn:aws:sts::{fresh_sandbox.account_id}:assumed-role/operator/oncall"
+    account = fresh_sandbox.account_id
+    assert identity["arn"] == f"arn:aws:sts::{account}:assumed-role/operator/oncall"
     assert identity["sessionContext"]["sessionIssuer"]["arn"] == role_arn
     assert identity["sessionContext"]["sessionIssuer"]["type"] == "Role"
     assert aws("sts", session).get_caller_identity()["Arn"] == identity["arn"]
