@@ -1,12 +1,14 @@
-"""Builders for DescribeRouteTables / DescribeApplication VPC shapes used by pure tests."""
+"""Builders for VPC shapes (DescribeRouteTables, DescribeApplication) and sandbox networks."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
+import boto3
 from hypothesis import strategies as st
 
+from daemon.apply.aws import Aws
 from tests.factories import flink_detail
 
 VPC = "vpc-0a"
@@ -163,3 +165,10 @@ def create_app(
         ServiceExecutionRole=f"arn:aws:iam::{account}:role/flink-execution",
         **({"ApplicationConfiguration": configuration} if configuration else {}),
     )
+
+
+def daemon_aws_for(endpoint_url: str, region: str, monkeypatch: Any) -> Aws:
+    """The daemon's AWS boundary pointed at the sandbox, as `AWS_ENDPOINT_URL` does it."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint_url)
+    session = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing")
+    return Aws(region, session, max_attempts=1)

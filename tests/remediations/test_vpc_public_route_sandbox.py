@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import boto3
 import pytest
 
 from daemon.apply.audit import Cause
@@ -18,17 +17,14 @@ from daemon.state import AppRef, Drift
 from daemon.telemetry import metrics
 from remediations.vpc_public_route import Settings, VpcPublicRoute
 from sandbox.server import Sandbox
-from tests.vpc_factories import Network, build_network, create_app
+from tests.vpc_factories import Network, build_network, create_app, daemon_aws_for
 
 RULE = VpcPublicRoute()
 
 
 @pytest.fixture
 def daemon_aws(fresh_sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> Aws:
-    """The daemon's AWS boundary pointed at the sandbox, as `AWS_ENDPOINT_URL` does it."""
-    monkeypatch.setenv("AWS_ENDPOINT_URL", fresh_sandbox.endpoint_url)
-    session = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing")
-    return Aws(fresh_sandbox.region, session, max_attempts=1)
+    return daemon_aws_for(fresh_sandbox.endpoint_url, fresh_sandbox.region, monkeypatch)
 
 
 @pytest.fixture
