@@ -12,7 +12,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from daemon import errors
 from daemon.apply.audit import Cause
 from daemon.desired.loader import load_config
-from daemon.reconcile.fleet import AwsByRegion, discover, reconcile_all
+from daemon.reconcile.fleet import AwsByRegion, reconcile_all
+from daemon.reconcile.inventory import Inventory, index_applications
 from daemon.reconcile.reconciler import Reconciler, ReconcileResult
 from daemon.reconcile.report import render_text, to_json
 from daemon.reconcile.rules import resolver_for
@@ -63,11 +64,17 @@ def run_pass(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
             return EXIT_ERROR
-        apps = discover(aws, account, config.regions)
+        inventory = Inventory()
+        apps = index_applications(aws, account, config.regions, inventory)
     except errors.AwsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_ERROR
-    reconciler = Reconciler(aws, resolver_for(lambda: config), dry_run=args.dry_run)
+    reconciler = Reconciler(
+        aws,
+        resolver_for(lambda: config),
+        dry_run=args.dry_run,
+        role_index=inventory.role_index(lambda: True),
+    )
     results = _run_with_progress(reconciler, apps, args.workers)
     if args.output == "json":
         print(to_json(results, args.dry_run))

@@ -79,7 +79,12 @@ def replay(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     dry_run = not args.apply
-    reconciler = Reconciler(aws, resolver_for(lambda: config), dry_run=dry_run)
+    reconciler = Reconciler(
+        aws,
+        resolver_for(lambda: config),
+        dry_run=dry_run,
+        role_index=inventory.role_index(lambda: True),
+    )
     results = [reconciler.reconcile(app, cause) for app, cause in sorted(causes.items())]
     if args.output == "json":
         print(to_json(results, dry_run))

@@ -26,7 +26,7 @@ from daemon.ingest.router import Router
 from daemon.ingest.sqs import Message, SqsQueue, poll_forever
 from daemon.reconcile.budget import FixBudget
 from daemon.reconcile.fleet import AwsByRegion
-from daemon.reconcile.inventory import AppFacts, Inventory, list_applications
+from daemon.reconcile.inventory import AppFacts, Inventory, index_applications
 from daemon.reconcile.reconciler import Reconciler
 from daemon.reconcile.rules import resolver_for
 from daemon.reconcile.workqueue import QueueClosed, QueueFull, Ticket, WorkQueue
@@ -47,8 +47,13 @@ class Daemon:
         self.inventory = Inventory()
         self.budget = FixBudget(settings.fix_budget, settings.fix_budget_window_seconds)
         self.router = Router(self.inventory, aws.region)
+        self._inventory_complete = False  # role rules must not act on a partial index
         self.reconciler = Reconciler(
-            aws, resolver_for(self.config.current), settings.dry_run, guard=self.budget.allow
+            aws,
+            resolver_for(self.config.current),
+            settings.dry_run,
+            guard=self.budget.allow,
+            role_index=self.inventory.role_index(lambda: self._inventory_complete),
         )
         self.work: WorkQueue[AppRef, Ticket[AppRef]] = WorkQueue(
             self._reconcile,
@@ -217,11 +222,12 @@ class Daemon:
         try:
             apps: set[AppRef] = set()
             for region in self.config.current().regions:
-                found = list_applications(self.aws.region(region), self.account)
+                found = index_applications(self.aws, self.account, [region], self.inventory)
                 for gone in self.inventory.retain(self.account, region, found):
                     metrics.forget_application(gone)
                 metrics.set_application_count(self.account, region, len(found))
                 apps.update(found)
+            self._inventory_complete = True
             self.budget.expire()
             if apps:
                 self._submit(apps, Cause("sweep"), Ticket(apps, settled))

@@ -32,6 +32,12 @@ class Reader(Protocol):
 
     def __call__(self, service: str, operation: str, **params: Any) -> Mapping[str, Any]: ...
 
+    def apps_using_role(self, role_arn: str) -> tuple[AppRef, ...] | None:
+        """Every application (in the configured accounts and regions) whose execution role is
+        `role_arn`, from the daemon's inventory; None while the inventory is incomplete (a
+        rule must then not act on the answer: it could lock out an application)."""
+        ...
+
 
 class Remediation(Protocol):
     id: ClassVar[str]  # stable, equals the module name

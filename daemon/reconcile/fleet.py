@@ -8,7 +8,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 from daemon.apply.audit import Cause
 from daemon.apply.aws import Aws
-from daemon.reconcile.inventory import list_applications
 from daemon.reconcile.reconciler import Reconciler, ReconcileResult
 from daemon.state import AppRef
 
@@ -29,10 +28,6 @@ class AwsByRegion:
 
     def __call__(self, app: AppRef) -> Aws:
         return self.region(app.region)
-
-
-def discover(aws: AwsByRegion, account: str, regions: Iterable[str]) -> tuple[AppRef, ...]:
-    return tuple(app for r in regions for app in list_applications(aws.region(r), account))
 
 
 def reconcile_all(

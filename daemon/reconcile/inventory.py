@@ -7,7 +7,7 @@ a subnet's routes reach applications only through this index.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -111,6 +111,19 @@ class Inventory:
     def for_vpcs(self, account: str, region: str, vpc_ids: Iterable[str]) -> set[AppRef]:
         vpcs = set(vpc_ids)
         return self._select(account, region, lambda f: bool(f.vpc_ids & vpcs))
+
+    def role_index(
+        self, complete: Callable[[], bool]
+    ) -> Callable[[str], tuple[AppRef, ...] | None]:
+        """A `RoleIndex` over this inventory; None until `complete()` says it is filled."""
+
+        def apps_using(role_arn: str) -> tuple[AppRef, ...] | None:
+            if not complete():
+                return None
+            account = role_arn.split(":")[4] if role_arn.count(":") >= 5 else ""
+            return tuple(sorted(self.for_roles(account, [role_arn.rsplit("/", 1)[-1]])))
+
+        return apps_using
 
     def in_any_vpc(self, account: str, region: str) -> set[AppRef]:
         return self._select(account, region, lambda f: bool(f.vpc_ids))

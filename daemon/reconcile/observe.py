@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from daemon import errors
@@ -26,12 +26,17 @@ TRANSITIONAL_STATUSES = frozenset(
 )
 
 
+# Role ARN -> the applications using it, or None while the inventory is incomplete.
+RoleIndex = Callable[[str], tuple[AppRef, ...] | None]
+
+
 class MemoReader:
     """A `remediations.base.Reader`: each distinct read is made at most once per reconcile,
     so two rules that need the same role document cost one IAM call."""
 
-    def __init__(self, aws: Aws) -> None:
+    def __init__(self, aws: Aws, role_index: RoleIndex | None = None) -> None:
         self._aws = aws
+        self._role_index = role_index
         self._cache: dict[str, Mapping[str, Any] | errors.AwsError] = {}
 
     def __call__(self, service: str, operation: str, **params: Any) -> Mapping[str, Any]:
@@ -45,6 +50,9 @@ class MemoReader:
         if isinstance(cached, errors.AwsError):
             raise cached
         return cached
+
+    def apps_using_role(self, role_arn: str) -> tuple[AppRef, ...] | None:
+        return self._role_index(role_arn) if self._role_index is not None else None
 
 
 def describe(aws: Aws, app: AppRef) -> tuple[Mapping[str, Any], dict[str, str]]:
@@ -62,8 +70,9 @@ def observe(
     tags: Mapping[str, str],
     rules: Sequence[tuple[Remediation, RuleSettings]],
     aws: Aws,
+    role_index: RoleIndex | None = None,
 ) -> Observed:
     """Complete an observation with each enabled rule's own reads."""
-    read = MemoReader(aws)
+    read = MemoReader(aws, role_index)
     facts = {rule.id: rule.observe(settings, app, detail, read) for rule, settings in rules}
     return Observed(app=app, detail=detail, tags=dict(tags), facts=facts)

@@ -13,7 +13,7 @@ from daemon import errors
 from daemon.apply.audit import Cause
 from daemon.apply.aws import Aws
 from daemon.apply.executor import ActionOutcome, Executor, Guard
-from daemon.reconcile.observe import TRANSITIONAL_STATUSES, describe, observe
+from daemon.reconcile.observe import TRANSITIONAL_STATUSES, RoleIndex, describe, observe
 from daemon.reconcile.plan import plan as make_plan
 from daemon.state import AppRef, Mode, Plan
 from daemon.telemetry import metrics
@@ -49,7 +49,9 @@ class Reconciler:
         guard: Guard | None = None,
         max_replans: int = 3,
         settle_timeout_seconds: float = 120.0,
+        role_index: RoleIndex | None = None,
     ) -> None:
+        self._role_index = role_index
         self._aws_for = aws_for
         self._resolver = resolver
         self._dry_run = dry_run
@@ -87,7 +89,9 @@ class Reconciler:
                 if detail.get("ApplicationStatus") in TRANSITIONAL_STATUSES:
                     executor.wait_until_settled(app)
                     detail, tags = describe(aws, app)
-                observed = observe(app, detail, tags, [(r, s) for r, s, _ in rules], aws)
+                observed = observe(
+                    app, detail, tags, [(r, s) for r, s, _ in rules], aws, self._role_index
+                )
                 plan = make_plan(observed, rules)
                 for drift in plan.drifts:
                     metrics.count_drifts(drift.rule)
@@ -139,4 +143,6 @@ def _result(
         )
     if any(o.outcome == "applied" for o in outcomes):
         return ReconcileResult(app, "fixed", plan, outcomes, detail=detail)
-    return ReconcileResult(app, "drift" if plan.drifts else "in_sync", plan, outcomes, detail=detail)
+    return ReconcileResult(
+        app, "drift" if plan.drifts else "in_sync", plan, outcomes, detail=detail
+    )

@@ -62,6 +62,10 @@ class _Entry(Generic[T]):
 
 
 class WorkQueue(Generic[K, T]):
+    """start(), then submit() from any thread; join() waits for a drain (replay, tests);
+    stop(grace) ends it for good. on_depth (default: the work_queue_depth gauge) sees every
+    change of depth() and runs under the queue's lock, so it must not call the queue."""
+
     def __init__(
         self,
         run: Callable[[K], bool],
@@ -80,13 +84,8 @@ class WorkQueue(Generic[K, T]):
         if debounce_seconds < 0:
             raise ValueError("debounce_seconds must be >= 0")
         self._run, self._on_done, self._on_depth = run, on_done, on_depth
-        self._workers, self._debounce, self._clock, self._name = (
-            workers,
-            debounce_seconds,
-            clock,
-            name,
-        )
-        self._max_keys, self._max_tokens = max_pending_keys, max_tokens_per_key
+        self._workers, self._debounce, self._clock = workers, debounce_seconds, clock
+        self._max_keys, self._max_tokens, self._name = max_pending_keys, max_tokens_per_key, name
         self._lock = threading.Lock()
         # Two conditions on one lock, so a worker's wake-up is never swallowed by join()/stop().
         self._ready = threading.Condition(self._lock)  # workers: a key may be due
