@@ -7,6 +7,9 @@ import urllib.request
 from collections.abc import Callable
 from typing import Any
 
+import pytest
+from botocore.exceptions import ClientError
+
 from sandbox.server import Sandbox
 from sandbox.testing import Credentials
 from tests.sandbox.conftest import AppFactory
@@ -39,10 +42,8 @@ def test_calls_record_who_did_what(fresh_sandbox: Sandbox, aws: Callable[..., An
 
 def test_failed_calls_are_recorded_with_their_error_code(fresh_sandbox: Sandbox,
                                                          aws: Callable[..., Any]) -> None:
-    try:
+    with pytest.raises(ClientError):
         aws("iam").get_role(RoleName="missing")
-    except Exception:  # noqa: BLE001 - the error itself is not under test here
-        pass
     (call,) = http(fresh_sandbox, "GET", "/_sandbox/calls?service=iam")["calls"]
     assert call["operation"] == "GetRole" and call["error_code"] == "NoSuchEntity"
 
