@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import pytest
 
+from daemon.state import Mode
 from remediations import REGISTRY
-from remediations.base import Remediation
+from remediations.base import Remediation, RuleSettings
 from sandbox.server import Sandbox
 from tests.contract.harness import Harness, assert_fixed_and_idempotent
 from tests.contract.scenarios import SCENARIOS
@@ -46,7 +47,7 @@ def test_fix_removes_the_drift_and_a_second_fix_changes_nothing(
     scenario = SCENARIOS[rule.id]
     settings = scenario.settings(h)
     app = scenario.drifted(h, settings, "drifted")
-    rules = [(rule, settings, "enforce")]
+    rules: list[tuple[Remediation, RuleSettings, Mode]] = [(rule, settings, "enforce")]
     drifts = h.drifts(app, rules)
     assert drifts, f"the {rule.id} scenario's drifted app shows no drift"
     if any(d.fixable for d in drifts):
