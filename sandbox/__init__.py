@@ -1,0 +1,2 @@
+"""A local AWS account for demos and tests: moto server plus Managed Flink and CloudTrail
+events (see README.md)."""

@@ -101,8 +101,11 @@ class SandboxMiddleware:
         headers = [("Content-Type", "application/x-amz-json-1.1")]
         if error is not None:
             headers.append(("x-amzn-ErrorType", error[0]))
-        self._record(environ, scope, "kinesisanalytics", operation, region, request,
-                     response, error, mutating=operation not in READ_ONLY)
+        try:
+            self._record(environ, scope, "kinesisanalytics", operation, region, request,
+                         response, error, mutating=operation not in READ_ONLY)
+        except Exception:  # the record must never break the API answer
+            log.exception("sandbox_call_recording_failed")
         return _respond(start_response, status, out, headers)
 
     def _pass_through(self, environ: dict[str, Any], start_response: Callable[..., Any],
