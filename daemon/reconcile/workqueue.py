@@ -10,7 +10,7 @@
   past either `submit` raises QueueFull and the caller leaves its message in SQS for later.
 - `on_done(key, token, ok)` is called exactly once per accepted submit that carried a token: ok is
   the result of the first run that started after the submit, False if stop() abandoned it.
-Waiting is on one condition variable; the injected clock only schedules debounce.
+Workers wait on condition variables (no polling); the injected clock only schedules debounce.
 """
 
 from __future__ import annotations
