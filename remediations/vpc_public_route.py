@@ -29,15 +29,16 @@ _GONE_ASSOCIATION_STATES = frozenset({"disassociated", "failed"})
 
 class Settings(RuleSettings):
     egress_only_gateways: bool = Field(
-        True, description="Also alert on ::/0 routes to egress-only internet gateways (eigw-)."
+        default=True,
+        description="Also alert on ::/0 routes to egress-only internet gateways (eigw-).",
     )
     security_group_egress: bool = Field(
-        False,
+        default=False,
         description="Also alert on the app's security groups that allow all egress to 0.0.0.0/0 "
         "or ::/0 (every default security group does, so this is off unless asked for).",
     )
     sns_topic_arn: str | None = Field(
-        None,
+        default=None,
         description="SNS topic told when a violation opens or gains findings; {account} and "
         "{region} expand to the application's (SNS publishes only within a region).",
     )

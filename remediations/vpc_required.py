@@ -23,14 +23,14 @@ MAX_SECURITY_GROUPS = 5
 
 class Settings(RuleSettings):
     subnet_ids: tuple[str, ...] = Field(
-        (),
+        default=(),
         description="Allowed subnets; empty allows any. The fix attaches the app to these.",
     )
     security_group_ids: tuple[str, ...] = Field(
-        (), description="Security groups the fix attaches the app with."
+        default=(), description="Security groups the fix attaches the app with."
     )
     add_vpc_configuration: bool = Field(
-        False, description="Opt-in fix: attach an app that has no VPC configuration."
+        default=False, description="Opt-in fix: attach an app that has no VPC configuration."
     )
 
     @model_validator(mode="after")

@@ -9,6 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from daemon.reconcile.plan import plan
+from daemon.state import Mode
 from remediations.vpc_public_route import (
     PublicRoute,
     Settings,
@@ -232,3 +234,14 @@ def test_blackholing_every_route_clears_every_finding(
     dead = tuple({**r, "State": "blackhole"} for r in routes)
     tables = {"rtb-a": table("rtb-a", dead), "rtb-b": table("rtb-b", dead)}
     assert check(facts(subnets, tables)) == ()
+
+
+@pytest.mark.parametrize("mode", ["alert", "enforce", "dry-run"])
+def test_alert_actions_carry_the_expanded_topic_in_every_mode(mode: Mode) -> None:
+    tables = {"rtb-1": table("rtb-1", (route("0.0.0.0/0", "igw-9"),))}
+    settings = Settings(sns_topic_arn="arn:aws:sns:{region}:{account}:vpc-alerts")
+    (action,) = plan(observed({}, facts({"subnet-a": ("rtb-1", "main")}, tables)),
+                     [(RULE, settings, mode)]).actions  # fmt: skip
+    assert action.mode == "alert" and action.calls == ()
+    assert action.notify_topic == f"arn:aws:sns:{APP.region}:{APP.account}:vpc-alerts"
+    assert RULE.notify_topic(Settings(), APP) is None

@@ -56,7 +56,7 @@ def findings(aws: Aws, app: AppRef, settings: Settings | None = None) -> tuple[D
 
 def routes_of(drifts: tuple[Drift, ...]) -> set[tuple[str, str, str, str, str]]:
     keys = ("subnet_id", "route_table_id", "association", "destination", "target")
-    return {tuple(d.current[k] for k in keys) for d in drifts}  # type: ignore[misc]
+    return {tuple(d.current[k] for k in keys) for d in drifts}
 
 
 def test_private_subnets_have_no_finding(daemon_aws: Aws, app: AppRef) -> None:
@@ -219,3 +219,24 @@ def test_the_topic_hears_of_a_violation_once_and_again_when_it_returns(
     route_to_igw()
     reconciler.reconcile(app, Cause("sweep"))
     assert len(received()) == 1
+
+
+def test_no_notification_in_dry_run_and_a_failed_publish_does_not_fail_the_reconcile(
+    daemon_aws: Aws, app: AppRef, net: Network, ec2: Any, fresh_sandbox: Sandbox
+) -> None:
+    NOTIFIER.forget_cleared(app, ())
+    ec2.create_route(RouteTableId=net.main_table, DestinationCidrBlock="0.0.0.0/0",
+                     GatewayId=net.igw)  # fmt: skip
+    missing = Settings(sns_topic_arn="arn:aws:sns:{region}:{account}:no-such-topic")
+
+    def publishes() -> int:
+        return len([c for c in fresh_sandbox.calls() if c.operation == "Publish"])
+
+    dry = Reconciler(lambda _: daemon_aws, lambda a, t: [(RULE, missing, "alert")], dry_run=True)
+    assert dry.reconcile(app, Cause("sweep")).result == "drift"
+    assert publishes() == 0
+    live = Reconciler(lambda _: daemon_aws, lambda a, t: [(RULE, missing, "alert")])
+    assert live.reconcile(app, Cause("sweep")).result == "drift"
+    assert violation(app) == 1
+    live.reconcile(app, Cause("sweep"))  # not remembered as sent: tried again
+    assert publishes() == 2
