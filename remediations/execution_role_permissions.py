@@ -1,0 +1,230 @@
+"""execution_role_permissions: the execution role holds no broad permissions.
+
+Findings: attached managed policies on a configurable forbidden list (AWS managed policy names, or
+full policy ARNs for any policy), and Allow statements in inline or customer-managed policies
+(default version) with Action `*` or `service:*`, with NotAction, or granting iam:PassRole on `*`.
+
+Strategies (setting `strategy`, per selector through the config's overrides):
+- `detach`: DetachRolePolicy for each forbidden managed policy. Inline and customer-managed
+  findings are reported only (fixable=False), offending statements quoted: inline policies are
+  never deleted or rewritten, and a customer policy may hold what the app needs (list its ARN in
+  `forbidden_managed_policies` to have it detached).
+- `boundary`: PutRolePermissionsBoundary with `boundary_policy_arn` when the role has a finding
+  and no boundary. Reversible, and it narrows every policy without rewriting any, so once that
+  boundary is in place the findings count as contained. A role with a different boundary is
+  reported, not changed: replacing a boundary could widen what the role may do.
+- `alert`: report everything, change nothing.
+
+A role is shared: every message names the applications using it, and nothing is written while
+the inventory is incomplete (the plan could not say whom the change affects).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from typing import Any, ClassVar, Literal
+
+from pydantic import Field, model_validator
+
+from daemon import errors
+from daemon.state import AppRef, Call, Drift, Mode, Observed
+from remediations import iam_documents as docs
+from remediations.base import Reader, RuleSettings
+
+DEFAULT_FORBIDDEN = ("AdministratorAccess", "PowerUserAccess", "AmazonKinesisAnalyticsFullAccess",
+                     "IAMFullAccess", "AmazonS3FullAccess")  # fmt: skip
+_SERVICE_WILDCARD = re.compile(r"[A-Za-z0-9-]+:\*")
+_POLICY_ARN = re.compile(r"arn:aws[a-z-]*:iam::(\d{12}|aws):policy/[\w+=,.@/-]+")
+ATTACHED, INLINE, CUSTOMER, BOUNDARY = ("AttachedPolicies", "InlinePolicies", "CustomerPolicies",
+                                        "PermissionsBoundary")  # fmt: skip
+
+
+class Settings(RuleSettings):
+    forbidden_managed_policies: tuple[str, ...] = Field(
+        DEFAULT_FORBIDDEN,
+        description="AWS managed policy names, or full policy ARNs, that must not be attached.",
+    )
+    strategy: Literal["detach", "boundary", "alert"] = Field(
+        "detach", description="detach forbidden policies, put a permissions boundary, or alert."
+    )
+    boundary_policy_arn: str | None = Field(
+        None, description="Policy ARN put as permissions boundary (strategy: boundary)."
+    )
+
+    @model_validator(mode="after")
+    def _boundary_is_configured(self) -> Settings:
+        if self.strategy == "boundary" and not self.boundary_policy_arn:
+            raise ValueError("strategy boundary needs boundary_policy_arn")
+        if self.boundary_policy_arn and not _POLICY_ARN.fullmatch(self.boundary_policy_arn):
+            raise ValueError("boundary_policy_arn must be an IAM policy ARN")
+        return self
+
+    def forbids(self, policy_arn: str) -> bool:
+        aws_managed = ":iam::aws:policy/" in policy_arn
+        return any(
+            entry == policy_arn
+            or (aws_managed and not entry.startswith("arn:") and policy_arn.endswith(f"/{entry}"))
+            for entry in self.forbidden_managed_policies
+        )
+
+
+def broad_reasons(statement: Mapping[str, Any]) -> list[str]:
+    """Why an Allow statement is too broad for an execution role ([] when it is not)."""
+    if not docs.is_allow(statement):
+        return []
+    reasons = ["NotAction"] if "NotAction" in statement else []
+    actions = [str(a) for a in docs.as_list(statement.get("Action"))]
+    reasons += [f"Action {a}" for a in actions if a == "*" or _SERVICE_WILDCARD.fullmatch(a)]
+    if docs.grants(statement, "iam:PassRole") and "*" in docs.as_list(statement.get("Resource")):
+        reasons.append("iam:PassRole on Resource *")
+    return reasons
+
+
+def offending(document: Mapping[str, Any]) -> list[dict[str, Any]]:
+    return [s for s in docs.statements(document) if broad_reasons(s)]
+
+
+def quote(statements: list[dict[str, Any]]) -> str:
+    return "; ".join(
+        f"{json.dumps(s, sort_keys=True)} ({', '.join(broad_reasons(s))})" for s in statements
+    )
+
+
+def _pages(read: Reader, operation: str, key: str, **params: Any) -> list[Any]:
+    items: list[Any] = []
+    marker: str | None = None
+    while True:
+        page = read("iam", operation, **params, **({"Marker": marker} if marker else {}))
+        items.extend(page.get(key, []))
+        marker = page.get("Marker") if page.get("IsTruncated") else None
+        if not marker:
+            return items
+
+
+def _name(arn: str) -> str:
+    return arn.rsplit("/", 1)[-1]
+
+
+class ExecutionRolePermissions:
+    id: ClassVar[str] = "execution_role_permissions"
+    summary: ClassVar[str] = "The execution role has no broad managed policies or statements."
+    settings_model: ClassVar[type[RuleSettings]] = Settings
+    default_mode: ClassVar[Mode] = "enforce"
+    read_actions: ClassVar[tuple[str, ...]] = (
+        "iam:GetRole", "iam:ListAttachedRolePolicies", "iam:ListRolePolicies",
+        "iam:GetRolePolicy", "iam:GetPolicy", "iam:GetPolicyVersion",
+    )  # fmt: skip
+    write_actions: ClassVar[tuple[str, ...]] = (
+        "iam:DetachRolePolicy", "iam:PutRolePermissionsBoundary",
+    )  # fmt: skip
+    # IAM role/policy events (AWS-FACTS), and an application starting to use a role.
+    trigger_events: ClassVar[frozenset[str]] = frozenset(
+        {"PutRolePolicy", "DeleteRolePolicy", "AttachRolePolicy", "DetachRolePolicy",
+         "PutRolePermissionsBoundary", "DeleteRolePermissionsBoundary", "CreatePolicyVersion",
+         "SetDefaultPolicyVersion", "CreateApplication", "UpdateApplication"}
+    )  # fmt: skip
+
+    def observe(
+        self, settings: Settings, app: AppRef, detail: Mapping[str, Any], read: Reader
+    ) -> dict[str, Any]:
+        role_arn = str(detail.get("ServiceExecutionRole") or "")
+        if not role_arn:
+            return {"exists": False}
+        name = _name(role_arn)
+        try:
+            role = read("iam", "GetRole", RoleName=name)["Role"]
+            attached = _pages(read, "ListAttachedRolePolicies", "AttachedPolicies", RoleName=name)
+            inline_names = _pages(read, "ListRolePolicies", "PolicyNames", RoleName=name)
+        except errors.ResourceNotFound:
+            return {"exists": False}
+        inline: dict[str, Any] = {}
+        for policy_name in inline_names:
+            try:
+                got = read("iam", "GetRolePolicy", RoleName=name, PolicyName=policy_name)
+            except errors.ResourceNotFound:  # deleted between the list and the get
+                continue
+            inline[policy_name] = docs.load(got["PolicyDocument"])
+        customer: dict[str, Any] = {}
+        for policy in attached:
+            arn = policy["PolicyArn"]
+            if ":iam::aws:policy/" in arn:
+                continue
+            try:
+                version = read("iam", "GetPolicy", PolicyArn=arn)["Policy"]["DefaultVersionId"]
+                got = read("iam", "GetPolicyVersion", PolicyArn=arn, VersionId=version)
+            except errors.ResourceNotFound:
+                continue
+            customer[arn] = docs.load(got["PolicyVersion"]["Document"])
+        apps = read.apps_using_role(role_arn)
+        return {
+            "exists": True,
+            "role_arn": str(role.get("Arn") or role_arn),
+            "boundary": (role.get("PermissionsBoundary") or {}).get("PermissionsBoundaryArn"),
+            "attached": sorted(p["PolicyArn"] for p in attached),
+            "inline": inline,
+            "customer": customer,
+            "apps": None if apps is None else sorted(a.name for a in apps),
+        }
+
+    def check(self, settings: Settings, observed: Observed) -> tuple[Drift, ...]:
+        facts = observed.fact(self.id) or {}
+        if not facts.get("exists"):
+            return ()
+        role, app = facts["role_arn"], observed.app
+        complete = facts.get("apps") is not None
+        users = sorted(set(facts.get("apps") or ()) | {app.name})
+        where = f"role {_name(role)} (used by {', '.join(users)}"
+        where += ")" if complete else "; inventory incomplete: not changed yet)"
+        forbidden = [arn for arn in facts["attached"] if settings.forbids(arn)]
+        inline = {n: s for n, d in facts["inline"].items() if (s := offending(d))}
+        customer = {a: s for a, d in facts["customer"].items() if (s := offending(d))}
+
+        def drift(field: str, current: Any, desired: Any, message: str, fixable: bool) -> Drift:
+            return Drift(self.id, app, field, current, desired, f"{where}: {message}",
+                         fixable and complete, role)  # fmt: skip
+
+        if settings.strategy == "boundary":
+            wanted = settings.boundary_policy_arn
+            if not (forbidden or inline or customer) or facts["boundary"] == wanted:
+                return ()
+            found = [*forbidden, *(f"inline {n}: {quote(s)}" for n, s in inline.items()),
+                     *(f"{a}: {quote(s)}" for a, s in customer.items())]  # fmt: skip
+            message = f"broad permissions without boundary {wanted}: {found}"
+            if facts["boundary"]:
+                message += f"; the role has boundary {facts['boundary']}, which is not replaced"
+            return (drift(BOUNDARY, facts["boundary"], wanted, message, not facts["boundary"]),)
+        detach = settings.strategy == "detach"
+        drifts = [
+            drift(f"{ATTACHED}.{_name(arn)}", arn, None, f"forbidden policy {arn} attached",
+                  detach)
+            for arn in forbidden
+        ]  # fmt: skip
+        drifts += [
+            drift(f"{INLINE}.{n}", s, [], f"inline policy {n} has broad statements "
+                  f"(never changed automatically): {quote(s)}", False)
+            for n, s in inline.items()
+        ]  # fmt: skip
+        drifts += [
+            drift(f"{CUSTOMER}.{_name(a)}", s, [], f"customer managed policy {a} has broad "
+                  f"statements: {quote(s)}", False)
+            for a, s in customer.items()
+        ]  # fmt: skip
+        return tuple(drifts)
+
+    def fix(
+        self, settings: Settings, observed: Observed, drifts: tuple[Drift, ...]
+    ) -> tuple[Call, ...]:
+        calls: list[Call] = []
+        for d in drifts:
+            if not d.fixable:
+                continue
+            role = {"RoleName": _name(d.resource)}
+            if d.field.startswith(f"{ATTACHED}."):
+                params = {**role, "PolicyArn": d.current}
+                calls.append(Call("iam", "DetachRolePolicy", params, resource=d.resource))
+            elif d.field == BOUNDARY:
+                params = {**role, "PermissionsBoundary": d.desired}
+                calls.append(Call("iam", "PutRolePermissionsBoundary", params, d.resource))
+        return tuple(calls)
