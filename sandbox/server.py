@@ -25,7 +25,7 @@ from moto.moto_server.werkzeug_app import (
 )
 from werkzeug.serving import make_server
 
-from sandbox import managed_policies
+from sandbox import ec2_routes, managed_policies
 from sandbox.calls import CallRecord
 from sandbox.eventbridge import PATTERN_DIR, Queues, provision
 from sandbox.middleware import SandboxMiddleware
@@ -55,6 +55,7 @@ class Sandbox:
         self.middleware = SandboxMiddleware(DomainDispatcherApplication(create_backend_app),
                                             self.account_id, region, transition_seconds)
         self.middleware.admin = self._admin
+        ec2_routes.install()
         self._server: Any = None
         self._thread: threading.Thread | None = None
         self._queues: Queues | None = None

@@ -80,3 +80,22 @@ def test_config_endpoint_sets_the_transition_time(fresh_sandbox: Sandbox) -> Non
     info = http(fresh_sandbox, "POST", "/_sandbox/config",
                 json.dumps({"transition_seconds": 1.5}).encode())
     assert info["transition_seconds"] == 1.5
+
+
+def test_routes_to_a_detached_internet_gateway_are_blackhole(fresh_sandbox: Sandbox,
+                                                              aws: Callable[..., Any]) -> None:
+    ec2 = aws("ec2")
+    vpc = ec2.create_vpc(CidrBlock="10.7.0.0/16")["Vpc"]["VpcId"]
+    igw = ec2.create_internet_gateway()["InternetGateway"]["InternetGatewayId"]
+    ec2.attach_internet_gateway(InternetGatewayId=igw, VpcId=vpc)
+    table = ec2.create_route_table(VpcId=vpc)["RouteTable"]["RouteTableId"]
+    ec2.create_route(RouteTableId=table, DestinationCidrBlock="0.0.0.0/0", GatewayId=igw)
+
+    def default_route_state() -> str:
+        routes = ec2.describe_route_tables(RouteTableIds=[table])["RouteTables"][0]["Routes"]
+        return str(next(r for r in routes if r.get("DestinationCidrBlock") == "0.0.0.0/0")[
+            "State"])
+
+    assert default_route_state() == "active"
+    ec2.detach_internet_gateway(InternetGatewayId=igw, VpcId=vpc)
+    assert default_route_state() == "blackhole"
