@@ -13,6 +13,7 @@ from daemon import errors
 from daemon.apply.audit import Cause
 from daemon.apply.aws import Aws
 from daemon.apply.executor import ActionOutcome, Executor, Guard
+from daemon.reconcile.locks import ResourceLocks
 from daemon.reconcile.observe import TRANSITIONAL_STATUSES, RoleIndex, describe, observe
 from daemon.reconcile.plan import plan as make_plan
 from daemon.state import AppRef, Mode, Plan
@@ -52,6 +53,7 @@ class Reconciler:
         role_index: RoleIndex | None = None,
     ) -> None:
         self._role_index = role_index
+        self._resource_locks = ResourceLocks()  # shared resources: one writer at a time
         self._aws_for = aws_for
         self._resolver = resolver
         self._dry_run = dry_run
@@ -89,20 +91,18 @@ class Reconciler:
                 if detail.get("ApplicationStatus") in TRANSITIONAL_STATUSES:
                     executor.wait_until_settled(app)
                     detail, tags = describe(aws, app)
-                observed = observe(
-                    app, detail, tags, [(r, s) for r, s, _ in rules], aws, self._role_index
-                )
+                readers = [(r, s) for r, s, _ in rules]
+                observed = observe(app, detail, tags, readers, aws, self._role_index)
                 plan = make_plan(observed, rules)
-                for drift in plan.drifts:
-                    metrics.count_drifts(drift.rule)
-                    bound.info(
-                        "drift_detected",
-                        rule=drift.rule,
-                        field=drift.field,
-                        current=drift.current,
-                        desired=drift.desired,
-                    )
-                outcomes = executor.execute(plan, cause)
+                shared = () if self._dry_run else _shared_resources(plan)
+                with self._resource_locks.holding(shared):
+                    if shared:
+                        # Another app's reconcile may just have fixed this shared resource:
+                        # decide on a fresh read, under the lock.
+                        observed = observe(app, detail, tags, readers, aws, self._role_index)
+                        plan = make_plan(observed, rules)
+                    _log_drifts(plan, bound)
+                    outcomes = executor.execute(plan, cause)
                 self._update_violations(app, rules, outcomes)
                 return _result(app, plan, outcomes, observed.detail)
             except (errors.ConcurrentModification, errors.ResourceInUse) as exc:
@@ -125,6 +125,34 @@ class Reconciler:
         left = {r for o in outcomes if o.outcome != "applied" for r in o.action.rules}
         for rule, _, _ in rules:
             metrics.set_violation(app, rule.id, rule.id in left)
+
+
+def _shared_resources(plan: Plan) -> tuple[str, ...]:
+    """What an enforcing action would change besides the application itself (e.g. its role,
+    which other applications use too)."""
+    return tuple(
+        sorted(
+            {
+                call.resource
+                for action in plan.actions
+                if not action.alert_only and action.mode == "enforce"
+                for call in action.calls
+                if call.resource and call.resource != plan.app.arn
+            }
+        )
+    )
+
+
+def _log_drifts(plan: Plan, bound: structlog.typing.FilteringBoundLogger) -> None:
+    for drift in plan.drifts:
+        metrics.count_drifts(drift.rule)
+        bound.info(
+            "drift_detected",
+            rule=drift.rule,
+            field=drift.field,
+            current=drift.current,
+            desired=drift.desired,
+        )
 
 
 def _result(
