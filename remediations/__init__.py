@@ -7,6 +7,8 @@ from remediations.checkpointing import Checkpointing
 from remediations.cloudwatch_logging import CloudwatchLogging
 from remediations.code_location import CodeLocation
 from remediations.encryption import Encryption
+from remediations.execution_role_permissions import ExecutionRolePermissions
+from remediations.execution_role_trust import ExecutionRoleTrust
 from remediations.parallelism_cap import ParallelismCap
 from remediations.required_tags import RequiredTags
 from remediations.runtime_version import RuntimeVersion
@@ -27,6 +29,8 @@ REGISTRY: tuple[Remediation, ...] = (
     ParallelismCap(),
     VpcPublicRoute(),
     VpcRequired(),
+    ExecutionRoleTrust(),
+    ExecutionRolePermissions(),
 )
 
 

@@ -15,7 +15,9 @@ import pytest
 
 from daemon.apply.audit import Cause
 from daemon.apply.aws import Aws
-from daemon.reconcile.observe import describe, observe
+from daemon.reconcile.fleet import AwsByRegion
+from daemon.reconcile.inventory import Inventory, index_applications
+from daemon.reconcile.observe import RoleIndex, describe, observe
 from daemon.reconcile.reconciler import Reconciler, ReconcileResult
 from daemon.state import AppRef, Mode, Observed
 from remediations.base import Remediation, RuleSettings
@@ -68,13 +70,25 @@ class Harness:
 
     def reconcile(self, app: AppRef, rules: Rules, dry_run: bool = False) -> ReconcileResult:
         reconciler = Reconciler(
-            lambda _: self.aws, lambda _app, _tags: list(rules), dry_run, settle_timeout_seconds=20
+            lambda _: self.aws,
+            lambda _app, _tags: list(rules),
+            dry_run,
+            settle_timeout_seconds=20,
+            role_index=self.role_index(),
         )
         return reconciler.reconcile(app, Cause(trigger="cli"))
 
     def observe(self, app: AppRef, rules: Rules) -> Observed:
         detail, tags = describe(self.aws, app)
-        return observe(app, detail, tags, [(r, s) for r, s, _ in rules], self.aws)
+        readers = [(r, s) for r, s, _ in rules]
+        return observe(app, detail, tags, readers, self.aws, self.role_index())
+
+    def role_index(self) -> RoleIndex:
+        """Which apps use a role, from a complete inventory of the sandbox (as after a sweep)."""
+        inventory = Inventory()
+        index_applications(AwsByRegion(lambda _: self.aws), self.sandbox.account_id,
+                           [self.sandbox.region], inventory)  # fmt: skip
+        return inventory.role_index(lambda: True)
 
     def drifts(self, app: AppRef, rules: Rules) -> list[Any]:
         observed = self.observe(app, rules)

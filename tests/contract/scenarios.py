@@ -8,6 +8,7 @@ streams, KMS keys, a VPC) through boto3 over HTTP, like any AWS user would.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +19,8 @@ from remediations import (
     cloudwatch_logging,
     code_location,
     encryption,
+    execution_role_permissions,
+    execution_role_trust,
     parallelism_cap,
     required_tags,
     runtime_version,
@@ -119,6 +122,28 @@ def _in_vpc(subnet_key: str) -> Callable[[Harness, Any, str], AppRef]:
     return build
 
 
+# ---- execution role rules: the app's role exists in the sandbox's IAM ------------------------
+
+
+def _with_role(
+    trust_condition: bool = False, policies: tuple[str, ...] = ()
+) -> Callable[[Harness, Any, str], AppRef]:
+    def build(h: Harness, settings: Any, name: str) -> AppRef:
+        statement: dict[str, Any] = {"Effect": "Allow", "Action": "sts:AssumeRole",
+                                     "Principal": {"Service": "kinesisanalytics.amazonaws.com"}}
+        if trust_condition:  # the harness has no inventory: the app's own ARN is what it knows
+            statement["Condition"] = {"StringEquals": {"aws:SourceAccount": h.app(name).account},
+                                      "ArnEquals": {"aws:SourceArn": h.app(name).arn}}
+        iam = h.client("iam")
+        iam.create_role(RoleName="flink-execution", AssumeRolePolicyDocument=json.dumps(
+            {"Version": "2012-10-17", "Statement": [statement]}))
+        for arn in policies:
+            iam.attach_role_policy(RoleName="flink-execution", PolicyArn=arn)
+        return h.create_app(name)
+
+    return build
+
+
 SCENARIOS: dict[str, Scenario] = {
     "cloudwatch_logging": Scenario(
         lambda h: cloudwatch_logging.Settings(), _logging_compliant, _plain()
@@ -176,5 +201,13 @@ SCENARIOS: dict[str, Scenario] = {
         lambda h: vpc_public_route.Settings(),
         _in_vpc("private_subnet_id"),
         _in_vpc("public_subnet_id"),
+    ),
+    "execution_role_trust": Scenario(
+        lambda h: execution_role_trust.Settings(), _with_role(True), _with_role(False)
+    ),
+    "execution_role_permissions": Scenario(
+        lambda h: execution_role_permissions.Settings(),
+        _with_role(),
+        _with_role(policies=("arn:aws:iam::aws:policy/AdministratorAccess",)),
     ),
 }
