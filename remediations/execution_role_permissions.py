@@ -43,14 +43,15 @@ ATTACHED, INLINE, CUSTOMER, BOUNDARY = ("AttachedPolicies", "InlinePolicies", "C
 
 class Settings(RuleSettings):
     forbidden_managed_policies: tuple[str, ...] = Field(
-        DEFAULT_FORBIDDEN,
+        default=DEFAULT_FORBIDDEN,
         description="AWS managed policy names, or full policy ARNs, that must not be attached.",
     )
     strategy: Literal["detach", "boundary", "alert"] = Field(
-        "detach", description="detach forbidden policies, put a permissions boundary, or alert."
+        default="detach",
+        description="detach forbidden policies, put a permissions boundary, or alert.",
     )
     boundary_policy_arn: str | None = Field(
-        None, description="Policy ARN put as permissions boundary (strategy: boundary)."
+        default=None, description="Policy ARN put as permissions boundary (strategy: boundary)."
     )
 
     @model_validator(mode="after")

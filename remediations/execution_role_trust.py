@@ -51,7 +51,7 @@ SOURCE_ARN_OPERATORS = (*ARN_OPERATORS, "StringEquals", "StringLike",
 
 class Settings(RuleSettings):
     source_arn: Literal["exact", "wildcard"] = Field(
-        "exact",
+        default="exact",
         description="exact: every application ARN using the role; wildcard: "
         "arn:aws:kinesisanalytics:REGION:ACCOUNT:application/* per Region of those apps.",
     )
