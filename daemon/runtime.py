@@ -74,6 +74,13 @@ class Daemon:
         )
         self.scheduler = BackgroundScheduler(timezone=UTC)
         self.stopping = threading.Event()
+        # Acknowledgements outlive `stopping`: in-flight reconciles finish during the grace.
+        self._deleter_done = threading.Event()
+        self._deleter = threading.Thread(
+            target=self.sqs.flush_deletes if self.sqs else lambda _: None,
+            args=(self._deleter_done,),
+            name="sqs-deleter",
+        )
         self._causes: dict[AppRef, Cause] = {}
         self._causes_lock = threading.Lock()
         self._beats: dict[str, float] = {}
@@ -126,6 +133,7 @@ class Daemon:
             self.scheduler.add_job(
                 self._measure_queues, "interval", seconds=15, next_run_time=datetime.now(UTC)
             )
+            self._deleter.start()
             threading.Thread(
                 target=poll_forever,
                 args=(self.sqs, self.handle, self.stopping, lambda: self._beat("poller")),
@@ -147,6 +155,9 @@ class Daemon:
         (their messages reappear), and stop serving."""
         self.stopping.set()
         report = self.work.stop(self.settings.shutdown_grace_seconds)
+        self._deleter_done.set()
+        if self._deleter.is_alive():
+            self._deleter.join(timeout=10)
         self.scheduler.shutdown(wait=False)
         self.health.stop()
         log.info("daemon_stopped", drained=report.drained, released=report.abandoned_tokens)

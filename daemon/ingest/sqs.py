@@ -54,6 +54,8 @@ class SqsQueue:
         self._wait = wait_seconds
         self._in_flight: dict[str, Message] = {}  # receipt handle -> message
         self._lock = threading.Lock()
+        self._deletes: list[Message] = []
+        self._deletes_ready = threading.Condition()
 
     def receive(self) -> list[Message]:
         response = self._aws.call(
@@ -72,10 +74,42 @@ class SqsQueue:
         return messages
 
     def delete(self, message: Message) -> None:
+        """Acknowledge: queued for the next DeleteMessageBatch (see `flush_deletes`)."""
         self._forget(message)
-        self._aws.call(
-            "sqs", "DeleteMessage", QueueUrl=self.url, ReceiptHandle=message.receipt_handle
-        )
+        with self._deletes_ready:
+            self._deletes.append(message)
+            self._deletes_ready.notify()
+
+    def flush_deletes(self, stop: threading.Event) -> None:
+        """Delete acknowledged messages ten at a time until `stop`, then what is left.
+        Runs in its own thread so reconcile workers never wait on SQS."""
+        while True:
+            with self._deletes_ready:
+                self._deletes_ready.wait_for(lambda: self._deletes or stop.is_set(), timeout=1.0)
+                batch, self._deletes = self._deletes[:10], self._deletes[10:]
+            if batch:
+                self._delete_batch(batch)
+            elif stop.is_set():
+                return
+
+    def _delete_batch(self, batch: list[Message]) -> None:
+        try:
+            response = self._aws.call(
+                "sqs",
+                "DeleteMessageBatch",
+                QueueUrl=self.url,
+                Entries=[
+                    {"Id": str(i), "ReceiptHandle": m.receipt_handle} for i, m in enumerate(batch)
+                ],
+            )
+        except errors.AwsError as exc:
+            # Not deleted: the messages come back and are reconciled again (harmless).
+            log.warning("message_delete_failed", error=str(exc), messages=len(batch))
+            return
+        for failure in response.get("Failed", []):
+            log.warning(
+                "message_delete_failed", error=failure.get("Message", ""), code=failure.get("Code")
+            )
 
     def release(self, message: Message) -> None:
         """Let the message come back soon (backing off with each receive)."""

@@ -124,11 +124,6 @@ def test_an_association_change_flips_the_result(
     assert findings(daemon_aws, app) == ()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="moto 5.2.5 keeps routes 'active' after DetachInternetGateway (Route.state is "
-    "hard-coded); passes once the sandbox reports them as blackhole",
-)
 def test_routes_to_a_detached_gateway_are_blackhole_and_ignored(
     daemon_aws: Aws, app: AppRef, net: Network, ec2: Any
 ) -> None:
