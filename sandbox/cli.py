@@ -15,7 +15,7 @@ import sys
 import threading
 from typing import Any
 
-from sandbox.server import DEFAULT_REGION, DEFAULT_TRANSITION_SECONDS
+from sandbox.defaults import DEFAULT_REGION, DEFAULT_TRANSITION_SECONDS
 
 DEFAULT_PORT = 4566
 

@@ -27,12 +27,12 @@ from werkzeug.serving import make_server
 
 from sandbox import ec2_routes, managed_policies
 from sandbox.calls import CallRecord
+from sandbox.defaults import DEFAULT_REGION, DEFAULT_TRANSITION_SECONDS
 from sandbox.eventbridge import PATTERN_DIR, Queues, provision
 from sandbox.middleware import SandboxMiddleware
 
 # Loading moto's public AMI catalogue makes every EC2 backend (re)creation take seconds.
 os.environ.setdefault("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
-DEFAULT_REGION = "eu-west-1"
 
 
 class QuietRequestHandler(MotoRequestHandler):  # type: ignore[misc]
@@ -40,7 +40,6 @@ class QuietRequestHandler(MotoRequestHandler):  # type: ignore[misc]
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         return
-DEFAULT_TRANSITION_SECONDS = 0.3
 
 
 class Sandbox:
