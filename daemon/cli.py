@@ -16,6 +16,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "daemon.commands_run",
     "daemon.commands_replay",
     "daemon.commands_demo",
+    "daemon.commands_iam_policy",
 )
 
 
