@@ -124,3 +124,8 @@ class DaemonProcess:
         code = self.process.wait(timeout=timeout)
         self._stderr.close()
         return code
+
+
+def mutating_calls_by(sandbox: Any, arn: str) -> list[Any]:
+    """Mutating calls made with `arn`'s credentials, from the sandbox's own record."""
+    return [c for c in sandbox.calls() if c.caller_arn == arn and c.mutating]

@@ -15,38 +15,18 @@ from daemon.desired.loader import load_config
 from daemon.reconcile.reconciler import Reconciler
 from daemon.reconcile.rules import resolver_for
 from daemon.state import AppRef
-from sandbox.demo import seed
 from sandbox.server import Sandbox
 from sandbox.testing import client
 from tests.e2e.configs import write_config
+from tests.e2e.harness import mutating_calls_by
 
 DRIFTED = {"fraud-scorer", "ledger-sink", "risk-aggregator"}
-
-
-@pytest.fixture
-def demo(fresh_sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
-    info = seed(
-        fresh_sandbox.endpoint_url,
-        fresh_sandbox.region,
-        fresh_sandbox.account_id,
-        (fresh_sandbox.queue_url, fresh_sandbox.dlq_url),
-    )
-    keys = info["principals"]["daemon"]
-    monkeypatch.setenv("AWS_ENDPOINT_URL", fresh_sandbox.endpoint_url)
-    monkeypatch.setenv("AWS_REGION", fresh_sandbox.region)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", keys["aws_access_key_id"])
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", keys["aws_secret_access_key"])
-    return info
 
 
 def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, dict[str, Any]]:
     capsys.readouterr()
     code = main([*argv, "--output", "json"])
     return code, json.loads(capsys.readouterr().out)
-
-
-def mutating_calls_by(sandbox: Sandbox, arn: str) -> list[Any]:
-    return [c for c in sandbox.calls() if c.caller_arn == arn and c.mutating]
 
 
 def drifted_apps(doc: dict[str, Any]) -> set[str]:
