@@ -307,3 +307,35 @@ def test_an_actor_that_undoes_every_fix_trips_the_budget(
     labels = {"application": APP, "rule": "cloudwatch_logging"}
     assert daemon.metric("flink_remediator_fight_active", **labels) == 1
     assert len(daemon.events("remediation_applied", app=APP, rule="cloudwatch_logging")) == 2
+
+
+def test_public_route_event_raises_the_violation_and_its_removal_clears_it(
+    sandbox: SandboxProcess, start_daemon: Any, tmp_path: Path
+) -> None:
+    config = write_config(tmp_path / "vpc.yaml", enabled=("vpc_public_route",))
+    daemon = start_daemon(config_path=config)
+    ec2 = sandbox.client("ec2")
+    net = sandbox.info["network"]
+    table = ec2.describe_route_tables(
+        Filters=[{"Name": "association.subnet-id", "Values": [net["private_subnet_id"]]}]
+    )["RouteTables"][0]["RouteTableId"]
+    igw = ec2.describe_internet_gateways()["InternetGateways"][0]["InternetGatewayId"]
+    labels = {"application": "risk-aggregator", "rule": "vpc_public_route"}
+    assert daemon.metric("flink_remediator_violation_active", **labels) == 0
+
+    ec2.create_route(RouteTableId=table, DestinationIpv6CidrBlock="::/0", GatewayId=igw)
+    wait_until(
+        lambda: daemon.metric("flink_remediator_violation_active", **labels) == 1,
+        20,
+        "the violation gauge to rise",
+    )
+    alerted = daemon.wait_for("violation_alerted", app="risk-aggregator", rule="vpc_public_route")
+    assert alerted["actor"] == sandbox.info["principals"]["actor"]["arn"]
+    assert table in alerted["message"] and igw in alerted["message"]
+
+    ec2.delete_route(RouteTableId=table, DestinationIpv6CidrBlock="::/0")
+    wait_until(
+        lambda: daemon.metric("flink_remediator_violation_active", **labels) == 0,
+        20,
+        "the violation gauge to clear",
+    )
