@@ -157,9 +157,14 @@ def test_public_route_alert_fires_is_delivered_and_resolves(stack: Stack) -> Non
     )  # fmt: skip
     assert delivered[0]["labels"]["severity"] == "critical"
     assert VPC_APP in delivered[0]["annotations"]["summary"]
-    body = next(b for b in webhook.bodies() if b["status"] == "firing")
+    fingerprint = delivered[0]["fingerprint"]
+    body = next(
+        b for b in webhook.bodies() if any(a["fingerprint"] == fingerprint for a in b["alerts"])
+    )
+    assert body["status"] == "firing" and body["receiver"] == "test-webhook"
     assert body["commonLabels"]["alertname"] == ALERT
     assert body["commonLabels"]["application"] == VPC_APP
+    assert body["commonLabels"]["job"] == "flink-remediator"
 
     # (d) remediation counters through PromQL: the alert-only finding, then a logging fix.
     alerted_total = f'sum(flink_remediator_remediations_total{{{JOB}, rule="vpc_public_route", ' \
