@@ -14,8 +14,9 @@ from typing import Any, ClassVar
 
 from pydantic import Field, model_validator
 
-from daemon.state import AppRef, Call, Drift, Mode, Observed
-from remediations.base import Reader, RuleSettings
+from daemon.state import Call, Drift, Mode, Observed
+from remediations.base import RuleSettings
+from remediations.describe_only import DescribeOnly, is_flink
 
 CHECKPOINT = (
     "ApplicationConfigurationDescription",
@@ -75,22 +76,16 @@ def clamp(key: str, value: Any, low: int, high: int) -> int:
     return min(max(number, low), high)
 
 
-class Checkpointing:
+class Checkpointing(DescribeOnly):
     id: ClassVar[str] = "checkpointing"
     summary: ClassVar[str] = "Checkpointing is on, with interval and pause within bounds."
     settings_model: ClassVar[type[RuleSettings]] = Settings
     default_mode: ClassVar[Mode] = "enforce"
-    read_actions: ClassVar[tuple[str, ...]] = ()
     write_actions: ClassVar[tuple[str, ...]] = ("kinesisanalytics:UpdateApplication",)
     trigger_events: ClassVar[frozenset[str]] = frozenset({"CreateApplication", "UpdateApplication"})
 
-    def observe(
-        self, settings: Settings, app: AppRef, detail: Mapping[str, Any], read: Reader
-    ) -> None:
-        return None  # DescribeApplication says it all
-
     def check(self, settings: Settings, observed: Observed) -> tuple[Drift, ...]:
-        if not str(observed.detail.get("RuntimeEnvironment", "")).startswith("FLINK"):
+        if not is_flink(observed.detail):
             return ()
         app = observed.app
         values = effective(observed.detail)

@@ -18,6 +18,7 @@ from pydantic import Field, field_validator
 from daemon import errors
 from daemon.state import AppRef, Call, Drift, Mode, Observed
 from remediations.base import Reader, RuleSettings
+from remediations.describe_only import is_flink, section
 
 RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827,
                   2192, 2557, 2922, 3288, 3653)  # fmt: skip
@@ -25,8 +26,11 @@ DEFAULT_STREAM_ARN = (
     "arn:aws:logs:{region}:{account}:log-group:/aws/kinesis-analytics/{application}"
     ":log-stream:kinesis-analytics-log-stream"
 )
-MONITORING = "ApplicationConfigurationDescription.FlinkApplicationConfigurationDescription" \
-    ".MonitoringConfigurationDescription"  # fmt: skip
+MONITORING = (
+    "ApplicationConfigurationDescription",
+    "FlinkApplicationConfigurationDescription",
+    "MonitoringConfigurationDescription",
+)
 
 
 class Settings(RuleSettings):
@@ -132,8 +136,8 @@ class CloudwatchLogging:
         if arn not in current:
             message = "no CloudWatch logging option" if not current else "logs go elsewhere"
             drift("CloudWatchLoggingOptions", current, [arn], message, app.arn)
-        if _is_flink(observed.detail):
-            monitoring = _monitoring(observed.detail)
+        if is_flink(observed.detail):
+            monitoring = section(observed.detail, MONITORING)
             wanted = {
                 "ConfigurationType": "CUSTOM",
                 "LogLevel": settings.log_level,
@@ -222,14 +226,3 @@ class CloudwatchLogging:
 
 def _logging_options(detail: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     return list(detail.get("CloudWatchLoggingOptionDescriptions") or [])
-
-
-def _is_flink(detail: Mapping[str, Any]) -> bool:
-    return str(detail.get("RuntimeEnvironment", "")).startswith("FLINK")
-
-
-def _monitoring(detail: Mapping[str, Any]) -> Mapping[str, Any]:
-    node: Any = detail
-    for key in MONITORING.split("."):
-        node = node.get(key) if isinstance(node, Mapping) else None
-    return node if isinstance(node, Mapping) else {}

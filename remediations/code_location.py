@@ -14,8 +14,9 @@ from typing import Any, ClassVar
 
 from pydantic import Field, field_validator
 
-from daemon.state import AppRef, Call, Drift, Mode, Observed
-from remediations.base import Reader, RuleSettings
+from daemon.state import Call, Drift, Mode, Observed
+from remediations.base import RuleSettings
+from remediations.describe_only import DescribeOnly
 
 CODE = ("ApplicationConfigurationDescription", "ApplicationCodeConfigurationDescription")
 S3_ARN_PREFIX = ":s3:::"
@@ -65,19 +66,13 @@ def code_origin(detail: Mapping[str, Any]) -> tuple[str, str] | None:
     return "inline", ""
 
 
-class CodeLocation:
+class CodeLocation(DescribeOnly):
     id: ClassVar[str] = "code_location"
     summary: ClassVar[str] = "Application code comes from an allowed S3 bucket (report only)."
     settings_model: ClassVar[type[RuleSettings]] = Settings
     default_mode: ClassVar[Mode] = "alert"
-    read_actions: ClassVar[tuple[str, ...]] = ()
     write_actions: ClassVar[tuple[str, ...]] = ()
     trigger_events: ClassVar[frozenset[str]] = frozenset({"CreateApplication", "UpdateApplication"})
-
-    def observe(
-        self, settings: Settings, app: AppRef, detail: Mapping[str, Any], read: Reader
-    ) -> None:
-        return None  # DescribeApplication says it all
 
     def check(self, settings: Settings, observed: Observed) -> tuple[Drift, ...]:
         origin = code_origin(observed.detail)

@@ -15,8 +15,9 @@ from typing import Any, ClassVar
 
 from pydantic import Field, field_validator
 
-from daemon.state import AppRef, Call, Drift, Mode, Observed
-from remediations.base import Reader, RuleSettings
+from daemon.state import Call, Drift, Mode, Observed
+from remediations.base import RuleSettings
+from remediations.describe_only import DescribeOnly, is_flink
 
 ENCRYPTION = (
     "ApplicationConfigurationDescription",
@@ -57,12 +58,11 @@ def key_policy_warning(key_id: str | None) -> str:
     )
 
 
-class Encryption:
+class Encryption(DescribeOnly):
     id: ClassVar[str] = "encryption"
     summary: ClassVar[str] = "Application data is encrypted with a customer managed KMS key."
     settings_model: ClassVar[type[RuleSettings]] = Settings
     default_mode: ClassVar[Mode] = "enforce"
-    read_actions: ClassVar[tuple[str, ...]] = ()
     # UpdateApplication with a customer managed key has the caller describe the key and create
     # a grant on it for the service.
     write_actions: ClassVar[tuple[str, ...]] = (
@@ -72,13 +72,8 @@ class Encryption:
     )
     trigger_events: ClassVar[frozenset[str]] = frozenset({"CreateApplication", "UpdateApplication"})
 
-    def observe(
-        self, settings: Settings, app: AppRef, detail: Mapping[str, Any], read: Reader
-    ) -> None:
-        return None  # DescribeApplication says it all
-
     def check(self, settings: Settings, observed: Observed) -> tuple[Drift, ...]:
-        if not str(observed.detail.get("RuntimeEnvironment", "")).startswith("FLINK"):
+        if not is_flink(observed.detail):
             return ()
         app = observed.app
         current = _encryption(observed.detail)

@@ -15,8 +15,9 @@ from typing import Any, ClassVar
 
 from pydantic import Field
 
-from daemon.state import AppRef, Call, Drift, Mode, Observed
-from remediations.base import Reader, RuleSettings
+from daemon.state import Call, Drift, Mode, Observed
+from remediations.base import RuleSettings
+from remediations.describe_only import DescribeOnly, is_flink, section
 
 PARALLELISM = (
     "ApplicationConfigurationDescription",
@@ -45,10 +46,7 @@ class Settings(RuleSettings):
 def parallelism(detail: Mapping[str, Any]) -> dict[str, Any]:
     """Parallelism, ParallelismPerKPU, AutoScalingEnabled and the parallelism the app runs
     at ("Running": the higher of Parallelism and CurrentParallelism)."""
-    node: Any = detail
-    for key in PARALLELISM:
-        node = node.get(key) if isinstance(node, Mapping) else None
-    description: Mapping[str, Any] = node if isinstance(node, Mapping) else {}
+    description = section(detail, PARALLELISM)
     values = {key: description.get(key, default) for key, default in SERVICE_DEFAULT.items()}
     if description.get("ConfigurationType", "DEFAULT") == "DEFAULT":
         values["AutoScalingEnabled"] = True  # DEFAULT always scales automatically
@@ -61,22 +59,16 @@ def kpus(running: int, per_kpu: int) -> int:
     return math.ceil(running / max(per_kpu, 1))
 
 
-class ParallelismCap:
+class ParallelismCap(DescribeOnly):
     id: ClassVar[str] = "parallelism_cap"
     summary: ClassVar[str] = "Parallelism and KPUs stay under a cost cap; autoscaling optional."
     settings_model: ClassVar[type[RuleSettings]] = Settings
     default_mode: ClassVar[Mode] = "alert"
-    read_actions: ClassVar[tuple[str, ...]] = ()
     write_actions: ClassVar[tuple[str, ...]] = ("kinesisanalytics:UpdateApplication",)
     trigger_events: ClassVar[frozenset[str]] = frozenset({"CreateApplication", "UpdateApplication"})
 
-    def observe(
-        self, settings: Settings, app: AppRef, detail: Mapping[str, Any], read: Reader
-    ) -> None:
-        return None  # DescribeApplication says it all
-
     def check(self, settings: Settings, observed: Observed) -> tuple[Drift, ...]:
-        if not str(observed.detail.get("RuntimeEnvironment", "")).startswith("FLINK"):
+        if not is_flink(observed.detail):
             return ()
         app = observed.app
         values = parallelism(observed.detail)
@@ -124,8 +116,9 @@ class ParallelismCap:
         update = {
             "ConfigurationTypeUpdate": "CUSTOM",
             "AutoScalingEnabledUpdate": True,
-            # Restated as they are, so that leaving DEFAULT changes nothing but autoscaling.
-            "ParallelismUpdate": int(values["Parallelism"]),
+            # Restated as the app runs now (autoscaling may have raised it above Parallelism),
+            # so that turning autoscaling on never scales a running application down.
+            "ParallelismUpdate": int(values["Running"]),
             "ParallelismPerKPUUpdate": int(values["ParallelismPerKPU"]),
         }
         return (

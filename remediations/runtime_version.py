@@ -7,14 +7,14 @@ and needs a compatible build and snapshot, so it is the owner's decision: the ru
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from fnmatch import fnmatchcase
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from pydantic import Field
 
-from daemon.state import AppRef, Call, Drift, Mode, Observed
-from remediations.base import Reader, RuleSettings
+from daemon.state import Call, Drift, Mode, Observed
+from remediations.base import RuleSettings
+from remediations.describe_only import DescribeOnly
 
 
 class Settings(RuleSettings):
@@ -31,19 +31,13 @@ class Settings(RuleSettings):
         return any(fnmatchcase(runtime, pattern) for pattern in self.allowed)
 
 
-class RuntimeVersion:
+class RuntimeVersion(DescribeOnly):
     id: ClassVar[str] = "runtime_version"
     summary: ClassVar[str] = "The application runs on an allowed runtime (report only)."
     settings_model: ClassVar[type[RuleSettings]] = Settings
     default_mode: ClassVar[Mode] = "alert"
-    read_actions: ClassVar[tuple[str, ...]] = ()
     write_actions: ClassVar[tuple[str, ...]] = ()
     trigger_events: ClassVar[frozenset[str]] = frozenset({"CreateApplication", "UpdateApplication"})
-
-    def observe(
-        self, settings: Settings, app: AppRef, detail: Mapping[str, Any], read: Reader
-    ) -> None:
-        return None  # DescribeApplication says it all
 
     def check(self, settings: Settings, observed: Observed) -> tuple[Drift, ...]:
         runtime = str(observed.detail.get("RuntimeEnvironment", ""))

@@ -8,13 +8,13 @@ UpdateApplication calls.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
-from daemon.state import AppRef, Call, Drift, Mode, Observed
-from remediations.base import Reader, RuleSettings
+from daemon.state import Call, Drift, Mode, Observed
+from remediations.base import RuleSettings
+from remediations.describe_only import DescribeOnly, is_flink, section
 
 SNAPSHOTS = ("ApplicationConfigurationDescription", "ApplicationSnapshotConfigurationDescription")
 
@@ -26,25 +26,19 @@ class Settings(RuleSettings):
     )
 
 
-class Snapshots:
+class Snapshots(DescribeOnly):
     id: ClassVar[str] = "snapshots"
     summary: ClassVar[str] = "Application snapshots are enabled."
     settings_model: ClassVar[type[RuleSettings]] = Settings
     default_mode: ClassVar[Mode] = "enforce"
-    read_actions: ClassVar[tuple[str, ...]] = ()
     write_actions: ClassVar[tuple[str, ...]] = ("kinesisanalytics:UpdateApplication",)
     trigger_events: ClassVar[frozenset[str]] = frozenset({"CreateApplication", "UpdateApplication"})
 
-    def observe(
-        self, settings: Settings, app: AppRef, detail: Mapping[str, Any], read: Reader
-    ) -> None:
-        return None  # DescribeApplication says it all
-
     def check(self, settings: Settings, observed: Observed) -> tuple[Drift, ...]:
-        if not _is_flink(observed.detail):
+        if not is_flink(observed.detail):
             return ()
         app = observed.app
-        current = _path(observed.detail, SNAPSHOTS)
+        current = section(observed.detail, SNAPSHOTS)
         drifts: list[Drift] = []
         if current.get("SnapshotsEnabled") is not True:
             drifts.append(
@@ -97,14 +91,3 @@ class Snapshots:
                 versioned=True,
             ),
         )
-
-
-def _is_flink(detail: Mapping[str, Any]) -> bool:
-    return str(detail.get("RuntimeEnvironment", "")).startswith("FLINK")
-
-
-def _path(detail: Mapping[str, Any], keys: tuple[str, ...]) -> Mapping[str, Any]:
-    node: Any = detail
-    for key in keys:
-        node = node.get(key) if isinstance(node, Mapping) else None
-    return node if isinstance(node, Mapping) else {}

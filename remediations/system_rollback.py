@@ -7,11 +7,11 @@ UpdateApplication (merged by the planner with the other rules' updates).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import ClassVar
 
-from daemon.state import AppRef, Call, Drift, Mode, Observed
-from remediations.base import Reader, RuleSettings
+from daemon.state import Call, Drift, Mode, Observed
+from remediations.base import RuleSettings
+from remediations.describe_only import DescribeOnly, is_flink, section
 
 ROLLBACK = (
     "ApplicationConfigurationDescription",
@@ -23,25 +23,19 @@ class Settings(RuleSettings):
     """Nothing to configure beyond `enabled` and `mode`: rollback is on or the rule drifts."""
 
 
-class SystemRollback:
+class SystemRollback(DescribeOnly):
     id: ClassVar[str] = "system_rollback"
     summary: ClassVar[str] = "Automatic system rollback of failed updates is enabled."
     settings_model: ClassVar[type[RuleSettings]] = Settings
     default_mode: ClassVar[Mode] = "enforce"
-    read_actions: ClassVar[tuple[str, ...]] = ()
     write_actions: ClassVar[tuple[str, ...]] = ("kinesisanalytics:UpdateApplication",)
     trigger_events: ClassVar[frozenset[str]] = frozenset({"CreateApplication", "UpdateApplication"})
 
-    def observe(
-        self, settings: Settings, app: AppRef, detail: Mapping[str, Any], read: Reader
-    ) -> None:
-        return None  # DescribeApplication says it all
-
     def check(self, settings: Settings, observed: Observed) -> tuple[Drift, ...]:
-        if not str(observed.detail.get("RuntimeEnvironment", "")).startswith("FLINK"):
+        if not is_flink(observed.detail):
             return ()
         app = observed.app
-        current = _path(observed.detail, ROLLBACK).get("RollbackEnabled")
+        current = section(observed.detail, ROLLBACK).get("RollbackEnabled")
         if current is True:
             return ()
         return (
@@ -78,10 +72,3 @@ class SystemRollback:
                 versioned=True,
             ),
         )
-
-
-def _path(detail: Mapping[str, Any], keys: tuple[str, ...]) -> Mapping[str, Any]:
-    node: Any = detail
-    for key in keys:
-        node = node.get(key) if isinstance(node, Mapping) else None
-    return node if isinstance(node, Mapping) else {}

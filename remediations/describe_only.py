@@ -1,0 +1,31 @@
+"""Shared pieces of rules whose check needs nothing beyond DescribeApplication."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from daemon.state import AppRef
+from remediations.base import Reader
+
+
+class DescribeOnly:
+    """Base class: no reads of its own, so no read actions and an empty observation."""
+
+    read_actions: ClassVar[tuple[str, ...]] = ()
+
+    def observe(self, settings: Any, app: AppRef, detail: Mapping[str, Any], read: Reader) -> None:
+        return None
+
+
+def is_flink(detail: Mapping[str, Any]) -> bool:
+    """Flink runtimes have the Flink configuration sections; SQL and Zeppelin apps do not."""
+    return str(detail.get("RuntimeEnvironment", "")).startswith("FLINK")
+
+
+def section(detail: Mapping[str, Any], keys: tuple[str, ...]) -> Mapping[str, Any]:
+    """The mapping at `keys` in an ApplicationDetail, or {} where any level is missing."""
+    node: Any = detail
+    for key in keys:
+        node = node.get(key) if isinstance(node, Mapping) else None
+    return node if isinstance(node, Mapping) else {}
