@@ -50,7 +50,11 @@ class PermanentAwsError(AwsError):
 
 
 class ResourceNotFound(PermanentAwsError):
-    """The resource is gone (e.g. the application was deleted)."""
+    """A resource does not exist (a log group, a role, a route table...)."""
+
+
+class ApplicationGone(ResourceNotFound):
+    """DescribeApplication says the application itself no longer exists."""
 
 
 class EventError(RemediatorError):

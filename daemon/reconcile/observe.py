@@ -56,10 +56,12 @@ class MemoReader:
 
 
 def describe(aws: Aws, app: AppRef) -> tuple[Mapping[str, Any], dict[str, str]]:
-    """DescribeApplication and its tags. Raises ResourceNotFound if the app is gone."""
-    detail = aws.call("kinesisanalyticsv2", "DescribeApplication", ApplicationName=app.name)[
-        "ApplicationDetail"
-    ]
+    """DescribeApplication and its tags. Raises ApplicationGone if the app was deleted."""
+    try:
+        response = aws.call("kinesisanalyticsv2", "DescribeApplication", ApplicationName=app.name)
+    except errors.ResourceNotFound as exc:
+        raise errors.ApplicationGone(exc.operation, exc.code, str(exc)) from exc
+    detail = response["ApplicationDetail"]
     tags = aws.call("kinesisanalyticsv2", "ListTagsForResource", ResourceARN=app.arn)
     return detail, {t["Key"]: t.get("Value", "") for t in tags.get("Tags", [])}
 

@@ -108,7 +108,7 @@ class Reconciler:
             except (errors.ConcurrentModification, errors.ResourceInUse) as exc:
                 last_error = str(exc)
                 bound.info("reconcile_replanned", attempt=attempt, reason=last_error)
-            except errors.ResourceNotFound as exc:
+            except errors.ApplicationGone as exc:
                 metrics.forget_application(app)
                 return ReconcileResult(app, "gone", error=str(exc))
             except errors.PermanentAwsError as exc:
