@@ -43,6 +43,12 @@ _THROTTLING = frozenset(
     }
 )
 _NOT_FOUND = frozenset({"ResourceNotFoundException", "NoSuchEntity", "NoSuchEntityException"})
+_ALREADY_EXISTS = frozenset({"ResourceAlreadyExistsException", "EntityAlreadyExists"})
+# Writes that take no version token. A create that finds its resource there, or a removal that
+# finds it gone, lost a race (another replica or a person did it after our read): like a stale
+# version token, the answer is to re-read and re-plan, not to fail.
+_CREATES = ("Create",)
+_REMOVALS = ("Delete", "Detach", "Remove", "Untag", "Disassociate")
 
 # botocore's own retries are off: tenacity owns them, so they are counted and logged once.
 _BOTO_CONFIG = Config(
@@ -64,6 +70,10 @@ def classify(operation: str, exc: Exception) -> errors.AwsError:
             return errors.ConcurrentModification(operation, code, message)
         if code == "ResourceInUseException":
             return errors.ResourceInUse(operation, code, message)
+        if (code in _ALREADY_EXISTS and operation.startswith(_CREATES)) or (
+            code in _NOT_FOUND and operation.startswith(_REMOVALS)
+        ):
+            return errors.ConcurrentModification(operation, code, message)
         if code in _NOT_FOUND or code.endswith(".NotFound"):  # EC2: InvalidXxxID.NotFound
             return errors.ResourceNotFound(operation, code, message)
         if code in _THROTTLING or status == 429 or status >= 500:
