@@ -169,7 +169,7 @@ def test_burst_of_1000_events_gives_at_most_two_reconciles_per_app(
     # The burst waits in the queue; the daemon starts (its first sweep included) and takes it
     # in well within one debounce window, so each app owes one run when its window ends.
     daemon = start_daemon("--debounce-seconds", "30")
-    wait_until(lambda: queue_drained(sandbox), 120, "the queue to drain")
+    wait_until(lambda: queue_drained(sandbox), 240, "the queue to drain")
 
     runs = Counter(r["app"] for r in daemon.events("reconcile_finished"))
     assert all(1 <= runs[app] <= 2 for app in apps), runs
