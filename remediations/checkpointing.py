@@ -15,8 +15,8 @@ from typing import Any, ClassVar
 from pydantic import Field, model_validator
 
 from daemon.state import Call, Drift, Mode, Observed
+from remediations.app_config import DescribeOnly, is_flink, update_application
 from remediations.base import RuleSettings
-from remediations.describe_only import DescribeOnly, is_flink
 
 CHECKPOINT = (
     "ApplicationConfigurationDescription",
@@ -137,18 +137,8 @@ class Checkpointing(DescribeOnly):
         }
         app = observed.app
         return (
-            Call(
-                "kinesisanalyticsv2",
-                "UpdateApplication",
-                {
-                    "ApplicationName": app.name,
-                    "ApplicationConfigurationUpdate": {
-                        "FlinkApplicationConfigurationUpdate": {
-                            "CheckpointConfigurationUpdate": update
-                        }
-                    },
-                },
-                app.arn,
-                versioned=True,
+            update_application(
+                app,
+                {"FlinkApplicationConfigurationUpdate": {"CheckpointConfigurationUpdate": update}},
             ),
         )

@@ -17,8 +17,8 @@ from pydantic import Field, field_validator
 
 from daemon import errors
 from daemon.state import AppRef, Call, Drift, Mode, Observed
+from remediations.app_config import is_flink, section
 from remediations.base import Reader, RuleSettings
-from remediations.describe_only import is_flink, section
 
 RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827,
                   2192, 2557, 2922, 3288, 3653)  # fmt: skip

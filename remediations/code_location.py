@@ -15,8 +15,8 @@ from typing import Any, ClassVar
 from pydantic import Field, field_validator
 
 from daemon.state import Call, Drift, Mode, Observed
+from remediations.app_config import DescribeOnly
 from remediations.base import RuleSettings
-from remediations.describe_only import DescribeOnly
 
 CODE = ("ApplicationConfigurationDescription", "ApplicationCodeConfigurationDescription")
 S3_ARN_PREFIX = ":s3:::"

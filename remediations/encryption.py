@@ -16,8 +16,8 @@ from typing import Any, ClassVar
 from pydantic import Field, field_validator
 
 from daemon.state import Call, Drift, Mode, Observed
+from remediations.app_config import DescribeOnly, is_flink, update_application
 from remediations.base import RuleSettings
-from remediations.describe_only import DescribeOnly, is_flink
 
 ENCRYPTION = (
     "ApplicationConfigurationDescription",
@@ -118,20 +118,14 @@ class Encryption(DescribeOnly):
             return ()
         app = observed.app
         return (
-            Call(
-                "kinesisanalyticsv2",
-                "UpdateApplication",
+            update_application(
+                app,
                 {
-                    "ApplicationName": app.name,
-                    "ApplicationConfigurationUpdate": {
-                        "ApplicationEncryptionConfigurationUpdate": {
-                            "KeyTypeUpdate": CUSTOMER_MANAGED,
-                            "KeyIdUpdate": settings.key_id,
-                        }
-                    },
+                    "ApplicationEncryptionConfigurationUpdate": {
+                        "KeyTypeUpdate": CUSTOMER_MANAGED,
+                        "KeyIdUpdate": settings.key_id,
+                    }
                 },
-                app.arn,
-                versioned=True,
             ),
         )
 

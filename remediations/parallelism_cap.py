@@ -16,8 +16,8 @@ from typing import Any, ClassVar
 from pydantic import Field
 
 from daemon.state import Call, Drift, Mode, Observed
+from remediations.app_config import DescribeOnly, is_flink, section, update_application
 from remediations.base import RuleSettings
-from remediations.describe_only import DescribeOnly, is_flink, section
 
 PARALLELISM = (
     "ApplicationConfigurationDescription",
@@ -122,18 +122,8 @@ class ParallelismCap(DescribeOnly):
             "ParallelismPerKPUUpdate": int(values["ParallelismPerKPU"]),
         }
         return (
-            Call(
-                "kinesisanalyticsv2",
-                "UpdateApplication",
-                {
-                    "ApplicationName": app.name,
-                    "ApplicationConfigurationUpdate": {
-                        "FlinkApplicationConfigurationUpdate": {
-                            "ParallelismConfigurationUpdate": update
-                        }
-                    },
-                },
-                app.arn,
-                versioned=True,
+            update_application(
+                app,
+                {"FlinkApplicationConfigurationUpdate": {"ParallelismConfigurationUpdate": update}},
             ),
         )

@@ -13,8 +13,8 @@ from typing import ClassVar
 from pydantic import Field
 
 from daemon.state import Call, Drift, Mode, Observed
+from remediations.app_config import DescribeOnly
 from remediations.base import RuleSettings
-from remediations.describe_only import DescribeOnly
 
 
 class Settings(RuleSettings):

@@ -13,8 +13,8 @@ from typing import Any, ClassVar, Literal
 from pydantic import Field
 
 from daemon.state import Call, Drift, Mode, Observed
+from remediations.app_config import DescribeOnly, is_flink, section, update_application
 from remediations.base import RuleSettings
-from remediations.describe_only import DescribeOnly, is_flink, section
 
 SNAPSHOTS = ("ApplicationConfigurationDescription", "ApplicationSnapshotConfigurationDescription")
 
@@ -77,17 +77,4 @@ class Snapshots(DescribeOnly):
         if settings.snapshot_mode is not None:
             update["SnapshotModeUpdate"] = settings.snapshot_mode
         app = observed.app
-        return (
-            Call(
-                "kinesisanalyticsv2",
-                "UpdateApplication",
-                {
-                    "ApplicationName": app.name,
-                    "ApplicationConfigurationUpdate": {
-                        "ApplicationSnapshotConfigurationUpdate": update
-                    },
-                },
-                app.arn,
-                versioned=True,
-            ),
-        )
+        return (update_application(app, {"ApplicationSnapshotConfigurationUpdate": update}),)

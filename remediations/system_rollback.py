@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import ClassVar
 
 from daemon.state import Call, Drift, Mode, Observed
+from remediations.app_config import DescribeOnly, is_flink, section, update_application
 from remediations.base import RuleSettings
-from remediations.describe_only import DescribeOnly, is_flink, section
 
 ROLLBACK = (
     "ApplicationConfigurationDescription",
@@ -57,18 +57,8 @@ class SystemRollback(DescribeOnly):
             return ()
         app = observed.app
         return (
-            Call(
-                "kinesisanalyticsv2",
-                "UpdateApplication",
-                {
-                    "ApplicationName": app.name,
-                    "ApplicationConfigurationUpdate": {
-                        "ApplicationSystemRollbackConfigurationUpdate": {
-                            "RollbackEnabledUpdate": True
-                        }
-                    },
-                },
-                app.arn,
-                versioned=True,
+            update_application(
+                app,
+                {"ApplicationSystemRollbackConfigurationUpdate": {"RollbackEnabledUpdate": True}},
             ),
         )

@@ -1,11 +1,11 @@
-"""Shared pieces of rules whose check needs nothing beyond DescribeApplication."""
+"""Shared pieces of rules about the application's own configuration (DescribeApplication)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from daemon.state import AppRef
+from daemon.state import AppRef, Call
 from remediations.base import Reader
 
 
@@ -29,3 +29,15 @@ def section(detail: Mapping[str, Any], keys: tuple[str, ...]) -> Mapping[str, An
     for key in keys:
         node = node.get(key) if isinstance(node, Mapping) else None
     return node if isinstance(node, Mapping) else {}
+
+
+def update_application(app: AppRef, configuration_update: Mapping[str, Any]) -> Call:
+    """A versioned UpdateApplication of `ApplicationConfigurationUpdate` (the planner merges
+    several rules' updates of one application into one call)."""
+    return Call(
+        "kinesisanalyticsv2",
+        "UpdateApplication",
+        {"ApplicationName": app.name, "ApplicationConfigurationUpdate": configuration_update},
+        app.arn,
+        versioned=True,
+    )
