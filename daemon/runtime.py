@@ -19,11 +19,12 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from daemon import errors
 from daemon.apply.audit import Cause
 from daemon.desired.config import DesiredConfig
+from daemon.ingest.consumer import EventConsumer
 from daemon.ingest.dedupe import EventIdCache
 from daemon.ingest.identity import OwnIdentity
-from daemon.ingest.intake import Ignored, Intake
+from daemon.ingest.intake import Intake
 from daemon.ingest.router import Router
-from daemon.ingest.sqs import Message, SqsQueue, poll_forever
+from daemon.ingest.sqs import SqsQueue
 from daemon.reconcile.budget import FixBudget
 from daemon.reconcile.fleet import AwsByRegion
 from daemon.reconcile.inventory import AppFacts, Inventory, index_applications
@@ -62,30 +63,17 @@ class Daemon:
             debounce_seconds=settings.debounce_seconds,
             max_pending_keys=settings.max_pending_applications,
         )
-        self.sqs = (
-            SqsQueue(
-                aws.region(self.home_region),
-                settings.queue_url,
-                settings.visibility_timeout_seconds,
-                settings.poll_wait_seconds,
-            )
-            if settings.queue_url
-            else None
-        )
+        self.consumer: EventConsumer | None = None  # created at start, once we know who we are
         self.scheduler = BackgroundScheduler(timezone=UTC)
         self.stopping = threading.Event()
-        # Acknowledgements outlive `stopping`: in-flight reconciles finish during the grace.
-        self._deleter_done = threading.Event()
-        self._deleter = threading.Thread(
-            target=self.sqs.flush_deletes if self.sqs else lambda _: None,
-            args=(self._deleter_done,),
-            name="sqs-deleter",
-        )
         self._causes: dict[AppRef, Cause] = {}
         self._causes_lock = threading.Lock()
         self._beats: dict[str, float] = {}
-        self._ready: dict[str, bool] = {"config": True, "aws": False, "queue": self.sqs is None}
-        self.intake: Intake | None = None
+        self._ready: dict[str, bool] = {
+            "config": True,
+            "aws": False,
+            "queue": not settings.queue_url,
+        }
         self.account = ""
         self.health = HealthServer(
             settings.metrics_host, settings.metrics_port, self._liveness, self._readiness
@@ -101,11 +89,6 @@ class Daemon:
         self.health.start()
         caller = self.aws.region(self.home_region).call("sts", "GetCallerIdentity")
         self.account = str(caller["Account"])
-        self.intake = Intake(
-            OwnIdentity.from_caller_identity(str(caller["Arn"])),
-            EventIdCache(),
-            self.config.current,
-        )
         if self.account not in self.config.current().accounts:
             raise errors.SettingsError(
                 f"credentials are for account {self.account}, which the config does not list"
@@ -127,19 +110,14 @@ class Daemon:
         self.scheduler.add_job(
             self.config.reload_if_changed, "interval", seconds=s.config_poll_seconds
         )
-        if self.sqs is not None:
+        if s.queue_url:
+            self.consumer = self._consumer(str(caller["Arn"]))
             every = max(1.0, s.visibility_timeout_seconds / 3)
-            self.scheduler.add_job(self._extend_visibility, "interval", seconds=every)
+            self.scheduler.add_job(self.consumer.extend_visibility, "interval", seconds=every)
             self.scheduler.add_job(
                 self._measure_queues, "interval", seconds=15, next_run_time=datetime.now(UTC)
             )
-            self._deleter.start()
-            threading.Thread(
-                target=poll_forever,
-                args=(self.sqs, self.handle, self.stopping, lambda: self._beat("poller")),
-                name="sqs-poller",
-                daemon=True,
-            ).start()
+            self.consumer.start(self.stopping, lambda: self._beat("poller"))
         self.scheduler.start()
         log.info(
             "daemon_started",
@@ -155,47 +133,30 @@ class Daemon:
         (their messages reappear), and stop serving."""
         self.stopping.set()
         report = self.work.stop(self.settings.shutdown_grace_seconds)
-        self._deleter_done.set()
-        if self._deleter.is_alive():
-            self._deleter.join(timeout=10)
+        if self.consumer is not None:
+            self.consumer.stop()
         self.scheduler.shutdown(wait=False)
         self.health.stop()
         log.info("daemon_stopped", drained=report.drained, released=report.abandoned_tokens)
 
-    # -- events ------------------------------------------------------------------------------
+    def _consumer(self, own_arn: str) -> EventConsumer:
+        s = self.settings
+        sqs = SqsQueue(
+            self.aws.region(self.home_region),
+            s.queue_url,
+            s.visibility_timeout_seconds,
+            s.poll_wait_seconds,
+        )
+        intake = Intake(
+            OwnIdentity.from_caller_identity(own_arn), EventIdCache(), self.config.current
+        )
+        return EventConsumer(sqs, intake, self.router, self._submit, s.dlq_url)
 
-    def handle(self, message: Message) -> None:
-        assert self.sqs is not None and self.intake is not None
-        bound = log.bind(message_id=message.message_id)
-        hint = self.intake.accept(message.body)
-        if isinstance(hint, Ignored):
-            bound.info("event_ignored", reason=hint.reason, detail=hint.detail)
-            self.sqs.delete(message)
-            return
-        bound = bound.bind(event_id=hint.event_id, event_name=hint.event_name, actor=hint.actor)
-        try:
-            apps = self.router.apps_for(hint)
-        except errors.AwsError as exc:
-            bound.warning("event_routing_failed", error=str(exc))
-            self.intake.retry_later(hint)
-            self.sqs.release(message)
-            return
-        if not apps:
-            metrics.count_event_ignored("no_application")
-            bound.info("event_ignored", reason="no_application")
-            self.sqs.delete(message)
-            return
-        bound.info("event_received", apps=sorted(a.name for a in apps))
+    def _measure_queues(self) -> None:
+        assert self.consumer is not None
+        self._ready["queue"] = self.consumer.measure_queues()
 
-        def settled(ok: bool) -> None:
-            assert self.sqs is not None and self.intake is not None
-            if ok:
-                self.sqs.delete(message)
-            else:
-                self.intake.retry_later(hint)  # the redelivery must not look like a duplicate
-                self.sqs.release(message)
-
-        self._submit(apps, Cause("event", hint.event_id, hint.actor), Ticket(apps, settled))
+    # -- work ---------------------------------------------------------------------------------
 
     def _submit(self, apps: set[AppRef], cause: Cause, ticket: Ticket[AppRef]) -> None:
         for app in apps:
@@ -254,25 +215,6 @@ class Daemon:
             ok=outcome["ok"],
             seconds=round(time.monotonic() - started, 3),
         )
-
-    def _extend_visibility(self) -> None:
-        assert self.sqs is not None
-        try:
-            self.sqs.extend_visibility()
-        except errors.AwsError as exc:
-            log.warning("visibility_extension_failed", error=str(exc))
-
-    def _measure_queues(self) -> None:
-        assert self.sqs is not None
-        try:
-            metrics.set_queue_depth("events", self.sqs.depth())
-            dlq = self.settings.dlq_url or self.sqs.dead_letter_url()
-            if dlq:
-                metrics.set_queue_depth("dlq", self.sqs.depth(dlq))
-            self._ready["queue"] = True
-        except errors.AwsError as exc:
-            self._ready["queue"] = False
-            log.warning("queue_unreachable", error=str(exc))
 
     # -- health --------------------------------------------------------------------------------
 
