@@ -29,11 +29,17 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from hypothesis import settings
 
 from sandbox.server import DEFAULT_TRANSITION_SECONDS, Sandbox
 from sandbox.testing import Credentials, client, create_user
 
 AwsFactory = Callable[..., Any]
+
+# Property tests judge correctness, not speed: on a busy 2-core CI machine an example may take
+# longer than hypothesis' default 200 ms deadline without anything being wrong.
+settings.register_profile("project", deadline=None)
+settings.load_profile("project")
 
 
 @pytest.fixture(scope="session")
