@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import argparse
 import os
-from dataclasses import dataclass, fields
+from dataclasses import MISSING, dataclass, fields
 from typing import Any
 
 from daemon.errors import SettingsError
@@ -64,7 +64,7 @@ HELP = {
     "queue_url": "SQS queue the EventBridge rules deliver to",
     "dlq_url": "its dead-letter queue (default: from the queue's redrive policy)",
     "dry_run": "plan and report, never write",
-    "region": "AWS region (default AWS_REGION)",
+    "region": "region of the queue and STS calls (default: the config's first region)",
     "metrics_port": "port of /metrics, /healthz, /readyz",
     "metrics_host": "address to listen on",
     "log_format": "auto (console on a TTY, else JSON), json or console",
@@ -86,30 +86,35 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     for f in fields(RunSettings):
         flag = "--" + f.name.replace("_", "-")
         env = ENV_PREFIX + f.name.upper()
-        default = os.environ.get(env, f.default)
+        default = f.default if f.default is not MISSING else ""
         helptext = f"{HELP[f.name]} [env {env}]"
+        # Values stay text here; from_args converts them, so a bad one names flag and variable.
         if f.type == "bool":
             parser.add_argument(
-                flag, action="store_true", default=_bool(env, default), help=helptext
+                flag, action="store_true", default=os.environ.get(env, default), help=helptext
             )
         else:
-            kind: Any = {"int": int, "float": float}.get(str(f.type), str)
-            parser.add_argument(flag, type=kind, default=default, help=helptext)
+            parser.add_argument(flag, default=os.environ.get(env, default), help=helptext)
 
 
 def from_args(args: argparse.Namespace) -> RunSettings:
-    values = {f.name: getattr(args, f.name) for f in fields(RunSettings)}
-    try:
-        for f in fields(RunSettings):
-            kind = {"int": int, "float": float}.get(str(f.type))
-            if kind is not None:
-                values[f.name] = kind(values[f.name])
-    except ValueError as exc:
-        raise SettingsError(str(exc)) from exc
+    values: dict[str, Any] = {}
+    for f in fields(RunSettings):
+        name = f"--{f.name.replace('_', '-')} ({ENV_PREFIX}{f.name.upper()})"
+        value = getattr(args, f.name)
+        if f.type == "bool":
+            values[f.name] = _bool(name, value)
+        elif f.type in ("int", "float"):
+            try:
+                values[f.name] = int(value) if f.type == "int" else float(value)
+            except (TypeError, ValueError):
+                raise SettingsError(f"{name}: {value!r} is not a number") from None
+        else:
+            values[f.name] = str(value)
     return RunSettings(**values).check()
 
 
-def _bool(env: str, value: object) -> bool:
+def _bool(name: str, value: object) -> bool:
     if isinstance(value, bool):
         return value
     text = str(value).strip().lower()
@@ -117,4 +122,4 @@ def _bool(env: str, value: object) -> bool:
         return True
     if text in ("0", "false", "no", "off", ""):
         return False
-    raise SettingsError(f"{env}={value!r} is not a boolean")
+    raise SettingsError(f"{name}: {value!r} is not a boolean")
