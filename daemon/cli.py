@@ -11,12 +11,12 @@ from collections.abc import Callable, Sequence
 # Modules that each define `register(subparsers) -> None`; the parser they add sets `func`.
 COMMAND_MODULES: tuple[str, ...] = (
     "sandbox.cli",
-    "daemon.commands_config",
-    "daemon.commands_pass",
-    "daemon.commands_run",
-    "daemon.commands_replay",
-    "daemon.commands_demo",
-    "daemon.commands_iam_policy",
+    "daemon.commands.config",
+    "daemon.commands.plan_apply",
+    "daemon.commands.run",
+    "daemon.commands.replay",
+    "daemon.commands.demo",
+    "daemon.commands.iam_policy",
 )
 
 

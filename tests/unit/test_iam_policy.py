@@ -10,7 +10,7 @@ import parliament
 import pytest
 
 from daemon.cli import main
-from daemon.commands_iam_policy import BASE_READ, daemon_policy
+from daemon.commands.iam_policy import BASE_READ, daemon_policy
 from remediations import RULES
 from tests.e2e.configs import write_config
 

@@ -20,7 +20,7 @@ from typing import Any
 
 import boto3
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_CONFIG = ROOT / "config" / "desired-state.example.yaml"
 
 
