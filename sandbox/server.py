@@ -25,7 +25,7 @@ from moto.moto_server.werkzeug_app import (
 )
 from werkzeug.serving import make_server
 
-from sandbox import ec2_routes, managed_policies
+from sandbox import ec2_routes, managed_policies, sqs_retention
 from sandbox.calls import CallRecord
 from sandbox.defaults import DEFAULT_REGION, DEFAULT_TRANSITION_SECONDS
 from sandbox.eventbridge import PATTERN_DIR, Queues, provision
@@ -55,6 +55,7 @@ class Sandbox:
                                             self.account_id, region, transition_seconds)
         self.middleware.admin = self._admin
         ec2_routes.install()
+        sqs_retention.install()
         self._server: Any = None
         self._thread: threading.Thread | None = None
         self._queues: Queues | None = None

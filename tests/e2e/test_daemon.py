@@ -168,7 +168,7 @@ def test_burst_of_1000_events_gives_at_most_two_reconciles_per_app(
     send(sandbox, [envelope(sandbox, apps[i % 20], str(uuid.uuid4())) for i in range(1000)])
     # The burst waits in the queue; the daemon starts (its first sweep included) and takes it
     # in well within one debounce window, so each app owes one run when its window ends.
-    daemon = start_daemon("--debounce-seconds", "30")
+    daemon = start_daemon("--debounce-seconds", "10")
     wait_until(lambda: queue_drained(sandbox), 240, "the queue to drain")
 
     runs = Counter(r["app"] for r in daemon.events("reconcile_finished"))
