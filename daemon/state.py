@@ -47,10 +47,6 @@ class Observed:
     def status(self) -> str:
         return str(self.detail.get("ApplicationStatus", ""))
 
-    @property
-    def role_arn(self) -> str:
-        return str(self.detail.get("ServiceExecutionRole", ""))
-
     def fact(self, rule_id: str) -> Any:
         return self.facts.get(rule_id)
 
@@ -107,7 +103,6 @@ class Plan:
     app: AppRef
     version_id: int
     actions: tuple[Action, ...] = ()
-    skipped: str = ""  # why the app was not checked at all (opt-out tag, not selected)
 
     @property
     def drifts(self) -> tuple[Drift, ...]:

@@ -27,7 +27,7 @@ class ResolvedRule:
 
 @dataclass(frozen=True)
 class Resolution:
-    """Either `ignored` (a reason, for Plan.skipped) or the enabled rules of one application."""
+    """Either `ignored` (why the app is skipped) or the enabled rules of one application."""
 
     app: AppRef
     ignored: str = ""

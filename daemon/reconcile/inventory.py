@@ -64,10 +64,6 @@ class Inventory:
         with self._lock:
             return len(self._apps)
 
-    def apps(self) -> tuple[AppRef, ...]:
-        with self._lock:
-            return tuple(sorted(self._apps))
-
     def update(self, app: AppRef, facts: AppFacts) -> None:
         with self._lock:
             self._apps[app] = facts
