@@ -14,7 +14,8 @@ $(VENV)/.installed: pyproject.toml
 install: $(VENV)/.installed
 
 lint: install
-	$(VENV)/bin/ruff check daemon remediations sandbox tests
+	$(VENV)/bin/ruff check daemon remediations sandbox tests benchmarks
+	$(VENV)/bin/ruff format --check daemon remediations sandbox tests benchmarks
 	$(VENV)/bin/mypy
 
 test: install lint

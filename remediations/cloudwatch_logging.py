@@ -20,8 +20,30 @@ from daemon.state import AppRef, Call, Drift, Mode, Observed
 from remediations.app_config import is_flink, section
 from remediations.base import Reader, RuleSettings
 
-RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827,
-                  2192, 2557, 2922, 3288, 3653)  # fmt: skip
+RETENTION_DAYS = (
+    1,
+    3,
+    5,
+    7,
+    14,
+    30,
+    60,
+    90,
+    120,
+    150,
+    180,
+    365,
+    400,
+    545,
+    731,
+    1096,
+    1827,
+    2192,
+    2557,
+    2922,
+    3288,
+    3653,
+)
 DEFAULT_STREAM_ARN = (
     "arn:aws:logs:{region}:{account}:log-group:/aws/kinesis-analytics/{application}"
     ":log-stream:kinesis-analytics-log-stream"

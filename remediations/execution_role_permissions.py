@@ -33,12 +33,21 @@ from daemon.state import AppRef, Call, Drift, Mode, Observed
 from remediations import iam_documents as docs
 from remediations.base import Reader, RuleSettings
 
-DEFAULT_FORBIDDEN = ("AdministratorAccess", "PowerUserAccess", "AmazonKinesisAnalyticsFullAccess",
-                     "IAMFullAccess", "AmazonS3FullAccess")  # fmt: skip
+DEFAULT_FORBIDDEN = (
+    "AdministratorAccess",
+    "PowerUserAccess",
+    "AmazonKinesisAnalyticsFullAccess",
+    "IAMFullAccess",
+    "AmazonS3FullAccess",
+)
 _SERVICE_WILDCARD = re.compile(r"[A-Za-z0-9-]+:\*")
 _POLICY_ARN = re.compile(r"arn:aws[a-z-]*:iam::(\d{12}|aws):policy/[\w+=,.@/-]+")
-ATTACHED, INLINE, CUSTOMER, BOUNDARY = ("AttachedPolicies", "InlinePolicies", "CustomerPolicies",
-                                        "PermissionsBoundary")  # fmt: skip
+ATTACHED, INLINE, CUSTOMER, BOUNDARY = (
+    "AttachedPolicies",
+    "InlinePolicies",
+    "CustomerPolicies",
+    "PermissionsBoundary",
+)
 
 
 class Settings(RuleSettings):
@@ -114,18 +123,32 @@ class ExecutionRolePermissions:
     settings_model: ClassVar[type[RuleSettings]] = Settings
     default_mode: ClassVar[Mode] = "enforce"
     read_actions: ClassVar[tuple[str, ...]] = (
-        "iam:GetRole", "iam:ListAttachedRolePolicies", "iam:ListRolePolicies",
-        "iam:GetRolePolicy", "iam:GetPolicy", "iam:GetPolicyVersion",
-    )  # fmt: skip
+        "iam:GetRole",
+        "iam:ListAttachedRolePolicies",
+        "iam:ListRolePolicies",
+        "iam:GetRolePolicy",
+        "iam:GetPolicy",
+        "iam:GetPolicyVersion",
+    )
     write_actions: ClassVar[tuple[str, ...]] = (
-        "iam:DetachRolePolicy", "iam:PutRolePermissionsBoundary",
-    )  # fmt: skip
+        "iam:DetachRolePolicy",
+        "iam:PutRolePermissionsBoundary",
+    )
     # IAM role/policy events (AWS-FACTS), and an application starting to use a role.
     trigger_events: ClassVar[frozenset[str]] = frozenset(
-        {"PutRolePolicy", "DeleteRolePolicy", "AttachRolePolicy", "DetachRolePolicy",
-         "PutRolePermissionsBoundary", "DeleteRolePermissionsBoundary", "CreatePolicyVersion",
-         "SetDefaultPolicyVersion", "CreateApplication", "UpdateApplication"}
-    )  # fmt: skip
+        {
+            "PutRolePolicy",
+            "DeleteRolePolicy",
+            "AttachRolePolicy",
+            "DetachRolePolicy",
+            "PutRolePermissionsBoundary",
+            "DeleteRolePermissionsBoundary",
+            "CreatePolicyVersion",
+            "SetDefaultPolicyVersion",
+            "CreateApplication",
+            "UpdateApplication",
+        }
+    )
 
     def observe(
         self, settings: Settings, app: AppRef, detail: Mapping[str, Any], read: Reader
@@ -183,35 +206,55 @@ class ExecutionRolePermissions:
         customer = {a: s for a, d in facts["customer"].items() if (s := offending(d))}
 
         def drift(field: str, current: Any, desired: Any, message: str, fixable: bool) -> Drift:
-            return Drift(self.id, app, field, current, desired, f"{where}: {message}",
-                         fixable and complete, role)  # fmt: skip
+            return Drift(
+                self.id,
+                app,
+                field,
+                current,
+                desired,
+                f"{where}: {message}",
+                fixable and complete,
+                role,
+            )
 
         if settings.strategy == "boundary":
             wanted = settings.boundary_policy_arn
             if not (forbidden or inline or customer) or facts["boundary"] == wanted:
                 return ()
-            found = [*forbidden, *(f"inline {n}: {quote(s)}" for n, s in inline.items()),
-                     *(f"{a}: {quote(s)}" for a, s in customer.items())]  # fmt: skip
+            found = [
+                *forbidden,
+                *(f"inline {n}: {quote(s)}" for n, s in inline.items()),
+                *(f"{a}: {quote(s)}" for a, s in customer.items()),
+            ]
             message = f"broad permissions without boundary {wanted}: {found}"
             if facts["boundary"]:
                 message += f"; the role has boundary {facts['boundary']}, which is not replaced"
             return (drift(BOUNDARY, facts["boundary"], wanted, message, not facts["boundary"]),)
         detach = settings.strategy == "detach"
         drifts = [
-            drift(f"{ATTACHED}.{_name(arn)}", arn, None, f"forbidden policy {arn} attached",
-                  detach)
+            drift(f"{ATTACHED}.{_name(arn)}", arn, None, f"forbidden policy {arn} attached", detach)
             for arn in forbidden
-        ]  # fmt: skip
+        ]
         drifts += [
-            drift(f"{INLINE}.{n}", s, [], f"inline policy {n} has broad statements "
-                  f"(never changed automatically): {quote(s)}", False)
+            drift(
+                f"{INLINE}.{n}",
+                s,
+                [],
+                f"inline policy {n} has broad statements (never changed automatically): {quote(s)}",
+                False,
+            )
             for n, s in inline.items()
-        ]  # fmt: skip
+        ]
         drifts += [
-            drift(f"{CUSTOMER}.{_name(a)}", s, [], f"customer managed policy {a} has broad "
-                  f"statements: {quote(s)}", False)
+            drift(
+                f"{CUSTOMER}.{_name(a)}",
+                s,
+                [],
+                f"customer managed policy {a} has broad statements: {quote(s)}",
+                False,
+            )
             for a, s in customer.items()
-        ]  # fmt: skip
+        ]
         return tuple(drifts)
 
     def fix(

@@ -44,9 +44,12 @@ ACTION = "sts:AssumeRole"
 SOURCE_ARN, SOURCE_ACCOUNT = "aws:SourceArn", "aws:SourceAccount"
 # Operators under which an aws:SourceArn key narrows who may assume the role.
 ARN_OPERATORS = ("ArnEquals", "ArnLike")
-SOURCE_ARN_OPERATORS = (*ARN_OPERATORS, "StringEquals", "StringLike",
-                        *(f"{op}IfExists" for op in (*ARN_OPERATORS, "StringEquals",
-                                                     "StringLike")))  # fmt: skip
+SOURCE_ARN_OPERATORS = (
+    *ARN_OPERATORS,
+    "StringEquals",
+    "StringLike",
+    *(f"{op}IfExists" for op in (*ARN_OPERATORS, "StringEquals", "StringLike")),
+)
 
 
 class Settings(RuleSettings):
@@ -214,9 +217,17 @@ class ExecutionRoleTrust:
             f"{SOURCE_ACCOUNT} and {SOURCE_ARN} naming every application using the role; {note}"
         )
         return (
-            Drift(self.id, observed.app, "AssumeRolePolicyDocument.Condition", current,
-                  desired, message, fixable=complete, resource=role),
-        )  # fmt: skip
+            Drift(
+                self.id,
+                observed.app,
+                "AssumeRolePolicyDocument.Condition",
+                current,
+                desired,
+                message,
+                fixable=complete,
+                resource=role,
+            ),
+        )
 
     def fix(
         self, settings: Settings, observed: Observed, drifts: tuple[Drift, ...]

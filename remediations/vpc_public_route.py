@@ -124,10 +124,12 @@ def open_egress(group: Mapping[str, Any]) -> tuple[str, ...]:
     for permission in group.get("IpPermissionsEgress") or []:
         if str(permission.get("IpProtocol")) != ALL_TRAFFIC:
             continue
-        cidrs.update(r["CidrIp"] for r in permission.get("IpRanges") or []
-                     if r.get("CidrIp") == "0.0.0.0/0")  # fmt: skip
-        cidrs.update(r["CidrIpv6"] for r in permission.get("Ipv6Ranges") or []
-                     if r.get("CidrIpv6") == "::/0")  # fmt: skip
+        cidrs.update(
+            r["CidrIp"] for r in permission.get("IpRanges") or [] if r.get("CidrIp") == "0.0.0.0/0"
+        )
+        cidrs.update(
+            r["CidrIpv6"] for r in permission.get("Ipv6Ranges") or [] if r.get("CidrIpv6") == "::/0"
+        )
     return tuple(sorted(cidrs))
 
 

@@ -10,8 +10,23 @@ import threading
 from dataclasses import asdict, dataclass
 from typing import Any
 
-READ_ONLY_PREFIXES = ("Describe", "List", "Get", "Head", "Lookup", "Search", "Query", "Scan",
-                      "BatchGet", "Receive", "Select", "Check", "Simulate", "Test", "Validate")
+READ_ONLY_PREFIXES = (
+    "Describe",
+    "List",
+    "Get",
+    "Head",
+    "Lookup",
+    "Search",
+    "Query",
+    "Scan",
+    "BatchGet",
+    "Receive",
+    "Select",
+    "Check",
+    "Simulate",
+    "Test",
+    "Validate",
+)
 
 
 def is_mutating(operation: str) -> bool:

@@ -16,22 +16,62 @@ from sandbox.shapes import service_model
 
 # SigV4 service name -> (botocore service, eventSource, EventBridge source, emitted event names).
 WATCHED: dict[str, tuple[str, str, str, frozenset[str]]] = {
-    "kinesisanalytics": ("kinesisanalyticsv2", "kinesisanalytics.amazonaws.com",
-                         "aws.kinesisanalytics", frozenset({
-                             "CreateApplication", "DeleteApplication", "UpdateApplication",
-                             "AddApplicationCloudWatchLoggingOption",
-                             "DeleteApplicationCloudWatchLoggingOption",
-                             "AddApplicationVpcConfiguration", "DeleteApplicationVpcConfiguration",
-                             "StartApplication", "StopApplication", "TagResource",
-                             "UntagResource"})),
-    "iam": ("iam", "iam.amazonaws.com", "aws.iam", frozenset({
-        "PutRolePolicy", "DeleteRolePolicy", "AttachRolePolicy", "DetachRolePolicy",
-        "UpdateAssumeRolePolicy", "PutRolePermissionsBoundary", "DeleteRolePermissionsBoundary",
-        "CreatePolicyVersion", "SetDefaultPolicyVersion"})),
-    "ec2": ("ec2", "ec2.amazonaws.com", "aws.ec2", frozenset({
-        "CreateRoute", "ReplaceRoute", "DeleteRoute", "CreateRouteTable", "DeleteRouteTable",
-        "AssociateRouteTable", "DisassociateRouteTable", "ReplaceRouteTableAssociation",
-        "DetachInternetGateway"})),
+    "kinesisanalytics": (
+        "kinesisanalyticsv2",
+        "kinesisanalytics.amazonaws.com",
+        "aws.kinesisanalytics",
+        frozenset(
+            {
+                "CreateApplication",
+                "DeleteApplication",
+                "UpdateApplication",
+                "AddApplicationCloudWatchLoggingOption",
+                "DeleteApplicationCloudWatchLoggingOption",
+                "AddApplicationVpcConfiguration",
+                "DeleteApplicationVpcConfiguration",
+                "StartApplication",
+                "StopApplication",
+                "TagResource",
+                "UntagResource",
+            }
+        ),
+    ),
+    "iam": (
+        "iam",
+        "iam.amazonaws.com",
+        "aws.iam",
+        frozenset(
+            {
+                "PutRolePolicy",
+                "DeleteRolePolicy",
+                "AttachRolePolicy",
+                "DetachRolePolicy",
+                "UpdateAssumeRolePolicy",
+                "PutRolePermissionsBoundary",
+                "DeleteRolePermissionsBoundary",
+                "CreatePolicyVersion",
+                "SetDefaultPolicyVersion",
+            }
+        ),
+    ),
+    "ec2": (
+        "ec2",
+        "ec2.amazonaws.com",
+        "aws.ec2",
+        frozenset(
+            {
+                "CreateRoute",
+                "ReplaceRoute",
+                "DeleteRoute",
+                "CreateRouteTable",
+                "DeleteRouteTable",
+                "AssociateRouteTable",
+                "DisassociateRouteTable",
+                "ReplaceRouteTableAssociation",
+                "DetachInternetGateway",
+            }
+        ),
+    ),
 }
 GLOBAL_SERVICE_REGION = {"iam": "us-east-1"}  # IAM events are recorded and delivered there
 DETAIL_TYPE = "AWS API Call via CloudTrail"

@@ -22,8 +22,13 @@ DEFAULT_MONITORING = {"ConfigurationType": "DEFAULT"}
 PRINCIPALS = {"daemon": "flink-remediator", "actor": "alice"}
 TRUST_POLICY = {
     "Version": "2012-10-17",
-    "Statement": [{"Effect": "Allow", "Principal": {"Service": "kinesisanalytics.amazonaws.com"},
-                   "Action": "sts:AssumeRole"}],
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": "kinesisanalytics.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+        }
+    ],
 }
 
 
@@ -51,53 +56,87 @@ class Seeder:
         self.endpoint_url, self.region, self.account_id = endpoint_url, region, account_id
 
     def client(self, service: str) -> Any:
-        return boto3.client(service, endpoint_url=self.endpoint_url, region_name=self.region,
-                            aws_access_key_id="sandbox-admin", aws_secret_access_key="sandbox")
+        return boto3.client(
+            service,
+            endpoint_url=self.endpoint_url,
+            region_name=self.region,
+            aws_access_key_id="sandbox-admin",
+            aws_secret_access_key="sandbox",
+        )
 
     def users(self) -> dict[str, dict[str, str]]:
         iam, principals = self.client("iam"), {}
         for role, user_name in PRINCIPALS.items():
             user = iam.create_user(UserName=user_name)["User"]
             key = iam.create_access_key(UserName=user_name)["AccessKey"]
-            principals[role] = {"user_name": user_name, "arn": user["Arn"],
-                                "aws_access_key_id": key["AccessKeyId"],
-                                "aws_secret_access_key": key["SecretAccessKey"]}
+            principals[role] = {
+                "user_name": user_name,
+                "arn": user["Arn"],
+                "aws_access_key_id": key["AccessKeyId"],
+                "aws_secret_access_key": key["SecretAccessKey"],
+            }
         return principals
 
     def network(self) -> dict[str, str]:
         ec2 = self.client("ec2")
         vpc = ec2.create_vpc(CidrBlock="10.20.0.0/16")["Vpc"]["VpcId"]
         zone = f"{self.region}a"
-        private = ec2.create_subnet(VpcId=vpc, CidrBlock="10.20.1.0/24",
-                                    AvailabilityZone=zone)["Subnet"]["SubnetId"]
-        public = ec2.create_subnet(VpcId=vpc, CidrBlock="10.20.2.0/24",
-                                   AvailabilityZone=zone)["Subnet"]["SubnetId"]
+        private = ec2.create_subnet(VpcId=vpc, CidrBlock="10.20.1.0/24", AvailabilityZone=zone)[
+            "Subnet"
+        ]["SubnetId"]
+        public = ec2.create_subnet(VpcId=vpc, CidrBlock="10.20.2.0/24", AvailabilityZone=zone)[
+            "Subnet"
+        ]["SubnetId"]
         igw = ec2.create_internet_gateway()["InternetGateway"]["InternetGatewayId"]
         ec2.attach_internet_gateway(InternetGatewayId=igw, VpcId=vpc)
         eip = ec2.allocate_address(Domain="vpc")["AllocationId"]
         nat = ec2.create_nat_gateway(SubnetId=public, AllocationId=eip)["NatGateway"]
-        for subnet, target in ((public, {"GatewayId": igw}),
-                               (private, {"NatGatewayId": nat["NatGatewayId"]})):
+        for subnet, target in (
+            (public, {"GatewayId": igw}),
+            (private, {"NatGatewayId": nat["NatGatewayId"]}),
+        ):
             table = ec2.create_route_table(VpcId=vpc)["RouteTable"]["RouteTableId"]
             ec2.create_route(RouteTableId=table, DestinationCidrBlock="0.0.0.0/0", **target)
             ec2.associate_route_table(RouteTableId=table, SubnetId=subnet)
-        group = ec2.create_security_group(GroupName="flink-apps", Description="Flink apps",
-                                          VpcId=vpc)["GroupId"]
-        return {"vpc_id": vpc, "private_subnet_id": private, "public_subnet_id": public,
-                "security_group_id": group}
+        group = ec2.create_security_group(
+            GroupName="flink-apps", Description="Flink apps", VpcId=vpc
+        )["GroupId"]
+        return {
+            "vpc_id": vpc,
+            "private_subnet_id": private,
+            "public_subnet_id": public,
+            "security_group_id": group,
+        }
 
     def execution_role(self, app: DemoApp) -> str:
         iam = self.client("iam")
-        arn: str = iam.create_role(RoleName=f"{app.name}-execution",
-                                   AssumeRolePolicyDocument=json.dumps(TRUST_POLICY))["Role"]["Arn"]
-        group_arn = f"arn:aws:logs:{self.region}:{self.account_id}:log-group:" \
-                    f"/aws/kinesis-analytics/{app.name}"
-        iam.put_role_policy(RoleName=f"{app.name}-execution", PolicyName="logging",
-                            PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
-                                {"Effect": "Allow", "Action": ["logs:DescribeLogGroups",
-                                                               "logs:DescribeLogStreams",
-                                                               "logs:PutLogEvents"],
-                                 "Resource": [group_arn, f"{group_arn}:*"]}]}))
+        arn: str = iam.create_role(
+            RoleName=f"{app.name}-execution", AssumeRolePolicyDocument=json.dumps(TRUST_POLICY)
+        )["Role"]["Arn"]
+        group_arn = (
+            f"arn:aws:logs:{self.region}:{self.account_id}:log-group:"
+            f"/aws/kinesis-analytics/{app.name}"
+        )
+        iam.put_role_policy(
+            RoleName=f"{app.name}-execution",
+            PolicyName="logging",
+            PolicyDocument=json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Action": [
+                                "logs:DescribeLogGroups",
+                                "logs:DescribeLogStreams",
+                                "logs:PutLogEvents",
+                            ],
+                            "Resource": [group_arn, f"{group_arn}:*"],
+                        }
+                    ],
+                }
+            ),
+        )
         return arn
 
     def log_stream_arn(self, app: DemoApp) -> str | None:
@@ -108,8 +147,10 @@ class Seeder:
             logs.create_log_stream(logGroupName=group, logStreamName=stream)
         if app.log_stream is None:
             return None
-        return (f"arn:aws:logs:{self.region}:{self.account_id}:log-group:{group}"
-                f":log-stream:{app.log_stream}")
+        return (
+            f"arn:aws:logs:{self.region}:{self.account_id}:log-group:{group}"
+            f":log-stream:{app.log_stream}"
+        )
 
     def application(self, app: DemoApp, network: dict[str, str]) -> None:
         flink = self.client("kinesisanalyticsv2")
@@ -117,27 +158,40 @@ class Seeder:
         configuration: dict[str, Any] = {
             "FlinkApplicationConfiguration": {"MonitoringConfiguration": app.monitoring},
             "ApplicationSnapshotConfiguration": {"SnapshotsEnabled": app.snapshots},
-            "ApplicationCodeConfiguration": {"CodeContentType": "ZIPFILE", "CodeContent": {
-                "S3ContentLocation": {"BucketARN": "arn:aws:s3:::demo-flink-artifacts",
-                                      "FileKey": f"{app.name}.jar"}}},
+            "ApplicationCodeConfiguration": {
+                "CodeContentType": "ZIPFILE",
+                "CodeContent": {
+                    "S3ContentLocation": {
+                        "BucketARN": "arn:aws:s3:::demo-flink-artifacts",
+                        "FileKey": f"{app.name}.jar",
+                    }
+                },
+            },
         }
         if app.in_private_subnet:
-            configuration["VpcConfigurations"] = [{
-                "SubnetIds": [network["private_subnet_id"]],
-                "SecurityGroupIds": [network["security_group_id"]]}]
+            configuration["VpcConfigurations"] = [
+                {
+                    "SubnetIds": [network["private_subnet_id"]],
+                    "SecurityGroupIds": [network["security_group_id"]],
+                }
+            ]
         flink.create_application(
-            ApplicationName=app.name, RuntimeEnvironment="FLINK-1_20",
-            ServiceExecutionRole=self.execution_role(app), ApplicationConfiguration=configuration,
+            ApplicationName=app.name,
+            RuntimeEnvironment="FLINK-1_20",
+            ServiceExecutionRole=self.execution_role(app),
+            ApplicationConfiguration=configuration,
             CloudWatchLoggingOptions=[{"LogStreamARN": stream_arn}] if stream_arn else [],
-            Tags=[{"Key": "team", "Value": "payments"}])
+            Tags=[{"Key": "team", "Value": "payments"}],
+        )
         if app.running:
             flink.start_application(ApplicationName=app.name)
 
     def wait_settled(self, timeout: float = 30.0) -> None:
         flink, deadline = self.client("kinesisanalyticsv2"), time.monotonic() + timeout
         while time.monotonic() < deadline:
-            statuses = {s["ApplicationStatus"] for s in
-                        flink.list_applications()["ApplicationSummaries"]}
+            statuses = {
+                s["ApplicationStatus"] for s in flink.list_applications()["ApplicationSummaries"]
+            }
             if statuses <= {"READY", "RUNNING"}:
                 return
             time.sleep(0.05)
@@ -147,14 +201,16 @@ class Seeder:
         sqs = self.client("sqs")
         for url in queue_urls:
             sqs.purge_queue(QueueUrl=url)
-        request = urllib.request.Request(f"{self.endpoint_url}/_sandbox/calls/clear",
-                                         data=b"", method="POST")
+        request = urllib.request.Request(
+            f"{self.endpoint_url}/_sandbox/calls/clear", data=b"", method="POST"
+        )
         with urllib.request.urlopen(request, timeout=10):
             pass
 
 
-def seed(endpoint_url: str, region: str, account_id: str,
-         queue_urls: tuple[str, ...]) -> dict[str, Any]:
+def seed(
+    endpoint_url: str, region: str, account_id: str, queue_urls: tuple[str, ...]
+) -> dict[str, Any]:
     """Create the demo account; returns the principals (users with their keys) and network."""
     seeder = Seeder(endpoint_url, region, account_id)
     principals = seeder.users()
@@ -163,5 +219,8 @@ def seed(endpoint_url: str, region: str, account_id: str,
         seeder.application(app, network)
     seeder.wait_settled()
     seeder.forget_seeding(queue_urls)
-    return {"principals": principals, "network": network,
-            "applications": [app.name for app in DEMO_APPS]}
+    return {
+        "principals": principals,
+        "network": network,
+        "applications": [app.name for app in DEMO_APPS],
+    }

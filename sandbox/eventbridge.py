@@ -33,34 +33,61 @@ class Queues:
 
 def load_patterns(directory: Path = PATTERN_DIR) -> dict[str, dict[str, Any]]:
     """Rule name -> event pattern, one per JSON file."""
-    patterns = {RULE_PREFIX + path.stem: json.loads(path.read_text())
-                for path in sorted(directory.glob("*.json"))}
+    patterns = {
+        RULE_PREFIX + path.stem: json.loads(path.read_text())
+        for path in sorted(directory.glob("*.json"))
+    }
     if not patterns:
         raise FileNotFoundError(f"no EventBridge patterns in {directory}")
     return patterns
 
 
-def provision(endpoint_url: str, region: str, account_id: str,
-              pattern_dir: Path = PATTERN_DIR) -> Queues:
+def provision(
+    endpoint_url: str, region: str, account_id: str, pattern_dir: Path = PATTERN_DIR
+) -> Queues:
     """Create the event queue, its DLQ and the rules, over HTTP like any AWS user."""
+
     def client(service: str, in_region: str = region) -> Any:
-        return boto3.client(service, endpoint_url=endpoint_url, region_name=in_region,
-                            aws_access_key_id="sandbox", aws_secret_access_key="sandbox")
+        return boto3.client(
+            service,
+            endpoint_url=endpoint_url,
+            region_name=in_region,
+            aws_access_key_id="sandbox",
+            aws_secret_access_key="sandbox",
+        )
 
     sqs = client("sqs")
     dlq_url = sqs.create_queue(QueueName=DLQ_NAME)["QueueUrl"]
-    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])[
-        "Attributes"]["QueueArn"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
     redrive = {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(MAX_RECEIVE_COUNT)}
-    queue_url = sqs.create_queue(QueueName=QUEUE_NAME, Attributes={
-        "RedrivePolicy": json.dumps(redrive),
-        "VisibilityTimeout": str(VISIBILITY_TIMEOUT_SECONDS),
-    })["QueueUrl"]
+    queue_url = sqs.create_queue(
+        QueueName=QUEUE_NAME,
+        Attributes={
+            "RedrivePolicy": json.dumps(redrive),
+            "VisibilityTimeout": str(VISIBILITY_TIMEOUT_SECONDS),
+        },
+    )["QueueUrl"]
     queue_arn = f"arn:aws:sqs:{region}:{account_id}:{QUEUE_NAME}"
-    sqs.set_queue_attributes(QueueUrl=queue_url, Attributes={"Policy": json.dumps({
-        "Version": "2012-10-17",
-        "Statement": [{"Effect": "Allow", "Principal": {"Service": "events.amazonaws.com"},
-                       "Action": "sqs:SendMessage", "Resource": queue_arn}]})})
+    sqs.set_queue_attributes(
+        QueueUrl=queue_url,
+        Attributes={
+            "Policy": json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Principal": {"Service": "events.amazonaws.com"},
+                            "Action": "sqs:SendMessage",
+                            "Resource": queue_arn,
+                        }
+                    ],
+                }
+            )
+        },
+    )
     events = client("events")
     for name, pattern in load_patterns(pattern_dir).items():
         events.put_rule(Name=name, EventPattern=json.dumps(pattern), State="ENABLED")
@@ -91,7 +118,8 @@ def deliver(event: dict[str, Any], account_id: str, region: str, hops: int = 0) 
             service, target_region, target_account, resource = arn[2], arn[3], arn[4], arn[5]
             if service == "sqs":
                 sqs_backends[target_account][target_region].send_message(
-                    queue_name=resource, message_body=json.dumps(event))
+                    queue_name=resource, message_body=json.dumps(event)
+                )
                 delivered += 1
             elif service == "events" and resource.startswith("event-bus/"):
                 delivered += deliver(event, target_account, target_region, hops + 1)

@@ -76,8 +76,9 @@ def _assumed_role_identity(session: Any, access_key_id: str) -> dict[str, Any]:
     }
 
 
-def user_identity(access_key_id: str | None, region: str,
-                  account_id: str = DEFAULT_ACCOUNT_ID) -> dict[str, Any]:
+def user_identity(
+    access_key_id: str | None, region: str, account_id: str = DEFAULT_ACCOUNT_ID
+) -> dict[str, Any]:
     """The CloudTrail userIdentity of a caller using `access_key_id`."""
     from moto.iam.models import iam_backends
     from moto.sts.models import sts_backends

@@ -11,12 +11,21 @@ from functools import cache
 from typing import Any
 
 RELEVANT = (
-    "AdministratorAccess", "PowerUserAccess", "IAMFullAccess", "ReadOnlyAccess",
-    "AmazonKinesisAnalyticsFullAccess", "AmazonKinesisAnalyticsReadOnly",
-    "CloudWatchLogsFullAccess", "CloudWatchLogsReadOnlyAccess",
-    "AmazonVPCFullAccess", "AmazonVPCReadOnlyAccess", "AmazonEC2FullAccess",
-    "AmazonS3FullAccess", "AmazonS3ReadOnlyAccess",
-    "AmazonKinesisFullAccess", "AmazonKinesisReadOnlyAccess",
+    "AdministratorAccess",
+    "PowerUserAccess",
+    "IAMFullAccess",
+    "ReadOnlyAccess",
+    "AmazonKinesisAnalyticsFullAccess",
+    "AmazonKinesisAnalyticsReadOnly",
+    "CloudWatchLogsFullAccess",
+    "CloudWatchLogsReadOnlyAccess",
+    "AmazonVPCFullAccess",
+    "AmazonVPCReadOnlyAccess",
+    "AmazonEC2FullAccess",
+    "AmazonS3FullAccess",
+    "AmazonS3ReadOnlyAccess",
+    "AmazonKinesisFullAccess",
+    "AmazonKinesisReadOnlyAccess",
 )
 
 

@@ -33,8 +33,9 @@ AdminHandler = Callable[[str, str, str, bytes], tuple[int, dict[str, Any]]]
 
 
 class SandboxMiddleware:
-    def __init__(self, moto_app: WsgiApp, account_id: str, region: str,
-                 transition_seconds: float) -> None:
+    def __init__(
+        self, moto_app: WsgiApp, account_id: str, region: str, transition_seconds: float
+    ) -> None:
         self.moto_app = moto_app
         self.account_id = account_id
         self.region = region
@@ -48,9 +49,12 @@ class SandboxMiddleware:
         with self._lock:
             backend = self._flink.get(region)
             if backend is None:
-                backend = FlinkBackend(self.account_id, region,
-                                       MotoLookups(self.account_id, region),
-                                       self.transition_seconds)
+                backend = FlinkBackend(
+                    self.account_id,
+                    region,
+                    MotoLookups(self.account_id, region),
+                    self.transition_seconds,
+                )
                 self._flink[region] = backend
             return backend
 
@@ -65,26 +69,39 @@ class SandboxMiddleware:
             for backend in self._flink.values():
                 backend.reset()
 
-    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]
-                 ) -> Iterable[bytes]:
+    def __call__(
+        self, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
         length = int(environ.get("CONTENT_LENGTH") or 0)
         body = environ["wsgi.input"].read(length) if length else b""
         environ["wsgi.input"] = io.BytesIO(body)
         path = environ.get("PATH_INFO", "")
         if path.startswith("/_sandbox/") and self.admin is not None:
-            status, payload = self.admin(environ["REQUEST_METHOD"], path,
-                                         environ.get("QUERY_STRING", ""), body)
-            return _respond(start_response, status, json.dumps(payload).encode(),
-                            [("Content-Type", "application/json")])
+            status, payload = self.admin(
+                environ["REQUEST_METHOD"], path, environ.get("QUERY_STRING", ""), body
+            )
+            return _respond(
+                start_response,
+                status,
+                json.dumps(payload).encode(),
+                [("Content-Type", "application/json")],
+            )
         scope = parse_authorization(environ.get("HTTP_AUTHORIZATION"))
         target = environ.get("HTTP_X_AMZ_TARGET", "")
         if target.startswith(FLINK_TARGET_PREFIX):
-            return self._serve_flink(environ, start_response, body, scope,
-                                     target[len(FLINK_TARGET_PREFIX):])
+            return self._serve_flink(
+                environ, start_response, body, scope, target[len(FLINK_TARGET_PREFIX) :]
+            )
         return self._pass_through(environ, start_response, body, scope, target)
 
-    def _serve_flink(self, environ: dict[str, Any], start_response: Callable[..., Any],
-                     body: bytes, scope: Scope | None, operation: str) -> Iterable[bytes]:
+    def _serve_flink(
+        self,
+        environ: dict[str, Any],
+        start_response: Callable[..., Any],
+        body: bytes,
+        scope: Scope | None,
+        operation: str,
+    ) -> Iterable[bytes]:
         region = scope.region if scope else self.region
         request: dict[str, Any] = {}
         error: tuple[str, str] | None = None
@@ -102,19 +119,35 @@ class SandboxMiddleware:
         if error is not None:
             headers.append(("x-amzn-ErrorType", error[0]))
         try:
-            self._record(environ, scope, "kinesisanalytics", operation, region, request,
-                         response, error, mutating=operation not in READ_ONLY)
+            self._record(
+                environ,
+                scope,
+                "kinesisanalytics",
+                operation,
+                region,
+                request,
+                response,
+                error,
+                mutating=operation not in READ_ONLY,
+            )
         except Exception:  # the record must never break the API answer
             log.exception("sandbox_call_recording_failed")
         return _respond(start_response, status, out, headers)
 
-    def _pass_through(self, environ: dict[str, Any], start_response: Callable[..., Any],
-                      body: bytes, scope: Scope | None, target: str) -> Iterable[bytes]:
+    def _pass_through(
+        self,
+        environ: dict[str, Any],
+        start_response: Callable[..., Any],
+        body: bytes,
+        scope: Scope | None,
+        target: str,
+    ) -> Iterable[bytes]:
         captured: dict[str, Any] = {}
         chunks: list[bytes] = []
 
-        def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None
-                    ) -> Callable[[bytes], None]:
+        def capture(
+            status: str, headers: list[tuple[str, str]], exc_info: Any = None
+        ) -> Callable[[bytes], None]:
             captured.update(status=status, headers=headers)
             return chunks.append
 
@@ -133,53 +166,104 @@ class SandboxMiddleware:
             log.exception("sandbox_call_recording_failed")
         return [out]
 
-    def _after_pass_through(self, environ: dict[str, Any], scope: Scope | None, target: str,
-                            body: bytes, captured: dict[str, Any], out: bytes) -> None:
+    def _after_pass_through(
+        self,
+        environ: dict[str, Any],
+        scope: Scope | None,
+        target: str,
+        body: bytes,
+        captured: dict[str, Any],
+        out: bytes,
+    ) -> None:
         service = scope.service if scope else "unknown"
         region = scope.region if scope else self.region
         params = wire.query_params(body if not target else b"", environ.get("QUERY_STRING", ""))
         method = environ.get("REQUEST_METHOD", "GET")
-        operation = (target.rsplit(".", 1)[-1] if target else params.get("Action")
-                     or f"{method} {environ.get('PATH_INFO', '')}")
-        mutating = (is_mutating(operation) if target or "Action" in params
-                    else method not in ("GET", "HEAD"))
+        operation = (
+            target.rsplit(".", 1)[-1]
+            if target
+            else params.get("Action") or f"{method} {environ.get('PATH_INFO', '')}"
+        )
+        mutating = (
+            is_mutating(operation)
+            if target or "Action" in params
+            else method not in ("GET", "HEAD")
+        )
         code = int(str(captured["status"]).split()[0])
         error = None
         if code >= 400:
             error = wire.error_of(out, {k.lower(): v for k, v in captured["headers"]})
         response = wire.xml_response_elements(out) if code < 400 and not target else None
-        self._record(environ, scope, service, operation, region, wire.nested_params(params),
-                     response, error, mutating)
+        self._record(
+            environ,
+            scope,
+            service,
+            operation,
+            region,
+            wire.nested_params(params),
+            response,
+            error,
+            mutating,
+        )
 
-    def _record(self, environ: dict[str, Any], scope: Scope | None, service: str,
-                operation: str, region: str, request: dict[str, Any] | None,
-                response: dict[str, Any] | None, error: tuple[str, str] | None,
-                mutating: bool) -> None:
+    def _record(
+        self,
+        environ: dict[str, Any],
+        scope: Scope | None,
+        service: str,
+        operation: str,
+        region: str,
+        request: dict[str, Any] | None,
+        response: dict[str, Any] | None,
+        error: tuple[str, str] | None,
+        mutating: bool,
+    ) -> None:
         key = scope.access_key_id if scope else None
         identity = user_identity(key, region, self.account_id)
         emitted = False
         if cloudtrail.is_emitted(service, operation):
             call = cloudtrail.ApiCall(
-                service=service, operation=operation, region=region, access_key_id=key,
+                service=service,
+                operation=operation,
+                region=region,
+                access_key_id=key,
                 source_ip=environ.get("REMOTE_ADDR", "127.0.0.1"),
-                user_agent=environ.get("HTTP_USER_AGENT", ""), request=request,
-                response=response, error_code=error[0] if error else None,
-                error_message=error[1] if error else None)
+                user_agent=environ.get("HTTP_USER_AGENT", ""),
+                request=request,
+                response=response,
+                error_code=error[0] if error else None,
+                error_message=error[1] if error else None,
+            )
             detail = cloudtrail.record(call, identity, self.account_id)
             event = cloudtrail.envelope(call, detail, self.account_id)
             try:
                 emitted = deliver(event, self.account_id, event["region"]) > 0
             except Exception:
                 log.exception("sandbox_event_delivery_failed")
-        self.calls.add(CallRecord(
-            time=datetime.now(UTC).isoformat(), service=service, operation=operation,
-            region=region, caller_arn=identity["arn"], access_key_id=key, mutating=mutating,
-            error_code=error[0] if error else None, emitted=emitted))
+        self.calls.add(
+            CallRecord(
+                time=datetime.now(UTC).isoformat(),
+                service=service,
+                operation=operation,
+                region=region,
+                caller_arn=identity["arn"],
+                access_key_id=key,
+                mutating=mutating,
+                error_code=error[0] if error else None,
+                emitted=emitted,
+            )
+        )
 
 
-def _respond(start_response: Callable[..., Any], status: int, body: bytes,
-             headers: list[tuple[str, str]]) -> list[bytes]:
-    reason = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed",
-              500: "Internal Server Error"}.get(status, "Error")
+def _respond(
+    start_response: Callable[..., Any], status: int, body: bytes, headers: list[tuple[str, str]]
+) -> list[bytes]:
+    reason = {
+        200: "OK",
+        400: "Bad Request",
+        404: "Not Found",
+        405: "Method Not Allowed",
+        500: "Internal Server Error",
+    }.get(status, "Error")
     start_response(f"{status} {reason}", [*headers, ("Content-Length", str(len(body)))])
     return [body]

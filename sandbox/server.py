@@ -43,16 +43,25 @@ class QuietRequestHandler(MotoRequestHandler):  # type: ignore[misc]
 
 
 class Sandbox:
-    def __init__(self, port: int = 0, host: str = "127.0.0.1", region: str = DEFAULT_REGION,
-                 transition_seconds: float = DEFAULT_TRANSITION_SECONDS,
-                 pattern_dir: Path = PATTERN_DIR) -> None:
+    def __init__(
+        self,
+        port: int = 0,
+        host: str = "127.0.0.1",
+        region: str = DEFAULT_REGION,
+        transition_seconds: float = DEFAULT_TRANSITION_SECONDS,
+        pattern_dir: Path = PATTERN_DIR,
+    ) -> None:
         self.host = host
         self.port = port
         self.region = region
         self.account_id = DEFAULT_ACCOUNT_ID
         self.pattern_dir = pattern_dir
-        self.middleware = SandboxMiddleware(DomainDispatcherApplication(create_backend_app),
-                                            self.account_id, region, transition_seconds)
+        self.middleware = SandboxMiddleware(
+            DomainDispatcherApplication(create_backend_app),
+            self.account_id,
+            region,
+            transition_seconds,
+        )
         self.middleware.admin = self._admin
         ec2_routes.install()
         sqs_retention.install()
@@ -76,11 +85,17 @@ class Sandbox:
         return self._queues.dlq_url
 
     def start(self) -> Sandbox:
-        self._server = make_server(self.host, self.port, self.middleware, threaded=True,
-                                   request_handler=QuietRequestHandler)
+        self._server = make_server(
+            self.host,
+            self.port,
+            self.middleware,
+            threaded=True,
+            request_handler=QuietRequestHandler,
+        )
         self.port = self._server.server_port
-        self._thread = threading.Thread(target=self._server.serve_forever,
-                                        name="sandbox-http", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="sandbox-http", daemon=True
+        )
         self._thread.start()
         self.reset()
         return self
@@ -101,8 +116,9 @@ class Sandbox:
             moto_api_backend.reset()
             managed_policies.install(self.account_id)
             self.middleware.reset_flink()
-            self._queues = provision(self.endpoint_url, self.region, self.account_id,
-                                     self.pattern_dir)
+            self._queues = provision(
+                self.endpoint_url, self.region, self.account_id, self.pattern_dir
+            )
             self.middleware.calls.clear()
 
     def set_transition_seconds(self, seconds: float) -> None:
@@ -112,17 +128,22 @@ class Sandbox:
         return self.middleware.calls.records()
 
     def info(self) -> dict[str, Any]:
-        return {"endpoint_url": self.endpoint_url, "queue_url": self.queue_url,
-                "dlq_url": self.dlq_url, "region": self.region, "account_id": self.account_id,
-                "transition_seconds": self.middleware.transition_seconds}
+        return {
+            "endpoint_url": self.endpoint_url,
+            "queue_url": self.queue_url,
+            "dlq_url": self.dlq_url,
+            "region": self.region,
+            "account_id": self.account_id,
+            "transition_seconds": self.middleware.transition_seconds,
+        }
 
-    def _admin(self, method: str, path: str, query: str,
-               body: bytes) -> tuple[int, dict[str, Any]]:
+    def _admin(self, method: str, path: str, query: str, body: bytes) -> tuple[int, dict[str, Any]]:
         route = (method, path.rstrip("/"))
         if route == ("GET", "/_sandbox/calls"):
             wanted = {key: values[-1] for key, values in parse_qs(query).items()}
-            return 200, {"calls": [record.as_json() for record in self.calls()
-                                   if _selected(record, wanted)]}
+            return 200, {
+                "calls": [record.as_json() for record in self.calls() if _selected(record, wanted)]
+            }
         if route == ("POST", "/_sandbox/calls/clear"):
             self.middleware.calls.clear()
             return 200, {}

@@ -66,8 +66,11 @@ def problems(value: Any, shape: Any, path: str = "$") -> list[str]:
     if kind == "structure":
         if not isinstance(value, dict):
             return [f"{path}: expected object, got {type(value).__name__}"]
-        found = [f"{path}.{name}: required but missing"
-                 for name in shape.required_members if name not in value]
+        found = [
+            f"{path}.{name}: required but missing"
+            for name in shape.required_members
+            if name not in value
+        ]
         for name, member_value in value.items():
             member = shape.members.get(name)
             if member is None:

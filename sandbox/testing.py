@@ -27,12 +27,16 @@ class Credentials:
 DUMMY = Credentials("testing", "testing")
 
 
-def client(endpoint_url: str, region: str, service: str,
-           credentials: Credentials = DUMMY) -> Any:
-    return boto3.client(service, endpoint_url=endpoint_url, region_name=region,
-                        aws_access_key_id=credentials.access_key_id,
-                        aws_secret_access_key=credentials.secret_access_key,
-                        aws_session_token=credentials.session_token, config=NO_RETRIES)
+def client(endpoint_url: str, region: str, service: str, credentials: Credentials = DUMMY) -> Any:
+    return boto3.client(
+        service,
+        endpoint_url=endpoint_url,
+        region_name=region,
+        aws_access_key_id=credentials.access_key_id,
+        aws_secret_access_key=credentials.secret_access_key,
+        aws_session_token=credentials.session_token,
+        config=NO_RETRIES,
+    )
 
 
 def create_user(iam: Any, user_name: str | None = None) -> Credentials:
@@ -43,8 +47,9 @@ def create_user(iam: Any, user_name: str | None = None) -> Credentials:
     return Credentials(key["AccessKeyId"], key["SecretAccessKey"], arn=arn)
 
 
-def receive_envelopes(sqs: Any, queue_url: str, wait_seconds: float = 0.0,
-                      expect: int | None = None) -> list[dict[str, Any]]:
+def receive_envelopes(
+    sqs: Any, queue_url: str, wait_seconds: float = 0.0, expect: int | None = None
+) -> list[dict[str, Any]]:
     """Receive (and delete) every message now on the queue, parsed as JSON envelopes.
 
     Delivery is synchronous in the sandbox, so no waiting is needed; `expect` keeps polling
@@ -54,7 +59,8 @@ def receive_envelopes(sqs: Any, queue_url: str, wait_seconds: float = 0.0,
     deadline = time.monotonic() + wait_seconds
     while True:
         messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get(
-            "Messages", [])
+            "Messages", []
+        )
         for message in messages:
             envelopes.append(json.loads(message["Body"]))
             sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
@@ -63,8 +69,7 @@ def receive_envelopes(sqs: Any, queue_url: str, wait_seconds: float = 0.0,
             return envelopes
 
 
-def wait_for(condition: Callable[[], bool], timeout: float = 10.0,
-             interval: float = 0.02) -> None:
+def wait_for(condition: Callable[[], bool], timeout: float = 10.0, interval: float = 0.02) -> None:
     """Poll until `condition()` holds; AssertionError after `timeout` seconds."""
     deadline = time.monotonic() + timeout
     while not condition():

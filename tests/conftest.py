@@ -60,8 +60,9 @@ def fresh_sandbox(sandbox: Sandbox) -> Sandbox:
 
 @pytest.fixture
 def aws(sandbox: Sandbox) -> AwsFactory:
-    def make(service: str, credentials: Credentials | None = None,
-             region: str | None = None) -> Any:
+    def make(
+        service: str, credentials: Credentials | None = None, region: str | None = None
+    ) -> Any:
         if credentials is None:
             return client(sandbox.endpoint_url, region or sandbox.region, service)
         return client(sandbox.endpoint_url, region or sandbox.region, service, credentials)

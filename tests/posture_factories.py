@@ -14,8 +14,19 @@ from tests.factories import APP, flink_detail
 
 KEY_ARN = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 OTHER_KEY_ARN = "arn:aws:kms:us-east-1:123456789012:key/0000ffff-12ab-34cd-56ef-1234567890ab"
-RUNTIMES = ("FLINK-1_6", "FLINK-1_8", "FLINK-1_11", "FLINK-1_13", "FLINK-1_15", "FLINK-1_18",
-            "FLINK-1_19", "FLINK-1_20", "FLINK-2_2", "SQL-1_0", "ZEPPELIN-FLINK-3_0")  # fmt: skip
+RUNTIMES = (
+    "FLINK-1_6",
+    "FLINK-1_8",
+    "FLINK-1_11",
+    "FLINK-1_13",
+    "FLINK-1_15",
+    "FLINK-1_18",
+    "FLINK-1_19",
+    "FLINK-1_20",
+    "FLINK-2_2",
+    "SQL-1_0",
+    "ZEPPELIN-FLINK-3_0",
+)
 
 
 def posture_detail(
@@ -48,8 +59,9 @@ def posture_detail(
     return detail
 
 
-def observed_with(detail: dict[str, Any], tags: dict[str, str] | None = None,
-                  app: AppRef = APP) -> Observed:  # fmt: skip
+def observed_with(
+    detail: dict[str, Any], tags: dict[str, str] | None = None, app: AppRef = APP
+) -> Observed:
     return Observed(app=app, detail=detail, tags=tags or {}, facts={})
 
 

@@ -60,14 +60,24 @@ class Notifier:
         try:
             aws.call("sns", "Publish", TopicArn=action.notify_topic, Subject=subject, Message=body)
         except errors.AwsError as exc:
-            log.warning("notification_failed", app=action.app.name, rules=action.rules,
-                        topic=action.notify_topic, error=str(exc))  # fmt: skip
+            log.warning(
+                "notification_failed",
+                app=action.app.name,
+                rules=action.rules,
+                topic=action.notify_topic,
+                error=str(exc),
+            )
             return False  # not remembered: the next reconcile tries again
         with self._lock:
             for key in keys:
                 self._announced[key] = findings
-        log.info("notification_sent", app=action.app.name, rules=action.rules,
-                 topic=action.notify_topic, findings=sorted(findings))  # fmt: skip
+        log.info(
+            "notification_sent",
+            app=action.app.name,
+            rules=action.rules,
+            topic=action.notify_topic,
+            findings=sorted(findings),
+        )
         return True
 
     def forget_cleared(self, app: AppRef, still_alerted: Iterable[str]) -> None:

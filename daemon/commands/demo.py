@@ -139,11 +139,26 @@ def demo(args: argparse.Namespace) -> int:
     }
     print(f"sandbox at {info['endpoint_url']}, metrics at :{args.metrics_port}/metrics", flush=True)
     daemon = subprocess.Popen(
-        [*exe, "run", "--config", args.config, "--queue-url", info["queue_url"],
-         "--region", info["region"], "--metrics-port", str(args.metrics_port),
-         "--sweep-interval-seconds", "60", "--poll-wait-seconds", "2", "--log-format", "console"],
+        [
+            *exe,
+            "run",
+            "--config",
+            args.config,
+            "--queue-url",
+            info["queue_url"],
+            "--region",
+            info["region"],
+            "--metrics-port",
+            str(args.metrics_port),
+            "--sweep-interval-seconds",
+            "60",
+            "--poll-wait-seconds",
+            "2",
+            "--log-format",
+            "console",
+        ],
         env=env,
-    )  # fmt: skip
+    )
     stop = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

@@ -101,14 +101,20 @@ def daemon_policy(
     accounts = sorted(accounts)
     reads = set(BASE_READ).union(*(r.read_actions for r in rules))
     writes = set().union(*(r.write_actions for r in rules)) - reads
-    queues = [queue_arn, f"{queue_arn}-dlq"] if queue_arn else [
-        f"arn:aws:sqs:*:{account}:*" for account in accounts
-    ]  # fmt: skip
+    queues = (
+        [queue_arn, f"{queue_arn}-dlq"]
+        if queue_arn
+        else [f"arn:aws:sqs:*:{account}:*" for account in accounts]
+    )
     statements = _statements("Observe", reads, accounts)
     statements.append(
-        {"Sid": "ConsumeEventQueue", "Effect": "Allow", "Action": list(QUEUE_ACTIONS),
-         "Resource": queues}
-    )  # fmt: skip
+        {
+            "Sid": "ConsumeEventQueue",
+            "Effect": "Allow",
+            "Action": list(QUEUE_ACTIONS),
+            "Resource": queues,
+        }
+    )
     if not read_only:
         statements += _statements("Fix", writes, accounts)
     return {"Version": "2012-10-17", "Statement": statements}

@@ -46,9 +46,14 @@ def parse_config(
     version = source.data.get("version")
     if "version" in source.data and (version != CONFIG_VERSION or isinstance(version, bool)):
         # Another version's shape is unknown: checking the rest would only add noise.
-        problems.append(Problem(source.line_of(("version",)), "version",
-                                f"unsupported config version {version!r}; "
-                                f"this flink-remediator reads version {CONFIG_VERSION}"))
+        problems.append(
+            Problem(
+                source.line_of(("version",)),
+                "version",
+                f"unsupported config version {version!r}; "
+                f"this flink-remediator reads version {CONFIG_VERSION}",
+            )
+        )
         raise fail(file, problems)
     model = config_model(known)
     try:
@@ -75,20 +80,35 @@ def _cross_checks(
         for key in ("names", "accounts", "regions"):
             problems += _listed_twice(source, (*here, "match", key), getattr(override.match, key))
         if override.name in first_name:
-            problems.append(_at(source, (*here, "name"),
-                                f"duplicate override name {override.name!r} "
-                                f"(also overrides[{first_name[override.name]}])"))
+            problems.append(
+                _at(
+                    source,
+                    (*here, "name"),
+                    f"duplicate override name {override.name!r} "
+                    f"(also overrides[{first_name[override.name]}])",
+                )
+            )
         first_name.setdefault(override.name, index)
         for pos, account in enumerate(override.match.accounts or ()):
             if account not in config.accounts:
-                problems.append(_at(source, (*here, "match", "accounts", pos),
-                                    f"account {account!r} is not in the top-level accounts, "
-                                    "so this override never matches"))
+                problems.append(
+                    _at(
+                        source,
+                        (*here, "match", "accounts", pos),
+                        f"account {account!r} is not in the top-level accounts, "
+                        "so this override never matches",
+                    )
+                )
         for pos, glob in enumerate(override.match.regions or ()):
             if not any(fnmatchcase(region, glob) for region in config.regions):
-                problems.append(_at(source, (*here, "match", "regions", pos),
-                                    f"{glob!r} matches none of the top-level regions, "
-                                    "so this override never matches"))
+                problems.append(
+                    _at(
+                        source,
+                        (*here, "match", "regions", pos),
+                        f"{glob!r} matches none of the top-level regions, "
+                        "so this override never matches",
+                    )
+                )
         for rule_id, partial in _set_rules(override.rules).items():
             base: RuleSettings = getattr(config.rules, rule_id)
             model = rules[rule_id].settings_model
@@ -106,8 +126,9 @@ def _listed_twice(
     first: dict[str, int] = {}
     for index, value in enumerate(values or ()):
         if value in first:
-            problems.append(_at(source, (*loc, index),
-                                f"{value!r} is listed twice (also [{first[value]}])"))
+            problems.append(
+                _at(source, (*loc, index), f"{value!r} is listed twice (also [{first[value]}])")
+            )
         first.setdefault(value, index)
     return problems
 
@@ -132,7 +153,8 @@ def _build(source: Source, config: Any, rules: Mapping[str, ConfigurableRule]) -
             name=o.name,
             match=Match(
                 names=_tuple(o.match.names),
-                tags=None if o.match.tags is None
+                tags=None
+                if o.match.tags is None
                 else {k: tuple(v) for k, v in o.match.tags.items()},
                 accounts=_tuple(o.match.accounts),
                 regions=_tuple(o.match.regions),

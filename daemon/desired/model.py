@@ -153,8 +153,12 @@ def _wrap(cls: Any, data: Any, handler: Any, *_: Any) -> Any:
     return handler(data)
 
 
-_PASS_THROUGH = {"after": _after, "before": classmethod(_before), "plain": classmethod(_before),
-                 "wrap": classmethod(_wrap)}
+_PASS_THROUGH = {
+    "after": _after,
+    "before": classmethod(_before),
+    "plain": classmethod(_before),
+    "wrap": classmethod(_wrap),
+}
 
 
 def _partial(model: type[RuleSettings]) -> type[RuleSettings]:
@@ -174,8 +178,11 @@ def _partial(model: type[RuleSettings]) -> type[RuleSettings]:
         optional.json_schema_extra = _drop_default
         fields[name] = (info.annotation, optional)
     partial: type[RuleSettings] = create_model(  # type: ignore[call-overload]
-        f"{model.__name__}Override", __base__=model, __module__=model.__module__,
-        __namespace__=skip, **fields
+        f"{model.__name__}Override",
+        __base__=model,
+        __module__=model.__module__,
+        __namespace__=skip,
+        **fields,
     )
     return partial
 

@@ -42,8 +42,14 @@ def _message(root: type[BaseModel], detail: ErrorDetails, loc: Loc) -> str:
 def _yaml_kind(value: Any) -> str:
     if value is None:
         return "nothing (null)"
-    for kind, name in ((bool, "a boolean"), (int, "a number"), (float, "a number"),
-                       (str, "a string"), (list, "a list"), (dict, "a mapping")):
+    for kind, name in (
+        (bool, "a boolean"),
+        (int, "a number"),
+        (float, "a number"),
+        (str, "a string"),
+        (list, "a list"),
+        (dict, "a mapping"),
+    ):
         if isinstance(value, kind):
             return f"{name} ({value!r})" if kind in (bool, int, float, str) else name
     return f"a {type(value).__name__}"

@@ -79,7 +79,10 @@ def _validated(
     try:
         return model.model_validate(values)
     except ValueError as err:
-        raise ConfigError(config.path, [
-            f"{config.path}: rules.{rule_id}: overrides {', '.join(applied)} combine into "
-            f"invalid settings: {err}"
-        ]) from err
+        raise ConfigError(
+            config.path,
+            [
+                f"{config.path}: rules.{rule_id}: overrides {', '.join(applied)} combine into "
+                f"invalid settings: {err}"
+            ],
+        ) from err

@@ -96,8 +96,16 @@ def read_source(file: str, content: bytes) -> Source:
         raise fail(file, [Problem(1, "", f"file is empty; expected a mapping with {_TOP_KEYS}")])
     if not isinstance(loaded, CommentedMap):
         kind = "a list" if isinstance(loaded, list) else f"a single value ({loaded!r})"
-        raise fail(file, [Problem(_first_line(loaded), "",
-                                  f"top level must be a mapping with {_TOP_KEYS}; got {kind}")])
+        raise fail(
+            file,
+            [
+                Problem(
+                    _first_line(loaded),
+                    "",
+                    f"top level must be a mapping with {_TOP_KEYS}; got {kind}",
+                )
+            ],
+        )
     lines: dict[Loc, int] = {(): loaded.lc.line + 1}
     try:
         data = _plain(loaded, (), lines)
@@ -128,8 +136,13 @@ def _duplicate_keys(node: Node, loc: Loc) -> list[Problem]:
             key = key_node.value if isinstance(key_node.value, str) else repr(key_node.value)
             line = key_node.start_mark.line + 1
             if key in first_seen and key != "<<":
-                problems.append(Problem(line, format_path((*loc, key)),
-                                        f"duplicate key (first defined on line {first_seen[key]})"))
+                problems.append(
+                    Problem(
+                        line,
+                        format_path((*loc, key)),
+                        f"duplicate key (first defined on line {first_seen[key]})",
+                    )
+                )
             first_seen.setdefault(key, line)
             problems += _duplicate_keys(value_node, (*loc, key))
     elif isinstance(node, SequenceNode):

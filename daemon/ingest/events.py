@@ -40,8 +40,10 @@ _APP_NAME = re.compile(r"[a-zA-Z0-9_.-]{1,128}")
 _APP_ARN = re.compile(r"arn:aws[a-z-]*:kinesisanalytics:[a-z0-9-]+:\d{12}:application/([^/]+)")
 _ROLE_NAME = re.compile(r"[\w+=,.@-]{1,64}")
 _POLICY_ARN = re.compile(r"arn:aws[a-z-]*:iam::(\d{12}|aws):policy/[\w+=,.@/-]{1,512}")
-_EC2_ID = {prefix: re.compile(rf"{prefix}-[0-9a-zA-Z]{{1,32}}") for prefix in (
-    "rtb", "subnet", "vpc", "rtbassoc", "igw")}
+_EC2_ID = {
+    prefix: re.compile(rf"{prefix}-[0-9a-zA-Z]{{1,32}}")
+    for prefix in ("rtb", "subnet", "vpc", "rtbassoc", "igw")
+}
 _ACCOUNT = re.compile(r"\d{12}")
 _MAX_TEXT = 2048  # longer strings in identity fields are cut, not trusted
 
@@ -75,14 +77,26 @@ class Hint:
 
     @property
     def targets(self) -> tuple[str, ...]:
-        return (*self.app_names, *self.role_names, *self.policy_arns, *self.route_table_ids,
-                *self.subnet_ids, *self.vpc_ids, *self.association_ids,
-                *self.internet_gateway_ids)
+        return (
+            *self.app_names,
+            *self.role_names,
+            *self.policy_arns,
+            *self.route_table_ids,
+            *self.subnet_ids,
+            *self.vpc_ids,
+            *self.association_ids,
+            *self.internet_gateway_ids,
+        )
 
     def log_fields(self) -> dict[str, str]:
         """Keys to bind on structlog loggers for this event."""
-        return {"event_id": self.event_id, "event_name": self.event_name, "actor": self.actor,
-                "account": self.account, "region": self.region}
+        return {
+            "event_id": self.event_id,
+            "event_name": self.event_name,
+            "actor": self.actor,
+            "account": self.account,
+            "region": self.region,
+        }
 
 
 def _fail(reason: IgnoreReason, message: str) -> EventError:
@@ -151,11 +165,17 @@ def _collect(*found: str | None) -> tuple[str, ...]:
 
 def _app_targets(request: dict[str, Any], response: dict[str, Any]) -> tuple[str, ...]:
     detail = _dict(response.get("applicationDetail"))
-    arns = (request.get("resourceARN"), request.get("applicationARN"),
-            response.get("applicationARN"), detail.get("applicationARN"))
+    arns = (
+        request.get("resourceARN"),
+        request.get("applicationARN"),
+        response.get("applicationARN"),
+        detail.get("applicationARN"),
+    )
     from_arns = [m[1] for arn in arns if isinstance(arn, str) and (m := _APP_ARN.fullmatch(arn))]
-    names = [_matches(_APP_NAME, v) for v in (request.get("applicationName"),
-                                               detail.get("applicationName"))]
+    names = [
+        _matches(_APP_NAME, v)
+        for v in (request.get("applicationName"), detail.get("applicationName"))
+    ]
     return _collect(*names, *(_matches(_APP_NAME, name) for name in from_arns))
 
 
@@ -180,15 +200,21 @@ def _targets(source: str, record: dict[str, Any]) -> _Targets:
     if source == "aws.kinesisanalytics":
         return {"app_names": _app_targets(request, response)}
     if source == "aws.iam":
-        return {"role_names": _collect(_matches(_ROLE_NAME, request.get("roleName"))),
-                "policy_arns": _collect(_matches(_POLICY_ARN, request.get("policyArn")))}
+        return {
+            "role_names": _collect(_matches(_ROLE_NAME, request.get("roleName"))),
+            "policy_arns": _collect(_matches(_POLICY_ARN, request.get("policyArn"))),
+        }
     table = _dict(response.get("routeTable"))
     return {
         "route_table_ids": _ec2("rtb", request.get("routeTableId"), table.get("routeTableId")),
         "subnet_ids": _ec2("subnet", request.get("subnetId")),
         "vpc_ids": _ec2("vpc", request.get("vpcId"), table.get("vpcId")),
-        "association_ids": _ec2("rtbassoc", request.get("associationId"),
-                                response.get("associationId"), response.get("newAssociationId")),
+        "association_ids": _ec2(
+            "rtbassoc",
+            request.get("associationId"),
+            response.get("associationId"),
+            response.get("newAssociationId"),
+        ),
         "internet_gateway_ids": _ec2("igw", request.get("internetGatewayId")),
     }
 
@@ -236,7 +262,8 @@ def parse(
     if not isinstance(event_id, str) or not 0 < len(event_id) <= 256:
         raise _fail("unknown_shape", f"{name} has no eventID")
     account = _matches(_ACCOUNT, record.get("recipientAccountId")) or _matches(
-        _ACCOUNT, envelope.get("account"))
+        _ACCOUNT, envelope.get("account")
+    )
     if account is None:
         raise _fail("unknown_shape", f"event {event_id} names no account")
     if account not in accounts:

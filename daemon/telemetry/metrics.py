@@ -70,64 +70,90 @@ ProcessCollector(registry=REGISTRY)
 PlatformCollector(registry=REGISTRY)
 
 EVENTS_RECEIVED = Counter(
-    f"{PREFIX}_events_received", "Events read from the queue, by EventBridge source.",
-    ["source"], registry=REGISTRY,
+    f"{PREFIX}_events_received",
+    "Events read from the queue, by EventBridge source.",
+    ["source"],
+    registry=REGISTRY,
 )
 EVENTS_IGNORED = Counter(
-    f"{PREFIX}_events_ignored", "Events dropped without a reconcile, by reason.",
-    ["reason"], registry=REGISTRY,
+    f"{PREFIX}_events_ignored",
+    "Events dropped without a reconcile, by reason.",
+    ["reason"],
+    registry=REGISTRY,
 )
 RECONCILES = Counter(
-    f"{PREFIX}_reconciles", "Reconciles of one application, by trigger and result.",
-    ["trigger", "result"], registry=REGISTRY,
+    f"{PREFIX}_reconciles",
+    "Reconciles of one application, by trigger and result.",
+    ["trigger", "result"],
+    registry=REGISTRY,
 )
 DRIFTS_DETECTED = Counter(
-    f"{PREFIX}_drifts_detected", "Drifts found by a rule's check.", ["rule"], registry=REGISTRY,
+    f"{PREFIX}_drifts_detected",
+    "Drifts found by a rule's check.",
+    ["rule"],
+    registry=REGISTRY,
 )
 REMEDIATIONS = Counter(
-    f"{PREFIX}_remediations", "Remediation actions, by rule, outcome and mode.",
-    ["rule", "outcome", "mode"], registry=REGISTRY,
+    f"{PREFIX}_remediations",
+    "Remediation actions, by rule, outcome and mode.",
+    ["rule", "outcome", "mode"],
+    registry=REGISTRY,
 )
 VIOLATION_ACTIVE = Gauge(
     f"{PREFIX}_violation_active",
     "1 while a reconcile left drift of this rule in place on this application, else 0.",
-    [*APP_LABELS, "rule"], registry=REGISTRY,
+    [*APP_LABELS, "rule"],
+    registry=REGISTRY,
 )
 FIGHT_ACTIVE = Gauge(
     f"{PREFIX}_fight_active",
     "1 while fixes of this rule on this application are suspended: another actor keeps undoing "
     "them (the per-application fix budget is spent), else 0.",
-    [*APP_LABELS, "rule"], registry=REGISTRY,
+    [*APP_LABELS, "rule"],
+    registry=REGISTRY,
 )
 APPLICATIONS = Gauge(
-    f"{PREFIX}_applications", "Applications in the inventory, by account and region.",
-    ["account", "region"], registry=REGISTRY,
+    f"{PREFIX}_applications",
+    "Applications in the inventory, by account and region.",
+    ["account", "region"],
+    registry=REGISTRY,
 )
 REMEDIATION_DURATION = Histogram(
     f"{PREFIX}_remediation_duration_seconds",
-    "Time to apply one remediation action, retries included.", ["rule"], registry=REGISTRY,
+    "Time to apply one remediation action, retries included.",
+    ["rule"],
+    registry=REGISTRY,
     buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120),
 )
 EVENT_LAG = Histogram(
     f"{PREFIX}_event_lag_seconds",
-    "Time from the CloudTrail eventTime to the daemon reading the event.", registry=REGISTRY,
+    "Time from the CloudTrail eventTime to the daemon reading the event.",
+    registry=REGISTRY,
     buckets=(1, 5, 15, 30, 60, 120, 300, 600, 900, 1800, 3600),
 )
 AWS_CALLS = Counter(
-    f"{PREFIX}_aws_calls", "AWS API calls made (each attempt counts).",
-    ["service", "operation"], registry=REGISTRY,
+    f"{PREFIX}_aws_calls",
+    "AWS API calls made (each attempt counts).",
+    ["service", "operation"],
+    registry=REGISTRY,
 )
 AWS_ERRORS = Counter(
-    f"{PREFIX}_aws_errors", "AWS API calls that failed, by AWS error code.",
-    ["service", "operation", "code"], registry=REGISTRY,
+    f"{PREFIX}_aws_errors",
+    "AWS API calls that failed, by AWS error code.",
+    ["service", "operation", "code"],
+    registry=REGISTRY,
 )
 AWS_RETRIES = Counter(
-    f"{PREFIX}_aws_retries", "AWS API calls retried after a transient error.",
-    ["service", "operation"], registry=REGISTRY,
+    f"{PREFIX}_aws_retries",
+    "AWS API calls retried after a transient error.",
+    ["service", "operation"],
+    registry=REGISTRY,
 )
 SWEEP_DURATION = Histogram(
-    f"{PREFIX}_sweep_duration_seconds", "Time of one full sweep (successful or not).",
-    registry=REGISTRY, buckets=(1, 5, 15, 30, 60, 120, 300, 600, 1200, 1800),
+    f"{PREFIX}_sweep_duration_seconds",
+    "Time of one full sweep (successful or not).",
+    registry=REGISTRY,
+    buckets=(1, 5, 15, 30, 60, 120, 300, 600, 1200, 1800),
 )
 LAST_SWEEP_SUCCESS = Gauge(
     f"{PREFIX}_last_sweep_success_timestamp_seconds",
@@ -137,22 +163,30 @@ LAST_SWEEP_SUCCESS = Gauge(
 QUEUE_MESSAGES = Gauge(
     f"{PREFIX}_queue_messages",
     "Visible messages in the SQS queue (ApproximateNumberOfMessages), polled periodically.",
-    ["queue"], registry=REGISTRY,
+    ["queue"],
+    registry=REGISTRY,
 )
 WORK_QUEUE_DEPTH = Gauge(
-    f"{PREFIX}_work_queue_depth", "Applications waiting in the in-memory work queue.",
+    f"{PREFIX}_work_queue_depth",
+    "Applications waiting in the in-memory work queue.",
     registry=REGISTRY,
 )
 CONFIG_RELOADS = Counter(
-    f"{PREFIX}_config_reloads", "Desired-state config reloads, by result.", ["result"],
+    f"{PREFIX}_config_reloads",
+    "Desired-state config reloads, by result.",
+    ["result"],
     registry=REGISTRY,
 )
 CONFIG_INFO = Gauge(
-    f"{PREFIX}_config_info", "1, labelled with the SHA-256 of the loaded desired-state config.",
-    ["sha256"], registry=REGISTRY,
+    f"{PREFIX}_config_info",
+    "1, labelled with the SHA-256 of the loaded desired-state config.",
+    ["sha256"],
+    registry=REGISTRY,
 )
 BUILD_INFO = Gauge(
-    f"{PREFIX}_build_info", "1, labelled with the running version.", ["version"],
+    f"{PREFIX}_build_info",
+    "1, labelled with the running version.",
+    ["version"],
     registry=REGISTRY,
 )
 BUILD_INFO.labels(version=__version__).set(1)

@@ -36,9 +36,14 @@ def new_token() -> str:
 
 
 class FlinkBackend:
-    def __init__(self, account_id: str, region: str, lookups: Lookups,
-                 transition_seconds: float = 0.3,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        account_id: str,
+        region: str,
+        lookups: Lookups,
+        transition_seconds: float = 0.3,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.account_id = account_id
         self.region = region
         self.lookups = lookups
@@ -86,11 +91,13 @@ class FlinkBackend:
         with self._lock:
             self._settle()
             if app.name in self._apps:
-                raise FlinkApiError("ResourceInUseException",
-                                    f"Application {app.name} already exists.")
+                raise FlinkApiError(
+                    "ResourceInUseException", f"Application {app.name} already exists."
+                )
             if len(self._apps) >= MAX_APPLICATIONS:
-                raise FlinkApiError("LimitExceededException",
-                                    f"At most {MAX_APPLICATIONS} applications per Region.")
+                raise FlinkApiError(
+                    "LimitExceededException", f"At most {MAX_APPLICATIONS} applications per Region."
+                )
             self._apps[app.name] = app
             return app
 
@@ -102,26 +109,37 @@ class FlinkBackend:
             page = [self._apps[n] for n in names[:limit]]
             return page, (page[-1].name if len(names) > limit else None)
 
-    def mutate(self, name: str, version: int | None, token: str | None,
-               change: Callable[[FlinkApp], FlinkApp]) -> FlinkApp:
+    def mutate(
+        self,
+        name: str,
+        version: int | None,
+        token: str | None,
+        change: Callable[[FlinkApp], FlinkApp],
+    ) -> FlinkApp:
         """Apply a configuration change under optimistic concurrency; new version and token."""
         with self._lock:
             app = self.get(name)
             if version is None and token is None:
-                raise invalid("Either CurrentApplicationVersionId or ConditionalToken must be "
-                              "provided.")
+                raise invalid(
+                    "Either CurrentApplicationVersionId or ConditionalToken must be provided."
+                )
             if app.status not in MUTABLE_STATUSES:
                 raise in_use(name, app.status)
             if version is not None and version != app.version:
-                raise concurrent(f"Current application version is {app.version}; "
-                                 f"the request gave {version}.")
+                raise concurrent(
+                    f"Current application version is {app.version}; the request gave {version}."
+                )
             if token is not None and token != app.token:
-                raise concurrent("The ConditionalToken does not match the application's current "
-                                 "token.")
+                raise concurrent(
+                    "The ConditionalToken does not match the application's current token."
+                )
             changed = change(app)
             running = app.status == "RUNNING"
             changed = replace(
-                changed, version=app.version + 1, token=new_token(), updated=time.time(),
+                changed,
+                version=app.version + 1,
+                token=new_token(),
+                updated=time.time(),
                 updated_from=app.version,
                 status="UPDATING" if running else app.status,
                 transition=self._transition("RUNNING") if running else None,
@@ -160,6 +178,7 @@ class FlinkBackend:
             app = self.by_arn(arn)
             tags = change(dict(app.tags))
             if len(tags) > MAX_TAGS:
-                raise FlinkApiError("TooManyTagsException",
-                                    f"At most {MAX_TAGS} tags per application.")
+                raise FlinkApiError(
+                    "TooManyTagsException", f"At most {MAX_TAGS} tags per application."
+                )
             self._apps[app.name] = replace(app, tags=tuple(tags.items()))

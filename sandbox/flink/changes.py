@@ -47,8 +47,9 @@ def _next_id(app: FlinkApp, taken: set[str]) -> str:
     return f"{app.version + 1}.{number}"
 
 
-def vpc_config(lookups: Lookups, config_id: str, subnets: list[str],
-               groups: list[str]) -> VpcConfig:
+def vpc_config(
+    lookups: Lookups, config_id: str, subnets: list[str], groups: list[str]
+) -> VpcConfig:
     vpc_ids = set()
     for subnet in subnets:
         vpc_id = lookups.vpc_of_subnet(subnet)
@@ -70,8 +71,10 @@ def add_logging(lookups: Lookups, stream_arn: str) -> Change:
         if any(option.log_stream_arn == stream_arn for option in app.logging):
             raise invalid(f"Log stream {stream_arn} is already attached to {app.name}.")
         if app.logging:
-            raise invalid(f"Application {app.name} already has a CloudWatch logging option; "
-                          "only one is supported.")
+            raise invalid(
+                f"Application {app.name} already has a CloudWatch logging option; "
+                "only one is supported."
+            )
         option = LoggingOption(_next_id(app, set()), stream_arn)
         return replace(app, logging=(*app.logging, option))
 
@@ -82,8 +85,7 @@ def delete_logging(option_id: str) -> Change:
     def change(app: FlinkApp) -> FlinkApp:
         kept = tuple(o for o in app.logging if o.option_id != option_id)
         if len(kept) == len(app.logging):
-            raise invalid(f"CloudWatchLoggingOptionId {option_id} does not exist for "
-                          f"{app.name}.")
+            raise invalid(f"CloudWatchLoggingOptionId {option_id} does not exist for {app.name}.")
         return replace(app, logging=kept)
 
     return change
@@ -93,8 +95,9 @@ def add_vpc(lookups: Lookups, request: Mapping[str, Any]) -> Change:
     def change(app: FlinkApp) -> FlinkApp:
         if app.vpcs:
             raise invalid(f"Application {app.name} already has a VPC configuration.")
-        vpc = vpc_config(lookups, _next_id(app, set()), request["SubnetIds"],
-                         request["SecurityGroupIds"])
+        vpc = vpc_config(
+            lookups, _next_id(app, set()), request["SubnetIds"], request["SecurityGroupIds"]
+        )
         return replace(app, vpcs=(vpc,))
 
     return change
@@ -117,9 +120,11 @@ def _update_vpcs(lookups: Lookups, app: FlinkApp, updates: list[dict[str, Any]])
         if current is None:
             raise invalid(f"VpcConfigurationId {update['VpcConfigurationId']} does not exist.")
         vpcs[current.config_id] = vpc_config(
-            lookups, current.config_id,
+            lookups,
+            current.config_id,
             update.get("SubnetIdUpdates", list(current.subnet_ids)),
-            update.get("SecurityGroupIdUpdates", list(current.security_group_ids)))
+            update.get("SecurityGroupIdUpdates", list(current.security_group_ids)),
+        )
     return replace(app, vpcs=tuple(vpcs.values()))
 
 
@@ -135,29 +140,37 @@ def _update_logging(lookups: Lookups, app: FlinkApp, updates: list[dict[str, Any
     return replace(app, logging=tuple(options.values()))
 
 
-def _update_configuration(lookups: Lookups, app: FlinkApp,
-                          update: Mapping[str, Any]) -> FlinkApp:
+def _update_configuration(lookups: Lookups, app: FlinkApp, update: Mapping[str, Any]) -> FlinkApp:
     if "FlinkApplicationConfigurationUpdate" in update:
-        app = replace(app, flink=conf.apply_flink_update(
-            app.flink, update["FlinkApplicationConfigurationUpdate"]))
+        app = replace(
+            app,
+            flink=conf.apply_flink_update(app.flink, update["FlinkApplicationConfigurationUpdate"]),
+        )
     if "ApplicationSnapshotConfigurationUpdate" in update:
         snap = update["ApplicationSnapshotConfigurationUpdate"]
-        app = replace(app, snapshots=conf.snapshot_description(
-            snap["SnapshotsEnabledUpdate"],
-            snap.get("SnapshotModeUpdate", app.snapshots.get("SnapshotMode"))))
+        app = replace(
+            app,
+            snapshots=conf.snapshot_description(
+                snap["SnapshotsEnabledUpdate"],
+                snap.get("SnapshotModeUpdate", app.snapshots.get("SnapshotMode")),
+            ),
+        )
     if "ApplicationSystemRollbackConfigurationUpdate" in update:
         rollback = update["ApplicationSystemRollbackConfigurationUpdate"]
         app = replace(app, rollback_enabled=rollback["RollbackEnabledUpdate"])
     if "ApplicationEncryptionConfigurationUpdate" in update:
         key = update["ApplicationEncryptionConfigurationUpdate"]
-        app = replace(app, encryption=conf.encryption_description(
-            key["KeyTypeUpdate"], key.get("KeyIdUpdate")))
+        app = replace(
+            app,
+            encryption=conf.encryption_description(key["KeyTypeUpdate"], key.get("KeyIdUpdate")),
+        )
     if "EnvironmentPropertyUpdates" in update:
         groups = update["EnvironmentPropertyUpdates"]["PropertyGroups"]
         app = replace(app, property_groups=tuple(dict(g) for g in groups))
     if "ApplicationCodeConfigurationUpdate" in update:
-        app = replace(app, code=conf.apply_code_update(
-            app.code, update["ApplicationCodeConfigurationUpdate"]))
+        app = replace(
+            app, code=conf.apply_code_update(app.code, update["ApplicationCodeConfigurationUpdate"])
+        )
     if "VpcConfigurationUpdates" in update:
         app = _update_vpcs(lookups, app, update["VpcConfigurationUpdates"])
     return app
@@ -168,22 +181,27 @@ def _version(runtime: str) -> tuple[int, ...]:
     return tuple(int(part) for part in runtime.split("-")[-1].split("_"))
 
 
-UPDATE_FIELDS = ("ApplicationConfigurationUpdate", "ServiceExecutionRoleUpdate",
-                 "RunConfigurationUpdate", "CloudWatchLoggingOptionUpdates",
-                 "RuntimeEnvironmentUpdate")
+UPDATE_FIELDS = (
+    "ApplicationConfigurationUpdate",
+    "ServiceExecutionRoleUpdate",
+    "RunConfigurationUpdate",
+    "CloudWatchLoggingOptionUpdates",
+    "RuntimeEnvironmentUpdate",
+)
 
 
 def update_application(lookups: Lookups, request: Mapping[str, Any]) -> Change:
     if not any(name in request for name in UPDATE_FIELDS):
         raise invalid("UpdateApplication needs at least one update.")
     unsupported = set(request.get("ApplicationConfigurationUpdate", {})) & {
-        "SqlApplicationConfigurationUpdate", "ZeppelinApplicationConfigurationUpdate"}
+        "SqlApplicationConfigurationUpdate",
+        "ZeppelinApplicationConfigurationUpdate",
+    }
     if unsupported:
         raise invalid(f"{', '.join(sorted(unsupported))} is not supported by this sandbox.")
 
     def change(app: FlinkApp) -> FlinkApp:
-        app = _update_configuration(lookups, app,
-                                    request.get("ApplicationConfigurationUpdate", {}))
+        app = _update_configuration(lookups, app, request.get("ApplicationConfigurationUpdate", {}))
         if "CloudWatchLoggingOptionUpdates" in request:
             app = _update_logging(lookups, app, request["CloudWatchLoggingOptionUpdates"])
         if "ServiceExecutionRoleUpdate" in request:

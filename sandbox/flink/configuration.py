@@ -19,33 +19,61 @@ DEFAULT_CHECKPOINT = {
     "CheckpointInterval": 60000,
     "MinPauseBetweenCheckpoints": 5000,
 }
-DEFAULT_MONITORING = {"ConfigurationType": "DEFAULT", "MetricsLevel": "APPLICATION",
-                      "LogLevel": "INFO"}
-DEFAULT_PARALLELISM = {"ConfigurationType": "DEFAULT", "Parallelism": 1, "ParallelismPerKPU": 1,
-                       "CurrentParallelism": 1, "AutoScalingEnabled": True}
+DEFAULT_MONITORING = {
+    "ConfigurationType": "DEFAULT",
+    "MetricsLevel": "APPLICATION",
+    "LogLevel": "INFO",
+}
+DEFAULT_PARALLELISM = {
+    "ConfigurationType": "DEFAULT",
+    "Parallelism": 1,
+    "ParallelismPerKPU": 1,
+    "CurrentParallelism": 1,
+    "AutoScalingEnabled": True,
+}
 
 # (description key, request key, update key, defaults, settable fields)
 _SECTIONS: tuple[tuple[str, str, str, Mapping[str, Any], tuple[str, ...]], ...] = (
-    ("CheckpointConfigurationDescription", "CheckpointConfiguration",
-     "CheckpointConfigurationUpdate", DEFAULT_CHECKPOINT,
-     ("CheckpointingEnabled", "CheckpointInterval", "MinPauseBetweenCheckpoints")),
-    ("MonitoringConfigurationDescription", "MonitoringConfiguration",
-     "MonitoringConfigurationUpdate", DEFAULT_MONITORING, ("MetricsLevel", "LogLevel")),
-    ("ParallelismConfigurationDescription", "ParallelismConfiguration",
-     "ParallelismConfigurationUpdate", DEFAULT_PARALLELISM,
-     ("Parallelism", "ParallelismPerKPU", "AutoScalingEnabled")),
+    (
+        "CheckpointConfigurationDescription",
+        "CheckpointConfiguration",
+        "CheckpointConfigurationUpdate",
+        DEFAULT_CHECKPOINT,
+        ("CheckpointingEnabled", "CheckpointInterval", "MinPauseBetweenCheckpoints"),
+    ),
+    (
+        "MonitoringConfigurationDescription",
+        "MonitoringConfiguration",
+        "MonitoringConfigurationUpdate",
+        DEFAULT_MONITORING,
+        ("MetricsLevel", "LogLevel"),
+    ),
+    (
+        "ParallelismConfigurationDescription",
+        "ParallelismConfiguration",
+        "ParallelismConfigurationUpdate",
+        DEFAULT_PARALLELISM,
+        ("Parallelism", "ParallelismPerKPU", "AutoScalingEnabled"),
+    ),
 )
 
 
-def _section(current: Mapping[str, Any], defaults: Mapping[str, Any], fields: tuple[str, ...],
-             values: Mapping[str, Any], kind: str | None, label: str) -> dict[str, Any]:
+def _section(
+    current: Mapping[str, Any],
+    defaults: Mapping[str, Any],
+    fields: tuple[str, ...],
+    values: Mapping[str, Any],
+    kind: str | None,
+    label: str,
+) -> dict[str, Any]:
     """Apply `values` (plain field names) under configuration type `kind` to `current`."""
     effective = kind or current["ConfigurationType"]
     if effective == "DEFAULT":
         given = [name for name in fields if name in values]
         if given:
-            raise invalid(f"{label}: {', '.join(given)} can only be set when ConfigurationType "
-                          "is CUSTOM.")
+            raise invalid(
+                f"{label}: {', '.join(given)} can only be set when ConfigurationType is CUSTOM."
+            )
         return dict(defaults)
     result = dict(current)
     result["ConfigurationType"] = "CUSTOM"
@@ -60,8 +88,9 @@ def flink_description(request: Mapping[str, Any]) -> dict[str, Any]:
     result: dict[str, Any] = {}
     for description_key, request_key, _, defaults, fields in _SECTIONS:
         section = request.get(request_key, {})
-        result[description_key] = _section(defaults, defaults, fields, section,
-                                           section.get("ConfigurationType"), request_key)
+        result[description_key] = _section(
+            defaults, defaults, fields, section, section.get("ConfigurationType"), request_key
+        )
     return result
 
 
@@ -72,8 +101,14 @@ def apply_flink_update(current: Mapping[str, Any], update: Mapping[str, Any]) ->
             continue
         section = update[update_key]
         values = {name: section[name + "Update"] for name in fields if name + "Update" in section}
-        result[description_key] = _section(current[description_key], defaults, fields, values,
-                                           section.get("ConfigurationTypeUpdate"), update_key)
+        result[description_key] = _section(
+            current[description_key],
+            defaults,
+            fields,
+            values,
+            section.get("ConfigurationTypeUpdate"),
+            update_key,
+        )
     return result
 
 
@@ -101,25 +136,32 @@ def code_description(request: Mapping[str, Any]) -> dict[str, Any]:
     description: dict[str, Any] = {}
     if "TextContent" in content:
         text = content["TextContent"]
-        description.update(TextContent=text, CodeSize=len(text.encode()),
-                           CodeMD5=hashlib.md5(text.encode()).hexdigest())
+        description.update(
+            TextContent=text,
+            CodeSize=len(text.encode()),
+            CodeMD5=hashlib.md5(text.encode()).hexdigest(),
+        )
     if "S3ContentLocation" in content:
         description["S3ApplicationCodeLocationDescription"] = dict(content["S3ContentLocation"])
     return {"CodeContentType": request["CodeContentType"], "CodeContentDescription": description}
 
 
-def apply_code_update(current: Mapping[str, Any] | None,
-                      update: Mapping[str, Any]) -> dict[str, Any]:
-    result: dict[str, Any] = dict(current or {"CodeContentType": "ZIPFILE",
-                                              "CodeContentDescription": {}})
+def apply_code_update(
+    current: Mapping[str, Any] | None, update: Mapping[str, Any]
+) -> dict[str, Any]:
+    result: dict[str, Any] = dict(
+        current or {"CodeContentType": "ZIPFILE", "CodeContentDescription": {}}
+    )
     if "CodeContentTypeUpdate" in update:
         result["CodeContentType"] = update["CodeContentTypeUpdate"]
     content = update.get("CodeContentUpdate", {})
     description = dict(result.get("CodeContentDescription", {}))
     if "TextContentUpdate" in content:
         description = code_description(
-            {"CodeContentType": "PLAINTEXT",
-             "CodeContent": {"TextContent": content["TextContentUpdate"]}}
+            {
+                "CodeContentType": "PLAINTEXT",
+                "CodeContent": {"TextContent": content["TextContentUpdate"]},
+            }
         )["CodeContentDescription"]
     s3_update = content.get("S3ContentLocationUpdate")
     if s3_update:

@@ -42,24 +42,37 @@ def create_application(backend: FlinkBackend, req: Request) -> Response:
     code = config.get("ApplicationCodeConfiguration")
     now = round(time.time(), 3)
     app = FlinkApp(
-        name=req["ApplicationName"], arn=backend.arn(req["ApplicationName"]), runtime=runtime,
-        role=changes.check_role(req["ServiceExecutionRole"]), created=now, updated=now,
-        version=1, token=new_token(), status="READY",
+        name=req["ApplicationName"],
+        arn=backend.arn(req["ApplicationName"]),
+        runtime=runtime,
+        role=changes.check_role(req["ServiceExecutionRole"]),
+        created=now,
+        updated=now,
+        version=1,
+        token=new_token(),
+        status="READY",
         flink=conf.flink_description(config.get("FlinkApplicationConfiguration", {})),
-        snapshots=conf.snapshot_description(snapshots["SnapshotsEnabled"],
-                                            snapshots.get("SnapshotMode")),
+        snapshots=conf.snapshot_description(
+            snapshots["SnapshotsEnabled"], snapshots.get("SnapshotMode")
+        ),
         encryption=conf.encryption_description(encryption["KeyType"], encryption.get("KeyId")),
         rollback_enabled=config.get("ApplicationSystemRollbackConfiguration", {}).get(
-            "RollbackEnabled", False),
+            "RollbackEnabled", False
+        ),
         description=req.get("ApplicationDescription", ""),
         mode=req.get("ApplicationMode", "STREAMING"),
         code=conf.code_description(code) if code else None,
         property_groups=tuple(config.get("EnvironmentProperties", {}).get("PropertyGroups", [])),
-        logging=tuple(LoggingOption(f"1.{i + 1}",
-                                    changes.check_log_stream(backend.lookups, o["LogStreamARN"]))
-                      for i, o in enumerate(logging)),
-        vpcs=tuple(changes.vpc_config(backend.lookups, f"1.{i + 1}", v["SubnetIds"],
-                                      v["SecurityGroupIds"]) for i, v in enumerate(vpcs)),
+        logging=tuple(
+            LoggingOption(
+                f"1.{i + 1}", changes.check_log_stream(backend.lookups, o["LogStreamARN"])
+            )
+            for i, o in enumerate(logging)
+        ),
+        vpcs=tuple(
+            changes.vpc_config(backend.lookups, f"1.{i + 1}", v["SubnetIds"], v["SecurityGroupIds"])
+            for i, v in enumerate(vpcs)
+        ),
         tags=tuple(_tags(req.get("Tags", [])).items()),
     )
     return {"ApplicationDetail": application_detail(backend.add(app))}
@@ -78,8 +91,12 @@ def list_applications(backend: FlinkBackend, req: Request) -> Response:
 
 
 def _mutate(backend: FlinkBackend, req: Request, change: changes.Change) -> FlinkApp:
-    return backend.mutate(req["ApplicationName"], req.get("CurrentApplicationVersionId"),
-                          req.get("ConditionalToken"), change)
+    return backend.mutate(
+        req["ApplicationName"],
+        req.get("CurrentApplicationVersionId"),
+        req.get("ConditionalToken"),
+        change,
+    )
 
 
 def update_application(backend: FlinkBackend, req: Request) -> Response:
@@ -88,9 +105,12 @@ def update_application(backend: FlinkBackend, req: Request) -> Response:
 
 
 def _logging_response(app: FlinkApp) -> Response:
-    return {"ApplicationARN": app.arn, "ApplicationVersionId": app.version,
-            "CloudWatchLoggingOptionDescriptions": logging_descriptions(app),
-            "OperationId": _operation_id()}
+    return {
+        "ApplicationARN": app.arn,
+        "ApplicationVersionId": app.version,
+        "CloudWatchLoggingOptionDescriptions": logging_descriptions(app),
+        "OperationId": _operation_id(),
+    }
 
 
 def add_logging_option(backend: FlinkBackend, req: Request) -> Response:
@@ -105,15 +125,21 @@ def delete_logging_option(backend: FlinkBackend, req: Request) -> Response:
 
 def add_vpc_configuration(backend: FlinkBackend, req: Request) -> Response:
     app = _mutate(backend, req, changes.add_vpc(backend.lookups, req["VpcConfiguration"]))
-    return {"ApplicationARN": app.arn, "ApplicationVersionId": app.version,
-            "VpcConfigurationDescription": vpc_description(app.vpcs[-1]),
-            "OperationId": _operation_id()}
+    return {
+        "ApplicationARN": app.arn,
+        "ApplicationVersionId": app.version,
+        "VpcConfigurationDescription": vpc_description(app.vpcs[-1]),
+        "OperationId": _operation_id(),
+    }
 
 
 def delete_vpc_configuration(backend: FlinkBackend, req: Request) -> Response:
     app = _mutate(backend, req, changes.delete_vpc(req["VpcConfigurationId"]))
-    return {"ApplicationARN": app.arn, "ApplicationVersionId": app.version,
-            "OperationId": _operation_id()}
+    return {
+        "ApplicationARN": app.arn,
+        "ApplicationVersionId": app.version,
+        "OperationId": _operation_id(),
+    }
 
 
 def start_application(backend: FlinkBackend, req: Request) -> Response:
@@ -146,8 +172,9 @@ def tag_resource(backend: FlinkBackend, req: Request) -> Response:
 
 def untag_resource(backend: FlinkBackend, req: Request) -> Response:
     keys = set(req["TagKeys"])
-    backend.set_tags(req["ResourceARN"], lambda tags: {k: v for k, v in tags.items()
-                                                       if k not in keys})
+    backend.set_tags(
+        req["ResourceARN"], lambda tags: {k: v for k, v in tags.items() if k not in keys}
+    )
     return {}
 
 
@@ -178,8 +205,10 @@ READ_ONLY = frozenset({"DescribeApplication", "ListApplications", "ListTagsForRe
 def handle(backend: FlinkBackend, operation: str, req: Request) -> Response:
     handler = OPERATIONS.get(operation)
     if handler is None:
-        raise FlinkApiError("UnsupportedOperationException",
-                            f"{operation} is not implemented by the flink-remediator sandbox.")
+        raise FlinkApiError(
+            "UnsupportedOperationException",
+            f"{operation} is not implemented by the flink-remediator sandbox.",
+        )
     found = input_problems("kinesisanalyticsv2", operation, dict(req))
     if found:
         raise invalid(f"Invalid request: {found[0]}")

@@ -86,8 +86,12 @@ class Harness:
     def role_index(self) -> RoleIndex:
         """Which apps use a role, from a complete inventory of the sandbox (as after a sweep)."""
         inventory = Inventory()
-        index_applications(AwsByRegion(lambda _: self.aws), self.sandbox.account_id,
-                           [self.sandbox.region], inventory)  # fmt: skip
+        index_applications(
+            AwsByRegion(lambda _: self.aws),
+            self.sandbox.account_id,
+            [self.sandbox.region],
+            inventory,
+        )
         return inventory.role_index(lambda: True)
 
     def drifts(self, app: AppRef, rules: Rules) -> list[Any]:

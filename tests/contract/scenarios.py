@@ -61,8 +61,11 @@ def _logging_compliant(h: Harness, settings: Any, name: str) -> AppRef:
     logs = h.client("logs")
     logs.create_log_group(logGroupName=group)
     logs.create_log_stream(logGroupName=group, logStreamName=stream)
-    monitoring = {"ConfigurationType": "CUSTOM", "LogLevel": settings.log_level,
-                  "MetricsLevel": settings.metrics_level}  # fmt: skip
+    monitoring = {
+        "ConfigurationType": "CUSTOM",
+        "LogLevel": settings.log_level,
+        "MetricsLevel": settings.metrics_level,
+    }
     return h.create_app(
         name,
         _flink("MonitoringConfiguration", monitoring),
@@ -88,8 +91,12 @@ def _encrypted(h: Harness, settings: Any, name: str) -> AppRef:
 
 def _code_from(bucket: str) -> dict[str, Any]:
     location = {"BucketARN": f"arn:aws:s3:::{bucket}", "FileKey": "job.jar"}
-    return {"ApplicationCodeConfiguration": {
-        "CodeContentType": "ZIPFILE", "CodeContent": {"S3ContentLocation": location}}}  # fmt: skip
+    return {
+        "ApplicationCodeConfiguration": {
+            "CodeContentType": "ZIPFILE",
+            "CodeContent": {"S3ContentLocation": location},
+        }
+    }
 
 
 # ---- VPC rules: a VPC with a private (NAT) and a public (internet gateway) subnet -------------
@@ -129,14 +136,23 @@ def _with_role(
     trust_condition: bool = False, policies: tuple[str, ...] = ()
 ) -> Callable[[Harness, Any, str], AppRef]:
     def build(h: Harness, settings: Any, name: str) -> AppRef:
-        statement: dict[str, Any] = {"Effect": "Allow", "Action": "sts:AssumeRole",
-                                     "Principal": {"Service": "kinesisanalytics.amazonaws.com"}}
+        statement: dict[str, Any] = {
+            "Effect": "Allow",
+            "Action": "sts:AssumeRole",
+            "Principal": {"Service": "kinesisanalytics.amazonaws.com"},
+        }
         if trust_condition:  # the harness has no inventory: the app's own ARN is what it knows
-            statement["Condition"] = {"StringEquals": {"aws:SourceAccount": h.app(name).account},
-                                      "ArnEquals": {"aws:SourceArn": h.app(name).arn}}
+            statement["Condition"] = {
+                "StringEquals": {"aws:SourceAccount": h.app(name).account},
+                "ArnEquals": {"aws:SourceArn": h.app(name).arn},
+            }
         iam = h.client("iam")
-        iam.create_role(RoleName="flink-execution", AssumeRolePolicyDocument=json.dumps(
-            {"Version": "2012-10-17", "Statement": [statement]}))
+        iam.create_role(
+            RoleName="flink-execution",
+            AssumeRolePolicyDocument=json.dumps(
+                {"Version": "2012-10-17", "Statement": [statement]}
+            ),
+        )
         for arn in policies:
             iam.attach_role_policy(RoleName="flink-execution", PolicyArn=arn)
         return h.create_app(name)

@@ -50,24 +50,43 @@ def test_one_apply_fixes_three_rules_with_one_update_and_plan_shows_alerts(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     h = Harness.start(fresh_sandbox, monkeypatch)
-    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                        "AWS_REGION": fresh_sandbox.region}.items():  # fmt: skip
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_REGION": fresh_sandbox.region,
+    }.items():
         monkeypatch.setenv(name, value)
     config = tmp_path / "desired.yaml"
     config.write_text(CONFIG.format(account=fresh_sandbox.account_id, region=fresh_sandbox.region))
-    code = {"CodeContentType": "ZIPFILE", "CodeContent": {"S3ContentLocation": {
-        "BucketARN": "arn:aws:s3:::someones-scratch", "FileKey": "job.jar"}}}  # fmt: skip
-    h.create_app("orders", {
-        "ApplicationCodeConfiguration": code,
-        "ApplicationSnapshotConfiguration": {"SnapshotsEnabled": False},
-        "ApplicationSystemRollbackConfiguration": {"RollbackEnabled": False},
-        "FlinkApplicationConfiguration": {"CheckpointConfiguration": {
-            "ConfigurationType": "CUSTOM", "CheckpointingEnabled": False}},
-    }, runtime="FLINK-1_15")  # fmt: skip
+    code = {
+        "CodeContentType": "ZIPFILE",
+        "CodeContent": {
+            "S3ContentLocation": {
+                "BucketARN": "arn:aws:s3:::someones-scratch",
+                "FileKey": "job.jar",
+            }
+        },
+    }
+    h.create_app(
+        "orders",
+        {
+            "ApplicationCodeConfiguration": code,
+            "ApplicationSnapshotConfiguration": {"SnapshotsEnabled": False},
+            "ApplicationSystemRollbackConfiguration": {"RollbackEnabled": False},
+            "FlinkApplicationConfiguration": {
+                "CheckpointConfiguration": {
+                    "ConfigurationType": "CUSTOM",
+                    "CheckpointingEnabled": False,
+                }
+            },
+        },
+        runtime="FLINK-1_15",
+    )
     h.clear_calls()
 
-    exit_code, plan = run(capsys, "plan", "--config", str(config), "--output", "json",
-                          "--detailed-exitcode")  # fmt: skip
+    exit_code, plan = run(
+        capsys, "plan", "--config", str(config), "--output", "json", "--detailed-exitcode"
+    )
     assert exit_code == 2
     by_rules = {tuple(a["rules"]): a for a in actions(plan)}
     merged = by_rules[tuple(FIXED_TOGETHER)]

@@ -81,11 +81,29 @@ class DaemonProcess:
         }
         self._stderr = log.open("ab")
         self.process = subprocess.Popen(
-            [*CLI, "run", "--config", str(config), "--metrics-host", "127.0.0.1",
-             "--metrics-port", str(self.port), "--log-format", "json", "--poll-wait-seconds", "1",
-             "--debounce-seconds", "0.5", "--sweep-interval-seconds", "600", *args],
-            env=env, stdout=subprocess.DEVNULL, stderr=self._stderr,
-        )  # fmt: skip
+            [
+                *CLI,
+                "run",
+                "--config",
+                str(config),
+                "--metrics-host",
+                "127.0.0.1",
+                "--metrics-port",
+                str(self.port),
+                "--log-format",
+                "json",
+                "--poll-wait-seconds",
+                "1",
+                "--debounce-seconds",
+                "0.5",
+                "--sweep-interval-seconds",
+                "600",
+                *args,
+            ],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=self._stderr,
+        )
 
     def records(self) -> list[dict[str, Any]]:
         out = []

@@ -30,8 +30,9 @@ def require_binary(*names: str) -> str:
     """Path of the first of `names` on PATH (or in /usr/bin). Missing: the test fails in CI
     (env CI set) and is skipped elsewhere, as for promtool in tests/telemetry."""
     for name in names:
-        path = shutil.which(name) or (f"/usr/bin/{name}" if Path(f"/usr/bin/{name}").exists()
-                                      else None)  # fmt: skip
+        path = shutil.which(name) or (
+            f"/usr/bin/{name}" if Path(f"/usr/bin/{name}").exists() else None
+        )
         if path:
             return path
     message = f"{' / '.join(names)} not found (Debian packages prometheus, prometheus-alertmanager)"
@@ -138,18 +139,37 @@ class AlertmanagerProcess(_Server):
     def __init__(self, workdir: Path, webhook_url: str) -> None:
         workdir.mkdir(parents=True, exist_ok=True)
         config = workdir / "alertmanager.yml"
-        config.write_text(yaml.safe_dump({
-            "route": {"receiver": "test-webhook", "group_by": ["alertname", "application"],
-                      "group_wait": "1s", "group_interval": "1s", "repeat_interval": "1h"},
-            "receivers": [{"name": "test-webhook", "webhook_configs": [
-                {"url": webhook_url, "send_resolved": True}]}],
-        }))  # fmt: skip
+        config.write_text(
+            yaml.safe_dump(
+                {
+                    "route": {
+                        "receiver": "test-webhook",
+                        "group_by": ["alertname", "application"],
+                        "group_wait": "1s",
+                        "group_interval": "1s",
+                        "repeat_interval": "1h",
+                    },
+                    "receivers": [
+                        {
+                            "name": "test-webhook",
+                            "webhook_configs": [{"url": webhook_url, "send_resolved": True}],
+                        }
+                    ],
+                }
+            )
+        )
         self.address = f"127.0.0.1:{free_port()}"
-        super().__init__("alertmanager", [
-            require_binary("prometheus-alertmanager", "alertmanager"),
-            f"--config.file={config}", f"--storage.path={workdir / 'data'}",
-            f"--web.listen-address={self.address}", "--cluster.listen-address=",
-        ], workdir)  # fmt: skip
+        super().__init__(
+            "alertmanager",
+            [
+                require_binary("prometheus-alertmanager", "alertmanager"),
+                f"--config.file={config}",
+                f"--storage.path={workdir / 'data'}",
+                f"--web.listen-address={self.address}",
+                "--cluster.listen-address=",
+            ],
+            workdir,
+        )
         self.wait_ready(f"http://{self.address}/-/ready")
 
 
@@ -162,23 +182,39 @@ class PrometheusProcess(_Server):
     ) -> None:
         workdir.mkdir(parents=True, exist_ok=True)
         config = workdir / "prometheus.yml"
-        config.write_text(yaml.safe_dump({
-            "global": {"scrape_interval": "1s", "scrape_timeout": "1s",
-                       "evaluation_interval": "1s"},
-            "rule_files": [str(path.resolve()) for path in rule_files],
-            "alerting": {"alertmanagers": [{"api_version": "v2",
-                                            "static_configs": [{"targets": [alertmanager]}]}]},
-            "scrape_configs": [{"job_name": "flink-remediator",
-                                "static_configs": [{"targets": [target]}]}],
-        }))  # fmt: skip
+        config.write_text(
+            yaml.safe_dump(
+                {
+                    "global": {
+                        "scrape_interval": "1s",
+                        "scrape_timeout": "1s",
+                        "evaluation_interval": "1s",
+                    },
+                    "rule_files": [str(path.resolve()) for path in rule_files],
+                    "alerting": {
+                        "alertmanagers": [
+                            {"api_version": "v2", "static_configs": [{"targets": [alertmanager]}]}
+                        ]
+                    },
+                    "scrape_configs": [
+                        {"job_name": "flink-remediator", "static_configs": [{"targets": [target]}]}
+                    ],
+                }
+            )
+        )
         self.address = f"127.0.0.1:{free_port()}"
-        super().__init__("prometheus", [
-            require_binary("prometheus"),
-            f"--config.file={config}", f"--storage.tsdb.path={workdir / 'data'}",
-            f"--web.listen-address={self.address}",
-            # A resolved or re-firing alert goes out at the next evaluation, not a minute later.
-            "--rules.alert.resend-delay=1s",
-        ], workdir)  # fmt: skip
+        super().__init__(
+            "prometheus",
+            [
+                require_binary("prometheus"),
+                f"--config.file={config}",
+                f"--storage.tsdb.path={workdir / 'data'}",
+                f"--web.listen-address={self.address}",
+                # A resolved or re-firing alert goes out at the next evaluation, not a minute later.
+                "--rules.alert.resend-delay=1s",
+            ],
+            workdir,
+        )
         self.wait_ready(f"http://{self.address}/-/ready")
 
     def _api(self, path: str, **params: str) -> Any:

@@ -111,13 +111,18 @@ def promql_value(prometheus: PrometheusProcess, promql: str) -> float:
 
 def test_public_route_alert_fires_is_delivered_and_resolves(stack: Stack) -> None:
     sandbox, daemon, prometheus, webhook = (
-        stack.sandbox, stack.daemon, stack.prometheus, stack.webhook
-    )  # fmt: skip
+        stack.sandbox,
+        stack.daemon,
+        stack.prometheus,
+        stack.webhook,
+    )
     ec2 = sandbox.client("ec2")  # alice's keys
     flink = sandbox.client("kinesisanalyticsv2")
     violation = {"application": VPC_APP, "rule": "vpc_public_route"}
-    gauge = f'flink_remediator_violation_active{{{JOB}, application="{VPC_APP}", ' \
-            'rule="vpc_public_route"}'  # fmt: skip
+    gauge = (
+        f'flink_remediator_violation_active{{{JOB}, application="{VPC_APP}", '
+        'rule="vpc_public_route"}'
+    )
 
     # Prometheus scrapes the daemon under the job name the rules select on, and sees the
     # first sweep's verdict: the private subnet routes through the NAT gateway.
@@ -133,8 +138,9 @@ def test_public_route_alert_fires_is_delivered_and_resolves(stack: Stack) -> Non
     route_default_to(ec2, table, GatewayId=igw)
     wait_until(
         lambda: daemon.metric("flink_remediator_violation_active", **violation) == 1,
-        TIMEOUT, "the daemon's violation gauge to be 1",
-    )  # fmt: skip
+        TIMEOUT,
+        "the daemon's violation gauge to be 1",
+    )
     alerted = daemon.wait_for("violation_alerted", app=VPC_APP, rule="vpc_public_route")
     assert alerted["actor"] == sandbox.info["principals"]["actor"]["arn"]
 
@@ -153,8 +159,9 @@ def test_public_route_alert_fires_is_delivered_and_resolves(stack: Stack) -> Non
     # (c) Alertmanager delivers it to the webhook.
     delivered = wait_until(
         lambda: webhook.notifications(ALERT, "firing", application=VPC_APP),
-        TIMEOUT, "the firing alert at the webhook",
-    )  # fmt: skip
+        TIMEOUT,
+        "the firing alert at the webhook",
+    )
     assert delivered[0]["labels"]["severity"] == "critical"
     assert VPC_APP in delivered[0]["annotations"]["summary"]
     fingerprint = delivered[0]["fingerprint"]
@@ -167,20 +174,30 @@ def test_public_route_alert_fires_is_delivered_and_resolves(stack: Stack) -> Non
     assert body["commonLabels"]["job"] == "flink-remediator"
 
     # (d) remediation counters through PromQL: the alert-only finding, then a logging fix.
-    alerted_total = f'sum(flink_remediator_remediations_total{{{JOB}, rule="vpc_public_route", ' \
-                    'outcome="alerted", mode="alert"})'  # fmt: skip
-    wait_until(lambda: promql_value(prometheus, alerted_total) >= 1, TIMEOUT,
-               "the alerted vpc_public_route remediation in Prometheus")  # fmt: skip
-    applied_total = f'sum(flink_remediator_remediations_total{{{JOB}, rule="cloudwatch_logging", ' \
-                    'outcome="applied", mode="enforce"})'  # fmt: skip
+    alerted_total = (
+        f'sum(flink_remediator_remediations_total{{{JOB}, rule="vpc_public_route", '
+        'outcome="alerted", mode="alert"})'
+    )
+    wait_until(
+        lambda: promql_value(prometheus, alerted_total) >= 1,
+        TIMEOUT,
+        "the alerted vpc_public_route remediation in Prometheus",
+    )
+    applied_total = (
+        f'sum(flink_remediator_remediations_total{{{JOB}, rule="cloudwatch_logging", '
+        'outcome="applied", mode="enforce"})'
+    )
     before = promql_value(prometheus, applied_total)
     assert before == daemon.metric(
         "flink_remediator_remediations_total", rule="cloudwatch_logging", outcome="applied"
     )  # the first sweep's fixes of the drifted demo apps, already scraped
     delete_logging(flink, LOGGING_APP)
     wait_until(lambda: has_logging(flink, LOGGING_APP), TIMEOUT, "the logging option back")
-    wait_until(lambda: promql_value(prometheus, applied_total) == before + 1, TIMEOUT,
-               "the logging fix counted in Prometheus")  # fmt: skip
+    wait_until(
+        lambda: promql_value(prometheus, applied_total) == before + 1,
+        TIMEOUT,
+        "the logging fix counted in Prometheus",
+    )
     fixed = f'sum(flink_remediator_reconciles_total{{{JOB}, trigger="event", result="fixed"}})'
     assert promql_value(prometheus, fixed) >= 1
 
@@ -189,13 +206,15 @@ def test_public_route_alert_fires_is_delivered_and_resolves(stack: Stack) -> Non
     route_default_to(ec2, table, NatGatewayId=nat)
     wait_until(
         lambda: daemon.metric("flink_remediator_violation_active", **violation) == 0,
-        TIMEOUT, "the daemon's violation gauge to be 0",
-    )  # fmt: skip
+        TIMEOUT,
+        "the daemon's violation gauge to be 0",
+    )
     wait_until(lambda: prometheus.scalar(gauge) == 0, TIMEOUT, "Prometheus to see the 0")
     wait_until(lambda: not prometheus.alerts(ALERT), TIMEOUT, f"{ALERT} to stop firing")
     resolved = wait_until(
         lambda: webhook.notifications(ALERT, "resolved", application=VPC_APP),
-        TIMEOUT, "the resolved notification at the webhook",
-    )  # fmt: skip
+        TIMEOUT,
+        "the resolved notification at the webhook",
+    )
     assert resolved[0]["endsAt"] >= delivered[0]["startsAt"]
     assert daemon.process.poll() is None

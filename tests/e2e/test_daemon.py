@@ -183,10 +183,17 @@ MALFORMED = {
     "not_json": "this is not json {",
     "unknown_shape": json.dumps({"hello": "world"}),
     "other_service": json.dumps(
-        {"detail-type": "AWS API Call via CloudTrail", "source": "aws.s3",
-         "detail": {"eventSource": "s3.amazonaws.com", "eventName": "PutObject", "eventID": "e1"}}
+        {
+            "detail-type": "AWS API Call via CloudTrail",
+            "source": "aws.s3",
+            "detail": {
+                "eventSource": "s3.amazonaws.com",
+                "eventName": "PutObject",
+                "eventID": "e1",
+            },
+        }
     ),
-}  # fmt: skip
+}
 
 
 def test_malformed_messages_are_counted_dropped_and_real_drift_still_fixed(

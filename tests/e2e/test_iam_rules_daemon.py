@@ -26,9 +26,18 @@ from tests.e2e.configs import write_config
 
 ROLE = "shared-execution"
 ADMIN = "arn:aws:iam::aws:policy/AdministratorAccess"
-BARE_TRUST = json.dumps({"Version": "2012-10-17", "Statement": [{
-    "Effect": "Allow", "Principal": {"Service": "kinesisanalytics.amazonaws.com"},
-    "Action": "sts:AssumeRole"}]})  # fmt: skip
+BARE_TRUST = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "kinesisanalytics.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+)
 APPS = ("ledger", "orders")
 
 
@@ -39,18 +48,48 @@ class DaemonProcess:
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
-        env = {**os.environ, "AWS_ENDPOINT_URL": sandbox.endpoint_url,
-               "AWS_REGION": sandbox.region, "AWS_ACCESS_KEY_ID": keys.access_key_id,
-               "AWS_SECRET_ACCESS_KEY": keys.secret_access_key}  # fmt: skip
+        env = {
+            **os.environ,
+            "AWS_ENDPOINT_URL": sandbox.endpoint_url,
+            "AWS_REGION": sandbox.region,
+            "AWS_ACCESS_KEY_ID": keys.access_key_id,
+            "AWS_SECRET_ACCESS_KEY": keys.secret_access_key,
+        }
         env.pop("AWS_SESSION_TOKEN", None)
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "daemon.cli", "run", "--config", str(config),
-             "--queue-url", sandbox.queue_url, "--region", sandbox.region,
-             "--metrics-host", "127.0.0.1", "--metrics-port", str(port), "--log-format", "json",
-             "--sweep-interval-seconds", "3600", "--sweep-jitter-seconds", "0",
-             "--poll-wait-seconds", "1", "--debounce-seconds", "0.2", "--workers", "4"],
-            env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "daemon.cli",
+                "run",
+                "--config",
+                str(config),
+                "--queue-url",
+                sandbox.queue_url,
+                "--region",
+                sandbox.region,
+                "--metrics-host",
+                "127.0.0.1",
+                "--metrics-port",
+                str(port),
+                "--log-format",
+                "json",
+                "--sweep-interval-seconds",
+                "3600",
+                "--sweep-jitter-seconds",
+                "0",
+                "--poll-wait-seconds",
+                "1",
+                "--debounce-seconds",
+                "0.2",
+                "--workers",
+                "4",
+            ],
+            env=env,
+            stderr=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            text=True,
+        )
         self.logs: list[dict[str, Any]] = []
         threading.Thread(target=self._read, daemon=True).start()
 
@@ -90,8 +129,10 @@ def wait_for(condition: Callable[[], Any], what: str, daemon: DaemonProcess) -> 
 def world(
     fresh_sandbox: Sandbox, iam_user: Callable[..., Credentials], tmp_path: Path
 ) -> Iterator[dict[str, Any]]:
-    admin = {s: client(fresh_sandbox.endpoint_url, fresh_sandbox.region, s)
-             for s in ("iam", "kinesisanalyticsv2", "sqs")}  # fmt: skip
+    admin = {
+        s: client(fresh_sandbox.endpoint_url, fresh_sandbox.region, s)
+        for s in ("iam", "kinesisanalyticsv2", "sqs")
+    }
     role = admin["iam"].create_role(RoleName=ROLE, AssumeRolePolicyDocument=BARE_TRUST)["Role"]
     admin["iam"].attach_role_policy(RoleName=ROLE, PolicyArn=ADMIN)
     for name in APPS:
@@ -108,10 +149,15 @@ def world(
     )
     daemon = DaemonProcess(fresh_sandbox, daemon_keys, config)
     try:
-        yield {"daemon": daemon, "daemon_keys": daemon_keys, "iam": admin["iam"],
-               "sqs": admin["sqs"],
-               "actor_iam": client(fresh_sandbox.endpoint_url, fresh_sandbox.region, "iam",
-                                   actor_keys)}  # fmt: skip
+        yield {
+            "daemon": daemon,
+            "daemon_keys": daemon_keys,
+            "iam": admin["iam"],
+            "sqs": admin["sqs"],
+            "actor_iam": client(
+                fresh_sandbox.endpoint_url, fresh_sandbox.region, "iam", actor_keys
+            ),
+        }
     finally:
         daemon.stop()
 
@@ -146,13 +192,17 @@ def test_iam_events_alone_make_the_daemon_restore_the_shared_role(
     def received() -> set[str]:
         return {e.get("event_name", "") for e in daemon.events("event_received")}
 
-    wait_for(lambda: {"UpdateAssumeRolePolicy", "AttachRolePolicy"} <= received(),
-             "both IAM events", daemon)  # fmt: skip
+    wait_for(
+        lambda: {"UpdateAssumeRolePolicy", "AttachRolePolicy"} <= received(),
+        "both IAM events",
+        daemon,
+    )
     wait_for(lambda: role_state(iam) == (wanted, []), "the role restored", daemon)
 
     def settled() -> bool:
-        by_events = {e.get("app") for e in daemon.events("reconcile_finished")
-                     if e.get("trigger") == "event"}  # fmt: skip
+        by_events = {
+            e.get("app") for e in daemon.events("reconcile_finished") if e.get("trigger") == "event"
+        }
         attributes = world["sqs"].get_queue_attributes(
             QueueUrl=fresh_sandbox.queue_url,
             AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
@@ -166,7 +216,10 @@ def test_iam_events_alone_make_the_daemon_restore_the_shared_role(
             assert sorted(entry["apps"]) == list(APPS)  # the role's apps, via the inventory
     assert len(daemon.events("sweep_finished")) == 1  # no second sweep: events did it
     daemon_arn = world["daemon_keys"].arn
-    writes = [c.operation for c in fresh_sandbox.calls()[fresh_sandbox_calls_before:]
-              if c.caller_arn == daemon_arn and c.mutating and c.service == "iam"]  # fmt: skip
+    writes = [
+        c.operation
+        for c in fresh_sandbox.calls()[fresh_sandbox_calls_before:]
+        if c.caller_arn == daemon_arn and c.mutating and c.service == "iam"
+    ]
     # Once per role, although two apps were reconciled for each of two events.
     assert sorted(writes) == ["DetachRolePolicy", "UpdateAssumeRolePolicy"]

@@ -49,12 +49,24 @@ def trail(demo: dict[str, Any], fresh_sandbox: Sandbox, tmp_path: Path) -> dict[
 
 
 def test_replay_is_dry_run_by_default(
-    demo: dict[str, Any], fresh_sandbox: Sandbox, trail: dict[str, Path], tmp_path: Path,
+    demo: dict[str, Any],
+    fresh_sandbox: Sandbox,
+    trail: dict[str, Path],
+    tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
-) -> None:  # fmt: skip
+) -> None:
     config = write_config(tmp_path / "c.yaml")
-    code = main(["replay", str(trail["jsonl"]), str(trail["records"]), "--config", str(config),
-                 "--output", "json"])  # fmt: skip
+    code = main(
+        [
+            "replay",
+            str(trail["jsonl"]),
+            str(trail["records"]),
+            "--config",
+            str(config),
+            "--output",
+            "json",
+        ]
+    )
     out = capsys.readouterr()
     assert code == 0
     doc = json.loads(out.out)
@@ -71,9 +83,12 @@ def test_replay_is_dry_run_by_default(
 
 
 def test_replay_apply_fixes(
-    demo: dict[str, Any], fresh_sandbox: Sandbox, trail: dict[str, Path], tmp_path: Path,
+    demo: dict[str, Any],
+    fresh_sandbox: Sandbox,
+    trail: dict[str, Path],
+    tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
-) -> None:  # fmt: skip
+) -> None:
     config = write_config(tmp_path / "c.yaml")
     assert main(["replay", str(trail["records"]), "--config", str(config), "--apply"]) == 0
     flink = alice(demo, fresh_sandbox, "kinesisanalyticsv2")

@@ -188,9 +188,12 @@ def set_monitoring(flink: Any, app: str, **levels: str) -> None:
         flink.update_application(
             ApplicationName=app,
             CurrentApplicationVersionId=current["ApplicationVersionId"],
-            ApplicationConfigurationUpdate={"FlinkApplicationConfigurationUpdate": {
-                "MonitoringConfigurationUpdate": {"ConfigurationTypeUpdate": "CUSTOM", **levels}}},
-        )  # fmt: skip
+            ApplicationConfigurationUpdate={
+                "FlinkApplicationConfigurationUpdate": {
+                    "MonitoringConfigurationUpdate": {"ConfigurationTypeUpdate": "CUSTOM", **levels}
+                }
+            },
+        )
 
     as_alice(flink, app, change)
 
@@ -206,8 +209,13 @@ def test_events_about_the_same_apps_on_two_replicas_fix_each_drift_once(
     daemons = start_two(write_config(tmp_path / "desired.yaml"))
     # The start-up sweeps fix the demo's own drift first (the next test is about that race).
     wait_until(
-        lambda: all(compliant(flink, a, stream_arn(sandbox, a)) for a in apps) and
-        queue_drained(sandbox), 30, "the demo drift to be fixed")  # fmt: skip
+        lambda: (
+            all(compliant(flink, a, stream_arn(sandbox, a)) for a in apps)
+            and queue_drained(sandbox)
+        ),
+        30,
+        "the demo drift to be fixed",
+    )
     before = versions(flink, apps)
     already = applied(daemons)
     clear_calls(sandbox)
@@ -231,15 +239,21 @@ def test_events_about_the_same_apps_on_two_replicas_fix_each_drift_once(
             set_monitoring(flink, app, **levels)
 
     wait_until(
-        lambda: all(compliant(flink, a, stream_arn(sandbox, a)) for a in apps) and
-        queue_drained(sandbox), 45, "every drift to be fixed and every event handled")  # fmt: skip
+        lambda: (
+            all(compliant(flink, a, stream_arn(sandbox, a)) for a in apps)
+            and queue_drained(sandbox)
+        ),
+        45,
+        "every drift to be fixed and every event handled",
+    )
 
     # alice made one call per kind of drift, and one fix call per kind undoes it: Add for a
     # missing logging option, one UpdateApplication for the levels (both of ledger-sink at once).
     kinds = {app: int(LOGGING in f) + int(bool(f - {LOGGING})) for app, f in drifted.items()}
     alice = sandbox.info["principals"]["actor"]["arn"]
-    alice_changes = [c for c in calls(sandbox, caller_arn=alice, mutating="true")
-                     if c["error_code"] is None]  # fmt: skip
+    alice_changes = [
+        c for c in calls(sandbox, caller_arn=alice, mutating="true") if c["error_code"] is None
+    ]
     assert len(alice_changes) == sum(kinds.values()) and all(c["emitted"] for c in alice_changes)
 
     writes = daemon_writes(sandbox)
@@ -259,8 +273,13 @@ def test_events_about_the_same_apps_on_two_replicas_fix_each_drift_once(
     assert not problems(daemons)
 
 
-VERSIONED_FIXES = {"fraud-scorer": 1, "ledger-sink": 1, "risk-aggregator": 1,
-                   "clickstream-sessionizer": 1, "payments-enricher": 0}  # fmt: skip
+VERSIONED_FIXES = {
+    "fraud-scorer": 1,
+    "ledger-sink": 1,
+    "risk-aggregator": 1,
+    "clickstream-sessionizer": 1,
+    "payments-enricher": 0,
+}
 # Writes that take no version token and set a value: a second replica may repeat them.
 REPEATABLE_RULES = {"required_tags", "execution_role_trust"}
 
@@ -282,10 +301,15 @@ def test_start_up_sweeps_of_two_replicas_fix_the_initial_drift_once(
 
     config = write_config(
         tmp_path / "desired.yaml",
-        enabled=("cloudwatch_logging", "snapshots", "required_tags", "execution_role_trust",
-                 "execution_role_permissions"),
+        enabled=(
+            "cloudwatch_logging",
+            "snapshots",
+            "required_tags",
+            "execution_role_trust",
+            "execution_role_permissions",
+        ),
         required_tags={"tags": {"owner": {"default": "platform-team"}}},
-    )  # fmt: skip
+    )
     daemons = start_two(config)
     wait_until(lambda: queue_drained(sandbox), 30, "the replicas' own events to be handled")
 

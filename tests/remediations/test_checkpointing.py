@@ -130,8 +130,9 @@ def test_sandbox_app_with_checkpointing_off_is_fixed_once(
         "CheckpointInterval": 900_000,
         "MinPauseBetweenCheckpoints": 5_000,
     }
-    app = h.create_app("no-checkpoints", {"FlinkApplicationConfiguration": {
-        "CheckpointConfiguration": checkpoint}})  # fmt: skip
+    app = h.create_app(
+        "no-checkpoints", {"FlinkApplicationConfiguration": {"CheckpointConfiguration": checkpoint}}
+    )
     rules = [(RULE, Settings(), "enforce")]
     assert len(h.drifts(app, rules)) == 2
     assert_fixed_and_idempotent(h, app, rules)

@@ -67,8 +67,15 @@ def test_sandbox_code_from_another_bucket_is_reported_and_never_changed(
     fresh_sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     h = Harness.start(fresh_sandbox, monkeypatch)
-    code = {"CodeContentType": "ZIPFILE", "CodeContent": {"S3ContentLocation": {
-        "BucketARN": "arn:aws:s3:::someones-scratch", "FileKey": "job.jar"}}}  # fmt: skip
+    code = {
+        "CodeContentType": "ZIPFILE",
+        "CodeContent": {
+            "S3ContentLocation": {
+                "BucketARN": "arn:aws:s3:::someones-scratch",
+                "FileKey": "job.jar",
+            }
+        },
+    }
     app = h.create_app("byo-jar", {"ApplicationCodeConfiguration": code})
     h.clear_calls()
     rules = [(RULE, Settings(allowed_buckets=["acme-artifacts-*"]), "enforce")]

@@ -40,9 +40,15 @@ def seen(
     boundary: str | None = None,
     apps: list[str] | None = ("orders", "ledger"),  # type: ignore[assignment]
 ) -> Any:
-    facts = {"exists": True, "role_arn": ROLE, "boundary": boundary, "attached": list(attached),
-             "inline": inline or {}, "customer": customer or {},
-             "apps": None if apps is None else list(apps)}  # fmt: skip
+    facts = {
+        "exists": True,
+        "role_arn": ROLE,
+        "boundary": boundary,
+        "attached": list(attached),
+        "inline": inline or {},
+        "customer": customer or {},
+        "apps": None if apps is None else list(apps),
+    }
     return observed(flink_detail(APP), {RULE.id: facts}, APP)
 
 
@@ -50,11 +56,18 @@ def test_detach_removes_forbidden_aws_managed_policies_only() -> None:
     obs = seen(attached=(ADMIN, S3_READ))
     (drift,) = RULE.check(Settings(), obs)
     assert (drift.field, drift.current, drift.fixable, drift.resource) == (
-        "AttachedPolicies.AdministratorAccess", ADMIN, True, ROLE)  # fmt: skip
+        "AttachedPolicies.AdministratorAccess",
+        ADMIN,
+        True,
+        ROLE,
+    )
     assert "ledger, orders" in drift.message  # every app the change affects
     (call,) = RULE.fix(Settings(), obs, (drift,))
     assert (call.operation, call.params, call.resource) == (
-        "DetachRolePolicy", {"RoleName": "orders-role", "PolicyArn": ADMIN}, ROLE)  # fmt: skip
+        "DetachRolePolicy",
+        {"RoleName": "orders-role", "PolicyArn": ADMIN},
+        ROLE,
+    )
 
 
 def test_a_customer_policy_named_like_an_aws_one_is_judged_by_its_statements() -> None:
@@ -81,7 +94,9 @@ def test_boundary_is_put_once_and_then_contains_the_findings() -> None:
     assert drift.fixable and "Everything" in drift.message and ADMIN in drift.message
     (call,) = RULE.fix(settings, obs, (drift,))
     assert (call.operation, call.params) == (
-        "PutRolePermissionsBoundary", {"RoleName": "orders-role", "PermissionsBoundary": BOUNDARY})
+        "PutRolePermissionsBoundary",
+        {"RoleName": "orders-role", "PermissionsBoundary": BOUNDARY},
+    )
     assert RULE.check(settings, seen(attached=(ADMIN,), boundary=BOUNDARY)) == ()
     assert RULE.check(settings, seen()) == ()  # nothing broad: no boundary needed
 
@@ -123,8 +138,20 @@ def test_broad_statements(statement: dict[str, Any], reasons: list[str]) -> None
     assert broad_reasons(statement) == reasons
 
 
-@given(st.lists(st.sampled_from(["kinesis:GetRecords", "s3:GetObject", "logs:PutLogEvents",
-                                 "ec2:DescribeVpcs", "s3:Get*"]), min_size=1))  # fmt: skip
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                "kinesis:GetRecords",
+                "s3:GetObject",
+                "logs:PutLogEvents",
+                "ec2:DescribeVpcs",
+                "s3:Get*",
+            ]
+        ),
+        min_size=1,
+    )
+)
 def test_specific_actions_are_never_broad(actions: list[str]) -> None:
     obs = seen(inline={"p": doc({"Effect": "Allow", "Action": actions, "Resource": "*"})})
     assert RULE.check(Settings(), obs) == ()

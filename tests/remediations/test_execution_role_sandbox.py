@@ -26,11 +26,19 @@ from sandbox.testing import Credentials
 
 ROLE = "shared-execution"
 ADMIN = "arn:aws:iam::aws:policy/AdministratorAccess"
-TRUST = {"Version": "2012-10-17", "Statement": [
-    {"Effect": "Allow", "Principal": {"Service": trust.SERVICE}, "Action": "sts:AssumeRole"},
-    {"Sid": "Ops", "Effect": "Allow", "Action": "sts:AssumeRole",
-     "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
-     "Condition": {"Bool": {"aws:MultiFactorAuthPresent": "true"}}}]}  # fmt: skip
+TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": trust.SERVICE}, "Action": "sts:AssumeRole"},
+        {
+            "Sid": "Ops",
+            "Effect": "Allow",
+            "Action": "sts:AssumeRole",
+            "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
+            "Condition": {"Bool": {"aws:MultiFactorAuthPresent": "true"}},
+        },
+    ],
+}
 Rules = list[tuple[Remediation, RuleSettings, Mode]]
 
 
@@ -52,14 +60,22 @@ class Account:
     def reconciler(self, rules: Rules, aws: Aws | None = None, dry_run: bool = False) -> Any:
         client = aws or self.aws()
         inventory = Inventory()
-        index_applications(AwsByRegion(lambda _: client), self.sandbox.account_id,
-                           [self.sandbox.region], inventory)  # fmt: skip
-        return Reconciler(lambda _: client, lambda _a, _t: rules, dry_run,
-                          role_index=inventory.role_index(lambda: True))  # fmt: skip
+        index_applications(
+            AwsByRegion(lambda _: client), self.sandbox.account_id, [self.sandbox.region], inventory
+        )
+        return Reconciler(
+            lambda _: client,
+            lambda _a, _t: rules,
+            dry_run,
+            role_index=inventory.role_index(lambda: True),
+        )
 
     def writes(self) -> list[str]:
-        return [c.operation for c in self.sandbox.calls()
-                if c.caller_arn == self.daemon.arn and c.mutating]  # fmt: skip
+        return [
+            c.operation
+            for c in self.sandbox.calls()
+            if c.caller_arn == self.daemon.arn and c.mutating
+        ]
 
     def trust_document(self) -> dict[str, Any]:
         doc: dict[str, Any] = self.iam.get_role(RoleName=ROLE)["Role"]["AssumeRolePolicyDocument"]
@@ -78,9 +94,11 @@ class Account:
 
 @pytest.fixture
 def account(
-    fresh_sandbox: Sandbox, aws: Callable[..., Any], iam_user: Callable[..., Credentials],
+    fresh_sandbox: Sandbox,
+    aws: Callable[..., Any],
+    iam_user: Callable[..., Credentials],
     monkeypatch: pytest.MonkeyPatch,
-) -> Account:  # fmt: skip
+) -> Account:
     monkeypatch.setenv("AWS_ENDPOINT_URL", fresh_sandbox.endpoint_url)
     iam, flink = aws("iam"), aws("kinesisanalyticsv2")
     role_arn = iam.create_role(RoleName=ROLE, AssumeRolePolicyDocument=json.dumps(TRUST))["Role"][
@@ -88,17 +106,24 @@ def account(
     ]
     iam.attach_role_policy(RoleName=ROLE, PolicyArn=ADMIN)
     for name in ("orders", "ledger"):
-        flink.create_application(ApplicationName=name, RuntimeEnvironment="FLINK-1_20",
-                                 ServiceExecutionRole=role_arn)  # fmt: skip
-    apps = tuple(AppRef(fresh_sandbox.account_id, fresh_sandbox.region, n)
-                 for n in ("ledger", "orders"))  # fmt: skip
+        flink.create_application(
+            ApplicationName=name, RuntimeEnvironment="FLINK-1_20", ServiceExecutionRole=role_arn
+        )
+    apps = tuple(
+        AppRef(fresh_sandbox.account_id, fresh_sandbox.region, n) for n in ("ledger", "orders")
+    )
     return Account(fresh_sandbox, iam, iam_user("flink-remediator"), apps)
 
 
 def both_rules(**permission_settings: Any) -> Rules:
-    return [(trust.ExecutionRoleTrust(), trust.Settings(), "enforce"),
-            (permissions.ExecutionRolePermissions(),
-             permissions.Settings(**permission_settings), "enforce")]  # fmt: skip
+    return [
+        (trust.ExecutionRoleTrust(), trust.Settings(), "enforce"),
+        (
+            permissions.ExecutionRolePermissions(),
+            permissions.Settings(**permission_settings),
+            "enforce",
+        ),
+    ]
 
 
 class BothObserveFirst(Aws):
@@ -156,8 +181,10 @@ def test_boundary_strategy_puts_the_boundary_and_keeps_the_policies(account: Acc
 
 
 def test_alert_strategy_and_inline_findings_write_nothing(account: Account) -> None:
-    wide = {"Version": "2012-10-17", "Statement": [
-        {"Sid": "Wide", "Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}  # fmt: skip
+    wide = {
+        "Version": "2012-10-17",
+        "Statement": [{"Sid": "Wide", "Effect": "Allow", "Action": "s3:*", "Resource": "*"}],
+    }
     account.iam.put_role_policy(RoleName=ROLE, PolicyName="wide", PolicyDocument=json.dumps(wide))
     reconciler = account.reconciler(both_rules(strategy="alert")[1:])
 
@@ -183,9 +210,7 @@ def test_customer_managed_policy_statements_are_reported(account: Account) -> No
 
 
 def test_dry_run_makes_no_iam_write(account: Account) -> None:
-    result = account.reconciler(both_rules(), dry_run=True).reconcile(
-        account.apps[0], Cause("cli")
-    )
+    result = account.reconciler(both_rules(), dry_run=True).reconcile(account.apps[0], Cause("cli"))
     assert result.result == "drift" and len(result.plan.drifts if result.plan else ()) == 2
     assert account.writes() == []
     assert account.trust_document() == TRUST and account.attached() == [ADMIN]

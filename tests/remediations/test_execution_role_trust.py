@@ -36,8 +36,11 @@ def trust(*statements: dict[str, Any]) -> dict[str, Any]:
 
 
 def seen(doc: Any, apps: list[AppRef] | None, app: AppRef = ORDERS) -> Any:
-    facts = {"role_arn": ROLE, "trust": docs.load(doc),
-             "apps": None if apps is None else sorted(a.arn for a in apps)}  # fmt: skip
+    facts = {
+        "role_arn": ROLE,
+        "trust": docs.load(doc),
+        "apps": None if apps is None else sorted(a.arn for a in apps),
+    }
     return observed(flink_detail(app), {RULE.id: facts}, app)
 
 
@@ -104,14 +107,26 @@ def test_wildcard_names_each_region_once_and_covers_later_apps() -> None:
 
 
 def test_other_principals_in_the_statement_are_split_off_unconditioned() -> None:
-    mixed = {**FLINK, "Sid": "Trust", "Principal": {
-        "Service": [SERVICE, "ec2.amazonaws.com"], "AWS": f"arn:aws:iam::{ACCOUNT}:root"}}
-    aws_only = {"Sid": "TrustFlinkManagedFlink", "Effect": "Allow", "Action": "sts:AssumeRole",
-                "Principal": {"AWS": "arn:aws:iam::999999999999:root"}}  # fmt: skip
+    mixed = {
+        **FLINK,
+        "Sid": "Trust",
+        "Principal": {
+            "Service": [SERVICE, "ec2.amazonaws.com"],
+            "AWS": f"arn:aws:iam::{ACCOUNT}:root",
+        },
+    }
+    aws_only = {
+        "Sid": "TrustFlinkManagedFlink",
+        "Effect": "Allow",
+        "Action": "sts:AssumeRole",
+        "Principal": {"AWS": "arn:aws:iam::999999999999:root"},
+    }
     doc = fixed(trust(mixed, aws_only), [ORDERS])
     by_sid = {s.get("Sid"): s for s in doc["Statement"]}
     assert by_sid["Trust"]["Principal"] == {
-        "Service": "ec2.amazonaws.com", "AWS": f"arn:aws:iam::{ACCOUNT}:root"}  # fmt: skip
+        "Service": "ec2.amazonaws.com",
+        "AWS": f"arn:aws:iam::{ACCOUNT}:root",
+    }
     assert "Condition" not in by_sid["Trust"]
     assert by_sid["TrustFlinkManagedFlink"] == aws_only  # untouched, and its Sid is not reused
     (own,) = [s for s in doc["Statement"] if lets_flink_assume(s)]
@@ -120,10 +135,14 @@ def test_other_principals_in_the_statement_are_split_off_unconditioned() -> None
 
 
 def test_existing_conditions_are_merged_in_their_own_spelling() -> None:
-    statement = {**FLINK, "Condition": {
-        "stringEquals": {"sts:ExternalId": "abc", "AWS:SourceAccount": "999999999999"},
-        "ArnLike": {"aws:sourcearn": "arn:aws:kinesisanalytics:*:*:application/*"},
-        "Bool": {"aws:SecureTransport": "true"}}}  # fmt: skip
+    statement = {
+        **FLINK,
+        "Condition": {
+            "stringEquals": {"sts:ExternalId": "abc", "AWS:SourceAccount": "999999999999"},
+            "ArnLike": {"aws:sourcearn": "arn:aws:kinesisanalytics:*:*:application/*"},
+            "Bool": {"aws:SecureTransport": "true"},
+        },
+    }
     (out,) = fixed(trust(statement), [ORDERS])["Statement"]
     assert out["Condition"] == {
         "stringEquals": {"sts:ExternalId": "abc", "aws:SourceAccount": ACCOUNT},
@@ -166,9 +185,12 @@ OTHER_PRINCIPALS = {
     "AWS": [f"arn:aws:iam::{ACCOUNT}:root", "arn:aws:iam::999999999999:role/x"],
     "Federated": ["cognito-identity.amazonaws.com"],
 }
-OPERATORS = {"StringEquals": ["sts:ExternalId", "aws:PrincipalTag/team"],
-             "StringLike": ["aws:RequestTag/env"], "Bool": ["aws:SecureTransport"],
-             "IpAddress": ["aws:SourceIp"]}  # fmt: skip
+OPERATORS = {
+    "StringEquals": ["sts:ExternalId", "aws:PrincipalTag/team"],
+    "StringLike": ["aws:RequestTag/env"],
+    "Bool": ["aws:SecureTransport"],
+    "IpAddress": ["aws:SourceIp"],
+}
 
 
 def _one_or_list(values: list[str]) -> Any:
@@ -187,19 +209,30 @@ def statement_strategy(draw: st.DrawFn) -> dict[str, Any]:
     if not principal:
         principal["Service"] = [SERVICE]
     principal = {k: draw(_one_or_list(v)) for k, v in principal.items()}
-    actions = draw(st.lists(st.sampled_from(["sts:AssumeRole", "sts:TagSession", "sts:*",
-                                             "sts:AssumeRoleWithWebIdentity"]),
-                            min_size=1, max_size=3, unique=True))  # fmt: skip
-    out = {"Effect": draw(st.sampled_from(["Allow", "Allow", "Deny"])),
-           "Principal": principal, "Action": draw(_one_or_list(actions))}  # fmt: skip
+    actions = draw(
+        st.lists(
+            st.sampled_from(
+                ["sts:AssumeRole", "sts:TagSession", "sts:*", "sts:AssumeRoleWithWebIdentity"]
+            ),
+            min_size=1,
+            max_size=3,
+            unique=True,
+        )
+    )
+    out = {
+        "Effect": draw(st.sampled_from(["Allow", "Allow", "Deny"])),
+        "Principal": principal,
+        "Action": draw(_one_or_list(actions)),
+    }
     operators = draw(st.lists(st.sampled_from(sorted(OPERATORS)), unique=True, max_size=3))
     if operators:
         out["Condition"] = {
-            op: {key: draw(st.sampled_from(["a", "b", "true", "10.0.0.0/8"]))
-                 for key in draw(st.lists(st.sampled_from(OPERATORS[op]), min_size=1,
-                                          unique=True))}
+            op: {
+                key: draw(st.sampled_from(["a", "b", "true", "10.0.0.0/8"]))
+                for key in draw(st.lists(st.sampled_from(OPERATORS[op]), min_size=1, unique=True))
+            }
             for op in operators
-        }  # fmt: skip
+        }
     return out
 
 
@@ -231,8 +264,10 @@ def atoms(doc: dict[str, Any]) -> tuple[list[str], list[dict[str, Any]]]:
 
 def with_wanted(atom: dict[str, Any], arns: list[str]) -> str:
     condition = dict(atom.get("Condition", {}))
-    condition["stringequals"] = {**condition.get("stringequals", {}),
-                                 "aws:sourceaccount": [ACCOUNT]}  # fmt: skip
+    condition["stringequals"] = {
+        **condition.get("stringequals", {}),
+        "aws:sourceaccount": [ACCOUNT],
+    }
     condition["arnequals"] = {"aws:sourcearn": sorted(arns)}
     return json.dumps({**atom, "Condition": condition}, sort_keys=True)
 

@@ -45,8 +45,11 @@ def test_kpus_round_up_and_caps_alert() -> None:
     state = observed_with(posture_detail(parallelism=custom(65, 2, True)))
     (drift,) = RULE.check(Settings(max_kpus=32), state)
     assert (drift.field, drift.current, drift.desired, drift.fixable) == (
-        FIELD + "KPUs", 33, 32, False
-    )  # fmt: skip
+        FIELD + "KPUs",
+        33,
+        32,
+        False,
+    )
     assert RULE.check(Settings(max_kpus=33), state) == ()
     assert RULE.fix(Settings(max_kpus=32), state, (drift,)) == ()
 
@@ -117,8 +120,9 @@ def test_sandbox_autoscaling_is_turned_on_and_the_kpu_cap_alerts(
         "ParallelismPerKPU": 1,
         "AutoScalingEnabled": False,
     }
-    app = h.create_app("big", {"FlinkApplicationConfiguration": {
-        "ParallelismConfiguration": section}})  # fmt: skip
+    app = h.create_app(
+        "big", {"FlinkApplicationConfiguration": {"ParallelismConfiguration": section}}
+    )
     rules: list[Any] = [(RULE, Settings(max_kpus=32, require_autoscaling=True), "enforce")]
     assert_fixed_and_idempotent(h, app, rules)
     values = parallelism(h.observe(app, rules).detail)

@@ -181,10 +181,13 @@ def test_open_egress_needs_all_protocols_to_everywhere() -> None:
     tcp_only, narrow = egress("tcp", "0.0.0.0/0"), egress("-1", "10.0.0.0/8")
     both = {
         "IpPermissionsEgress": [
-            {"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}],
-             "Ipv6Ranges": [{"CidrIpv6": "::/0"}]}
+            {
+                "IpProtocol": "-1",
+                "IpRanges": [{"CidrIp": "0.0.0.0/0"}],
+                "Ipv6Ranges": [{"CidrIpv6": "::/0"}],
+            }
         ]
-    }  # fmt: skip
+    }
     assert open_egress(tcp_only) == () and open_egress(narrow) == ()
     assert open_egress(both) == ("0.0.0.0/0", "::/0")
 
@@ -217,10 +220,14 @@ def test_check_reports_each_public_route_of_each_subnet_once(
         for r in public_routes(tables[t], egress_only_gateways=egress_only)
     }
     found = [
-        (d.current["subnet_id"], d.current["route_table_id"], d.current["destination"],
-         d.current["target"])
+        (
+            d.current["subnet_id"],
+            d.current["route_table_id"],
+            d.current["destination"],
+            d.current["target"],
+        )
         for d in drifts
-    ]  # fmt: skip
+    ]
     assert len(found) == len(set(found)) and set(found) == expected
     assert all(not d.fixable for d in drifts)
     assert len({d.field for d in drifts}) == len(drifts)  # fields identify findings
@@ -240,8 +247,9 @@ def test_blackholing_every_route_clears_every_finding(
 def test_alert_actions_carry_the_expanded_topic_in_every_mode(mode: Mode) -> None:
     tables = {"rtb-1": table("rtb-1", (route("0.0.0.0/0", "igw-9"),))}
     settings = Settings(sns_topic_arn="arn:aws:sns:{region}:{account}:vpc-alerts")
-    (action,) = plan(observed({}, facts({"subnet-a": ("rtb-1", "main")}, tables)),
-                     [(RULE, settings, mode)]).actions  # fmt: skip
+    (action,) = plan(
+        observed({}, facts({"subnet-a": ("rtb-1", "main")}, tables)), [(RULE, settings, mode)]
+    ).actions
     assert action.mode == "alert" and action.calls == ()
     assert action.notify_topic == f"arn:aws:sns:{APP.region}:{APP.account}:vpc-alerts"
     assert RULE.notify_topic(Settings(), APP) is None

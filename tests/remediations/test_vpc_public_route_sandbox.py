@@ -64,8 +64,9 @@ def test_private_subnets_have_no_finding(daemon_aws: Aws, app: AppRef) -> None:
 
 
 def test_nat_routes_are_fine(daemon_aws: Aws, app: AppRef, net: Network, ec2: Any) -> None:
-    ec2.create_route(RouteTableId=net.main_table, DestinationCidrBlock="0.0.0.0/0",
-                     NatGatewayId=net.nat)  # fmt: skip
+    ec2.create_route(
+        RouteTableId=net.main_table, DestinationCidrBlock="0.0.0.0/0", NatGatewayId=net.nat
+    )
     assert findings(daemon_aws, app) == ()
 
 
@@ -79,8 +80,9 @@ def test_explicit_table_versus_main_table(
         (net.subnet_a, public, "explicit", "0.0.0.0/0", net.igw)
     }
     # The main table only matters to subnets without an explicit association.
-    ec2.create_route(RouteTableId=net.main_table, DestinationCidrBlock="0.0.0.0/0",
-                     GatewayId=net.igw)  # fmt: skip
+    ec2.create_route(
+        RouteTableId=net.main_table, DestinationCidrBlock="0.0.0.0/0", GatewayId=net.igw
+    )
     assert routes_of(findings(daemon_aws, app)) == {
         (net.subnet_a, public, "explicit", "0.0.0.0/0", net.igw),
         (net.subnet_b, net.main_table, "main", "0.0.0.0/0", net.igw),
@@ -90,15 +92,19 @@ def test_explicit_table_versus_main_table(
 def test_ipv6_routes_to_internet_and_egress_only_gateways(
     daemon_aws: Aws, app: AppRef, net: Network, ec2: Any
 ) -> None:
-    ec2.create_route(RouteTableId=net.main_table, DestinationIpv6CidrBlock="::/0",
-                     EgressOnlyInternetGatewayId=net.eigw)  # fmt: skip
+    ec2.create_route(
+        RouteTableId=net.main_table,
+        DestinationIpv6CidrBlock="::/0",
+        EgressOnlyInternetGatewayId=net.eigw,
+    )
     drifts = findings(daemon_aws, app)
     assert routes_of(drifts) == {
         (s, net.main_table, "main", "::/0", net.eigw) for s in (net.subnet_a, net.subnet_b)
     }
     assert findings(daemon_aws, app, Settings(egress_only_gateways=False)) == ()
-    ec2.replace_route(RouteTableId=net.main_table, DestinationIpv6CidrBlock="::/0",
-                      GatewayId=net.igw)  # fmt: skip
+    ec2.replace_route(
+        RouteTableId=net.main_table, DestinationIpv6CidrBlock="::/0", GatewayId=net.igw
+    )
     assert {
         r[4] for r in routes_of(findings(daemon_aws, app, Settings(egress_only_gateways=False)))
     } == {net.igw}
@@ -127,8 +133,9 @@ def test_an_association_change_flips_the_result(
 def test_routes_to_a_detached_gateway_are_blackhole_and_ignored(
     daemon_aws: Aws, app: AppRef, net: Network, ec2: Any
 ) -> None:
-    ec2.create_route(RouteTableId=net.main_table, DestinationCidrBlock="0.0.0.0/0",
-                     GatewayId=net.igw)  # fmt: skip
+    ec2.create_route(
+        RouteTableId=net.main_table, DestinationCidrBlock="0.0.0.0/0", GatewayId=net.igw
+    )
     assert findings(daemon_aws, app) != ()
     ec2.detach_internet_gateway(InternetGatewayId=net.igw, VpcId=net.vpc)
     assert findings(daemon_aws, app) == ()
@@ -153,9 +160,8 @@ def test_open_security_group_egress_when_asked(daemon_aws: Aws, app: AppRef, net
 def violation(app: AppRef) -> float | None:
     return metrics.REGISTRY.get_sample_value(
         "flink_remediator_violation_active",
-        {"account": app.account, "region": app.region, "application": app.name,
-         "rule": RULE.id},
-    )  # fmt: skip
+        {"account": app.account, "region": app.region, "application": app.name, "rule": RULE.id},
+    )
 
 
 def test_a_route_raises_the_violation_and_its_removal_clears_it(
@@ -164,8 +170,9 @@ def test_a_route_raises_the_violation_and_its_removal_clears_it(
     reconciler = Reconciler(lambda _: daemon_aws, lambda a, t: [(RULE, Settings(), "alert")])
     assert reconciler.reconcile(app, Cause("sweep")).result == "in_sync"
     assert violation(app) == 0
-    ec2.create_route(RouteTableId=net.main_table, DestinationCidrBlock="0.0.0.0/0",
-                     GatewayId=net.igw)  # fmt: skip
+    ec2.create_route(
+        RouteTableId=net.main_table, DestinationCidrBlock="0.0.0.0/0", GatewayId=net.igw
+    )
     result = reconciler.reconcile(app, Cause("event", "evt-1", "arn:aws:iam::1:user/mallory"))
     assert result.result == "drift"
     assert [o.outcome for o in result.outcomes] == ["alerted"]
@@ -184,8 +191,12 @@ def test_the_topic_hears_of_a_violation_once_and_again_when_it_returns(
     inbox_arn = sqs.get_queue_attributes(QueueUrl=inbox, AttributeNames=["QueueArn"])["Attributes"][
         "QueueArn"
     ]
-    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=inbox_arn,
-                  Attributes={"RawMessageDelivery": "true"})  # fmt: skip
+    sns.subscribe(
+        TopicArn=topic,
+        Protocol="sqs",
+        Endpoint=inbox_arn,
+        Attributes={"RawMessageDelivery": "true"},
+    )
     NOTIFIER.forget_cleared(app, ())  # the process-wide memory: start from a clean slate
     template = "arn:aws:sns:{region}:{account}:vpc-alerts"
     assert template.format(region=app.region, account=app.account) == topic
@@ -199,8 +210,9 @@ def test_the_topic_hears_of_a_violation_once_and_again_when_it_returns(
         return [m["Body"] for m in messages]
 
     def route_to_igw() -> None:
-        ec2.create_route(RouteTableId=net.main_table, DestinationCidrBlock="0.0.0.0/0",
-                         GatewayId=net.igw)  # fmt: skip
+        ec2.create_route(
+            RouteTableId=net.main_table, DestinationCidrBlock="0.0.0.0/0", GatewayId=net.igw
+        )
 
     route_to_igw()
     reconciler.reconcile(app, Cause("event", "evt-1", "arn:aws:iam::1:user/mallory"))
@@ -220,8 +232,9 @@ def test_no_notification_in_dry_run_and_a_failed_publish_does_not_fail_the_recon
     daemon_aws: Aws, app: AppRef, net: Network, ec2: Any, fresh_sandbox: Sandbox
 ) -> None:
     NOTIFIER.forget_cleared(app, ())
-    ec2.create_route(RouteTableId=net.main_table, DestinationCidrBlock="0.0.0.0/0",
-                     GatewayId=net.igw)  # fmt: skip
+    ec2.create_route(
+        RouteTableId=net.main_table, DestinationCidrBlock="0.0.0.0/0", GatewayId=net.igw
+    )
     missing = Settings(sns_topic_arn="arn:aws:sns:{region}:{account}:no-such-topic")
 
     def publishes() -> int:

@@ -35,8 +35,10 @@ def log_stream(fresh_sandbox: Sandbox, aws: Callable[..., Any]) -> Callable[[str
         if not logs.describe_log_groups(logGroupNamePrefix=group)["logGroups"]:
             logs.create_log_group(logGroupName=group)
         logs.create_log_stream(logGroupName=group, logStreamName=stream)
-        return (f"arn:aws:logs:{fresh_sandbox.region}:{fresh_sandbox.account_id}:log-group:"
-                f"{group}:log-stream:{stream}")
+        return (
+            f"arn:aws:logs:{fresh_sandbox.region}:{fresh_sandbox.account_id}:log-group:"
+            f"{group}:log-stream:{stream}"
+        )
 
     return make
 
@@ -50,14 +52,18 @@ def network(fresh_sandbox: Sandbox, aws: Callable[..., Any]) -> dict[str, str]:
     zone = f"{fresh_sandbox.region}a"
     return {
         "vpc_id": vpc,
-        "subnet_a": ec2.create_subnet(VpcId=vpc, CidrBlock="10.1.1.0/24",
-                                      AvailabilityZone=zone)["Subnet"]["SubnetId"],
-        "subnet_b": ec2.create_subnet(VpcId=vpc, CidrBlock="10.1.2.0/24",
-                                      AvailabilityZone=zone)["Subnet"]["SubnetId"],
-        "other_vpc_subnet": ec2.create_subnet(VpcId=other_vpc, CidrBlock="10.2.1.0/24",
-                                              AvailabilityZone=zone)["Subnet"]["SubnetId"],
-        "security_group": ec2.create_security_group(GroupName="apps", Description="apps",
-                                                    VpcId=vpc)["GroupId"],
+        "subnet_a": ec2.create_subnet(VpcId=vpc, CidrBlock="10.1.1.0/24", AvailabilityZone=zone)[
+            "Subnet"
+        ]["SubnetId"],
+        "subnet_b": ec2.create_subnet(VpcId=vpc, CidrBlock="10.1.2.0/24", AvailabilityZone=zone)[
+            "Subnet"
+        ]["SubnetId"],
+        "other_vpc_subnet": ec2.create_subnet(
+            VpcId=other_vpc, CidrBlock="10.2.1.0/24", AvailabilityZone=zone
+        )["Subnet"]["SubnetId"],
+        "security_group": ec2.create_security_group(
+            GroupName="apps", Description="apps", VpcId=vpc
+        )["GroupId"],
     }
 
 
@@ -67,8 +73,12 @@ def make_app(flink: Any, fresh_sandbox: Sandbox) -> AppFactory:
     role = f"arn:aws:iam::{fresh_sandbox.account_id}:role/flink-execution"
 
     def make(name: str, **kwargs: Any) -> dict[str, Any]:
-        request = {"ApplicationName": name, "RuntimeEnvironment": "FLINK-1_20",
-                   "ServiceExecutionRole": role, **kwargs}
+        request = {
+            "ApplicationName": name,
+            "RuntimeEnvironment": "FLINK-1_20",
+            "ServiceExecutionRole": role,
+            **kwargs,
+        }
         response = flink.create_application(**request)
         return assert_shape("CreateApplication", response)["ApplicationDetail"]  # type: ignore[no-any-return]
 

@@ -21,9 +21,12 @@ def http(sandbox: Sandbox, method: str, path: str, body: bytes | None = None) ->
         return json.loads(response.read())
 
 
-def test_calls_record_who_did_what(fresh_sandbox: Sandbox, aws: Callable[..., Any],
-                                   iam_user: Callable[..., Credentials],
-                                   make_app: AppFactory) -> None:
+def test_calls_record_who_did_what(
+    fresh_sandbox: Sandbox,
+    aws: Callable[..., Any],
+    iam_user: Callable[..., Credentials],
+    make_app: AppFactory,
+) -> None:
     carol = iam_user("carol")
     make_app("rec")
     flink_as_carol = aws("kinesisanalyticsv2", carol)
@@ -32,16 +35,20 @@ def test_calls_record_who_did_what(fresh_sandbox: Sandbox, aws: Callable[..., An
 
     calls = http(fresh_sandbox, "GET", "/_sandbox/calls?service=kinesisanalytics")["calls"]
     assert [(c["operation"], c["mutating"]) for c in calls] == [
-        ("CreateApplication", True), ("DescribeApplication", False),
-        ("StartApplication", True)]
+        ("CreateApplication", True),
+        ("DescribeApplication", False),
+        ("StartApplication", True),
+    ]
     assert calls[2]["caller_arn"] == carol.arn and calls[2]["emitted"] is True
-    mutating_by_carol = http(fresh_sandbox, "GET",
-                             f"/_sandbox/calls?mutating=true&caller_arn={carol.arn}")["calls"]
+    mutating_by_carol = http(
+        fresh_sandbox, "GET", f"/_sandbox/calls?mutating=true&caller_arn={carol.arn}"
+    )["calls"]
     assert [c["operation"] for c in mutating_by_carol] == ["StartApplication"]
 
 
-def test_failed_calls_are_recorded_with_their_error_code(fresh_sandbox: Sandbox,
-                                                         aws: Callable[..., Any]) -> None:
+def test_failed_calls_are_recorded_with_their_error_code(
+    fresh_sandbox: Sandbox, aws: Callable[..., Any]
+) -> None:
     with pytest.raises(ClientError):
         aws("iam").get_role(RoleName="missing")
     (call,) = http(fresh_sandbox, "GET", "/_sandbox/calls?service=iam")["calls"]
@@ -49,7 +56,8 @@ def test_failed_calls_are_recorded_with_their_error_code(fresh_sandbox: Sandbox,
 
 
 def test_reset_forgets_everything_but_reprovisions_queues_and_rules(
-        fresh_sandbox: Sandbox, aws: Callable[..., Any], make_app: AppFactory) -> None:
+    fresh_sandbox: Sandbox, aws: Callable[..., Any], make_app: AppFactory
+) -> None:
     make_app("gone")
     aws("iam").create_user(UserName="gone")
     info = http(fresh_sandbox, "POST", "/_sandbox/reset", b"")
@@ -57,33 +65,41 @@ def test_reset_forgets_everything_but_reprovisions_queues_and_rules(
     assert aws("kinesisanalyticsv2").list_applications()["ApplicationSummaries"] == []
     assert aws("iam").list_users()["Users"] == []
     rules = {r["Name"] for r in aws("events").list_rules()["Rules"]}
-    assert rules == {"flink-remediator-flink-api-calls", "flink-remediator-iam-role-changes",
-                     "flink-remediator-ec2-route-changes"}
+    assert rules == {
+        "flink-remediator-flink-api-calls",
+        "flink-remediator-iam-role-changes",
+        "flink-remediator-ec2-route-changes",
+    }
     # The record restarts at the reset: only the three reads above remain.
     calls = http(fresh_sandbox, "GET", "/_sandbox/calls")["calls"]
     assert [c["operation"] for c in calls] == ["ListApplications", "ListUsers", "ListRules"]
 
 
-def test_queue_has_a_redrive_policy_to_the_dlq(fresh_sandbox: Sandbox,
-                                               aws: Callable[..., Any]) -> None:
+def test_queue_has_a_redrive_policy_to_the_dlq(
+    fresh_sandbox: Sandbox, aws: Callable[..., Any]
+) -> None:
     sqs = aws("sqs")
-    attributes = sqs.get_queue_attributes(QueueUrl=fresh_sandbox.queue_url,
-                                          AttributeNames=["All"])["Attributes"]
-    dlq_arn = sqs.get_queue_attributes(QueueUrl=fresh_sandbox.dlq_url,
-                                       AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    attributes = sqs.get_queue_attributes(QueueUrl=fresh_sandbox.queue_url, AttributeNames=["All"])[
+        "Attributes"
+    ]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=fresh_sandbox.dlq_url, AttributeNames=["QueueArn"])[
+        "Attributes"
+    ]["QueueArn"]
     redrive = json.loads(attributes["RedrivePolicy"])
     assert redrive["deadLetterTargetArn"] == dlq_arn
     assert int(redrive["maxReceiveCount"]) == 5
 
 
 def test_config_endpoint_sets_the_transition_time(fresh_sandbox: Sandbox) -> None:
-    info = http(fresh_sandbox, "POST", "/_sandbox/config",
-                json.dumps({"transition_seconds": 1.5}).encode())
+    info = http(
+        fresh_sandbox, "POST", "/_sandbox/config", json.dumps({"transition_seconds": 1.5}).encode()
+    )
     assert info["transition_seconds"] == 1.5
 
 
-def test_routes_to_a_detached_internet_gateway_are_blackhole(fresh_sandbox: Sandbox,
-                                                              aws: Callable[..., Any]) -> None:
+def test_routes_to_a_detached_internet_gateway_are_blackhole(
+    fresh_sandbox: Sandbox, aws: Callable[..., Any]
+) -> None:
     ec2 = aws("ec2")
     vpc = ec2.create_vpc(CidrBlock="10.7.0.0/16")["Vpc"]["VpcId"]
     igw = ec2.create_internet_gateway()["InternetGateway"]["InternetGatewayId"]
@@ -93,8 +109,7 @@ def test_routes_to_a_detached_internet_gateway_are_blackhole(fresh_sandbox: Sand
 
     def default_route_state() -> str:
         routes = ec2.describe_route_tables(RouteTableIds=[table])["RouteTables"][0]["Routes"]
-        return str(next(r for r in routes if r.get("DestinationCidrBlock") == "0.0.0.0/0")[
-            "State"])
+        return str(next(r for r in routes if r.get("DestinationCidrBlock") == "0.0.0.0/0")["State"])
 
     assert default_route_state() == "active"
     ec2.detach_internet_gateway(InternetGatewayId=igw, VpcId=vpc)

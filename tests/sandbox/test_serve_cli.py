@@ -21,9 +21,22 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture(scope="module")
 def served() -> Any:
     process = subprocess.Popen(
-        [sys.executable, "-m", "daemon.cli", "sandbox", "serve", "--port", "0", "--demo",
-         "--transition-seconds", "0.1"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-m",
+            "daemon.cli",
+            "sandbox",
+            "serve",
+            "--port",
+            "0",
+            "--demo",
+            "--transition-seconds",
+            "0.1",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         line = process.stdout.readline() if process.stdout else ""
         assert line, process.stderr.read() if process.stderr else "no output"
@@ -44,7 +57,8 @@ def test_prints_one_json_line_with_the_account(served: Any) -> None:
 
 
 def test_a_client_with_aws_endpoint_url_describes_the_demo_apps(
-        served: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    served: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     _, info = served
     actor = info["principals"]["actor"]
     monkeypatch.setenv("AWS_ENDPOINT_URL", info["endpoint_url"])
@@ -52,15 +66,20 @@ def test_a_client_with_aws_endpoint_url_describes_the_demo_apps(
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", actor["aws_access_key_id"])
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", actor["aws_secret_access_key"])
     flink = boto3.session.Session().client("kinesisanalyticsv2")
-    details = {app.name: flink.describe_application(ApplicationName=app.name)[
-        "ApplicationDetail"] for app in DEMO_APPS}
+    details = {
+        app.name: flink.describe_application(ApplicationName=app.name)["ApplicationDetail"]
+        for app in DEMO_APPS
+    }
     assert details["payments-enricher"]["CloudWatchLoggingOptionDescriptions"][0][
-        "LogStreamARN"].endswith(
+        "LogStreamARN"
+    ].endswith(
         ":log-group:/aws/kinesis-analytics/payments-enricher:log-stream:"
-        "kinesis-analytics-log-stream")
+        "kinesis-analytics-log-stream"
+    )
     assert details["fraud-scorer"]["CloudWatchLoggingOptionDescriptions"] == []
     risk_vpc = details["risk-aggregator"]["ApplicationConfigurationDescription"][
-        "VpcConfigurationDescriptions"][0]
+        "VpcConfigurationDescriptions"
+    ][0]
     assert risk_vpc["SubnetIds"] == [info["network"]["private_subnet_id"]]
     assert details["clickstream-sessionizer"]["ApplicationStatus"] == "RUNNING"
     # The seeding left no events behind, and the actor's keys are who the account says.
@@ -79,6 +98,11 @@ def test_sigterm_exits_zero_with_nothing_else_on_stdout(served: Any) -> None:
 
 def test_the_console_script_is_installed() -> None:
     script = os.path.join(os.path.dirname(sys.executable), "flink-remediator")
-    result = subprocess.run([script, "sandbox", "serve", "--help"], capture_output=True,
-                            text=True, timeout=60, check=True)
+    result = subprocess.run(
+        [script, "sandbox", "serve", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
     assert "--demo" in result.stdout and "--transition-seconds" in result.stdout

@@ -6,9 +6,13 @@ from typing import Any
 
 from sandbox.shapes import output_problems
 
-VALID_SUMMARY = {"ApplicationName": "a", "ApplicationStatus": "READY",
-                 "ApplicationARN": "arn:aws:kinesisanalytics:eu-west-1:123456789012:application/a",
-                 "ApplicationVersionId": 1, "RuntimeEnvironment": "FLINK-1_20"}
+VALID_SUMMARY = {
+    "ApplicationName": "a",
+    "ApplicationStatus": "READY",
+    "ApplicationARN": "arn:aws:kinesisanalytics:eu-west-1:123456789012:application/a",
+    "ApplicationVersionId": 1,
+    "RuntimeEnvironment": "FLINK-1_20",
+}
 
 
 def listing(**summary: Any) -> dict[str, Any]:
@@ -36,4 +40,5 @@ def test_unknown_members_and_bools_as_numbers_are_found() -> None:
 
 def test_missing_top_level_required_member_is_found() -> None:
     assert output_problems("kinesisanalyticsv2", "DescribeApplication", {}) == [
-        "$.ApplicationDetail: required but missing"]
+        "$.ApplicationDetail: required but missing"
+    ]

@@ -72,8 +72,24 @@ def queryable_names() -> frozenset[str]:
 
 
 _KEYWORDS = frozenset(
-    {"by", "without", "on", "ignoring", "group_left", "group_right", "bool", "and", "or",
-     "unless", "offset", "inf", "nan", "atan2", "start", "end"}
+    {
+        "by",
+        "without",
+        "on",
+        "ignoring",
+        "group_left",
+        "group_right",
+        "bool",
+        "and",
+        "or",
+        "unless",
+        "offset",
+        "inf",
+        "nan",
+        "atan2",
+        "start",
+        "end",
+    }
 )
 
 
@@ -92,7 +108,7 @@ def promql_metric_names(expr: str) -> set[str]:
     text = re.sub(r"\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)", " ", text)
     for match in re.finditer(r"(?<![\w.:])([A-Za-z_:][\w:]*)(?!\w)", text):
         word = match.group(1)
-        if word.lower() in _KEYWORDS or text[match.end():].lstrip().startswith("("):
+        if word.lower() in _KEYWORDS or text[match.end() :].lstrip().startswith("("):
             continue
         names.add(word)
     return names

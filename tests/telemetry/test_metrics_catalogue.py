@@ -96,7 +96,8 @@ def test_helper_table_lists_exactly_the_public_helpers() -> None:
     public = {
         name
         for name, value in vars(metrics).items()
-        if inspect.isfunction(value) and value.__module__ == metrics.__name__
+        if inspect.isfunction(value)
+        and value.__module__ == metrics.__name__
         and not name.startswith("_")
     }
     assert documented == public

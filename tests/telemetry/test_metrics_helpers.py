@@ -51,7 +51,9 @@ def test_declare_rule_creates_zero_counters_for_its_mode() -> None:
     metrics.declare_rule("helpers_declared", "alert")
     for outcome in metrics.REMEDIATION_OUTCOMES:
         value = _value(
-            "flink_remediator_remediations_total", rule="helpers_declared", outcome=outcome,
+            "flink_remediator_remediations_total",
+            rule="helpers_declared",
+            outcome=outcome,
             mode="alert",
         )
         assert value == 0

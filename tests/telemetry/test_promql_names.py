@@ -32,7 +32,7 @@ from tests.telemetry.catalogue import grafana_query_metric_names, promql_metric_
         ("1e3 * rate (a[1m]) and bool 5m", {"a"}),
         ('label_replace(a, "dst", "$1", "src", "(.*)")', {"a"}),
         ('{__name__="named_by_matcher", job="x"}', {"named_by_matcher"}),
-        ("${metric_var} + a_total{job=\"$job\"}", {"a_total"}),
+        ('${metric_var} + a_total{job="$job"}', {"a_total"}),
         ("topk(5, sum by (rule) (a)) unless ignoring (x) b", {"a", "b"}),
     ],
 )

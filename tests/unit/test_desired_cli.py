@@ -38,8 +38,9 @@ def files(tmp_path: Path) -> tuple[Path, Path]:
     return good, bad
 
 
-def test_validate_valid_file_exits_0(files: tuple[Path, Path],
-                                     capsys: pytest.CaptureFixture[str]) -> None:
+def test_validate_valid_file_exits_0(
+    files: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
     good, _ = files
     assert main(["validate", str(good)]) == 0
     assert capsys.readouterr().out == f"{good}: valid\n"
@@ -74,7 +75,14 @@ def test_schema_prints_the_json_schema_of_every_registered_rule(
     schema = json.loads(capsys.readouterr().out)
     jsonschema.Draft202012Validator.check_schema(schema)
     assert set(schema["properties"]) == {
-        "version", "accounts", "regions", "defaults", "ignore_tag", "rules", "overrides"}
+        "version",
+        "accounts",
+        "regions",
+        "defaults",
+        "ignore_tag",
+        "rules",
+        "overrides",
+    }
     assert schema["additionalProperties"] is False
     rules_def = schema["$defs"][schema["properties"]["rules"]["$ref"].split("/")[-1]]
     assert set(rules_def["properties"]) == set(RULES)
@@ -85,8 +93,13 @@ def test_schema_prints_the_json_schema_of_every_registered_rule(
 
 def test_console_script_validate_runs_as_a_process(files: tuple[Path, Path]) -> None:
     good, bad = files
-    done = subprocess.run([str(CONSOLE_SCRIPT), "validate", str(good), str(bad)],
-                          capture_output=True, text=True, timeout=120, check=False)
+    done = subprocess.run(
+        [str(CONSOLE_SCRIPT), "validate", str(good), str(bad)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert done.returncode == 1, done.stderr
     assert done.stdout.splitlines() == [f"{good}: valid", *(f"{bad}:{p}" for p in BAD_PROBLEMS)]
 
@@ -98,7 +111,7 @@ def test_the_example_is_valid_by_validate_and_by_the_schema(
     assert main(["validate", str(EXAMPLE)]) == 0
     assert main(["schema"]) == 0
     out = capsys.readouterr().out
-    schema: dict[str, Any] = json.loads(out[out.index("{"):])
+    schema: dict[str, Any] = json.loads(out[out.index("{") :])
     jsonschema.validate(YAML(typ="safe").load(EXAMPLE.read_text()), schema)
 
 
@@ -107,5 +120,7 @@ def test_the_example_says_what_it_documents() -> None:
     config = load_config(EXAMPLE)
     assert config.default_mode == "enforce"
     assert [o.name for o in config.overrides] == [
-        "development-apps-log-debug", "legacy-payments-report-only"]
+        "development-apps-log-debug",
+        "legacy-payments-report-only",
+    ]
     assert config.rules["cloudwatch_logging"].model_dump()["retention_days"] == 365

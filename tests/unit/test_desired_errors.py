@@ -67,7 +67,10 @@ def test_problems_of_different_sections_are_all_reported_sorted_by_line() -> Non
     with pytest.raises(ConfigError) as caught:
         parse_config(text, "mem.yaml", RULES)
     assert [p.split(": ")[0] for p in caught.value.problems] == [
-        "mem.yaml:4", "mem.yaml:6", "mem.yaml:7", "mem.yaml:9",
+        "mem.yaml:4",
+        "mem.yaml:6",
+        "mem.yaml:7",
+        "mem.yaml:9",
     ]
     assert str(caught.value) == "\n".join(caught.value.problems)
 

@@ -33,8 +33,9 @@ def load(body: str) -> DesiredConfig:
     return parse_config(HEAD + body, "t.yaml", RULES)
 
 
-def setting(config: DesiredConfig, ref: AppRef, tags: Mapping[str, str], rule: str,
-            field: str) -> Any:
+def setting(
+    config: DesiredConfig, ref: AppRef, tags: Mapping[str, str], rule: str, field: str
+) -> Any:
     return getattr(resolve(config, ref, tags).rules[rule].settings, field)
 
 
@@ -63,7 +64,10 @@ overrides:
     assert both.overrides == ("first", "second")
     values = both.rules["demo_logging"].settings.model_dump()
     assert (values["log_level"], values["retention_days"], values["metrics_level"]) == (
-        "ERROR", 7, "TASK")
+        "ERROR",
+        7,
+        "TASK",
+    )
     assert both.rules["demo_logging"].overrides == ("first", "second")
     only_first = resolve(config, app(), {"env": "dev"}).rules["demo_logging"].settings
     assert only_first.model_dump()["log_level"] == "DEBUG"
@@ -97,8 +101,10 @@ overrides:
 
 
 def test_globs_are_case_sensitive() -> None:
-    config = load("overrides:\n  - name: o\n    match: {names: [Orders]}\n"
-                  "    rules: {demo_snapshots: {keep: 1, min_keep: 1}}\n")
+    config = load(
+        "overrides:\n  - name: o\n    match: {names: [Orders]}\n"
+        "    rules: {demo_snapshots: {keep: 1, min_keep: 1}}\n"
+    )
     assert setting(config, app("orders"), {}, "demo_snapshots", "keep") == 5
     assert setting(config, app("Orders"), {}, "demo_snapshots", "keep") == 1
 
@@ -126,16 +132,22 @@ overrides:
         (None, None, "dry-run", ("dry-run", "alert")),
     ],
 )
-def test_mode_precedence(rule_mode: str | None, default_mode: str | None,
-                         override_mode: str | None, expected: tuple[str, str]) -> None:
+def test_mode_precedence(
+    rule_mode: str | None,
+    default_mode: str | None,
+    override_mode: str | None,
+    expected: tuple[str, str],
+) -> None:
     body = ""
     if default_mode:
         body += f"defaults: {{mode: {default_mode}}}\n"
     if rule_mode:
         body += f"rules: {{demo_logging: {{mode: {rule_mode}}}}}\n"
     if override_mode:
-        body += ("overrides:\n  - name: o\n    match: {names: ['*']}\n"
-                 f"    rules: {{demo_logging: {{mode: {override_mode}}}}}\n")
+        body += (
+            "overrides:\n  - name: o\n    match: {names: ['*']}\n"
+            f"    rules: {{demo_logging: {{mode: {override_mode}}}}}\n"
+        )
     resolved = resolve(load(body), app(), {}).rules
     assert (resolved["demo_logging"].mode, resolved["demo_snapshots"].mode) == expected
 
@@ -145,9 +157,11 @@ def test_ignored_apps_say_why() -> None:
     assert resolve(config, app(), {"skip-me": "YES"}).ignored == "opt-out tag skip-me=YES"
     assert resolve(config, app(), {"skip-me": "no"}).ignored == ""
     assert resolve(config, app(account="333333333333"), {}).ignored == (
-        "account 333333333333 is not in the config's accounts")
+        "account 333333333333 is not in the config's accounts"
+    )
     assert resolve(config, app(region="ap-south-1"), {}).ignored == (
-        "region ap-south-1 is not in the config's regions")
+        "region ap-south-1 is not in the config's regions"
+    )
     assert resolve(config, app(), {"skip-me": "YES"}).rules == {}
 
 
@@ -199,30 +213,46 @@ TAG_GLOBS = ("prod", "d*", "*", "nothing")
 FIELDS = ("a", "b", "c")
 
 partial_settings = st.fixed_dictionaries(
-    {}, optional={f: st.integers(-3, 3) for f in FIELDS}
+    {},
+    optional={f: st.integers(-3, 3) for f in FIELDS}
     | {"mode": st.sampled_from(MODES), "enabled": st.booleans()},
 )
-match = st.fixed_dictionaries({}, optional={
-    "names": st.lists(st.sampled_from(NAME_GLOBS), min_size=1, max_size=2, unique=True),
-    "tags": st.dictionaries(st.sampled_from(TAG_KEYS),
-                            st.lists(st.sampled_from(TAG_GLOBS), min_size=1, max_size=2),
-                            min_size=1),
-    "accounts": st.lists(st.sampled_from((ACCOUNT, OTHER_ACCOUNT)), min_size=1, max_size=2,
-                         unique=True),
-    "regions": st.lists(st.sampled_from(REGION_GLOBS), min_size=1, max_size=2, unique=True),
-}).filter(bool)
+match = st.fixed_dictionaries(
+    {},
+    optional={
+        "names": st.lists(st.sampled_from(NAME_GLOBS), min_size=1, max_size=2, unique=True),
+        "tags": st.dictionaries(
+            st.sampled_from(TAG_KEYS),
+            st.lists(st.sampled_from(TAG_GLOBS), min_size=1, max_size=2),
+            min_size=1,
+        ),
+        "accounts": st.lists(
+            st.sampled_from((ACCOUNT, OTHER_ACCOUNT)), min_size=1, max_size=2, unique=True
+        ),
+        "regions": st.lists(st.sampled_from(REGION_GLOBS), min_size=1, max_size=2, unique=True),
+    },
+).filter(bool)
 overrides = st.lists(st.tuples(match, partial_settings), max_size=5).map(
-    lambda items: [{"name": f"o{i}", "match": m, "rules": {"numbers": s}}
-                   for i, (m, s) in enumerate(items)])
-documents = st.fixed_dictionaries({
-    "version": st.just(1),
-    "accounts": st.just([ACCOUNT, OTHER_ACCOUNT]),
-    "regions": st.just(list(REGIONS)),
-    "rules": st.fixed_dictionaries({"numbers": partial_settings}),
-    "overrides": overrides,
-}, optional={"defaults": st.fixed_dictionaries({"mode": st.sampled_from(MODES)})})
-apps = st.builds(AppRef, st.sampled_from((ACCOUNT, OTHER_ACCOUNT)), st.sampled_from(REGIONS),
-                 st.sampled_from(NAMES))
+    lambda items: [
+        {"name": f"o{i}", "match": m, "rules": {"numbers": s}} for i, (m, s) in enumerate(items)
+    ]
+)
+documents = st.fixed_dictionaries(
+    {
+        "version": st.just(1),
+        "accounts": st.just([ACCOUNT, OTHER_ACCOUNT]),
+        "regions": st.just(list(REGIONS)),
+        "rules": st.fixed_dictionaries({"numbers": partial_settings}),
+        "overrides": overrides,
+    },
+    optional={"defaults": st.fixed_dictionaries({"mode": st.sampled_from(MODES)})},
+)
+apps = st.builds(
+    AppRef,
+    st.sampled_from((ACCOUNT, OTHER_ACCOUNT)),
+    st.sampled_from(REGIONS),
+    st.sampled_from(NAMES),
+)
 tag_sets = st.dictionaries(st.sampled_from(TAG_KEYS), st.sampled_from(TAG_VALUES))
 
 
@@ -231,7 +261,8 @@ def reference_matches(m: dict[str, Any], ref: AppRef, tags: Mapping[str, str]) -
         "names" not in m or any(fnmatchcase(ref.name, g) for g in m["names"]),
         "accounts" not in m or ref.account in m["accounts"],
         "regions" not in m or any(fnmatchcase(ref.region, g) for g in m["regions"]),
-        "tags" not in m or all(
+        "tags" not in m
+        or all(
             k in tags and any(fnmatchcase(tags[k], g) for g in globs)
             for k, globs in m["tags"].items()
         ),
@@ -239,12 +270,14 @@ def reference_matches(m: dict[str, Any], ref: AppRef, tags: Mapping[str, str]) -
     return all(checks)
 
 
-def reference_value(doc: dict[str, Any], ref: AppRef, tags: Mapping[str, str],
-                    field: str, default: Any) -> Any:
+def reference_value(
+    doc: dict[str, Any], ref: AppRef, tags: Mapping[str, str], field: str, default: Any
+) -> Any:
     """The documented rule read backwards: the last place that sets the field wins."""
     for override in reversed(doc["overrides"]):
-        if field in override["rules"]["numbers"] and reference_matches(override["match"], ref,
-                                                                        tags):
+        if field in override["rules"]["numbers"] and reference_matches(
+            override["match"], ref, tags
+        ):
             return override["rules"]["numbers"][field]
     return doc["rules"]["numbers"].get(field, default)
 
@@ -257,8 +290,9 @@ def test_resolve_follows_the_documented_precedence(
     config = parse_config(json.dumps(doc), "gen.yaml", [Numbers()])
     resolution = resolve(config, ref, tags)
     assert not resolution.ignored
-    expected_names = tuple(o["name"] for o in doc["overrides"]
-                           if reference_matches(o["match"], ref, tags))
+    expected_names = tuple(
+        o["name"] for o in doc["overrides"] if reference_matches(o["match"], ref, tags)
+    )
     assert resolution.overrides == expected_names
     if not reference_value(doc, ref, tags, "enabled", True):
         assert "numbers" not in resolution.rules
@@ -278,8 +312,11 @@ def test_an_override_that_does_not_match_changes_nothing(
     doc: dict[str, Any], ref: AppRef, tags: dict[str, str]
 ) -> None:
     before = resolve(parse_config(json.dumps(doc), "gen.yaml", [Numbers()]), ref, tags)
-    never = {"name": "never", "match": {"names": ["no-app-is-called-this"]},
-             "rules": {"numbers": {"a": 99, "enabled": False, "mode": "enforce"}}}
+    never = {
+        "name": "never",
+        "match": {"names": ["no-app-is-called-this"]},
+        "rules": {"numbers": {"a": 99, "enabled": False, "mode": "enforce"}},
+    }
     for position in (0, len(doc["overrides"])):
         doc_with = {**doc, "overrides": [*doc["overrides"]]}
         doc_with["overrides"].insert(position, never)

@@ -27,16 +27,36 @@ CUSTOMER_POLICY = ("arn:aws:iam::123456789012:policy/flink/orders-logging",)
 
 # Every sample file and exactly the targets the parser must read from it.
 EXPECTED: dict[str, dict[str, tuple[str, ...]]] = {
-    **{f"kinesisanalytics-{name}": {"app_names": APP} for name in (
-        "CreateApplication", "DeleteApplication", "UpdateApplication",
-        "AddApplicationCloudWatchLoggingOption", "DeleteApplicationCloudWatchLoggingOption",
-        "AddApplicationVpcConfiguration", "DeleteApplicationVpcConfiguration", "StartApplication",
-        "StopApplication", "TagResource", "UntagResource")},
-    **{f"iam-{name}": {"role_names": ROLE} for name in (
-        "PutRolePolicy", "DeleteRolePolicy", "UpdateAssumeRolePolicy",
-        "PutRolePermissionsBoundary", "DeleteRolePermissionsBoundary")},
-    "iam-AttachRolePolicy": {"role_names": ROLE,
-                             "policy_arns": ("arn:aws:iam::aws:policy/AmazonS3FullAccess",)},
+    **{
+        f"kinesisanalytics-{name}": {"app_names": APP}
+        for name in (
+            "CreateApplication",
+            "DeleteApplication",
+            "UpdateApplication",
+            "AddApplicationCloudWatchLoggingOption",
+            "DeleteApplicationCloudWatchLoggingOption",
+            "AddApplicationVpcConfiguration",
+            "DeleteApplicationVpcConfiguration",
+            "StartApplication",
+            "StopApplication",
+            "TagResource",
+            "UntagResource",
+        )
+    },
+    **{
+        f"iam-{name}": {"role_names": ROLE}
+        for name in (
+            "PutRolePolicy",
+            "DeleteRolePolicy",
+            "UpdateAssumeRolePolicy",
+            "PutRolePermissionsBoundary",
+            "DeleteRolePermissionsBoundary",
+        )
+    },
+    "iam-AttachRolePolicy": {
+        "role_names": ROLE,
+        "policy_arns": ("arn:aws:iam::aws:policy/AmazonS3FullAccess",),
+    },
     "iam-DetachRolePolicy": {"role_names": ROLE, "policy_arns": CUSTOMER_POLICY},
     "iam-CreatePolicyVersion": {"policy_arns": CUSTOMER_POLICY},
     "iam-SetDefaultPolicyVersion": {"policy_arns": CUSTOMER_POLICY},
@@ -45,18 +65,32 @@ EXPECTED: dict[str, dict[str, tuple[str, ...]]] = {
     "ec2-DeleteRoute": {"route_table_ids": RTB},
     "ec2-DeleteRouteTable": {"route_table_ids": RTB},
     "ec2-CreateRouteTable": {"route_table_ids": RTB, "vpc_ids": VPC},
-    "ec2-AssociateRouteTable": {"route_table_ids": RTB, "subnet_ids": ("subnet-0a1b2c3d4e5f60718",),
-                                "association_ids": ASSOC},
+    "ec2-AssociateRouteTable": {
+        "route_table_ids": RTB,
+        "subnet_ids": ("subnet-0a1b2c3d4e5f60718",),
+        "association_ids": ASSOC,
+    },
     "ec2-DisassociateRouteTable": {"association_ids": ASSOC},
     "ec2-ReplaceRouteTableAssociation": {
-        "route_table_ids": RTB, "association_ids": ("rtbassoc-0123abcd4567ef890",
-                                                    "rtbassoc-0fedc987654321ba0")},
-    "ec2-DetachInternetGateway": {"internet_gateway_ids": ("igw-0abc1234def567890",),
-                                  "vpc_ids": VPC},
+        "route_table_ids": RTB,
+        "association_ids": ("rtbassoc-0123abcd4567ef890", "rtbassoc-0fedc987654321ba0"),
+    },
+    "ec2-DetachInternetGateway": {
+        "internet_gateway_ids": ("igw-0abc1234def567890",),
+        "vpc_ids": VPC,
+    },
 }
 EVENT_NAMES = frozenset(name.split("-", 1)[1] for name in EXPECTED)
-TARGET_FIELDS = ("app_names", "role_names", "policy_arns", "route_table_ids", "subnet_ids",
-                 "vpc_ids", "association_ids", "internet_gateway_ids")
+TARGET_FIELDS = (
+    "app_names",
+    "role_names",
+    "policy_arns",
+    "route_table_ids",
+    "subnet_ids",
+    "vpc_ids",
+    "association_ids",
+    "internet_gateway_ids",
+)
 
 
 def load(name: str) -> dict[str, Any]:
@@ -65,8 +99,12 @@ def load(name: str) -> dict[str, Any]:
 
 
 def run(event: Any, **overrides: Any) -> Hint:
-    options: dict[str, Any] = {"accounts": ACCOUNTS, "regions": REGIONS,
-                               "event_names": EVENT_NAMES, **overrides}
+    options: dict[str, Any] = {
+        "accounts": ACCOUNTS,
+        "regions": REGIONS,
+        "event_names": EVENT_NAMES,
+        **overrides,
+    }
     return parse(event if isinstance(event, str | bytes) else json.dumps(event), **options)
 
 
@@ -111,7 +149,8 @@ def test_assumed_role_actor_keeps_the_issuer_role_with_its_path() -> None:
     assert hint.actor_type == "AssumedRole"
     assert hint.actor.startswith("arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_")
     assert hint.actor_issuer_arn.startswith(
-        "arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/eu-west-1/")
+        "arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/eu-west-1/"
+    )
     assert run(load("kinesisanalytics-DeleteApplication")).actor_issuer_arn == ""  # IAM user
 
 
@@ -122,7 +161,8 @@ def test_iam_events_pass_the_region_check_whatever_regions_are_configured() -> N
     assert hint.is_global and hint.region == "us-east-1"
     # EC2 is regional: the same check drops it.
     assert reason_of(load("ec2-CreateRoute"), regions=frozenset({"ap-southeast-2"})) == (
-        "region_not_configured")
+        "region_not_configured"
+    )
 
 
 def test_account_and_region_come_from_the_record_before_the_envelope() -> None:
@@ -138,7 +178,8 @@ def test_account_and_region_come_from_the_record_before_the_envelope() -> None:
 def test_tag_resource_by_arn_in_another_partition() -> None:
     event = load("kinesisanalytics-TagResource")
     event["detail"]["requestParameters"]["resourceARN"] = (
-        "arn:aws-cn:kinesisanalytics:cn-north-1:123456789012:application/cn-app")
+        "arn:aws-cn:kinesisanalytics:cn-north-1:123456789012:application/cn-app"
+    )
     assert run(event).app_names == ("cn-app",)
 
 
@@ -176,25 +217,63 @@ CASES: list[tuple[str, Any]] = [
     ("unknown_shape", mutated("ec2-CreateRoute", lambda e: e.update({"detail-type": "x"}))),
     ("unknown_shape", mutated("ec2-CreateRoute", lambda e: e.update(detail="text"))),
     ("unknown_shape", mutated("ec2-CreateRoute", lambda e: e["detail"].pop("eventID"))),
-    ("unknown_shape", mutated("ec2-CreateRoute", lambda e: (
-        e["detail"].pop("recipientAccountId"), e.pop("account")))),
-    ("unknown_shape", mutated("ec2-CreateRoute", lambda e: e["detail"].update(
-        requestParameters=None))),
-    ("unknown_shape", mutated("iam-PutRolePolicy", lambda e: e["detail"].update(
-        requestParameters={"roleName": ["a"]}))),
-    ("other_service", mutated("ec2-CreateRoute", lambda e: e.update(source="aws.s3") or e[
-        "detail"].update(eventSource="s3.amazonaws.com", eventName="PutBucketPolicy"))),
-    ("irrelevant_event", mutated("ec2-CreateRoute", lambda e: e["detail"].update(
-        eventName="RunInstances"))),
+    (
+        "unknown_shape",
+        mutated(
+            "ec2-CreateRoute", lambda e: (e["detail"].pop("recipientAccountId"), e.pop("account"))
+        ),
+    ),
+    (
+        "unknown_shape",
+        mutated("ec2-CreateRoute", lambda e: e["detail"].update(requestParameters=None)),
+    ),
+    (
+        "unknown_shape",
+        mutated(
+            "iam-PutRolePolicy", lambda e: e["detail"].update(requestParameters={"roleName": ["a"]})
+        ),
+    ),
+    (
+        "other_service",
+        mutated(
+            "ec2-CreateRoute",
+            lambda e: (
+                e.update(source="aws.s3")
+                or e["detail"].update(eventSource="s3.amazonaws.com", eventName="PutBucketPolicy")
+            ),
+        ),
+    ),
+    (
+        "irrelevant_event",
+        mutated("ec2-CreateRoute", lambda e: e["detail"].update(eventName="RunInstances")),
+    ),
     ("irrelevant_event", mutated("ec2-CreateRoute", lambda e: e["detail"].update(eventName=None))),
-    ("read_only", mutated("kinesisanalytics-UpdateApplication", lambda e: e["detail"].update(
-        eventName="UpdateApplication", readOnly=True))),
-    ("failed_call", mutated("kinesisanalytics-UpdateApplication", lambda e: e["detail"].update(
-        errorCode="ConcurrentModificationException", errorMessage="stale version"))),
-    ("account_not_configured", mutated("ec2-CreateRoute", lambda e: e["detail"].update(
-        recipientAccountId="210987654321"))),
-    ("region_not_configured", mutated("kinesisanalytics-StopApplication", lambda e: e[
-        "detail"].update(awsRegion="us-west-2"))),
+    (
+        "read_only",
+        mutated(
+            "kinesisanalytics-UpdateApplication",
+            lambda e: e["detail"].update(eventName="UpdateApplication", readOnly=True),
+        ),
+    ),
+    (
+        "failed_call",
+        mutated(
+            "kinesisanalytics-UpdateApplication",
+            lambda e: e["detail"].update(
+                errorCode="ConcurrentModificationException", errorMessage="stale version"
+            ),
+        ),
+    ),
+    (
+        "account_not_configured",
+        mutated("ec2-CreateRoute", lambda e: e["detail"].update(recipientAccountId="210987654321")),
+    ),
+    (
+        "region_not_configured",
+        mutated(
+            "kinesisanalytics-StopApplication", lambda e: e["detail"].update(awsRegion="us-west-2")
+        ),
+    ),
 ]
 
 

@@ -23,22 +23,62 @@ NAMES = frozenset(s["detail"]["eventName"] for s in SAMPLES)
 scalars = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=30)
 json_values = st.recursive(
     scalars,
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner,
-                                                               max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4)
+    ),
     max_leaves=25,
 )
 # Keys the parser reads, so generated objects hit its paths instead of missing them all.
-known_keys = st.sampled_from([
-    "detail", "detail-type", "source", "account", "region", "time", "eventSource", "eventName",
-    "eventID", "eventTime", "awsRegion", "recipientAccountId", "readOnly", "errorCode",
-    "userIdentity", "sessionContext", "sessionIssuer", "arn", "type", "requestParameters",
-    "responseElements", "applicationName", "resourceARN", "applicationDetail", "applicationARN",
-    "roleName", "policyArn", "routeTableId", "subnetId", "vpcId", "associationId",
-    "newAssociationId", "internetGatewayId", "routeTable",
-])
+known_keys = st.sampled_from(
+    [
+        "detail",
+        "detail-type",
+        "source",
+        "account",
+        "region",
+        "time",
+        "eventSource",
+        "eventName",
+        "eventID",
+        "eventTime",
+        "awsRegion",
+        "recipientAccountId",
+        "readOnly",
+        "errorCode",
+        "userIdentity",
+        "sessionContext",
+        "sessionIssuer",
+        "arn",
+        "type",
+        "requestParameters",
+        "responseElements",
+        "applicationName",
+        "resourceARN",
+        "applicationDetail",
+        "applicationARN",
+        "roleName",
+        "policyArn",
+        "routeTableId",
+        "subnetId",
+        "vpcId",
+        "associationId",
+        "newAssociationId",
+        "internetGatewayId",
+        "routeTable",
+    ]
+)
 shaped_values = st.recursive(
-    scalars | st.sampled_from(["AWS API Call via CloudTrail", "ec2.amazonaws.com",
-                               "iam.amazonaws.com", "CreateRoute", "123456789012", "eu-west-1"]),
+    scalars
+    | st.sampled_from(
+        [
+            "AWS API Call via CloudTrail",
+            "ec2.amazonaws.com",
+            "iam.amazonaws.com",
+            "CreateRoute",
+            "123456789012",
+            "eu-west-1",
+        ]
+    ),
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(known_keys, inner, max_size=6),
     max_leaves=40,
 )

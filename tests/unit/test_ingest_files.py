@@ -17,10 +17,11 @@ from daemon.ingest.files import EventFileError, read_events
 EVENTS = Path(__file__).parent / "events"
 NAMES = ("kinesisanalytics-UpdateApplication", "iam-AttachRolePolicy", "ec2-CreateRoute")
 ENVELOPES: list[dict[str, Any]] = [json.loads((EVENTS / f"{n}.json").read_text()) for n in NAMES]
-OPTIONS: dict[str, Any] = {"accounts": frozenset({"123456789012"}),
-                           "regions": frozenset({"eu-west-1"}),
-                           "event_names": frozenset({"UpdateApplication", "AttachRolePolicy",
-                                                     "CreateRoute"})}
+OPTIONS: dict[str, Any] = {
+    "accounts": frozenset({"123456789012"}),
+    "regions": frozenset({"eu-west-1"}),
+    "event_names": frozenset({"UpdateApplication", "AttachRolePolicy", "CreateRoute"}),
+}
 
 
 def outcome(body: str) -> str:
@@ -45,7 +46,11 @@ def test_cloudtrail_log_file(tmp_path: Path, name: str) -> None:
     events = list(read_events(path))
     assert [location for location, _ in events] == [f"{path}:#{n}" for n in (1, 2, 3, 4)]
     assert [outcome(body) for _, body in events] == [
-        "UpdateApplication", "AttachRolePolicy", "CreateRoute", "unknown_shape"]
+        "UpdateApplication",
+        "AttachRolePolicy",
+        "CreateRoute",
+        "unknown_shape",
+    ]
 
 
 @pytest.mark.parametrize("name", ["events.jsonl", "events.jsonl.gz", "events.json"])
@@ -54,21 +59,20 @@ def test_json_lines_with_broken_and_blank_lines(tmp_path: Path, name: str) -> No
     path = write(tmp_path / name, "\n".join(lines) + "\n")
     events = list(read_events(str(path)))
     assert [location for location, _ in events] == [f"{path}:1", f"{path}:3", f"{path}:4"]
-    assert [outcome(body) for _, body in events] == [
-        "UpdateApplication", "not_json", "CreateRoute"]
+    assert [outcome(body) for _, body in events] == ["UpdateApplication", "not_json", "CreateRoute"]
 
 
 def test_invalid_utf8_in_a_line_does_not_stop_the_file(tmp_path: Path) -> None:
     path = tmp_path / "events.jsonl"
     path.write_bytes(b'{"detail-type": "\xff\xfe"}\n' + json.dumps(ENVELOPES[1]).encode() + b"\n")
-    assert [outcome(body) for _, body in read_events(path)] == [
-        "unknown_shape", "AttachRolePolicy"]
+    assert [outcome(body) for _, body in read_events(path)] == ["unknown_shape", "AttachRolePolicy"]
 
 
 def test_a_pretty_printed_single_envelope_and_an_array(tmp_path: Path) -> None:
     single = write(tmp_path / "one.json", json.dumps(ENVELOPES[0], indent=2))
     assert [(loc, outcome(b)) for loc, b in read_events(single)] == [
-        (f"{single}:#1", "UpdateApplication")]
+        (f"{single}:#1", "UpdateApplication")
+    ]
     array = write(tmp_path / "many.json", json.dumps(ENVELOPES[1:]))
     assert [outcome(b) for _, b in read_events(array)] == ["AttachRolePolicy", "CreateRoute"]
 

@@ -12,11 +12,24 @@ from daemon.ingest.identity import OwnIdentity
 from sandbox.server import Sandbox
 from sandbox.testing import Credentials, receive_envelopes, wait_for_status
 
-POLICY = json.dumps({"Version": "2012-10-17", "Statement": [
-    {"Effect": "Allow", "Action": "logs:PutLogEvents", "Resource": "*"}]})
-TRUST = json.dumps({"Version": "2012-10-17", "Statement": [{
-    "Effect": "Allow", "Principal": {"Service": "kinesisanalytics.amazonaws.com"},
-    "Action": "sts:AssumeRole"}]})
+POLICY = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "logs:PutLogEvents", "Resource": "*"}],
+    }
+)
+TRUST = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "kinesisanalytics.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+)
 
 
 def hints(sandbox: Sandbox, sqs: Any) -> dict[str, list[Hint]]:
@@ -24,14 +37,19 @@ def hints(sandbox: Sandbox, sqs: Any) -> dict[str, list[Hint]]:
     found: dict[str, list[Hint]] = {}
     for envelope in receive_envelopes(sqs, sandbox.queue_url, wait_seconds=1):
         name = envelope["detail"]["eventName"]
-        hint = parse(json.dumps(envelope), accounts=frozenset({sandbox.account_id}),
-                     regions=frozenset({sandbox.region}), event_names=frozenset({name}))
+        hint = parse(
+            json.dumps(envelope),
+            accounts=frozenset({sandbox.account_id}),
+            regions=frozenset({sandbox.region}),
+            event_names=frozenset({name}),
+        )
         found.setdefault(name, []).append(hint)
     return found
 
 
-def test_ec2_route_events(fresh_sandbox: Sandbox, aws: Callable[..., Any],
-                          iam_user: Callable[..., Credentials]) -> None:
+def test_ec2_route_events(
+    fresh_sandbox: Sandbox, aws: Callable[..., Any], iam_user: Callable[..., Credentials]
+) -> None:
     user = iam_user("route-admin")
     ec2 = aws("ec2", user)
     vpc = ec2.create_vpc(CidrBlock="10.1.0.0/16")["Vpc"]["VpcId"]
@@ -45,7 +63,8 @@ def test_ec2_route_events(fresh_sandbox: Sandbox, aws: Callable[..., Any],
     ec2.delete_route(RouteTableId=rtb, DestinationCidrBlock="0.0.0.0/0")
     assoc = ec2.associate_route_table(RouteTableId=rtb, SubnetId=subnet)["AssociationId"]
     new_assoc = ec2.replace_route_table_association(AssociationId=assoc, RouteTableId=rtb2)[
-        "NewAssociationId"]
+        "NewAssociationId"
+    ]
     ec2.disassociate_route_table(AssociationId=new_assoc)
     ec2.delete_route_table(RouteTableId=rtb)
     ec2.detach_internet_gateway(InternetGatewayId=igw, VpcId=vpc)
@@ -57,15 +76,19 @@ def test_ec2_route_events(fresh_sandbox: Sandbox, aws: Callable[..., Any],
         assert [h.route_table_ids for h in found[name]] == [(rtb,)], name
     [associate] = found["AssociateRouteTable"]
     assert (associate.route_table_ids, associate.subnet_ids, associate.association_ids) == (
-        (rtb,), (subnet,), (assoc,))
+        (rtb,),
+        (subnet,),
+        (assoc,),
+    )
     [replace] = found["ReplaceRouteTableAssociation"]
     assert replace.route_table_ids == (rtb2,)
     assert set(replace.association_ids) == {assoc, new_assoc}
     assert [h.association_ids for h in found["DisassociateRouteTable"]] == [(new_assoc,)]
     [detach] = found["DetachInternetGateway"]
     assert (detach.internet_gateway_ids, detach.vpc_ids) == ((igw,), (vpc,))
-    assert all(h.actor == user.arn and h.actor_type == "IAMUser"
-               for hs in found.values() for h in hs)
+    assert all(
+        h.actor == user.arn and h.actor_type == "IAMUser" for hs in found.values() for h in hs
+    )
 
 
 def test_iam_role_events(fresh_sandbox: Sandbox, aws: Callable[..., Any]) -> None:
@@ -83,12 +106,18 @@ def test_iam_role_events(fresh_sandbox: Sandbox, aws: Callable[..., Any]) -> Non
     iam.set_default_policy_version(PolicyArn=policy, VersionId="v2")
 
     found = hints(fresh_sandbox, aws("sqs"))
-    for name in ("PutRolePolicy", "DeleteRolePolicy", "UpdateAssumeRolePolicy",
-                 "PutRolePermissionsBoundary", "DeleteRolePermissionsBoundary"):
+    for name in (
+        "PutRolePolicy",
+        "DeleteRolePolicy",
+        "UpdateAssumeRolePolicy",
+        "PutRolePermissionsBoundary",
+        "DeleteRolePermissionsBoundary",
+    ):
         assert [h.role_names for h in found[name]] == [("flink-exec",)], name
     for name in ("AttachRolePolicy", "DetachRolePolicy"):
         assert [(h.role_names, h.policy_arns) for h in found[name]] == [
-            (("flink-exec",), (policy,))], name
+            (("flink-exec",), (policy,))
+        ], name
     for name in ("CreatePolicyVersion", "SetDefaultPolicyVersion"):
         assert [h.policy_arns for h in found[name]] == [(policy,)], name
     # Recorded in us-east-1 and accepted although only the sandbox's region is configured.
@@ -98,8 +127,9 @@ def test_iam_role_events(fresh_sandbox: Sandbox, aws: Callable[..., Any]) -> Non
 def test_flink_events(fresh_sandbox: Sandbox, aws: Callable[..., Any]) -> None:
     flink = aws("kinesisanalyticsv2")
     role = f"arn:aws:iam::{fresh_sandbox.account_id}:role/flink-exec"
-    arn = flink.create_application(ApplicationName="orders", RuntimeEnvironment="FLINK-1_20",
-                                   ServiceExecutionRole=role)["ApplicationDetail"]["ApplicationARN"]
+    arn = flink.create_application(
+        ApplicationName="orders", RuntimeEnvironment="FLINK-1_20", ServiceExecutionRole=role
+    )["ApplicationDetail"]["ApplicationARN"]
     flink.tag_resource(ResourceARN=arn, Tags=[{"Key": "team", "Value": "payments"}])
     flink.untag_resource(ResourceARN=arn, TagKeys=["team"])
     wait_for_status(flink, "orders", "READY")
@@ -108,8 +138,13 @@ def test_flink_events(fresh_sandbox: Sandbox, aws: Callable[..., Any]) -> None:
     flink.stop_application(ApplicationName="orders")
 
     found = hints(fresh_sandbox, aws("sqs"))
-    assert set(found) >= {"CreateApplication", "TagResource", "UntagResource",
-                          "StartApplication", "StopApplication"}
+    assert set(found) >= {
+        "CreateApplication",
+        "TagResource",
+        "UntagResource",
+        "StartApplication",
+        "StopApplication",
+    }
     assert all(h.app_names == ("orders",) for hs in found.values() for h in hs)
     # The dummy key's events are recognised as caused by whoever GetCallerIdentity says it is.
     own = OwnIdentity.from_caller_identity(aws("sts").get_caller_identity()["Arn"])
@@ -117,20 +152,24 @@ def test_flink_events(fresh_sandbox: Sandbox, aws: Callable[..., Any]) -> None:
 
 
 def test_assumed_role_sessions_are_recognised_across_session_names(
-        fresh_sandbox: Sandbox, aws: Callable[..., Any]) -> None:
+    fresh_sandbox: Sandbox, aws: Callable[..., Any]
+) -> None:
     iam = aws("iam")
-    role = iam.create_role(RoleName="remediator", Path="/platform/",
-                           AssumeRolePolicyDocument=TRUST)["Role"]["Arn"]
+    role = iam.create_role(
+        RoleName="remediator", Path="/platform/", AssumeRolePolicyDocument=TRUST
+    )["Role"]["Arn"]
     sts = aws("sts")
     own_arn = sts.assume_role(RoleArn=role, RoleSessionName="pod-a")["AssumedRoleUser"]["Arn"]
     key = sts.assume_role(RoleArn=role, RoleSessionName="pod-b")["Credentials"]
     session = Credentials(key["AccessKeyId"], key["SecretAccessKey"], key["SessionToken"])
     aws("ec2", session).create_route_table(
-        VpcId=aws("ec2").create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"])
+        VpcId=aws("ec2").create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
+    )
 
     [hint] = hints(fresh_sandbox, aws("sqs"))["CreateRouteTable"]
     assert hint.actor_type == "AssumedRole" and hint.actor.endswith("/remediator/pod-b")
     assert hint.actor_issuer_arn == role
     assert OwnIdentity.from_caller_identity(own_arn).caused(hint)
-    assert not OwnIdentity.from_caller_identity(
-        aws("sts").get_caller_identity()["Arn"]).caused(hint)
+    assert not OwnIdentity.from_caller_identity(aws("sts").get_caller_identity()["Arn"]).caused(
+        hint
+    )

@@ -20,10 +20,14 @@ def settings(monkeypatch: pytest.MonkeyPatch, env: dict[str, str], *argv: str) -
 def test_environment_fills_what_flags_do_not_say(monkeypatch: pytest.MonkeyPatch) -> None:
     got = settings(
         monkeypatch,
-        {"FLINK_REMEDIATOR_CONFIG": "/etc/c.yaml", "FLINK_REMEDIATOR_DRY_RUN": "true",
-         "FLINK_REMEDIATOR_METRICS_PORT": "9000"},
-        "--metrics-port", "9100",
-    )  # fmt: skip
+        {
+            "FLINK_REMEDIATOR_CONFIG": "/etc/c.yaml",
+            "FLINK_REMEDIATOR_DRY_RUN": "true",
+            "FLINK_REMEDIATOR_METRICS_PORT": "9000",
+        },
+        "--metrics-port",
+        "9100",
+    )
     assert (got.config, got.dry_run, got.metrics_port) == ("/etc/c.yaml", True, 9100)
     assert got.workers == RunSettings.workers
 
