@@ -17,6 +17,7 @@ lint: install
 	$(VENV)/bin/ruff check daemon remediations sandbox tests benchmarks
 	$(VENV)/bin/ruff format --check daemon remediations sandbox tests benchmarks
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
 
 test: install lint
 	$(VENV)/bin/pytest -q $(PYTEST_ARGS)

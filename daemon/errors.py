@@ -1,6 +1,6 @@
 """The one error tree of flink-remediator.
 
-Only the AWS boundary (`daemon.apply.aws`) reads botocore error codes; everything else
+Only the AWS boundary (`daemon.aws`) reads botocore error codes; everything else
 sees these classes.
 """
 
@@ -33,16 +33,22 @@ class AwsError(RemediatorError):
         super().__init__(f"{operation}: {code}: {message}")
 
 
-class TransientAwsError(AwsError):
-    """Throttling, 5xx, timeouts: worth retrying with backoff."""
+class RetryableAwsError(AwsError):
+    """Throttling, 5xx, timeouts, lost connections: the gateway retries the same request with
+    backoff; if that is not enough, the work is tried again later (never acknowledged as done)."""
 
 
-class ConcurrentModification(TransientAwsError):
-    """The version id or conditional token was stale: re-observe, re-plan, retry."""
+class ReplanNeeded(AwsError):
+    """The request was right for a state that no longer holds: re-observe, re-plan, retry.
+    Sending the same request again cannot help, so the gateway does not retry it."""
 
 
-class ResourceInUse(TransientAwsError):
-    """The application is busy (e.g. UPDATING): wait until it settles, then retry."""
+class ConcurrentModification(ReplanNeeded):
+    """The version id or conditional token was stale (or a create/delete lost a race)."""
+
+
+class ResourceInUse(ReplanNeeded):
+    """The application is busy (e.g. UPDATING): try again once it settles."""
 
 
 class PermanentAwsError(AwsError):

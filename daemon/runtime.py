@@ -17,7 +17,7 @@ import structlog
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from daemon import errors
-from daemon.apply.audit import Cause
+from daemon.aws import AwsByRegion
 from daemon.desired.config import DesiredConfig
 from daemon.ingest.consumer import EventConsumer
 from daemon.ingest.dedupe import EventIdCache
@@ -26,14 +26,13 @@ from daemon.ingest.intake import Intake
 from daemon.ingest.router import Router
 from daemon.ingest.sqs import SqsQueue
 from daemon.reconcile.budget import FixBudget
-from daemon.reconcile.fleet import AwsByRegion
 from daemon.reconcile.inventory import AppFacts, Inventory, index_applications
 from daemon.reconcile.reconciler import Reconciler
 from daemon.reconcile.rules import resolver_for
 from daemon.reconcile.workqueue import QueueClosed, QueueFull, Ticket, WorkQueue
 from daemon.runtime_config import ConfigWatcher
 from daemon.settings import RunSettings
-from daemon.state import AppRef
+from daemon.state import AppRef, Cause
 from daemon.telemetry import metrics
 from daemon.telemetry.server import HealthServer
 

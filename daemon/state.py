@@ -6,8 +6,24 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from daemon.vocabulary import Trigger
+
 Mode = Literal["enforce", "dry-run", "alert"]
 MODES: tuple[Mode, ...] = ("enforce", "dry-run", "alert")
+
+# Application statuses in which the service refuses changes (ResourceInUseException).
+TRANSITIONAL_STATUSES = frozenset(
+    {
+        "STARTING",
+        "STOPPING",
+        "UPDATING",
+        "AUTOSCALING",
+        "FORCE_STOPPING",
+        "ROLLING_BACK",
+        "MAINTENANCE",
+        "DELETING",
+    }
+)
 
 
 @dataclass(frozen=True, order=True)
@@ -107,3 +123,12 @@ class Plan:
     @property
     def drifts(self) -> tuple[Drift, ...]:
         return tuple(d for a in self.actions for d in a.drifts)
+
+
+@dataclass(frozen=True)
+class Cause:
+    """Why a reconcile ran: a sweep, the CLI, or an event (with who caused it)."""
+
+    trigger: Trigger = "cli"
+    event_id: str = ""
+    actor: str = ""

@@ -8,7 +8,7 @@ from typing import Any
 import boto3
 from hypothesis import strategies as st
 
-from daemon.apply.aws import Aws
+from daemon.aws import Aws
 from tests.factories import flink_detail
 
 VPC = "vpc-0a"

@@ -6,14 +6,12 @@ to their own sink; every record is self-contained (who, what, before -> after, h
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import structlog
 
-from daemon.state import Action, Drift
-
-Outcome = Literal["applied", "planned", "failed", "skipped", "alerted"]
+from daemon.state import Action, Cause, Drift
+from daemon.vocabulary import Outcome
 
 _EVENT_NAMES: dict[Outcome, str] = {
     "applied": "remediation_applied",
@@ -24,15 +22,6 @@ _EVENT_NAMES: dict[Outcome, str] = {
 }
 
 audit_log = structlog.get_logger("flink_remediator.audit")
-
-
-@dataclass(frozen=True)
-class Cause:
-    """Why a reconcile ran: a sweep, the CLI, or an event (with who caused it)."""
-
-    trigger: Literal["event", "sweep", "cli", "replay"] = "cli"
-    event_id: str = ""
-    actor: str = ""
 
 
 def record(action: Action, outcome: Outcome, cause: Cause, error: str = "") -> None:

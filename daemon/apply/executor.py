@@ -16,12 +16,11 @@ import structlog
 
 from daemon import errors
 from daemon.apply import audit
-from daemon.apply.audit import Cause, Outcome
-from daemon.apply.aws import Aws
-from daemon.apply.notify import NOTIFIER, Notifier
-from daemon.reconcile.observe import TRANSITIONAL_STATUSES
-from daemon.state import Action, AppRef, Call, Plan
+from daemon.apply.notify import Notifier
+from daemon.aws import Aws
+from daemon.state import TRANSITIONAL_STATUSES, Action, AppRef, Call, Cause, Plan
 from daemon.telemetry import metrics
+from daemon.vocabulary import Outcome
 
 log = structlog.get_logger(__name__)
 
@@ -49,11 +48,11 @@ class Executor:
     def __init__(
         self,
         aws: Aws,
+        notifier: Notifier,
         dry_run: bool = False,
         guard: Guard | None = None,
         settle_timeout_seconds: float = 120.0,
         sleep: Callable[[float], None] = time.sleep,
-        notifier: Notifier = NOTIFIER,
     ) -> None:
         self._aws = aws
         self._dry_run = dry_run
@@ -85,9 +84,7 @@ class Executor:
         try:
             for call in action.calls:
                 self._send(call, action.app, version)
-        except (errors.ConcurrentModification, errors.ResourceInUse):
-            raise
-        except errors.TransientAwsError as exc:
+        except errors.RetryableAwsError as exc:
             return self._finish(action, "failed", cause, str(exc), retryable=True)
         except errors.PermanentAwsError as exc:
             return self._finish(action, "failed", cause, str(exc))

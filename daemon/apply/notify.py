@@ -16,9 +16,8 @@ from collections.abc import Iterable
 import structlog
 
 from daemon import errors
-from daemon.apply.audit import Cause
-from daemon.apply.aws import Aws
-from daemon.state import Action, AppRef
+from daemon.aws import Aws
+from daemon.state import Action, AppRef, Cause
 
 log = structlog.get_logger(__name__)
 
@@ -87,7 +86,3 @@ class Notifier:
         with self._lock:
             for key in [k for k in self._announced if k[0] == app and k[1] not in keep]:
                 del self._announced[key]
-
-
-# One per process: executors are built per reconcile, the memory of what was announced is not.
-NOTIFIER = Notifier()

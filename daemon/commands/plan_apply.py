@@ -10,13 +10,14 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from daemon import errors
-from daemon.apply.audit import Cause
+from daemon.aws import AwsByRegion
 from daemon.desired.loader import load_config
-from daemon.reconcile.fleet import AwsByRegion, reconcile_all
+from daemon.reconcile.fleet import reconcile_all
 from daemon.reconcile.inventory import Inventory, index_applications
 from daemon.reconcile.reconciler import Reconciler, ReconcileResult
 from daemon.reconcile.report import render_text, to_json
 from daemon.reconcile.rules import resolver_for
+from daemon.state import Cause
 from daemon.telemetry import logs
 
 EXIT_OK, EXIT_ERROR, EXIT_DRIFT = 0, 1, 2

@@ -14,19 +14,18 @@ from typing import Any
 from rich.console import Console
 
 from daemon import errors
-from daemon.apply.audit import Cause
+from daemon.aws import AwsByRegion
 from daemon.desired.loader import load_config
 from daemon.ingest.dedupe import EventIdCache
 from daemon.ingest.files import read_events
 from daemon.ingest.identity import OwnIdentity
 from daemon.ingest.intake import Ignored, Intake
 from daemon.ingest.router import Router
-from daemon.reconcile.fleet import AwsByRegion
 from daemon.reconcile.inventory import Inventory, index_applications
 from daemon.reconcile.reconciler import Reconciler
 from daemon.reconcile.report import render_text, to_json
 from daemon.reconcile.rules import resolver_for
-from daemon.state import AppRef
+from daemon.state import AppRef, Cause
 from daemon.telemetry import logs
 
 

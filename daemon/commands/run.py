@@ -12,8 +12,8 @@ from typing import Any
 import structlog
 
 from daemon import errors, settings
+from daemon.aws import AwsByRegion
 from daemon.desired.loader import load_config
-from daemon.reconcile.fleet import AwsByRegion
 from daemon.runtime import Daemon
 from daemon.telemetry import logs
 

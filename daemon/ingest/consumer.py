@@ -9,12 +9,11 @@ from collections.abc import Callable
 import structlog
 
 from daemon import errors
-from daemon.apply.audit import Cause
 from daemon.ingest.intake import Ignored, Intake
 from daemon.ingest.router import Router
 from daemon.ingest.sqs import Message, SqsQueue, poll_forever
 from daemon.reconcile.workqueue import Ticket
-from daemon.state import AppRef
+from daemon.state import AppRef, Cause
 from daemon.telemetry import metrics
 
 log = structlog.get_logger(__name__)

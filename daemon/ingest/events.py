@@ -88,16 +88,6 @@ class Hint:
             *self.internet_gateway_ids,
         )
 
-    def log_fields(self) -> dict[str, str]:
-        """Keys to bind on structlog loggers for this event."""
-        return {
-            "event_id": self.event_id,
-            "event_name": self.event_name,
-            "actor": self.actor,
-            "account": self.account,
-            "region": self.region,
-        }
-
 
 def _fail(reason: IgnoreReason, message: str) -> EventError:
     return EventError(reason, message)

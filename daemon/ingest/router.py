@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from daemon.apply.aws import Aws
+from daemon.aws import Aws
 from daemon.errors import ResourceNotFound
 from daemon.ingest.events import Hint
 from daemon.reconcile.inventory import Inventory

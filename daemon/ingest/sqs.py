@@ -17,7 +17,7 @@ from typing import Any
 import structlog
 
 from daemon import errors
-from daemon.apply.aws import Aws
+from daemon.aws import Aws
 
 log = structlog.get_logger(__name__)
 
@@ -28,7 +28,6 @@ class Message:
     receipt_handle: str
     body: str
     receive_count: int
-    sent_at_ms: int
 
     @classmethod
     def from_sqs(cls, raw: Mapping[str, Any]) -> Message:
@@ -38,7 +37,6 @@ class Message:
             receipt_handle=raw["ReceiptHandle"],
             body=raw.get("Body", ""),
             receive_count=int(attributes.get("ApproximateReceiveCount", 1)),
-            sent_at_ms=int(attributes.get("SentTimestamp", 0)),
         )
 
 
@@ -65,7 +63,7 @@ class SqsQueue:
             MaxNumberOfMessages=10,
             WaitTimeSeconds=self._wait,
             VisibilityTimeout=self._visibility,
-            MessageSystemAttributeNames=["ApproximateReceiveCount", "SentTimestamp"],
+            MessageSystemAttributeNames=["ApproximateReceiveCount"],
         )
         messages = [Message.from_sqs(m) for m in response.get("Messages", [])]
         with self._lock:

@@ -2,32 +2,11 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 
-from daemon.apply.audit import Cause
-from daemon.apply.aws import Aws
 from daemon.reconcile.reconciler import Reconciler, ReconcileResult
-from daemon.state import AppRef
-
-
-class AwsByRegion:
-    """One `Aws` per region, created on first use (callable as `aws_for(app)`)."""
-
-    def __init__(self, factory: Callable[[str], Aws] = Aws) -> None:
-        self._factory = factory
-        self._by_region: dict[str, Aws] = {}
-        self._lock = threading.Lock()
-
-    def region(self, region: str) -> Aws:
-        with self._lock:
-            if region not in self._by_region:
-                self._by_region[region] = self._factory(region)
-            return self._by_region[region]
-
-    def __call__(self, app: AppRef) -> Aws:
-        return self.region(app.region)
+from daemon.state import AppRef, Cause
 
 
 def reconcile_all(

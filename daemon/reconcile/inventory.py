@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from daemon.apply.aws import Aws
+from daemon.aws import Aws
 from daemon.state import AppRef
 
 

@@ -7,24 +7,9 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from daemon import errors
-from daemon.apply.aws import Aws
+from daemon.aws import Aws
 from daemon.state import AppRef, Observed
 from remediations.base import Remediation, RuleSettings
-
-# Statuses in which the service refuses changes (ResourceInUseException).
-TRANSITIONAL_STATUSES = frozenset(
-    {
-        "STARTING",
-        "STOPPING",
-        "UPDATING",
-        "AUTOSCALING",
-        "FORCE_STOPPING",
-        "ROLLING_BACK",
-        "MAINTENANCE",
-        "DELETING",
-    }
-)
-
 
 # Role ARN -> the applications using it, or None while the inventory is incomplete.
 RoleIndex = Callable[[str], tuple[AppRef, ...] | None]

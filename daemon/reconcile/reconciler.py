@@ -5,19 +5,20 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import structlog
 
 from daemon import errors
-from daemon.apply.audit import Cause
-from daemon.apply.aws import Aws
 from daemon.apply.executor import ActionOutcome, Executor, Guard
+from daemon.apply.notify import Notifier
+from daemon.aws import Aws
 from daemon.reconcile.locks import ResourceLocks
-from daemon.reconcile.observe import TRANSITIONAL_STATUSES, RoleIndex, describe, observe
+from daemon.reconcile.observe import RoleIndex, describe, observe
 from daemon.reconcile.plan import plan as make_plan
-from daemon.state import AppRef, Mode, Plan
+from daemon.state import TRANSITIONAL_STATUSES, AppRef, Cause, Mode, Plan
 from daemon.telemetry import metrics
+from daemon.vocabulary import Result
 from remediations.base import Remediation, RuleSettings
 
 log = structlog.get_logger(__name__)
@@ -25,8 +26,6 @@ log = structlog.get_logger(__name__)
 EnabledRules = Sequence[tuple[Remediation, RuleSettings, Mode]]
 # Given an app and its tags: the enabled rules with settings and mode, or why it is skipped.
 Resolver = Callable[[AppRef, Mapping[str, str]], EnabledRules | str]
-
-Result = Literal["in_sync", "drift", "fixed", "skipped", "gone", "error"]
 
 
 @dataclass(frozen=True)
@@ -51,7 +50,11 @@ class Reconciler:
         max_replans: int = 3,
         settle_timeout_seconds: float = 120.0,
         role_index: RoleIndex | None = None,
+        notifier: Notifier | None = None,
     ) -> None:
+        # Remembers what was announced across reconciles: one per reconciler, shared by its
+        # per-reconcile executors.
+        self._notifier = notifier or Notifier()
         self._role_index = role_index
         self._resource_locks = ResourceLocks()  # shared resources: one writer at a time
         self._aws_for = aws_for
@@ -63,24 +66,26 @@ class Reconciler:
 
     def reconcile(self, app: AppRef, cause: Cause) -> ReconcileResult:
         started = time.monotonic()
-        bound = log.bind(app=app.name, account=app.account, region=app.region)
-        result = self._reconcile(app, cause, bound)
-        metrics.count_reconcile(cause.trigger, result.result)
-        bound.info(
-            "reconcile_finished",
-            result=result.result,
-            trigger=cause.trigger,
-            drifts=len(result.plan.drifts) if result.plan else 0,
-            seconds=round(time.monotonic() - started, 3),
-            **({"error": result.error} if result.error else {}),
-        )
+        # Every log line of this reconcile (here, in the executor, in the audit trail) carries
+        # the application; contextvars are per thread, so parallel workers do not mix them.
+        with structlog.contextvars.bound_contextvars(
+            app=app.name, account=app.account, region=app.region
+        ):
+            result = self._reconcile(app, cause)
+            metrics.count_reconcile(cause.trigger, result.result)
+            log.info(
+                "reconcile_finished",
+                result=result.result,
+                trigger=cause.trigger,
+                drifts=len(result.plan.drifts) if result.plan else 0,
+                seconds=round(time.monotonic() - started, 3),
+                **({"error": result.error} if result.error else {}),
+            )
         return result
 
-    def _reconcile(
-        self, app: AppRef, cause: Cause, bound: structlog.typing.FilteringBoundLogger
-    ) -> ReconcileResult:
+    def _reconcile(self, app: AppRef, cause: Cause) -> ReconcileResult:
         aws = self._aws_for(app)
-        executor = Executor(aws, self._dry_run, self._guard, self._settle_timeout)
+        executor = Executor(aws, self._notifier, self._dry_run, self._guard, self._settle_timeout)
         last_error = ""
         for attempt in range(1, self._max_replans + 1):
             try:
@@ -101,19 +106,19 @@ class Reconciler:
                         # decide on a fresh read, under the lock.
                         observed = observe(app, detail, tags, readers, aws, self._role_index)
                         plan = make_plan(observed, rules)
-                    _log_drifts(plan, bound)
+                    _log_drifts(plan)
                     outcomes = executor.execute(plan, cause)
                 self._update_violations(app, rules, outcomes)
                 return _result(app, plan, outcomes, observed.detail)
-            except (errors.ConcurrentModification, errors.ResourceInUse) as exc:
+            except errors.ReplanNeeded as exc:
                 last_error = str(exc)
-                bound.info("reconcile_replanned", attempt=attempt, reason=last_error)
+                log.info("reconcile_replanned", attempt=attempt, reason=last_error)
             except errors.ApplicationGone as exc:
                 metrics.forget_application(app)
                 return ReconcileResult(app, "gone", error=str(exc))
             except errors.PermanentAwsError as exc:
                 return ReconcileResult(app, "error", error=str(exc))
-            except errors.TransientAwsError as exc:
+            except errors.RetryableAwsError as exc:
                 return ReconcileResult(app, "error", error=str(exc), retryable=True)
         return ReconcileResult(app, "error", error=last_error, retryable=True)
 
@@ -143,10 +148,10 @@ def _shared_resources(plan: Plan) -> tuple[str, ...]:
     )
 
 
-def _log_drifts(plan: Plan, bound: structlog.typing.FilteringBoundLogger) -> None:
+def _log_drifts(plan: Plan) -> None:
     for drift in plan.drifts:
         metrics.count_drifts(drift.rule)
-        bound.info(
+        log.info(
             "drift_detected",
             rule=drift.rule,
             field=drift.field,

@@ -29,6 +29,7 @@ from prometheus_client.exposition import choose_encoder
 
 from daemon import __version__
 from daemon.state import MODES, AppRef, Mode
+from daemon.vocabulary import OUTCOMES, RESULTS, TRIGGERS, Outcome, Result, Trigger
 
 # `_created` series double the counters and histograms and nothing here alerts on them.
 disable_created_metrics()  # type: ignore[no-untyped-call]
@@ -49,17 +50,11 @@ IgnoreReason = Literal[
     "region_not_configured",
     "no_application",  # no application in the inventory is affected (e.g. an unused route table)
 ]
-ReconcileTrigger = Literal["event", "sweep", "cli", "replay"]
-ReconcileResult = Literal["in_sync", "drift", "fixed", "skipped", "gone", "error"]
-RemediationOutcome = Literal["applied", "planned", "failed", "skipped", "alerted"]
 QueueName = Literal["events", "dlq"]
 ConfigReloadResult = Literal["applied", "rejected", "unchanged"]
 
 EVENT_SOURCES: tuple[EventSource, ...] = get_args(EventSource)
 IGNORE_REASONS: tuple[IgnoreReason, ...] = get_args(IgnoreReason)
-RECONCILE_TRIGGERS: tuple[ReconcileTrigger, ...] = get_args(ReconcileTrigger)
-RECONCILE_RESULTS: tuple[ReconcileResult, ...] = get_args(ReconcileResult)
-REMEDIATION_OUTCOMES: tuple[RemediationOutcome, ...] = get_args(RemediationOutcome)
 QUEUE_NAMES: tuple[QueueName, ...] = get_args(QueueName)
 CONFIG_RELOAD_RESULTS: tuple[ConfigReloadResult, ...] = get_args(ConfigReloadResult)
 
@@ -196,8 +191,8 @@ for _source in EVENT_SOURCES:
     EVENTS_RECEIVED.labels(source=_source)
 for _reason in IGNORE_REASONS:
     EVENTS_IGNORED.labels(reason=_reason)
-for _trigger in RECONCILE_TRIGGERS:
-    for _result in RECONCILE_RESULTS:
+for _trigger in TRIGGERS:
+    for _result in RESULTS:
         RECONCILES.labels(trigger=_trigger, result=_result)
 for _reload in CONFIG_RELOAD_RESULTS:
     CONFIG_RELOADS.labels(result=_reload)
@@ -233,10 +228,10 @@ def count_event_ignored(reason: IgnoreReason) -> None:
     EVENTS_IGNORED.labels(reason=_check(reason, IGNORE_REASONS, "reason")).inc()
 
 
-def count_reconcile(trigger: ReconcileTrigger, result: ReconcileResult) -> None:
+def count_reconcile(trigger: Trigger, result: Result) -> None:
     RECONCILES.labels(
-        trigger=_check(trigger, RECONCILE_TRIGGERS, "trigger"),
-        result=_check(result, RECONCILE_RESULTS, "result"),
+        trigger=_check(trigger, TRIGGERS, "trigger"),
+        result=_check(result, RESULTS, "result"),
     ).inc()
 
 
@@ -244,7 +239,7 @@ def declare_rule(rule: str, mode: Mode) -> None:
     """Create a rule's counters at 0 (call for every enabled rule at start and after a reload),
     so the first drift or failure is an increase that rate() and alerts can see."""
     DRIFTS_DETECTED.labels(rule=rule)
-    for outcome in REMEDIATION_OUTCOMES:
+    for outcome in OUTCOMES:
         REMEDIATIONS.labels(rule=rule, outcome=outcome, mode=_check(mode, MODES, "mode"))
 
 
@@ -252,10 +247,10 @@ def count_drifts(rule: str, count: int = 1) -> None:
     DRIFTS_DETECTED.labels(rule=rule).inc(count)
 
 
-def count_remediation(rule: str, outcome: RemediationOutcome, mode: Mode) -> None:
+def count_remediation(rule: str, outcome: Outcome, mode: Mode) -> None:
     REMEDIATIONS.labels(
         rule=rule,
-        outcome=_check(outcome, REMEDIATION_OUTCOMES, "outcome"),
+        outcome=_check(outcome, OUTCOMES, "outcome"),
         mode=_check(mode, MODES, "mode"),
     ).inc()
 

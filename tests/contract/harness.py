@@ -13,13 +13,11 @@ from typing import Any
 import boto3
 import pytest
 
-from daemon.apply.audit import Cause
-from daemon.apply.aws import Aws
-from daemon.reconcile.fleet import AwsByRegion
+from daemon.aws import Aws, AwsByRegion
 from daemon.reconcile.inventory import Inventory, index_applications
 from daemon.reconcile.observe import RoleIndex, describe, observe
 from daemon.reconcile.reconciler import Reconciler, ReconcileResult
-from daemon.state import AppRef, Mode, Observed
+from daemon.state import AppRef, Cause, Mode, Observed
 from remediations.base import Remediation, RuleSettings
 from sandbox.server import Sandbox
 from sandbox.testing import client

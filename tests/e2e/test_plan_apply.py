@@ -8,13 +8,12 @@ from typing import Any
 
 import pytest
 
-from daemon.apply.audit import Cause
-from daemon.apply.aws import Aws
+from daemon.aws import Aws
 from daemon.cli import main
 from daemon.desired.loader import load_config
 from daemon.reconcile.reconciler import Reconciler
 from daemon.reconcile.rules import resolver_for
-from daemon.state import AppRef
+from daemon.state import AppRef, Cause
 from sandbox.server import Sandbox
 from sandbox.testing import client
 from tests.e2e.configs import write_config

@@ -12,12 +12,11 @@ from typing import Any
 import boto3
 import pytest
 
-from daemon.apply.audit import Cause
-from daemon.apply.aws import Aws
-from daemon.reconcile.fleet import AwsByRegion, reconcile_all
+from daemon.aws import Aws, AwsByRegion
+from daemon.reconcile.fleet import reconcile_all
 from daemon.reconcile.inventory import Inventory, index_applications
 from daemon.reconcile.reconciler import Reconciler
-from daemon.state import AppRef, Mode
+from daemon.state import AppRef, Cause, Mode
 from remediations import execution_role_permissions as permissions
 from remediations import execution_role_trust as trust
 from remediations.base import Remediation, RuleSettings

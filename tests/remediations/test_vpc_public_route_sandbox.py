@@ -8,12 +8,10 @@ from typing import Any
 
 import pytest
 
-from daemon.apply.audit import Cause
-from daemon.apply.aws import Aws
-from daemon.apply.notify import NOTIFIER
+from daemon.aws import Aws
 from daemon.reconcile.observe import describe, observe
 from daemon.reconcile.reconciler import Reconciler
-from daemon.state import AppRef, Drift
+from daemon.state import AppRef, Cause, Drift
 from daemon.telemetry import metrics
 from remediations.vpc_public_route import Settings, VpcPublicRoute
 from sandbox.server import Sandbox
@@ -197,7 +195,6 @@ def test_the_topic_hears_of_a_violation_once_and_again_when_it_returns(
         Endpoint=inbox_arn,
         Attributes={"RawMessageDelivery": "true"},
     )
-    NOTIFIER.forget_cleared(app, ())  # the process-wide memory: start from a clean slate
     template = "arn:aws:sns:{region}:{account}:vpc-alerts"
     assert template.format(region=app.region, account=app.account) == topic
     settings = Settings(sns_topic_arn=template)
@@ -231,7 +228,6 @@ def test_the_topic_hears_of_a_violation_once_and_again_when_it_returns(
 def test_no_notification_in_dry_run_and_a_failed_publish_does_not_fail_the_reconcile(
     daemon_aws: Aws, app: AppRef, net: Network, ec2: Any, fresh_sandbox: Sandbox
 ) -> None:
-    NOTIFIER.forget_cleared(app, ())
     ec2.create_route(
         RouteTableId=net.main_table, DestinationCidrBlock="0.0.0.0/0", GatewayId=net.igw
     )

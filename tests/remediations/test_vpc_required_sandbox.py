@@ -8,11 +8,10 @@ from typing import Any
 
 import pytest
 
-from daemon.apply.audit import Cause
-from daemon.apply.aws import Aws
+from daemon.aws import Aws
 from daemon.reconcile.observe import describe, observe
 from daemon.reconcile.reconciler import Reconciler
-from daemon.state import AppRef, Drift
+from daemon.state import AppRef, Cause, Drift
 from remediations.vpc_required import Settings, VpcRequired
 from sandbox.server import Sandbox
 from tests.vpc_factories import Network, build_network, create_app, daemon_aws_for

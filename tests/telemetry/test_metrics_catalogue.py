@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from daemon import vocabulary
 from daemon.state import MODES, AppRef
 from daemon.telemetry import metrics
 from tests.telemetry.catalogue import (
@@ -73,9 +74,9 @@ def test_documented_label_values_are_the_enforced_ones() -> None:
     expected = {
         ("flink_remediator_events_received_total", "source"): metrics.EVENT_SOURCES,
         ("flink_remediator_events_ignored_total", "reason"): metrics.IGNORE_REASONS,
-        ("flink_remediator_reconciles_total", "trigger"): metrics.RECONCILE_TRIGGERS,
-        ("flink_remediator_reconciles_total", "result"): metrics.RECONCILE_RESULTS,
-        ("flink_remediator_remediations_total", "outcome"): metrics.REMEDIATION_OUTCOMES,
+        ("flink_remediator_reconciles_total", "trigger"): vocabulary.TRIGGERS,
+        ("flink_remediator_reconciles_total", "result"): vocabulary.RESULTS,
+        ("flink_remediator_remediations_total", "outcome"): vocabulary.OUTCOMES,
         ("flink_remediator_remediations_total", "mode"): MODES,
         ("flink_remediator_queue_messages", "queue"): metrics.QUEUE_NAMES,
         ("flink_remediator_config_reloads_total", "result"): metrics.CONFIG_RELOAD_RESULTS,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from daemon import __version__
+from daemon import __version__, vocabulary
 from daemon.state import AppRef
 from daemon.telemetry import metrics
 
@@ -49,7 +49,7 @@ def test_unknown_event_sources_count_as_other() -> None:
 
 def test_declare_rule_creates_zero_counters_for_its_mode() -> None:
     metrics.declare_rule("helpers_declared", "alert")
-    for outcome in metrics.REMEDIATION_OUTCOMES:
+    for outcome in vocabulary.OUTCOMES:
         value = _value(
             "flink_remediator_remediations_total",
             rule="helpers_declared",

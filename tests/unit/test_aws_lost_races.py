@@ -9,7 +9,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from daemon import errors
-from daemon.apply.aws import classify
+from daemon.aws import classify
 
 
 def client_error(code: str, operation: str, status: int = 400) -> ClientError:

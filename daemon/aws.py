@@ -1,14 +1,14 @@
 """The AWS boundary: clients, the only place that reads botocore error codes, and call retries.
 
-Transient failures (throttling, 5xx, timeouts) are retried here with jittered exponential
-backoff (tenacity). ConcurrentModification and ResourceInUse are transient too, but retrying the
-same request cannot help: they go up to the reconciler, which re-observes and re-plans.
+Retryable failures (throttling, 5xx, timeouts) are retried here with jittered exponential
+backoff (tenacity). ReplanNeeded errors (ConcurrentModification, ResourceInUse) go up to the
+reconciler, which re-observes and re-plans; permanent ones are never retried.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import boto3
@@ -25,6 +25,7 @@ from tenacity import (
 )
 
 from daemon import errors
+from daemon.state import AppRef
 from daemon.telemetry import metrics
 
 log = structlog.get_logger(__name__)
@@ -77,16 +78,14 @@ def classify(operation: str, exc: Exception) -> errors.AwsError:
         if code in _NOT_FOUND or code.endswith(".NotFound"):  # EC2: InvalidXxxID.NotFound
             return errors.ResourceNotFound(operation, code, message)
         if code in _THROTTLING or status == 429 or status >= 500:
-            return errors.TransientAwsError(operation, code, message)
+            return errors.RetryableAwsError(operation, code, message)
         return errors.PermanentAwsError(operation, code, message)
     # Connection errors, timeouts, endpoint hiccups: worth another try.
-    return errors.TransientAwsError(operation, type(exc).__name__, str(exc))
+    return errors.RetryableAwsError(operation, type(exc).__name__, str(exc))
 
 
 def _retryable(exc: BaseException) -> bool:
-    return isinstance(exc, errors.TransientAwsError) and not isinstance(
-        exc, errors.ConcurrentModification | errors.ResourceInUse
-    )
+    return isinstance(exc, errors.RetryableAwsError)
 
 
 class Aws:
@@ -157,3 +156,21 @@ class Aws:
 
     def account_id(self) -> str:
         return str(self.call("sts", "GetCallerIdentity")["Account"])
+
+
+class AwsByRegion:
+    """One `Aws` per region, created on first use (callable as `aws_for(app)`)."""
+
+    def __init__(self, factory: Callable[[str], Aws] = Aws) -> None:
+        self._factory = factory
+        self._by_region: dict[str, Aws] = {}
+        self._lock = threading.Lock()
+
+    def region(self, region: str) -> Aws:
+        with self._lock:
+            if region not in self._by_region:
+                self._by_region[region] = self._factory(region)
+            return self._by_region[region]
+
+    def __call__(self, app: AppRef) -> Aws:
+        return self.region(app.region)

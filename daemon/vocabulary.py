@@ -1,0 +1,20 @@
+"""The words that flow through logs, audit records and metric labels, defined once.
+
+Each is a Literal type (checked by mypy where values are produced) and a tuple of its values
+(used by the metrics module to pre-create series and reject typos).
+"""
+
+from __future__ import annotations
+
+from typing import Literal, get_args
+
+# Why a reconcile ran.
+Trigger = Literal["event", "sweep", "cli", "replay"]
+# How one reconcile of one application ended.
+Result = Literal["in_sync", "drift", "fixed", "skipped", "gone", "error"]
+# What happened to one remediation action.
+Outcome = Literal["applied", "planned", "failed", "skipped", "alerted"]
+
+TRIGGERS: tuple[Trigger, ...] = get_args(Trigger)
+RESULTS: tuple[Result, ...] = get_args(Result)
+OUTCOMES: tuple[Outcome, ...] = get_args(Outcome)
