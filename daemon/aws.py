@@ -9,13 +9,18 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Protocol
 
 import boto3
 import structlog
 from botocore import xform_name
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+)
 from tenacity import (
     RetryCallState,
     Retrying,
@@ -51,9 +56,11 @@ _ALREADY_EXISTS = frozenset({"ResourceAlreadyExistsException", "EntityAlreadyExi
 _CREATES = ("Create",)
 _REMOVALS = ("Delete", "Detach", "Remove", "Untag", "Disassociate")
 
-# botocore's own retries are off: tenacity owns them, so they are counted and logged once.
+# botocore's own retries are off: one daemon attempt is one HTTP request, and tenacity owns
+# every retry, so each is counted, logged and (for writes) audited. botocore's `max_attempts`
+# counts retries, not attempts: `total_max_attempts` is the one that means "one request".
 _BOTO_CONFIG = Config(
-    retries={"mode": "standard", "max_attempts": 1},
+    retries={"mode": "standard", "total_max_attempts": 1},
     connect_timeout=5,
     read_timeout=30,
     user_agent_extra="flink-remediator",
@@ -77,11 +84,27 @@ def classify(operation: str, exc: Exception) -> errors.AwsError:
             return errors.ConcurrentModification(operation, code, message)
         if code in _NOT_FOUND or code.endswith(".NotFound"):  # EC2: InvalidXxxID.NotFound
             return errors.ResourceNotFound(operation, code, message)
-        if code in _THROTTLING or status == 429 or status >= 500:
-            return errors.RetryableAwsError(operation, code, message)
+        if code in _THROTTLING or status == 429:
+            return errors.RetryableAwsError(operation, code, message, maybe_applied=False)
+        if status >= 500:
+            return errors.RetryableAwsError(operation, code, message, maybe_applied=True)
         return errors.PermanentAwsError(operation, code, message)
-    # Connection errors, timeouts, endpoint hiccups: worth another try.
-    return errors.RetryableAwsError(operation, type(exc).__name__, str(exc))
+    # Connection errors, timeouts, endpoint hiccups: worth another try. Only a request that
+    # never got a connection surely did nothing.
+    never_sent = isinstance(exc, EndpointConnectionError | ConnectTimeoutError)
+    return errors.RetryableAwsError(
+        operation, type(exc).__name__, str(exc), maybe_applied=not never_sent
+    )
+
+
+class AttemptObserver(Protocol):
+    """Told about each HTTP attempt of one call (the audit trail of writes)."""
+
+    def sending(self, attempt: int) -> None: ...
+
+    def answered(
+        self, attempt: int, response: Mapping[str, Any] | None, error: errors.AwsError | None
+    ) -> None: ...
 
 
 def _retryable(exc: BaseException) -> bool:
@@ -119,7 +142,17 @@ class Aws:
             return self._clients[service]
 
     def call(self, service: str, operation: str, **params: Any) -> Mapping[str, Any]:
-        """Make one API call (operation in AWS's PascalCase), retrying transient failures."""
+        """Make one API call (operation in AWS's PascalCase), retrying retryable failures.
+
+        Each attempt is exactly one HTTP request (botocore retries nothing), so every attempt
+        is counted here."""
+        return self.observed_call(None, service, operation, **params)
+
+    def observed_call(
+        self, observer: AttemptObserver | None, service: str, operation: str, **params: Any
+    ) -> Mapping[str, Any]:
+        """`call`, telling `observer` about each attempt as it is sent and answered (the
+        executor audits every write request this way)."""
 
         def log_retry(state: RetryCallState) -> None:
             metrics.count_aws_retry(service, operation)
@@ -139,19 +172,34 @@ class Aws:
             before_sleep=log_retry,
             reraise=True,
         )
-        return retrying(self._call_once, service, operation, params)
+        for attempt in retrying:
+            with attempt:
+                number = attempt.retry_state.attempt_number
+                return self._call_once(service, operation, params, number, observer)
+        raise AssertionError("unreachable: tenacity re-raises the last error")
 
     def _call_once(
-        self, service: str, operation: str, params: Mapping[str, Any]
+        self,
+        service: str,
+        operation: str,
+        params: Mapping[str, Any],
+        attempt: int,
+        observer: AttemptObserver | None,
     ) -> Mapping[str, Any]:
         method = getattr(self.client(service), xform_name(operation))
         metrics.count_aws_call(service, operation)
+        if observer is not None:
+            observer.sending(attempt)
         try:
             response: Mapping[str, Any] = method(**params)
         except (ClientError, BotoCoreError) as exc:
             mapped = classify(operation, exc)
             metrics.count_aws_error(service, operation, mapped.code)
+            if observer is not None:
+                observer.answered(attempt, None, mapped)
             raise mapped from exc
+        if observer is not None:
+            observer.answered(attempt, response, None)
         return response
 
     def account_id(self) -> str:

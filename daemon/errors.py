@@ -35,7 +35,15 @@ class AwsError(RemediatorError):
 
 class RetryableAwsError(AwsError):
     """Throttling, 5xx, timeouts, lost connections: the gateway retries the same request with
-    backoff; if that is not enough, the work is tried again later (never acknowledged as done)."""
+    backoff; if that is not enough, the work is tried again later (never acknowledged as done).
+
+    `maybe_applied` is True when the request may have reached AWS and taken effect although
+    no reply came back (a 5xx, a read timeout, a dropped connection); False when AWS surely
+    did nothing (throttled, connection refused)."""
+
+    def __init__(self, operation: str, code: str, message: str, maybe_applied: bool) -> None:
+        self.maybe_applied = maybe_applied
+        super().__init__(operation, code, message)
 
 
 class ReplanNeeded(AwsError):
@@ -49,6 +57,11 @@ class ConcurrentModification(ReplanNeeded):
 
 class ResourceInUse(ReplanNeeded):
     """The application is busy (e.g. UPDATING): try again once it settles."""
+
+
+class WriteOutcomeUnknown(ReplanNeeded):
+    """A write's reply was lost (5xx, dropped connection) and retries did not settle it: only
+    a fresh read can tell whether the change took effect."""
 
 
 class PermanentAwsError(AwsError):

@@ -1,16 +1,28 @@
-"""The audit trail: one structured record per planned or applied change.
+"""The audit trail: every write request as it is sent, and the outcome of every change.
 
 Records go to the `flink_remediator.audit` structlog logger, so a deployment can route them
 to their own sink; every record is self-contained (who, what, before -> after, how, why).
+docs/audit.md describes each record and field.
+
+- `remediation_sent`: one per HTTP request of a write, logged before it goes out (so a crash
+  or a lost reply still leaves a trace), with an `attempt_id` of our own;
+- `remediation_call_failed`: that request failed; `maybe_applied` says whether it may have
+  taken effect anyway (a 5xx or a dropped connection: the reply, not the change, was lost);
+- one outcome record per drift: `remediation_applied` (with AWS request ids), `_planned`,
+  `_failed`, `_skipped`, `violation_alerted`. `confirmed: "state re-read"` on an applied
+  record means the reply was lost and a fresh read found the change in place.
 """
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Mapping
 from typing import Any
 
 import structlog
 
-from daemon.state import Action, Cause, Drift
+from daemon import errors
+from daemon.state import Action, Call, Cause, Drift
 from daemon.vocabulary import Outcome
 
 _EVENT_NAMES: dict[Outcome, str] = {
@@ -24,9 +36,55 @@ _EVENT_NAMES: dict[Outcome, str] = {
 audit_log = structlog.get_logger("flink_remediator.audit")
 
 
-def record(action: Action, outcome: Outcome, cause: Cause, error: str = "") -> None:
+def record(action: Action, outcome: Outcome, cause: Cause, error: str = "", **extra: Any) -> None:
     for drift in action.drifts:
-        audit_log.info(_EVENT_NAMES[outcome], **audit_fields(action, drift, outcome, cause, error))
+        fields = audit_fields(action, drift, outcome, cause, error)
+        audit_log.info(_EVENT_NAMES[outcome], **fields, **extra)
+
+
+class WriteTrail:
+    """The audit records of one write call, an `AttemptObserver` of the AWS gateway."""
+
+    def __init__(self, action: Action, call: Call, cause: Cause) -> None:
+        self._fields: dict[str, Any] = {
+            "app": action.app.name,
+            "app_arn": action.app.arn,
+            "account": action.app.account,
+            "region": action.app.region,
+            "rules": list(action.rules),
+            "api_call": f"{call.service}:{call.operation}",
+            "mode": action.mode,
+            "trigger": cause.trigger,
+        }
+        if call.resource:
+            self._fields["resource"] = call.resource
+        if cause.event_id:
+            self._fields["event_id"] = cause.event_id
+        self.maybe_applied = False  # some request may have taken effect without a reply
+        self.request_ids: list[str] = []  # AWS's ids of the requests that succeeded
+
+    def sending(self, attempt: int) -> None:
+        attempt_id = uuid.uuid4().hex
+        self._fields["attempt_id"] = attempt_id
+        audit_log.info("remediation_sent", **self._fields, attempt=attempt)
+
+    def answered(
+        self, attempt: int, response: Mapping[str, Any] | None, error: errors.AwsError | None
+    ) -> None:
+        if error is None:
+            metadata = (response or {}).get("ResponseMetadata", {})
+            self.request_ids.append(str(metadata.get("RequestId", "")))
+            return
+        maybe = isinstance(error, errors.RetryableAwsError) and error.maybe_applied
+        self.maybe_applied = self.maybe_applied or maybe
+        audit_log.warning(
+            "remediation_call_failed",
+            **self._fields,
+            attempt=attempt,
+            error=str(error),
+            code=error.code,
+            maybe_applied=maybe,
+        )
 
 
 def audit_fields(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import structlog
@@ -18,7 +18,7 @@ from daemon import errors
 from daemon.apply import audit
 from daemon.apply.notify import Notifier
 from daemon.aws import Aws
-from daemon.state import TRANSITIONAL_STATUSES, Action, AppRef, Call, Cause, Plan
+from daemon.state import TRANSITIONAL_STATUSES, Action, AppRef, Call, Cause, Mode, Plan
 from daemon.telemetry import metrics
 from daemon.vocabulary import Outcome
 
@@ -60,6 +60,8 @@ class Executor:
         self._settle_timeout = settle_timeout_seconds
         self._sleep = sleep
         self._notifier = notifier
+        # Writes whose reply was lost, waiting for the re-read that tells if they took effect.
+        self._unconfirmed: list[tuple[Action, Cause]] = []
 
     def execute(self, plan: Plan, cause: Cause) -> tuple[ActionOutcome, ...]:
         version = _Version(plan.version_id)
@@ -68,6 +70,24 @@ class Executor:
             alerted = {r for o in outcomes if o.outcome == "alerted" for r in o.action.rules}
             self._notifier.forget_cleared(plan.app, alerted)
         return outcomes
+
+    def confirm(self, plan: Plan) -> tuple[ActionOutcome, ...]:
+        """After a fresh read: writes whose reply was lost and whose drift is gone took effect
+        (recorded applied, confirmed by the re-read); the others are planned again."""
+        remaining = {(d.rule, d.field, d.resource) for d in plan.drifts}
+        confirmed = tuple(
+            self._finish(action, "applied", cause, confirmed="state re-read")
+            for action, cause in self._unconfirmed
+            if not any((d.rule, d.field, d.resource) in remaining for d in action.drifts)
+        )
+        self._unconfirmed.clear()
+        return confirmed
+
+    def give_up_unconfirmed(self) -> None:
+        """The reconcile ends without a fresh read: what a lost reply did stays unknown."""
+        for action, cause in self._unconfirmed:
+            self._finish(action, "failed", cause, "outcome unknown: the reply was lost", True)
+        self._unconfirmed.clear()
 
     def _execute_action(self, action: Action, version: _Version, cause: Cause) -> ActionOutcome:
         if action.alert_only:
@@ -81,26 +101,36 @@ class Executor:
         ):
             return self._finish(action, "skipped", cause, "fix budget exhausted")
         started = time.monotonic()
+        trails: list[audit.WriteTrail] = []
         try:
             for call in action.calls:
-                self._send(call, action.app, version)
+                trails.append(audit.WriteTrail(action, call, cause))
+                self._send(call, action.app, version, trails[-1])
+        except errors.ReplanNeeded as exc:
+            if any(t.maybe_applied for t in trails):
+                self._unconfirmed.append((action, cause))
+            raise exc
         except errors.RetryableAwsError as exc:
+            if any(t.maybe_applied for t in trails):
+                self._unconfirmed.append((action, cause))
+                raise errors.WriteOutcomeUnknown(exc.operation, exc.code, str(exc)) from exc
             return self._finish(action, "failed", cause, str(exc), retryable=True)
         except errors.PermanentAwsError as exc:
             return self._finish(action, "failed", cause, str(exc))
         finally:
             for rule in action.rules:
                 metrics.observe_remediation_duration(rule, time.monotonic() - started)
-        return self._finish(action, "applied", cause)
+        request_ids = [i for t in trails for i in t.request_ids]
+        return self._finish(action, "applied", cause, aws_request_ids=request_ids)
 
-    def _send(self, call: Call, app: AppRef, version: _Version) -> None:
+    def _send(self, call: Call, app: AppRef, version: _Version, trail: audit.WriteTrail) -> None:
         params: dict[str, Any] = dict(call.params)
         if call.versioned:
             if version.calls_made:
                 # Our previous call put the app in UPDATING; the next one would be refused.
                 version.current = self.wait_until_settled(app)
             params["CurrentApplicationVersionId"] = version.current
-        response = self._aws.call(call.service, call.operation, **params)
+        response = self._aws.observed_call(trail, call.service, call.operation, **params)
         if call.versioned:
             version.current = _new_version(response, version.current)
             version.calls_made += 1
@@ -132,10 +162,14 @@ class Executor:
         cause: Cause,
         error: str = "",
         retryable: bool = False,
+        **extra: Any,
     ) -> ActionOutcome:
-        audit.record(action, outcome, cause, error)
+        # In a global dry-run an enforcing action is recorded as dry-run, in metrics and audit;
+        # the returned outcome keeps the configured mode (what `plan` shows `apply` would do).
+        mode: Mode = "dry-run" if self._dry_run and action.mode == "enforce" else action.mode
+        audit.record(replace(action, mode=mode), outcome, cause, error, **extra)
         for rule in action.rules:
-            metrics.count_remediation(rule, outcome, action.mode)
+            metrics.count_remediation(rule, outcome, mode)
         return ActionOutcome(action, outcome, error, retryable)
 
 

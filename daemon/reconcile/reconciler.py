@@ -86,6 +86,14 @@ class Reconciler:
     def _reconcile(self, app: AppRef, cause: Cause) -> ReconcileResult:
         aws = self._aws_for(app)
         executor = Executor(aws, self._notifier, self._dry_run, self._guard, self._settle_timeout)
+        try:
+            return self._replan_loop(app, cause, aws, executor)
+        finally:
+            executor.give_up_unconfirmed()
+
+    def _replan_loop(
+        self, app: AppRef, cause: Cause, aws: Aws, executor: Executor
+    ) -> ReconcileResult:
         last_error = ""
         for attempt in range(1, self._max_replans + 1):
             try:
@@ -107,7 +115,8 @@ class Reconciler:
                         observed = observe(app, detail, tags, readers, aws, self._role_index)
                         plan = make_plan(observed, rules)
                     _log_drifts(plan)
-                    outcomes = executor.execute(plan, cause)
+                    # A write whose reply was lost in an earlier round: this fresh plan tells.
+                    outcomes = executor.confirm(plan) + executor.execute(plan, cause)
                 self._update_violations(app, rules, outcomes)
                 return _result(app, plan, outcomes, observed.detail)
             except errors.ReplanNeeded as exc:
