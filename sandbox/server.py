@@ -25,10 +25,11 @@ from moto.moto_server.werkzeug_app import (
 )
 from werkzeug.serving import make_server
 
-from sandbox import ec2_routes, managed_policies, sqs_retention
+from sandbox import ec2_routes, enforce_iam, managed_policies, sqs_retention
 from sandbox.calls import CallRecord
 from sandbox.defaults import DEFAULT_REGION, DEFAULT_TRANSITION_SECONDS
 from sandbox.eventbridge import PATTERN_DIR, Queues, provision
+from sandbox.faults import FaultInjector, FaultLayer
 from sandbox.middleware import SandboxMiddleware
 
 # Loading moto's public AMI catalogue makes every EC2 backend (re)creation take seconds.
@@ -50,6 +51,7 @@ class Sandbox:
         region: str = DEFAULT_REGION,
         transition_seconds: float = DEFAULT_TRANSITION_SECONDS,
         pattern_dir: Path = PATTERN_DIR,
+        enforce_iam: bool = False,
     ) -> None:
         self.host = host
         self.port = port
@@ -63,6 +65,9 @@ class Sandbox:
             transition_seconds,
         )
         self.middleware.admin = self._admin
+        self.faults = FaultInjector()  # /_sandbox/faults; requests it fails never reach moto
+        self.app = FaultLayer(self.middleware, self.faults)
+        self.enforce_iam = enforce_iam
         ec2_routes.install()
         sqs_retention.install()
         self._server: Any = None
@@ -88,7 +93,7 @@ class Sandbox:
         self._server = make_server(
             self.host,
             self.port,
-            self.middleware,
+            self.app,
             threaded=True,
             request_handler=QuietRequestHandler,
         )
@@ -113,8 +118,12 @@ class Sandbox:
         from moto.moto_api._internal.models import moto_api_backend
 
         with self._reset_lock:
+            self.faults.install(())
             moto_api_backend.reset()
             managed_policies.install(self.account_id)
+            enforce_iam.set_enforcement(self.enforce_iam)
+            if self.enforce_iam:
+                enforce_iam.ensure_admin(self.account_id)
             self.middleware.reset_flink()
             self._queues = provision(
                 self.endpoint_url, self.region, self.account_id, self.pattern_dir
@@ -124,17 +133,28 @@ class Sandbox:
     def set_transition_seconds(self, seconds: float) -> None:
         self.middleware.set_transition_seconds(seconds)
 
+    def set_enforce_iam(self, on: bool) -> None:
+        """Turn moto's IAM enforcement (and ours for Flink) on or off; `reset()` keeps it."""
+        with self._reset_lock:
+            self.enforce_iam = on
+            if on:
+                enforce_iam.ensure_admin(self.account_id)
+            enforce_iam.set_enforcement(on)
+
     def calls(self) -> tuple[CallRecord, ...]:
         return self.middleware.calls.records()
 
     def info(self) -> dict[str, Any]:
+        admin = {"admin": enforce_iam.ensure_admin(self.account_id)} if self.enforce_iam else {}
         return {
+            **admin,
             "endpoint_url": self.endpoint_url,
             "queue_url": self.queue_url,
             "dlq_url": self.dlq_url,
             "region": self.region,
             "account_id": self.account_id,
             "transition_seconds": self.middleware.transition_seconds,
+            "enforce_iam": self.enforce_iam,
         }
 
     def _admin(self, method: str, path: str, query: str, body: bytes) -> tuple[int, dict[str, Any]]:
