@@ -30,6 +30,7 @@ from sandbox.calls import CallRecord
 from sandbox.defaults import DEFAULT_REGION, DEFAULT_TRANSITION_SECONDS
 from sandbox.eventbridge import PATTERN_DIR, Queues, provision
 from sandbox.faults import FaultInjector, FaultLayer
+from sandbox.json_errors import JsonErrors
 from sandbox.middleware import SandboxMiddleware
 
 # Loading moto's public AMI catalogue makes every EC2 backend (re)creation take seconds.
@@ -59,7 +60,7 @@ class Sandbox:
         self.account_id = DEFAULT_ACCOUNT_ID
         self.pattern_dir = pattern_dir
         self.middleware = SandboxMiddleware(
-            DomainDispatcherApplication(create_backend_app),
+            JsonErrors(DomainDispatcherApplication(create_backend_app)),
             self.account_id,
             region,
             transition_seconds,
