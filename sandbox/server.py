@@ -113,6 +113,8 @@ class Sandbox:
         if self._thread is not None:
             self._thread.join(timeout=10)
         self._server = self._thread = None
+        if self.enforce_iam:  # moto's switch is process-wide
+            enforce_iam.set_enforcement(False)
 
     def reset(self) -> None:
         """Forget everything (moto, Flink apps, call log), then provision queues and rules."""
@@ -148,7 +150,6 @@ class Sandbox:
     def info(self) -> dict[str, Any]:
         admin = {"admin": enforce_iam.ensure_admin(self.account_id)} if self.enforce_iam else {}
         return {
-            **admin,
             "endpoint_url": self.endpoint_url,
             "queue_url": self.queue_url,
             "dlq_url": self.dlq_url,
@@ -156,6 +157,7 @@ class Sandbox:
             "account_id": self.account_id,
             "transition_seconds": self.middleware.transition_seconds,
             "enforce_iam": self.enforce_iam,
+            **admin,
         }
 
     def _admin(self, method: str, path: str, query: str, body: bytes) -> tuple[int, dict[str, Any]]:
@@ -177,6 +179,8 @@ class Sandbox:
             settings = _json_or_form(body)
             if "transition_seconds" in settings:
                 self.set_transition_seconds(float(settings["transition_seconds"]))
+            if "enforce_iam" in settings:
+                self.set_enforce_iam(str(settings["enforce_iam"]).lower() == "true")
             return 200, self.info()
         return 404, {"error": f"no sandbox endpoint {method} {path}"}
 
