@@ -152,7 +152,9 @@ def test_sqs_query_protocol_requests_get_query_xml_errors(fresh_sandbox: Sandbox
 def test_a_seeded_probability_injects_exactly_what_its_generator_draws(
     fresh_sandbox: Sandbox,
 ) -> None:
-    install(fresh_sandbox, [{"kind": "unavailable", "service": "sts", "probability": 0.3, "seed": 7}])
+    install(
+        fresh_sandbox, [{"kind": "unavailable", "service": "sts", "probability": 0.3, "seed": 7}]
+    )
     sts = client(fresh_sandbox, "sts")
     failed = [error_code(sts.get_caller_identity) is not None for _ in range(40)]
     draws = random.Random(7)
