@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import random
 import threading
+import time
 import urllib.error
 import urllib.request
 from typing import Any
@@ -26,7 +27,6 @@ from sandbox.server import Sandbox
 from sandbox.testing import wait_for
 
 ONE_ATTEMPT = Config(retries={"total_max_attempts": 1})
-ROLE = "arn:aws:iam::123456789012:role/flink-execution"
 TRUST = json.dumps({"Version": "2012-10-17", "Statement": []})
 
 
@@ -243,7 +243,7 @@ def test_an_outage_fails_everything_selected_until_its_end(fresh_sandbox: Sandbo
         assert error_code(iam.list_roles) is None
         assert faults(fresh_sandbox)[1]["total"] == 4
     finally:
-        fresh_sandbox.faults.clock = __import__("time").time
+        fresh_sandbox.faults.clock = time.time
 
 
 def test_an_outage_until_a_time_ends_when_cleared(fresh_sandbox: Sandbox) -> None:
@@ -286,12 +286,8 @@ def test_control_paths_are_never_faulted_and_reset_forgets_rules(fresh_sandbox: 
     with urllib.request.urlopen(f"{fresh_sandbox.endpoint_url}/_sandbox/info", timeout=10) as r:
         assert r.status == 200
     fresh_sandbox.reset()
-    assert faults(fresh_sandbox)[1] == {
-        "rules": [],
-        "injected": [],
-        "total": 0,
-        "now": pytest.approx(faults(fresh_sandbox)[1]["now"], abs=60),
-    }
+    report = faults(fresh_sandbox)[1]
+    assert (report["rules"], report["injected"], report["total"]) == ([], [], 0)
     assert error_code(client(fresh_sandbox, "sts").get_caller_identity) is None
 
 
