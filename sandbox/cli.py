@@ -1,7 +1,8 @@
 """`flink-remediator sandbox serve`: run the local AWS account until SIGTERM or SIGINT.
 
 stdout carries exactly one JSON line (endpoint_url, queue_url, dlq_url, region, account_id,
-and with --demo the principals and network); everything else goes to stderr.
+with --demo the principals and network, with --enforce-iam the admin's keys); everything else
+goes to stderr.
 """
 
 from __future__ import annotations
@@ -42,6 +43,12 @@ def register(subparsers: Any) -> None:
         default=DEFAULT_TRANSITION_SECONDS,
         help="how long STARTING/UPDATING/STOPPING/DELETING last",
     )
+    serve.add_argument(
+        "--enforce-iam",
+        action="store_true",
+        help="check every request's signature and IAM policies (moto's enforcement, also for "
+        "kinesisanalyticsv2); bootstrap keys: the 'admin' entry of the printed JSON",
+    )
     serve.set_defaults(func=serve_command)
 
 
@@ -58,7 +65,10 @@ def serve_command(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
     sandbox = Sandbox(
-        port=args.port, region=args.region, transition_seconds=args.transition_seconds
+        port=args.port,
+        region=args.region,
+        transition_seconds=args.transition_seconds,
+        enforce_iam=args.enforce_iam,
     ).start()
     try:
         info: dict[str, Any] = sandbox.info()

@@ -19,6 +19,7 @@ from typing import Any
 
 from sandbox import cloudtrail, wire
 from sandbox.calls import CallLog, CallRecord, is_mutating
+from sandbox.enforce_iam import authorize_flink
 from sandbox.eventbridge import deliver
 from sandbox.flink.backend import FlinkBackend
 from sandbox.flink.errors import FlinkApiError
@@ -108,6 +109,7 @@ class SandboxMiddleware:
         response: dict[str, Any] | None = None
         try:
             request = json.loads(body or b"{}")
+            authorize_flink(environ, body, operation, request, region, self.account_id)
             response = handle(self.flink_backend(region), operation, request)
             status, out = 200, json.dumps(response).encode()
         except FlinkApiError as exc:

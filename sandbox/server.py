@@ -25,10 +25,12 @@ from moto.moto_server.werkzeug_app import (
 )
 from werkzeug.serving import make_server
 
-from sandbox import ec2_routes, managed_policies, sqs_retention
+from sandbox import ec2_routes, enforce_iam, managed_policies, sqs_retention
 from sandbox.calls import CallRecord
 from sandbox.defaults import DEFAULT_REGION, DEFAULT_TRANSITION_SECONDS
 from sandbox.eventbridge import PATTERN_DIR, Queues, provision
+from sandbox.faults import FaultInjector, FaultLayer
+from sandbox.json_errors import JsonErrors
 from sandbox.middleware import SandboxMiddleware
 
 # Loading moto's public AMI catalogue makes every EC2 backend (re)creation take seconds.
@@ -50,6 +52,7 @@ class Sandbox:
         region: str = DEFAULT_REGION,
         transition_seconds: float = DEFAULT_TRANSITION_SECONDS,
         pattern_dir: Path = PATTERN_DIR,
+        enforce_iam: bool = False,
     ) -> None:
         self.host = host
         self.port = port
@@ -57,12 +60,15 @@ class Sandbox:
         self.account_id = DEFAULT_ACCOUNT_ID
         self.pattern_dir = pattern_dir
         self.middleware = SandboxMiddleware(
-            DomainDispatcherApplication(create_backend_app),
+            JsonErrors(DomainDispatcherApplication(create_backend_app)),
             self.account_id,
             region,
             transition_seconds,
         )
         self.middleware.admin = self._admin
+        self.faults = FaultInjector()  # /_sandbox/faults; requests it fails never reach moto
+        self.app = FaultLayer(self.middleware, self.faults)
+        self.enforce_iam = enforce_iam
         ec2_routes.install()
         sqs_retention.install()
         self._server: Any = None
@@ -88,7 +94,7 @@ class Sandbox:
         self._server = make_server(
             self.host,
             self.port,
-            self.middleware,
+            self.app,
             threaded=True,
             request_handler=QuietRequestHandler,
         )
@@ -107,14 +113,20 @@ class Sandbox:
         if self._thread is not None:
             self._thread.join(timeout=10)
         self._server = self._thread = None
+        if self.enforce_iam:  # moto's switch is process-wide
+            enforce_iam.set_enforcement(False)
 
     def reset(self) -> None:
         """Forget everything (moto, Flink apps, call log), then provision queues and rules."""
         from moto.moto_api._internal.models import moto_api_backend
 
         with self._reset_lock:
+            self.faults.install(())
             moto_api_backend.reset()
             managed_policies.install(self.account_id)
+            enforce_iam.set_enforcement(self.enforce_iam)
+            if self.enforce_iam:
+                enforce_iam.ensure_admin(self.account_id)
             self.middleware.reset_flink()
             self._queues = provision(
                 self.endpoint_url, self.region, self.account_id, self.pattern_dir
@@ -124,10 +136,19 @@ class Sandbox:
     def set_transition_seconds(self, seconds: float) -> None:
         self.middleware.set_transition_seconds(seconds)
 
+    def set_enforce_iam(self, on: bool) -> None:
+        """Turn moto's IAM enforcement (and ours for Flink) on or off; `reset()` keeps it."""
+        with self._reset_lock:
+            self.enforce_iam = on
+            if on:
+                enforce_iam.ensure_admin(self.account_id)
+            enforce_iam.set_enforcement(on)
+
     def calls(self) -> tuple[CallRecord, ...]:
         return self.middleware.calls.records()
 
     def info(self) -> dict[str, Any]:
+        admin = {"admin": enforce_iam.ensure_admin(self.account_id)} if self.enforce_iam else {}
         return {
             "endpoint_url": self.endpoint_url,
             "queue_url": self.queue_url,
@@ -135,6 +156,8 @@ class Sandbox:
             "region": self.region,
             "account_id": self.account_id,
             "transition_seconds": self.middleware.transition_seconds,
+            "enforce_iam": self.enforce_iam,
+            **admin,
         }
 
     def _admin(self, method: str, path: str, query: str, body: bytes) -> tuple[int, dict[str, Any]]:
@@ -156,6 +179,8 @@ class Sandbox:
             settings = _json_or_form(body)
             if "transition_seconds" in settings:
                 self.set_transition_seconds(float(settings["transition_seconds"]))
+            if "enforce_iam" in settings:
+                self.set_enforce_iam(str(settings["enforce_iam"]).lower() == "true")
             return 200, self.info()
         return 404, {"error": f"no sandbox endpoint {method} {path}"}
 
