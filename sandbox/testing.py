@@ -13,7 +13,8 @@ import boto3
 from botocore.config import Config
 
 # No retries: a test must see the first answer, and errors must surface at once.
-NO_RETRIES = Config(retries={"max_attempts": 1, "mode": "standard"})
+# One request per call: botocore's `max_attempts` counts retries, `total_max_attempts` requests.
+NO_RETRIES = Config(retries={"total_max_attempts": 1, "mode": "standard"})
 
 
 @dataclass(frozen=True)
