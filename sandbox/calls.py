@@ -44,6 +44,8 @@ class CallRecord:
     mutating: bool
     error_code: str | None
     emitted: bool  # a CloudTrail envelope was routed for it
+    # The Managed Flink application a kinesisanalytics call names (per-app accounting).
+    application: str | None = None
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)

@@ -253,8 +253,20 @@ class SandboxMiddleware:
                 mutating=mutating,
                 error_code=error[0] if error else None,
                 emitted=emitted,
+                application=_application(service, request),
             )
         )
+
+
+def _application(service: str, request: dict[str, Any] | None) -> str | None:
+    """The application a Managed Flink request names (by name, or by ARN for tag calls)."""
+    if service != "kinesisanalytics" or not request:
+        return None
+    name = request.get("ApplicationName")
+    if isinstance(name, str):
+        return name
+    arn = request.get("ResourceARN")
+    return arn.rsplit("/", 1)[-1] if isinstance(arn, str) else None
 
 
 def _respond(
