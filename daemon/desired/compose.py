@@ -6,6 +6,9 @@ leaves aliases shared; copying the data out later expands them (a billion-laughs
 over a limit: nesting depth, nodes (an alias counts as the full size of what it names),
 alias references, and top-level overrides. Parsing is lazy, so the rest of the file is never
 scanned. It also records duplicate keys (each mapping checked once, when composed).
+
+`BoundedScanner` stops `[[[[...` and `{a: {a: ...` even earlier: the scanner reads up to 1,024
+characters ahead for a possible key at each open bracket, which costs seconds at depth 1,000.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from typing import Any
 from ruamel.yaml.composer import Composer
 from ruamel.yaml.events import AliasEvent
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from ruamel.yaml.scanner import RoundTripScanner
 
 from daemon.desired.limits import Limits
 from daemon.desired.location import Loc, Problem, format_path
@@ -28,8 +32,18 @@ class LimitExceeded(Exception):
         self.problem = problem
 
 
+def bounded(limits: Limits) -> tuple[type[BoundedComposer], type[BoundedScanner]]:
+    """Composer and scanner classes for ruamel's `YAML.Composer` / `.Scanner` (it makes
+    the instances itself), enforcing `limits`."""
+    settings = {"limits": limits}
+    return (
+        type("Composer", (BoundedComposer,), settings),
+        type("Scanner", (BoundedScanner,), settings),
+    )
+
+
 class BoundedComposer(Composer):
-    """Set `limits` before composing; `duplicates` holds the duplicate-key problems."""
+    """`duplicates` holds the duplicate-key problems found."""
 
     limits = Limits()
 
@@ -122,6 +136,17 @@ class BoundedComposer(Composer):
         loc: Loc = tuple(self._path[:keep] if keep is not None else self._path)
         path = format_path(loc[:_SHOWN_PARTS]) + ("..." if len(loc) > _SHOWN_PARTS else "")
         raise LimitExceeded(Problem(event.start_mark.line + 1, path, message))
+
+
+class BoundedScanner(RoundTripScanner):
+    limits = Limits()
+
+    def fetch_flow_collection_start(self, TokenClass: Any, to_push: str) -> None:
+        if self.flow_level >= self.limits.max_depth:
+            line = self.reader.get_mark().line + 1
+            message = f"[ and {{ nested deeper than {self.limits.max_depth} levels (the limit)"
+            raise LimitExceeded(Problem(line, "", message))
+        super().fetch_flow_collection_start(TokenClass, to_push)
 
 
 def _part(parent: Any, index: Any) -> str | int | None:

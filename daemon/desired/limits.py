@@ -19,7 +19,7 @@ MAX_BYTES_ENV = "FLINK_REMEDIATOR_CONFIG_MAX_BYTES"
 class Limits:
     max_bytes: int = 1024 * 1024  # the file's size
     max_depth: int = 32  # nested mappings/sequences; a real file needs about 7
-    max_nodes: int = 100_000  # keys, values and items, each alias counted at its full size
+    max_nodes: int = 30_000  # keys, values and items, an alias counted at its full size
     max_aliases: int = 1_000  # `*name` references
     max_overrides: int = 1_000
     max_glob_chars: int = 256  # AWS tag values are at most 256, application names 128

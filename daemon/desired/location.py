@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from daemon.errors import ConfigError
 
 Loc = tuple[str | int, ...]
+_MAX_MESSAGE = 300  # a message quoting a huge value stays one readable line
 
 
 def format_path(loc: Loc) -> str:
@@ -33,7 +34,11 @@ class Problem:
 
     def format(self, file: str) -> str:
         where = f"{file}:{self.line}" if self.line else file
-        return f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
+        message = self.message
+        if len(message) > _MAX_MESSAGE:
+            message = f"{message[:_MAX_MESSAGE]}... ({len(message):,} characters)"
+        message = message.replace("\n", " ")
+        return f"{where}: {self.path}: {message}" if self.path else f"{where}: {message}"
 
 
 def fail(file: str, problems: list[Problem]) -> ConfigError:

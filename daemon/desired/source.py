@@ -17,7 +17,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
-from daemon.desired.compose import BoundedComposer, LimitExceeded
+from daemon.desired.compose import BoundedComposer, LimitExceeded, bounded
 from daemon.desired.limits import MAX_BYTES_ENV, Limits
 from daemon.desired.location import Loc, Problem, fail, format_path
 
@@ -58,9 +58,8 @@ def read_source(file: str, content: bytes, limits: Limits | None = None) -> Sour
         raise fail(file, [problem]) from None
     loader = YAML(typ="rt")
     loader.allow_duplicate_keys = True  # the composer reports each one
-    loader.Composer = BoundedComposer
+    loader.Composer, loader.Scanner = bounded(limits)
     composer: BoundedComposer = loader.composer
-    composer.limits = limits
     try:
         loaded = loader.load(text)
     except LimitExceeded as err:
