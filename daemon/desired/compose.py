@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from ruamel.yaml.composer import Composer
-from ruamel.yaml.events import AliasEvent
+from ruamel.yaml.events import AliasEvent, MappingStartEvent, SequenceStartEvent
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from ruamel.yaml.scanner import RoundTripScanner
 
@@ -78,7 +78,8 @@ class BoundedComposer(Composer):
             and part == limits.max_overrides
         ):
             self._fail(event, f"more than {limits.max_overrides} overrides (the limit)", 1)
-        if self._depth >= limits.max_depth:
+        opens = isinstance(event, MappingStartEvent | SequenceStartEvent)
+        if opens and self._depth >= limits.max_depth:  # the root mapping is level 1
             self._fail(event, f"nested deeper than {limits.max_depth} levels (the limit)")
 
     def _alias(self, event: Any) -> Any:
