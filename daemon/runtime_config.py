@@ -2,24 +2,26 @@
 
 Kubernetes updates a mounted ConfigMap by swapping a symlink, so the file is polled by content
 hash rather than watched by inode. A valid new file replaces the config atomically (one reference
-swap; a reconcile in progress finishes with the config it started with).
+swap; a reconcile in progress finishes with the config it started with). A broken one is
+reported once per distinct content, one log line per distinct problem (at most
+MAX_LOGGED_PROBLEMS), however often it is polled; the file is read within the size limit.
 """
 
 from __future__ import annotations
 
 import hashlib
 import threading
-from pathlib import Path
 
 import structlog
 
 from daemon import errors
 from daemon.desired.config import DesiredConfig
-from daemon.desired.loader import load_config
+from daemon.desired.loader import env_limits, parse_config, read_config_bytes
 from daemon.telemetry import metrics
 from remediations import RULES
 
 log = structlog.get_logger(__name__)
+MAX_LOGGED_PROBLEMS = 20  # `flink-remediator validate` lists them all
 
 
 class ConfigWatcher:
@@ -44,17 +46,21 @@ class ConfigWatcher:
     def reload_if_changed(self) -> None:
         with self._lock:
             try:
-                content = Path(self._path).read_bytes()
-            except OSError as exc:
-                self._reject(f"cannot read {self._path}: {exc}", f"unreadable: {exc}")
+                limits = env_limits(self._path)
+                content = read_config_bytes(self._path, limits)
+            except errors.ConfigError as exc:  # unreadable, or over the size limit
+                self._reject(exc.problems, "unread: " + "\n".join(exc.problems))
                 return
             sha = hashlib.sha256(content).hexdigest()
             if sha in (self._config.sha256, self._rejected_sha):
                 return
             try:
-                config = load_config(self._path)
+                config = parse_config(content, self._path, limits=limits)
             except errors.ConfigError as exc:
-                self._reject("\n".join(exc.problems), sha)
+                self._reject(exc.problems, sha)
+                return
+            except Exception as exc:  # a bug in a check: keep the last good config all the same
+                self._reject([f"{self._path}: could not be checked: {exc!r}"], sha)
                 return
             self._config = config
             self._rejected_sha = ""
@@ -62,14 +68,20 @@ class ConfigWatcher:
             self.publish()
             log.info("config_reloaded", path=self._path, sha256=config.sha256)
 
-    def _reject(self, problems: str, sha: str) -> None:
+    def _reject(self, problems: list[str], sha: str) -> None:
         if sha == self._rejected_sha:
             return  # said once per broken content, not every poll
         self._rejected_sha = sha
         metrics.count_config_reload("rejected")
-        log.error(
-            "config_rejected",
-            path=self._path,
-            problems=problems,
-            kept_sha256=self._config.sha256,
-        )
+        distinct = list(dict.fromkeys(problems))
+        for problem in distinct[:MAX_LOGGED_PROBLEMS]:
+            log.error(
+                "config_rejected", path=self._path, problem=problem, kept_sha256=self._config.sha256
+            )
+        if len(distinct) > MAX_LOGGED_PROBLEMS:
+            log.error(
+                "config_problems_not_logged",
+                path=self._path,
+                count=len(distinct) - MAX_LOGGED_PROBLEMS,
+                hint=f"flink-remediator validate {self._path} lists every problem",
+            )

@@ -7,17 +7,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from fnmatch import fnmatchcase
 from types import MappingProxyType
 from typing import Any
 
+from daemon.desired.glob import glob_matches
 from daemon.desired.model import ConfigurableRule
 from daemon.state import AppRef, Mode
 from remediations.base import RuleSettings
 
 
 def _any_glob(value: str, globs: tuple[str, ...]) -> bool:
-    return any(fnmatchcase(value, glob) for glob in globs)
+    return any(glob_matches(glob, value) for glob in globs)
 
 
 @dataclass(frozen=True)

@@ -3,17 +3,19 @@ the line and the dotted path of the field; `ConfigError.problems` holds them all
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Mapping
-from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
 from daemon.desired.config import DesiredConfig, IgnoreTag, Match, Override
+from daemon.desired.glob import glob_matches
+from daemon.desired.limits import Limits
 from daemon.desired.model import CONFIG_VERSION, ConfigurableRule, config_model
 from daemon.desired.problems import from_validation_error
-from daemon.desired.source import Problem, Source, fail, format_path, read_source
+from daemon.desired.source import Problem, Source, fail, format_path, read_source, too_big
 from daemon.errors import ConfigError
 from remediations.base import RuleSettings
 
@@ -25,23 +27,48 @@ def default_rules() -> tuple[ConfigurableRule, ...]:
     return tuple(REGISTRY)
 
 
-def load_config(path: str | Path, rules: Iterable[ConfigurableRule] | None = None) -> DesiredConfig:
-    """Read and validate the file at `path`. Raises ConfigError listing every problem."""
+def load_config(
+    path: str | Path,
+    rules: Iterable[ConfigurableRule] | None = None,
+    limits: Limits | None = None,
+) -> DesiredConfig:
+    """Read and validate the file at `path`. Raises ConfigError listing every problem.
+    `limits` defaults to `Limits.from_env()` (FLINK_REMEDIATOR_CONFIG_MAX_BYTES)."""
+    limits = limits or env_limits(str(path))
+    return parse_config(read_config_bytes(path, limits), str(path), rules, limits)
+
+
+def env_limits(file: str) -> Limits:
+    try:
+        return Limits.from_env()
+    except ValueError as err:
+        raise ConfigError(file, [f"{file}: {err}"]) from None
+
+
+def read_config_bytes(path: str | Path, limits: Limits) -> bytes:
+    """The file's bytes; never reads more than the size limit (plus one byte to notice)."""
     file = str(path)
     try:
-        content = Path(path).read_bytes()
+        with open(path, "rb") as stream:
+            content = stream.read(limits.max_bytes + 1)
+            size = os.fstat(stream.fileno()).st_size
     except OSError as err:
         raise ConfigError(file, [f"{file}: cannot read: {err.strerror or err}"]) from None
-    return parse_config(content, file, rules)
+    if len(content) > limits.max_bytes:
+        raise fail(file, [too_big(max(size, len(content)), limits)])
+    return content
 
 
 def parse_config(
-    content: bytes | str, file: str = "<config>", rules: Iterable[ConfigurableRule] | None = None
+    content: bytes | str,
+    file: str = "<config>",
+    rules: Iterable[ConfigurableRule] | None = None,
+    limits: Limits | None = None,
 ) -> DesiredConfig:
     """Validate `content` as the desired-state file `file` (named in messages)."""
     known = tuple(default_rules() if rules is None else rules)
     raw = content.encode("utf-8") if isinstance(content, str) else content
-    source = read_source(file, raw)
+    source = read_source(file, raw, limits)
     problems = list(source.problems)
     version = source.data.get("version")
     if "version" in source.data and (version != CONFIG_VERSION or isinstance(version, bool)):
@@ -61,6 +88,9 @@ def parse_config(
     except ValidationError as err:
         raise fail(file, problems + from_validation_error(source, model, err)) from None
     by_id = {rule.id: rule for rule in known}
+    problems += _long_globs(source, validated, limits or Limits())
+    if problems:  # matching a glob over the limit is work we do not do, even to check it
+        raise fail(file, problems)
     problems += _cross_checks(source, validated, by_id)
     if problems:
         raise fail(file, problems)
@@ -100,7 +130,7 @@ def _cross_checks(
                     )
                 )
         for pos, glob in enumerate(override.match.regions or ()):
-            if not any(fnmatchcase(region, glob) for region in config.regions):
+            if not any(glob_matches(glob, region) for region in config.regions):
                 problems.append(
                     _at(
                         source,
@@ -116,6 +146,29 @@ def _cross_checks(
                 model.model_validate({**base.model_dump(), **partial})
             except ValidationError as err:
                 problems += from_validation_error(source, model, err, (*here, "rules", rule_id))
+    return problems
+
+
+def _long_globs(source: Source, config: Any, limits: Limits) -> list[Problem]:
+    problems: list[Problem] = []
+    for index, override in enumerate(config.overrides):
+        match = override.match
+        places: list[tuple[tuple[str | int, ...], list[str]]] = [
+            (("names",), match.names or []),
+            (("regions",), match.regions or []),
+        ]
+        places += [(("tags", key), values) for key, values in (match.tags or {}).items()]
+        for where, globs in places:
+            for pos, glob in enumerate(globs):
+                if len(glob) > limits.max_glob_chars:
+                    problems.append(
+                        _at(
+                            source,
+                            ("overrides", index, "match", *where, pos),
+                            f"glob of {len(glob)} characters, over the limit of "
+                            f"{limits.max_glob_chars}",
+                        )
+                    )
     return problems
 
 

@@ -2,8 +2,8 @@
 
 ruamel.yaml's round-trip loader keeps positions (`.lc`); we copy the data into plain dicts,
 lists and scalars (so validation never sees ruamel's subclasses) and remember, for each path
-like ("overrides", 0, "match"), the 1-based line it starts on. Duplicate keys are found on the
-composed node tree first, so all of them are reported, not only the first.
+like ("overrides", 0, "match"), the 1-based line it starts on. The file is composed once, by
+`BoundedComposer`, which stops at the first limit exceeded and reports every duplicate key.
 """
 
 from __future__ import annotations
@@ -16,42 +16,13 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
-from ruamel.yaml.nodes import MappingNode, Node, SequenceNode
 
-from daemon.errors import ConfigError
+from daemon.desired.compose import BoundedComposer, LimitExceeded, bounded
+from daemon.desired.limits import MAX_BYTES_ENV, Limits
+from daemon.desired.location import Loc, Problem, fail, format_path
 
-Loc = tuple[str | int, ...]
+__all__ = ["Loc", "Problem", "Source", "fail", "format_path", "read_source", "too_big"]
 _TOP_KEYS = "version, accounts, regions, defaults, ignore_tag, rules, overrides"
-
-
-def format_path(loc: Loc) -> str:
-    """("overrides", 0, "match", "names", 1) -> "overrides[0].match.names[1]"."""
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        elif part and all(c.isalnum() or c in "_-/" for c in part):
-            out += f".{part}" if out else part
-        else:
-            out += f"[{part!r}]"
-    return out
-
-
-@dataclass(frozen=True, order=True)
-class Problem:
-    """One finding; sorted by line so a file's problems read top to bottom."""
-
-    line: int
-    path: str
-    message: str
-
-    def format(self, file: str) -> str:
-        where = f"{file}:{self.line}" if self.line else file
-        return f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
-
-
-def fail(file: str, problems: list[Problem]) -> ConfigError:
-    return ConfigError(file, [p.format(file) for p in sorted(problems)])
 
 
 @dataclass(frozen=True)
@@ -72,9 +43,12 @@ class Source:
         return 1
 
 
-def read_source(file: str, content: bytes) -> Source:
+def read_source(file: str, content: bytes, limits: Limits | None = None) -> Source:
     """Parse `content` (the bytes of `file`). Raises ConfigError when nothing can be checked:
-    not UTF-8, YAML syntax, empty, or a top level that is not a mapping."""
+    over a limit, not UTF-8, YAML syntax, empty, or a top level that is not a mapping."""
+    limits = limits or Limits()
+    if len(content) > limits.max_bytes:
+        raise fail(file, [too_big(len(content), limits)])
     sha256 = hashlib.sha256(content).hexdigest()
     try:
         text = content.decode("utf-8-sig")
@@ -82,12 +56,16 @@ def read_source(file: str, content: bytes) -> Source:
         line = content[: err.start].count(b"\n") + 1
         problem = Problem(line, "", f"not UTF-8 text ({err.reason} at byte {err.start})")
         raise fail(file, [problem]) from None
+    loader = YAML(typ="rt")
+    loader.allow_duplicate_keys = True  # the composer reports each one
+    loader.Composer, loader.Scanner = bounded(limits)
+    composer: BoundedComposer = loader.composer
     try:
-        node = YAML(typ="rt").compose(text)
-        problems = _duplicate_keys(node, ()) if node is not None else []
-        loader = YAML(typ="rt")
-        loader.allow_duplicate_keys = True  # already reported, each one, above
         loaded = loader.load(text)
+    except LimitExceeded as err:
+        raise fail(file, [err.problem]) from None
+    except RecursionError:  # not expected within max_depth; never a traceback all the same
+        raise fail(file, [Problem(1, "", "YAML nested too deeply to read")]) from None
     except MarkedYAMLError as err:
         raise fail(file, [_syntax_problem(err)]) from None
     except YAMLError as err:
@@ -107,11 +85,17 @@ def read_source(file: str, content: bytes) -> Source:
             ],
         )
     lines: dict[Loc, int] = {(): loaded.lc.line + 1}
-    try:
-        data = _plain(loaded, (), lines)
-    except RecursionError:
-        raise fail(file, [Problem(1, "", "YAML aliases refer to themselves")]) from None
-    return Source(file, sha256, data, lines, tuple(problems))
+    data = _plain(loaded, (), lines)  # bounded: the composer counted every node it expands to
+    return Source(file, sha256, data, lines, tuple(composer.duplicates))
+
+
+def too_big(size: int, limits: Limits) -> Problem:
+    return Problem(
+        0,
+        "",
+        f"file is {size:,} bytes, over the limit of {limits.max_bytes:,} "
+        f"(set {MAX_BYTES_ENV} to change it)",
+    )
 
 
 def _syntax_problem(err: MarkedYAMLError) -> Problem:
@@ -126,29 +110,6 @@ def _syntax_problem(err: MarkedYAMLError) -> Problem:
 def _first_line(value: Any) -> int:
     lc = getattr(value, "lc", None)
     return int(lc.line) + 1 if lc is not None and lc.line is not None else 1
-
-
-def _duplicate_keys(node: Node, loc: Loc) -> list[Problem]:
-    problems: list[Problem] = []
-    if isinstance(node, MappingNode):
-        first_seen: dict[Any, int] = {}
-        for key_node, value_node in node.value:
-            key = key_node.value if isinstance(key_node.value, str) else repr(key_node.value)
-            line = key_node.start_mark.line + 1
-            if key in first_seen and key != "<<":
-                problems.append(
-                    Problem(
-                        line,
-                        format_path((*loc, key)),
-                        f"duplicate key (first defined on line {first_seen[key]})",
-                    )
-                )
-            first_seen.setdefault(key, line)
-            problems += _duplicate_keys(value_node, (*loc, key))
-    elif isinstance(node, SequenceNode):
-        for index, item in enumerate(node.value):
-            problems += _duplicate_keys(item, (*loc, index))
-    return problems
 
 
 def _plain(value: Any, loc: Loc, lines: dict[Loc, int]) -> Any:

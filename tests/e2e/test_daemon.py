@@ -271,7 +271,7 @@ def test_invalid_config_reload_keeps_the_last_good_config(
     swap.symlink_to(broken)
     swap.replace(link)  # atomic, like a ConfigMap update
     rejected = daemon.wait_for("config_rejected")
-    assert "rulez" in rejected["problems"]
+    assert "rulez" in rejected["problem"]
     assert daemon.metric("flink_remediator_config_reloads_total", result="rejected") == 1
 
     flink = sandbox.client("kinesisanalyticsv2")
