@@ -64,7 +64,8 @@ def drain(q: AppQueue, clock: Clock) -> None:
 
 def test_an_event_cause_wins_over_sweeps_coalesced_with_it_in_any_order() -> None:
     assert cause_of((work(SWEEP), work(event(1)), work(SWEEP))) == event(1)
-    runs, clock, settled = Runs(), Clock(), []
+    runs, clock = Runs(), Clock()
+    settled: list[bool] = []
     q = queue(runs, clock)
     submit = submitter(q)
     q.start()
@@ -88,14 +89,18 @@ def test_a_refused_submit_fails_its_ticket_and_leaves_no_cause_behind() -> None:
     q = queue(runs, clock, max_pending_keys=1)
     submit = submitter(q)
     settled: dict[str, bool] = {}
+
+    def record(name: str, ok: bool) -> None:
+        settled.setdefault(name, ok)
+
     q.start()
     try:
-        submit({OTHER}, SWEEP, Ticket([OTHER], lambda ok: settled.setdefault("sweep", ok)))
-        refused = Ticket([APP], lambda ok: settled.setdefault("event", ok))
+        submit({OTHER}, SWEEP, Ticket([OTHER], lambda ok: record("sweep", ok)))
+        refused = Ticket([APP], lambda ok: record("event", ok))
         submit({APP}, event(1), refused)  # the queue is full: the message stays in SQS
         assert settled == {"event": False}
         drain(q, clock)
-        submit({APP}, SWEEP, Ticket([APP], lambda ok: settled.setdefault("later", ok)))
+        submit({APP}, SWEEP, Ticket([APP], lambda ok: record("later", ok)))
         drain(q, clock)
     finally:
         q.stop(WAIT)
@@ -105,7 +110,8 @@ def test_a_refused_submit_fails_its_ticket_and_leaves_no_cause_behind() -> None:
 
 
 def test_a_submit_after_stop_fails_its_ticket() -> None:
-    runs, clock, settled = Runs(), Clock(), []
+    runs, clock = Runs(), Clock()
+    settled: list[bool] = []
     q = queue(runs, clock)
     q.start()
     q.stop(WAIT)
