@@ -6,20 +6,13 @@ from structlog.testing import capture_logs
 
 from daemon.reconcile.budget import FixBudget
 from daemon.state import AppRef
+from tests.clock import FakeClock
 
 APP, OTHER = AppRef("123456789012", "eu-west-1", "a"), AppRef("123456789012", "eu-west-1", "b")
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def test_past_the_limit_within_the_window_a_pair_is_refused_and_the_fight_named() -> None:
-    clock = Clock()
+    clock = FakeClock(now=1000.0)
     budget = FixBudget(limit=2, window_seconds=60, clock=clock)
     assert budget.allow(APP, "snapshots", actor="alice")
     clock.now += 30
@@ -32,7 +25,7 @@ def test_past_the_limit_within_the_window_a_pair_is_refused_and_the_fight_named(
 
 
 def test_the_window_slides_fix_by_fix_and_the_fight_ends_with_the_next_allowed_fix() -> None:
-    clock = Clock()
+    clock = FakeClock(now=1000.0)
     budget = FixBudget(limit=2, window_seconds=60, clock=clock)
     budget.allow(APP, "snapshots")
     clock.now += 30
@@ -47,7 +40,7 @@ def test_the_window_slides_fix_by_fix_and_the_fight_ends_with_the_next_allowed_f
 
 
 def test_expire_ends_fights_whose_window_passed_without_a_new_fix() -> None:
-    clock = Clock()
+    clock = FakeClock(now=1000.0)
     budget = FixBudget(limit=1, window_seconds=60, clock=clock)
     budget.allow(APP, "snapshots")
     assert not budget.allow(APP, "snapshots")

@@ -21,19 +21,9 @@ from daemon.state import AppRef
 from daemon.sweeper import Sweeper
 from sandbox.server import Sandbox
 from sandbox.testing import wait_for
+from tests.clock import FakeClock
 from tests.contract.harness import Harness
 from tests.e2e.configs import write_config
-
-
-class Clock:
-    """Advances by `step` seconds at every reading, so a sweep takes a known time."""
-
-    def __init__(self, step: float) -> None:
-        self.now, self.step = 0.0, step
-
-    def __call__(self) -> float:
-        self.now += self.step
-        return self.now
 
 
 class Reconciles:
@@ -75,7 +65,7 @@ def test_a_sweep_owes_every_application_a_reconcile_and_forgets_the_gone(
 ) -> None:
     config, submit = config_for(h.sandbox, tmp_path), Reconciles()
     first, second = h.create_app("first"), h.create_app("second")
-    sweep = sweeper(h, config, submit, wait_seconds=5, clock=Clock(step=1.5))
+    sweep = sweeper(h, config, submit, wait_seconds=5, clock=FakeClock(step=1.5))
     assert not sweep.indexed.is_set()  # role rules wait for a complete index
     with capture_logs() as logs:
         assert sweep.sweep() is True

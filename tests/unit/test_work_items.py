@@ -9,6 +9,7 @@ from daemon.apply.audit import Cause
 from daemon.ingest.work import AppQueue, Work, cause_of, settle, submitter
 from daemon.reconcile.workqueue import Ticket, WorkQueue
 from daemon.state import AppRef
+from tests.clock import FakeClock
 
 WAIT = 10.0  # seconds; only reached when the queue is broken
 APP, OTHER = AppRef("123456789012", "eu-west-1", "app"), AppRef("123456789012", "eu-west-1", "b")
@@ -21,14 +22,6 @@ def event(n: int) -> Cause:
 
 def work(cause: Cause) -> Work:
     return Work(cause, Ticket([APP], lambda ok: None))
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 class Runs:
@@ -45,7 +38,7 @@ class Runs:
         return app not in self.failing
 
 
-def queue(runs: Runs, clock: Clock, max_pending_keys: int = 10) -> AppQueue:
+def queue(runs: Runs, clock: FakeClock, max_pending_keys: int = 10) -> AppQueue:
     return WorkQueue(
         runs,
         on_done=settle,
@@ -56,7 +49,7 @@ def queue(runs: Runs, clock: Clock, max_pending_keys: int = 10) -> AppQueue:
     )
 
 
-def drain(q: AppQueue, clock: Clock) -> None:
+def drain(q: AppQueue, clock: FakeClock) -> None:
     clock.now += 1.0
     q.recheck()
     assert q.join(WAIT)
@@ -64,7 +57,7 @@ def drain(q: AppQueue, clock: Clock) -> None:
 
 def test_an_event_cause_wins_over_sweeps_coalesced_with_it_in_any_order() -> None:
     assert cause_of((work(SWEEP), work(event(1)), work(SWEEP))) == event(1)
-    runs, clock = Runs(), Clock()
+    runs, clock = Runs(), FakeClock()
     settled: list[bool] = []
     q = queue(runs, clock)
     submit = submitter(q)
@@ -85,7 +78,7 @@ def test_an_event_cause_wins_over_sweeps_coalesced_with_it_in_any_order() -> Non
 
 
 def test_a_refused_submit_fails_its_ticket_and_leaves_no_cause_behind() -> None:
-    runs, clock = Runs(), Clock()
+    runs, clock = Runs(), FakeClock()
     q = queue(runs, clock, max_pending_keys=1)
     submit = submitter(q)
     settled: dict[str, bool] = {}
@@ -110,7 +103,7 @@ def test_a_refused_submit_fails_its_ticket_and_leaves_no_cause_behind() -> None:
 
 
 def test_a_submit_after_stop_fails_its_ticket() -> None:
-    runs, clock = Runs(), Clock()
+    runs, clock = Runs(), FakeClock()
     settled: list[bool] = []
     q = queue(runs, clock)
     q.start()

@@ -20,16 +20,9 @@ from hypothesis import strategies as st
 from structlog.testing import capture_logs
 
 from daemon.reconcile.workqueue import QueueClosed, QueueFull, StopReport, Ticket, WorkQueue
+from tests.clock import FakeClock
 
 WAIT = 10.0  # seconds; only reached when the queue is broken
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 class Runs:
