@@ -19,7 +19,7 @@ def burst(keys: int, submits: int, workers: int, run_seconds: float) -> None:
     lock = threading.Lock()
     settled = threading.Semaphore(0)
 
-    def run(key: int) -> bool:
+    def run(key: int, tokens: tuple[int, ...]) -> bool:
         with lock:
             runs[key] += 1
         if run_seconds:

@@ -31,7 +31,8 @@ from typing import Any
 import pytest
 from hypothesis import settings
 
-from sandbox.server import DEFAULT_TRANSITION_SECONDS, Sandbox
+from sandbox.defaults import DEFAULT_TRANSITION_SECONDS
+from sandbox.server import Sandbox
 from sandbox.testing import Credentials, client, create_user
 
 AwsFactory = Callable[..., Any]

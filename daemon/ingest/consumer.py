@@ -12,14 +12,12 @@ from daemon import errors
 from daemon.ingest.intake import Ignored, Intake
 from daemon.ingest.router import Router
 from daemon.ingest.sqs import Message, SqsQueue, poll_forever
+from daemon.ingest.work import Submit
 from daemon.reconcile.workqueue import Ticket
-from daemon.state import AppRef, Cause
+from daemon.state import Cause
 from daemon.telemetry import metrics
 
 log = structlog.get_logger(__name__)
-
-# Owe these apps a reconcile for this cause; the ticket settles when all of them have run.
-Submit = Callable[[set[AppRef], Cause, Ticket[AppRef]], None]
 
 
 class EventConsumer:
@@ -31,6 +29,7 @@ class EventConsumer:
         self._router = router
         self._submit = submit
         self._dlq_url = dlq_url
+        self.queue_reachable = False  # readiness: the last measure_queues() reached the queue
         # Acknowledgements outlive the poller: in-flight reconciles finish during the grace.
         self._deletes_done = threading.Event()
         self._deleter = threading.Thread(
@@ -99,5 +98,7 @@ class EventConsumer:
                 metrics.set_queue_depth("dlq", self.sqs.depth(self._dlq_url))
         except errors.AwsError as exc:
             log.warning("queue_unreachable", error=str(exc))
+            self.queue_reachable = False
             return False
+        self.queue_reachable = True
         return True

@@ -10,6 +10,8 @@
   past either `submit` raises QueueFull and the caller leaves its message in SQS for later.
 - `on_done(key, token, ok)` is called exactly once per accepted submit that carried a token: ok is
   the result of the first run that started after the submit, False if stop() abandoned it.
+- Work items travel with their key: `run(key, tokens)` gets the tokens of the submits it serves, so
+  what a token carries (the daemon's cause) cannot outlive a refused submit or reach another run.
 Workers wait on condition variables (no polling); the injected clock only schedules debounce.
 """
 
@@ -68,7 +70,7 @@ class WorkQueue(Generic[K, T]):
 
     def __init__(
         self,
-        run: Callable[[K], bool],
+        run: Callable[[K, tuple[T, ...]], bool],
         *,
         on_done: Callable[[K, T, bool], None] | None = None,
         workers: int = 4,
@@ -222,9 +224,10 @@ class WorkQueue(Generic[K, T]):
                 entry = self._entries[key]
                 entry.running, entry.pending = True, False
                 entry.covered, entry.waiting = entry.waiting, []
+                tokens = tuple(entry.covered)
                 self._in_flight += 1
                 self._set_depth(self._depth - 1)
-            ok = self._call(key)  # lock released: the run may take minutes
+            ok = self._call(key, tokens)  # lock released: the run may take minutes
             with self._lock:
                 self._in_flight -= 1
                 entry.running = False
@@ -237,10 +240,10 @@ class WorkQueue(Generic[K, T]):
                 self._changed.notify_all()
             self._settle(settled, ok=ok)
 
-    def _call(self, key: K) -> bool:
+    def _call(self, key: K, tokens: tuple[T, ...]) -> bool:
         """Run outside the lock; an exception is a failure, logged, never fatal to the worker."""
         try:
-            return bool(self._run(key))
+            return bool(self._run(key, tokens))
         except Exception:
             log.exception("work_failed", queue=self._name, key=str(key))
             return False
@@ -260,7 +263,7 @@ class Ticket(Generic[K]):
     """One SQS message's share of the work: settles once, when every key it names has reported.
 
     on_settled(True) only if every key's run succeeded (delete the message); False otherwise
-    (leave it to come back). Use as the token: `WorkQueue[AppRef, Ticket[AppRef]](run,
+    (leave it to come back). Use it in the token: `WorkQueue[AppRef, Ticket[AppRef]](run,
     on_done=lambda key, ticket, ok: ticket.done(key, ok))`, submit it once per key, and call
     `ticket.done(key, False)` for a key whose submit raised.
     """

@@ -1,21 +1,45 @@
-"""One HTTP port for /metrics, /healthz (alive, loops not stuck) and /readyz (able to work)."""
+"""One HTTP port for /metrics, /healthz (alive, loops not stuck) and /readyz (able to work).
+
+Components register named checks; each probe answers 200 only when all its checks pass, and its
+JSON body reports every check by name, so a failing probe says which part is at fault.
+"""
 
 from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import structlog
+
 from daemon.telemetry import metrics
 
-# A probe returns (ok, details); details become the JSON body.
-Probe = Callable[[], tuple[bool, dict[str, object]]]
+log = structlog.get_logger(__name__)
+Check = Callable[[], bool]
+
+
+class Heartbeat:
+    """A loop calls beat() each turn; fresh() is False once `limit_seconds` pass without one.
+    The clock starts at creation, so a loop stuck before its first turn is caught too."""
+
+    def __init__(self, limit_seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self._limit, self._clock = limit_seconds, clock
+        self._last = clock()
+
+    def beat(self) -> None:
+        self._last = self._clock()
+
+    def fresh(self) -> bool:
+        return self._clock() - self._last <= self._limit
 
 
 class HealthServer:
-    def __init__(self, host: str, port: int, liveness: Probe, readiness: Probe) -> None:
-        probes = {"/healthz": liveness, "/readyz": readiness}
+    def __init__(self, host: str, port: int) -> None:
+        self._checks: dict[str, dict[str, Check]] = {"/healthz": {}, "/readyz": {}}
+        self._lock = threading.Lock()
+        report = self.report
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
@@ -23,9 +47,9 @@ class HealthServer:
                 if path == "/metrics":
                     body, content_type = metrics.render(self.headers.get("Accept"))
                     self._send(200, body, content_type)
-                elif path in probes:
-                    ok, details = probes[path]()
-                    payload = json.dumps({"ok": ok, **details}, default=str).encode()
+                elif path in ("/healthz", "/readyz"):
+                    ok, checks = report(path)
+                    payload = json.dumps({"ok": ok, "checks": checks}).encode()
                     self._send(200 if ok else 503, payload, "application/json")
                 else:
                     self._send(404, b"not found\n", "text/plain")
@@ -46,6 +70,27 @@ class HealthServer:
             target=self._server.serve_forever, name="health-server", daemon=True
         )
 
+    def add_liveness(self, name: str, check: Check) -> None:
+        """A check that fails when the process should be restarted (a loop stuck, stopping)."""
+        self._add("/healthz", name, check)
+
+    def add_readiness(self, name: str, check: Check) -> None:
+        """A check that fails while the process cannot do its work (AWS, queue unreachable)."""
+        self._add("/readyz", name, check)
+
+    def report(self, path: str) -> tuple[bool, dict[str, bool]]:
+        """(all checks pass, each check's result by name); a check that raises has failed."""
+        with self._lock:
+            checks = dict(self._checks[path])
+        results = {name: _passes(name, check) for name, check in sorted(checks.items())}
+        return all(results.values()), results
+
+    def _add(self, path: str, name: str, check: Check) -> None:
+        with self._lock:
+            if name in self._checks[path]:
+                raise ValueError(f"a {path} check named {name!r} is already registered")
+            self._checks[path][name] = check
+
     @property
     def port(self) -> int:
         return int(self._server.server_address[1])
@@ -57,3 +102,11 @@ class HealthServer:
     def stop(self) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+
+def _passes(name: str, check: Check) -> bool:
+    try:
+        return bool(check())
+    except Exception:
+        log.exception("health_check_failed", check=name)
+        return False

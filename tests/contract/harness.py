@@ -1,11 +1,10 @@
 """Run rules against the sandbox over HTTP exactly as the daemon does: a real `Aws` boundary
 (boto3 via AWS_ENDPOINT_URL), the real observe, plan and executor, and assertions on the
-sandbox's own record of calls (GET /_sandbox/calls), never on what our code says it did."""
+sandbox's own record of calls (tests.harness.CallLog), never on what our code says it did.
+Starting the sandbox or the daemon as processes is tests/harness.py's job."""
 
 from __future__ import annotations
 
-import json
-import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +20,7 @@ from daemon.state import AppRef, Cause, Mode, Observed
 from remediations.base import Remediation, RuleSettings
 from sandbox.server import Sandbox
 from sandbox.testing import client
+from tests.harness import CallLog
 
 Rules = Sequence[tuple[Remediation, RuleSettings, Mode]]
 ROLE = "arn:aws:iam::{account}:role/flink-execution"
@@ -99,20 +99,13 @@ class Harness:
     def recorded_calls(self, **filters: str) -> list[dict[str, Any]]:
         """The sandbox's own record of calls, over HTTP (filters: service, operation,
         mutating=true|false, caller_arn)."""
-        query = "&".join(f"{k}={v}" for k, v in filters.items())
-        url = f"{self.sandbox.endpoint_url}/_sandbox/calls" + (f"?{query}" if query else "")
-        with urllib.request.urlopen(url, timeout=10) as response:
-            calls: list[dict[str, Any]] = json.load(response)["calls"]
-        return calls
+        return CallLog(self.sandbox.endpoint_url).calls(**filters)
 
     def mutating_calls(self) -> list[str]:
-        return [c["operation"] for c in self.recorded_calls(mutating="true")]
+        return CallLog(self.sandbox.endpoint_url).mutating()
 
     def clear_calls(self) -> None:
-        request = urllib.request.Request(
-            f"{self.sandbox.endpoint_url}/_sandbox/calls/clear", data=b"", method="POST"
-        )
-        urllib.request.urlopen(request, timeout=10).close()
+        CallLog(self.sandbox.endpoint_url).clear()
 
 
 def assert_fixed_and_idempotent(h: Harness, app: AppRef, rules: Rules) -> ReconcileResult:

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.e2e.harness import free_port, wait_until
+from tests.harness import free_port, wait_until
 
 START_TIMEOUT = 60
 

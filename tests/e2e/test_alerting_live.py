@@ -15,13 +15,13 @@ from typing import Any
 import pytest
 
 from tests.e2e.configs import write_config
-from tests.e2e.harness import DaemonProcess, SandboxProcess, wait_until
 from tests.e2e.prometheus import (
     AlertmanagerProcess,
     PrometheusProcess,
     WebhookReceiver,
     require_binary,
 )
+from tests.harness import DaemonProcess, SandboxProcess, wait_until
 from tests.telemetry.catalogue import ROOT
 
 pytestmark = pytest.mark.e2e

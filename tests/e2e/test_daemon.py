@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.configs import write_config
-from tests.e2e.harness import DaemonProcess, SandboxProcess, wait_until
+from tests.harness import DaemonProcess, SandboxProcess, wait_until
 
 pytestmark = pytest.mark.e2e
 APP = "payments-enricher"  # compliant in the demo account

@@ -7,13 +7,6 @@ and detaches AdministratorAccess, each change made once for the shared role."""
 from __future__ import annotations
 
 import json
-import os
-import signal
-import socket
-import subprocess
-import sys
-import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -23,6 +16,7 @@ import pytest
 from sandbox.server import Sandbox
 from sandbox.testing import Credentials, client
 from tests.e2e.configs import write_config
+from tests.harness import DaemonProcess, Target
 
 ROLE = "shared-execution"
 ADMIN = "arn:aws:iam::aws:policy/AdministratorAccess"
@@ -39,90 +33,6 @@ BARE_TRUST = json.dumps(
     }
 )
 APPS = ("ledger", "orders")
-
-
-class DaemonProcess:
-    """`flink-remediator run` with JSON logs on stderr, collected line by line."""
-
-    def __init__(self, sandbox: Sandbox, keys: Credentials, config: Path) -> None:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        env = {
-            **os.environ,
-            "AWS_ENDPOINT_URL": sandbox.endpoint_url,
-            "AWS_REGION": sandbox.region,
-            "AWS_ACCESS_KEY_ID": keys.access_key_id,
-            "AWS_SECRET_ACCESS_KEY": keys.secret_access_key,
-        }
-        env.pop("AWS_SESSION_TOKEN", None)
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "daemon.cli",
-                "run",
-                "--config",
-                str(config),
-                "--queue-url",
-                sandbox.queue_url,
-                "--region",
-                sandbox.region,
-                "--metrics-host",
-                "127.0.0.1",
-                "--metrics-port",
-                str(port),
-                "--log-format",
-                "json",
-                "--sweep-interval-seconds",
-                "3600",
-                "--sweep-jitter-seconds",
-                "0",
-                "--poll-wait-seconds",
-                "1",
-                "--debounce-seconds",
-                "0.2",
-                "--workers",
-                "4",
-            ],
-            env=env,
-            stderr=subprocess.PIPE,
-            stdout=subprocess.DEVNULL,
-            text=True,
-        )
-        self.logs: list[dict[str, Any]] = []
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        assert self.process.stderr is not None
-        for line in self.process.stderr:
-            try:
-                self.logs.append(json.loads(line))
-            except ValueError:
-                self.logs.append({"event": "unparsed", "line": line})
-
-    def events(self, name: str) -> list[dict[str, Any]]:
-        return [entry for entry in list(self.logs) if entry.get("event") == name]
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-
-
-def wait_for(condition: Callable[[], Any], what: str, daemon: DaemonProcess) -> Any:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if daemon.process.poll() is not None:
-            raise AssertionError(f"daemon exited while waiting for {what}: {daemon.logs[-5:]}")
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}; last logs: {daemon.logs[-10:]}")
 
 
 @pytest.fixture
@@ -147,7 +57,13 @@ def world(
         regions=(fresh_sandbox.region,),
         account=fresh_sandbox.account_id,
     )
-    daemon = DaemonProcess(fresh_sandbox, daemon_keys, config)
+    daemon = DaemonProcess(
+        Target.of(fresh_sandbox, daemon_keys),
+        config,
+        tmp_path / "daemon.log",
+        *("--region", fresh_sandbox.region, "--sweep-interval-seconds", "3600"),
+        *("--sweep-jitter-seconds", "0", "--debounce-seconds", "0.2", "--workers", "4"),
+    )
     try:
         yield {
             "daemon": daemon,
@@ -182,7 +98,7 @@ def test_iam_events_alone_make_the_daemon_restore_the_shared_role(
         "StringEquals": {"aws:SourceAccount": fresh_sandbox.account_id},
         "ArnEquals": {"aws:SourceArn": app_arns},
     }
-    wait_for(lambda: daemon.events("sweep_finished"), "the initial sweep", daemon)
+    daemon.until(lambda: daemon.events("sweep_finished"), "the initial sweep")
     assert role_state(iam) == (wanted, [])  # the sweep fixed the role
 
     fresh_sandbox_calls_before = len(fresh_sandbox.calls())
@@ -192,12 +108,11 @@ def test_iam_events_alone_make_the_daemon_restore_the_shared_role(
     def received() -> set[str]:
         return {e.get("event_name", "") for e in daemon.events("event_received")}
 
-    wait_for(
+    daemon.until(
         lambda: {"UpdateAssumeRolePolicy", "AttachRolePolicy"} <= received(),
         "both IAM events",
-        daemon,
     )
-    wait_for(lambda: role_state(iam) == (wanted, []), "the role restored", daemon)
+    daemon.until(lambda: role_state(iam) == (wanted, []), "the role restored")
 
     def settled() -> bool:
         by_events = {
@@ -209,7 +124,7 @@ def test_iam_events_alone_make_the_daemon_restore_the_shared_role(
         )["Attributes"]
         return by_events == set(APPS) and not any(int(v) for v in attributes.values())
 
-    wait_for(settled, "event-triggered reconciles of both apps, and every message handled", daemon)
+    daemon.until(settled, "event-triggered reconciles of both apps, and every message handled")
 
     for entry in daemon.events("event_received"):
         if entry.get("event_name") in ("UpdateAssumeRolePolicy", "AttachRolePolicy"):

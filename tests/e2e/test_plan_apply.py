@@ -17,7 +17,7 @@ from daemon.state import AppRef, Cause
 from sandbox.server import Sandbox
 from sandbox.testing import client
 from tests.e2e.configs import write_config
-from tests.e2e.harness import mutating_calls_by
+from tests.harness import mutating_calls_by
 
 DRIFTED = {"fraud-scorer", "ledger-sink", "risk-aggregator"}
 

@@ -13,7 +13,7 @@ from daemon.cli import main
 from sandbox.server import Sandbox
 from sandbox.testing import Credentials, client, receive_envelopes
 from tests.e2e.configs import write_config
-from tests.e2e.harness import mutating_calls_by
+from tests.harness import mutating_calls_by
 
 APP = "payments-enricher"
 

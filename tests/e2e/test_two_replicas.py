@@ -10,11 +10,8 @@ trust policies set the same value). docs/install-eks.md ("Running two replicas")
 
 from __future__ import annotations
 
-import json
 import signal
 import time
-import urllib.parse
-import urllib.request
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -24,7 +21,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.e2e.configs import write_config
-from tests.e2e.harness import DaemonProcess, SandboxProcess, wait_until
+from tests.harness import DaemonProcess, SandboxProcess, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -67,23 +64,11 @@ def start_two(sandbox: SandboxProcess, tmp_path: Path) -> Iterator[Callable[[Pat
 # -- what the sandbox saw ----------------------------------------------------------------------
 
 
-def calls(sandbox: SandboxProcess, **filters: str) -> list[dict[str, Any]]:
-    query = urllib.parse.urlencode(filters)
-    url = f"{sandbox.info['endpoint_url']}/_sandbox/calls?{query}"
-    with urllib.request.urlopen(url, timeout=10) as response:
-        return list(json.load(response)["calls"])
-
-
-def clear_calls(sandbox: SandboxProcess) -> None:
-    url = f"{sandbox.info['endpoint_url']}/_sandbox/calls/clear"
-    with urllib.request.urlopen(urllib.request.Request(url, data=b"", method="POST"), timeout=10):
-        pass
-
-
 def daemon_writes(sandbox: SandboxProcess) -> list[dict[str, Any]]:
     """The daemons' mutating calls on the account (SQS message handling left out)."""
     arn = sandbox.info["principals"]["daemon"]["arn"]
-    return [c for c in calls(sandbox, mutating="true", caller_arn=arn) if c["service"] != "sqs"]
+    writes = sandbox.call_log.calls(mutating="true", caller_arn=arn)
+    return [c for c in writes if c["service"] != "sqs"]
 
 
 def succeeded(writes: list[dict[str, Any]]) -> Counter[str]:
@@ -218,7 +203,7 @@ def test_events_about_the_same_apps_on_two_replicas_fix_each_drift_once(
     )
     before = versions(flink, apps)
     already = applied(daemons)
-    clear_calls(sandbox)
+    sandbox.call_log.clear()
 
     # alice drifts every app with real API calls; two changes to one app are two CloudTrail
     # events, which SQS may hand to different replicas: both then reconcile the same app.
@@ -252,7 +237,9 @@ def test_events_about_the_same_apps_on_two_replicas_fix_each_drift_once(
     kinds = {app: int(LOGGING in f) + int(bool(f - {LOGGING})) for app, f in drifted.items()}
     alice = sandbox.info["principals"]["actor"]["arn"]
     alice_changes = [
-        c for c in calls(sandbox, caller_arn=alice, mutating="true") if c["error_code"] is None
+        c
+        for c in sandbox.call_log.calls(caller_arn=alice, mutating="true")
+        if c["error_code"] is None
     ]
     assert len(alice_changes) == sum(kinds.values()) and all(c["emitted"] for c in alice_changes)
 
@@ -297,7 +284,7 @@ def test_start_up_sweeps_of_two_replicas_fix_the_initial_drift_once(
         iam.attach_role_policy(RoleName=f"{app}-execution", PolicyArn=ADMIN)
     drain(sandbox)  # alice's IAM events: this test is about the sweeps alone
     before = versions(flink, apps)
-    clear_calls(sandbox)
+    sandbox.call_log.clear()
 
     config = write_config(
         tmp_path / "desired.yaml",

@@ -11,7 +11,7 @@ from pydantic import ValidationError
 
 from remediations.checkpointing import Checkpointing, Settings, effective
 from sandbox.server import Sandbox
-from tests.contract.harness import Harness, assert_fixed_and_idempotent
+from tests.contract.harness import Harness, Rules, assert_fixed_and_idempotent
 from tests.posture_factories import (
     apply_calls,
     checkpoints,
@@ -133,7 +133,7 @@ def test_sandbox_app_with_checkpointing_off_is_fixed_once(
     app = h.create_app(
         "no-checkpoints", {"FlinkApplicationConfiguration": {"CheckpointConfiguration": checkpoint}}
     )
-    rules = [(RULE, Settings(), "enforce")]
+    rules: Rules = [(RULE, Settings(), "enforce")]
     assert len(h.drifts(app, rules)) == 2
     assert_fixed_and_idempotent(h, app, rules)
     assert h.drifts(app, rules) == []

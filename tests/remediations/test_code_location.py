@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from remediations.code_location import CodeLocation, Settings, bucket_name, code_origin
 from sandbox.server import Sandbox
-from tests.contract.harness import Harness
+from tests.contract.harness import Harness, Rules
 from tests.posture_factories import (
     inline_code,
     observed_with,
@@ -78,7 +78,7 @@ def test_sandbox_code_from_another_bucket_is_reported_and_never_changed(
     }
     app = h.create_app("byo-jar", {"ApplicationCodeConfiguration": code})
     h.clear_calls()
-    rules = [(RULE, Settings(allowed_buckets=["acme-artifacts-*"]), "enforce")]
+    rules: Rules = [(RULE, Settings(allowed_buckets=["acme-artifacts-*"]), "enforce")]
     result = h.reconcile(app, rules)
     assert result.result == "drift"
     assert result.plan is not None and [a.mode for a in result.plan.actions] == ["alert"]

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from remediations.encryption import Encryption, Settings
 from sandbox.server import Sandbox
-from tests.contract.harness import Harness, assert_fixed_and_idempotent
+from tests.contract.harness import Harness, Rules, assert_fixed_and_idempotent
 from tests.posture_factories import (
     KEY_ARN,
     OTHER_KEY_ARN,
@@ -93,7 +93,7 @@ def test_sandbox_app_on_an_aws_owned_key_gets_the_configured_key(
     h = Harness.start(fresh_sandbox, monkeypatch)
     key_arn = h.client("kms").create_key(Description="flink state")["KeyMetadata"]["Arn"]
     app = h.create_app("aws-owned")
-    rules = [(RULE, Settings(key_id=key_arn), "enforce")]
+    rules: Rules = [(RULE, Settings(key_id=key_arn), "enforce")]
     assert_fixed_and_idempotent(h, app, rules)
     assert h.drifts(app, rules) == []
     described = h.observe(app, rules).detail["ApplicationConfigurationDescription"]

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from remediations.snapshots import Settings, Snapshots
 from sandbox.server import Sandbox
-from tests.contract.harness import Harness, assert_fixed_and_idempotent
+from tests.contract.harness import Harness, Rules, assert_fixed_and_idempotent
 from tests.posture_factories import (
     apply_calls,
     observed_with,
@@ -74,7 +74,7 @@ def test_sandbox_app_without_snapshots_is_fixed_once(
 ) -> None:
     h = Harness.start(fresh_sandbox, monkeypatch)
     app = h.create_app("snap", {"ApplicationSnapshotConfiguration": {"SnapshotsEnabled": False}})
-    rules = [(RULE, Settings(snapshot_mode="ENHANCED_SNAPSHOTS"), "enforce")]
+    rules: Rules = [(RULE, Settings(snapshot_mode="ENHANCED_SNAPSHOTS"), "enforce")]
     assert {d.field for d in h.drifts(app, rules)} == {
         "ApplicationSnapshotConfiguration.SnapshotsEnabled",
         "ApplicationSnapshotConfiguration.SnapshotMode",

@@ -9,7 +9,7 @@ from hypothesis import given
 
 from remediations.system_rollback import Settings, SystemRollback
 from sandbox.server import Sandbox
-from tests.contract.harness import Harness, assert_fixed_and_idempotent
+from tests.contract.harness import Harness, Rules, assert_fixed_and_idempotent
 from tests.posture_factories import apply_calls, observed_with, posture_detail, posture_details
 
 RULE = SystemRollback()
@@ -48,7 +48,7 @@ def test_sandbox_app_without_rollback_is_fixed_once(
 ) -> None:
     h = Harness.start(fresh_sandbox, monkeypatch)
     app = h.create_app("no-rollback")
-    rules = [(RULE, Settings(), "enforce")]
+    rules: Rules = [(RULE, Settings(), "enforce")]
     assert len(h.drifts(app, rules)) == 1
     assert_fixed_and_idempotent(h, app, rules)
     assert h.drifts(app, rules) == []

@@ -44,7 +44,7 @@ def test_parliament_finds_only_the_inherent_iam_permission_management() -> None:
 
 
 def test_parliament_would_catch_a_broad_policy() -> None:
-    broad = {
+    broad: dict[str, object] = {
         "Version": "2012-10-17",
         "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
     }

@@ -7,18 +7,11 @@ import threading
 import pytest
 
 from daemon.ingest.dedupe import EventIdCache
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.clock import FakeClock
 
 
 def test_second_sighting_is_a_duplicate_until_the_ttl_passes() -> None:
-    clock = Clock()
+    clock = FakeClock(now=1000.0)
     cache = EventIdCache(maxsize=10, ttl=60, timer=clock)
     assert not cache.seen_before("a")
     assert cache.seen_before("a")
@@ -32,7 +25,7 @@ def test_second_sighting_is_a_duplicate_until_the_ttl_passes() -> None:
 
 
 def test_a_duplicate_sighting_does_not_extend_the_ttl() -> None:
-    clock = Clock()
+    clock = FakeClock(now=1000.0)
     cache = EventIdCache(maxsize=10, ttl=60, timer=clock)
     cache.seen_before("a")
     clock.now += 50
@@ -42,7 +35,7 @@ def test_a_duplicate_sighting_does_not_extend_the_ttl() -> None:
 
 
 def test_forget_lets_the_redelivery_through() -> None:
-    cache = EventIdCache(maxsize=10, ttl=60, timer=Clock())
+    cache = EventIdCache(maxsize=10, ttl=60, timer=FakeClock(now=1000.0))
     assert not cache.seen_before("a")
     cache.forget("a")
     cache.forget("never-seen")  # harmless
@@ -51,7 +44,7 @@ def test_forget_lets_the_redelivery_through() -> None:
 
 
 def test_bounded_oldest_goes_first() -> None:
-    clock = Clock()
+    clock = FakeClock(now=1000.0)
     cache = EventIdCache(maxsize=3, ttl=60, timer=clock)
     for event_id in "abcd":
         clock.now += 1
@@ -68,7 +61,7 @@ def test_rejects_useless_settings(maxsize: int, ttl: float) -> None:
 
 
 def test_exactly_one_thread_sees_an_id_first() -> None:
-    cache = EventIdCache(maxsize=100_000, ttl=60, timer=Clock())
+    cache = EventIdCache(maxsize=100_000, ttl=60, timer=FakeClock(now=1000.0))
     firsts: list[str] = []
     lock = threading.Lock()
     barrier = threading.Barrier(8)

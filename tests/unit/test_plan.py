@@ -15,6 +15,7 @@ from tests.factories import APP, flink_detail, observed
 class FakeRule:
     """A rule whose drifts and fix are given up front."""
 
+    id: ClassVar[str] = "fake"  # each instance sets its own, as rule classes do
     settings_model: ClassVar[type[RuleSettings]] = RuleSettings
     default_mode: ClassVar[Mode] = "enforce"
     summary: ClassVar[str] = "test"

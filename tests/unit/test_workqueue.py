@@ -20,16 +20,9 @@ from hypothesis import strategies as st
 from structlog.testing import capture_logs
 
 from daemon.reconcile.workqueue import QueueClosed, QueueFull, StopReport, Ticket, WorkQueue
+from tests.clock import FakeClock
 
 WAIT = 10.0  # seconds; only reached when the queue is broken
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 class Runs:
@@ -40,14 +33,16 @@ class Runs:
         self.block = block
         self.started: queue.Queue[str] = queue.Queue()
         self.log: list[tuple[str, float]] = []  # (key, clock at start)
+        self.tokens: list[tuple[str, tuple[object, ...]]] = []  # (key, tokens the run serves)
         self.results: dict[str, list[bool | Exception]] = {}
         self.overlaps: list[str] = []  # keys that started while already running
         self._active: set[str] = set()
         self._gates: dict[str, threading.Semaphore] = {}
         self._lock = threading.Lock()
 
-    def __call__(self, key: str) -> bool:
+    def __call__(self, key: str, tokens: tuple[object, ...] = ()) -> bool:
         with self._lock:
+            self.tokens.append((key, tokens))
             if key in self._active:
                 self.overlaps.append(key)
             self._active.add(key)
@@ -74,9 +69,10 @@ class Runs:
         assert self.started.get(timeout=WAIT) == key
 
     def assert_none_started(self) -> None:
-        """A broken queue would start a run within the window; a correct one never does."""
-        with pytest.raises(queue.Empty):
-            self.started.get(timeout=0.2)
+        """No run started since the last wait_started, read now rather than by waiting a while
+        of real time; a run that started too early also shows in `log` with the fake time it
+        started at, which the tests assert."""
+        assert self.started.empty()
 
     def keys(self) -> list[str]:
         return [key for key, _ in self.log]
@@ -161,14 +157,14 @@ def test_a_burst_during_a_run_gives_exactly_one_more_run_that_settles_it() -> No
 def test_concurrent_bursts_over_20_apps_give_at_most_two_runs_each() -> None:
     burst_over = threading.Event()
 
-    def run(key: str) -> bool:
+    def run(key: str, tokens: tuple[str, ...] = ()) -> bool:
         assert burst_over.wait(WAIT)  # every run starts before the burst ends, or after
         return True
 
     counted: Counter[str] = Counter()
     lock = threading.Lock()
 
-    def counting_run(key: str) -> bool:
+    def counting_run(key: str, tokens: tuple[str, ...]) -> bool:
         with lock:
             counted[key] += 1
         return run(key)
@@ -215,7 +211,7 @@ def test_a_key_never_runs_twice_at_once_while_other_keys_proceed() -> None:
 def test_different_keys_run_in_parallel_up_to_the_worker_count() -> None:
     together = threading.Barrier(4, timeout=WAIT)  # breaks unless 4 runs overlap
 
-    def run(key: str) -> bool:
+    def run(key: str, tokens: tuple[str, ...]) -> bool:
         together.wait()
         return True
 
@@ -293,6 +289,35 @@ def test_capacity_is_bounded_in_keys_and_tokens_and_frees_up_after_runs() -> Non
         ("c", "c1", False),
     ]
     assert done.of("a3") == []  # refused submits are never reported
+
+
+def test_each_run_gets_the_tokens_it_serves_and_a_refused_token_reaches_no_run() -> None:
+    clock, runs, done = FakeClock(), Runs(), Done()
+    q = make(runs, done, clock, debounce_seconds=1.0, max_pending_keys=1, max_tokens_per_key=2)
+    with started(q):
+        q.submit("a", "a1")
+        q.submit("a", "a2")
+        with pytest.raises(QueueFull):
+            q.submit("a", "a3")  # past the token cap
+        with pytest.raises(QueueFull):
+            q.submit("b", "b1")  # past the key cap
+        clock.now = 1.0
+        q.recheck()
+        runs.wait_started("a")
+        q.submit("a", "a4")  # during the run: it belongs to the next run
+        runs.release("a")
+        clock.now = 2.0
+        q.recheck()
+        runs.wait_started("a")
+        runs.release("a")
+        assert q.join(WAIT)
+        q.submit("b")  # a token-less submit: its run serves no token
+        clock.now = 3.0
+        q.recheck()
+        runs.wait_started("b")
+        runs.release("b")
+        assert q.join(WAIT)
+    assert runs.tokens == [("a", ("a1", "a2")), ("a", ("a4",)), ("b", ())]
 
 
 def test_the_depth_callback_follows_waiting_keys() -> None:
@@ -384,10 +409,10 @@ def test_stop_abandons_a_stuck_run_after_the_grace_and_reports_its_tokens_once()
 
 def test_construction_and_lifecycle_errors_are_clear() -> None:
     with pytest.raises(ValueError):
-        WorkQueue(lambda key: True, workers=0)
+        WorkQueue(lambda key, tokens: True, workers=0)
     with pytest.raises(ValueError):
-        WorkQueue(lambda key: True, debounce_seconds=-1)
-    q: WorkQueue[str, str] = WorkQueue(lambda key: True, on_depth=lambda _: None)
+        WorkQueue(lambda key, tokens: True, debounce_seconds=-1)
+    q: WorkQueue[str, str] = WorkQueue(lambda key, tokens: True, on_depth=lambda _: None)
     q.start()
     with pytest.raises(RuntimeError):
         q.start()
@@ -459,7 +484,7 @@ def test_every_token_is_settled_once_by_the_first_run_that_started_after_its_sub
     worker_local = threading.local()
     results = iter(outcomes)
 
-    def run(key: str) -> bool:
+    def run(key: str, tokens: tuple[str, ...]) -> bool:
         with lock:
             start, ok = next(counter), next(results, True)
             overlaps.extend([key] if key in active else [])

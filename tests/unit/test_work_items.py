@@ -1,0 +1,116 @@
+"""The daemon's work items through the real work queue: each run gets the cause of the submits
+it serves (the latest event wins over sweeps), and a refused submit leaves no cause behind."""
+
+from __future__ import annotations
+
+import threading
+
+from daemon.ingest.work import AppQueue, Work, cause_of, settle, submitter
+from daemon.reconcile.workqueue import Ticket, WorkQueue
+from daemon.state import AppRef, Cause
+from tests.clock import FakeClock
+
+WAIT = 10.0  # seconds; only reached when the queue is broken
+APP, OTHER = AppRef("123456789012", "eu-west-1", "app"), AppRef("123456789012", "eu-west-1", "b")
+SWEEP = Cause("sweep")
+
+
+def event(n: int) -> Cause:
+    return Cause("event", f"event-{n}", f"arn:aws:iam::123456789012:user/u{n}")
+
+
+def work(cause: Cause) -> Work:
+    return Work(cause, Ticket([APP], lambda ok: None))
+
+
+class Runs:
+    """Records the cause each run was given; results by app (default: ok)."""
+
+    def __init__(self) -> None:
+        self.causes: list[tuple[str, Cause]] = []
+        self.failing: set[AppRef] = set()
+        self._lock = threading.Lock()
+
+    def __call__(self, app: AppRef, items: tuple[Work, ...]) -> bool:
+        with self._lock:
+            self.causes.append((app.name, cause_of(items)))
+        return app not in self.failing
+
+
+def queue(runs: Runs, clock: FakeClock, max_pending_keys: int = 10) -> AppQueue:
+    return WorkQueue(
+        runs,
+        on_done=settle,
+        clock=clock,
+        on_depth=lambda _: None,
+        debounce_seconds=1.0,
+        max_pending_keys=max_pending_keys,
+    )
+
+
+def drain(q: AppQueue, clock: FakeClock) -> None:
+    clock.now += 1.0
+    q.recheck()
+    assert q.join(WAIT)
+
+
+def test_an_event_cause_wins_over_sweeps_coalesced_with_it_in_any_order() -> None:
+    assert cause_of((work(SWEEP), work(event(1)), work(SWEEP))) == event(1)
+    runs, clock = Runs(), FakeClock()
+    settled: list[bool] = []
+    q = queue(runs, clock)
+    submit = submitter(q)
+    q.start()
+    try:
+        submit({APP}, SWEEP, Ticket([APP], settled.append))
+        submit({APP}, event(1), Ticket([APP], settled.append))
+        submit({APP}, event(2), Ticket([APP], settled.append))
+        submit({APP}, SWEEP, Ticket([APP], settled.append))
+        drain(q, clock)
+        submit({APP}, SWEEP, Ticket([APP], settled.append))
+        drain(q, clock)
+    finally:
+        q.stop(WAIT)
+    # One run for the burst, caused by the latest event; the next run is a plain sweep again.
+    assert runs.causes == [("app", event(2)), ("app", SWEEP)]
+    assert settled == [True] * 5
+
+
+def test_a_refused_submit_fails_its_ticket_and_leaves_no_cause_behind() -> None:
+    runs, clock = Runs(), FakeClock()
+    q = queue(runs, clock, max_pending_keys=1)
+    submit = submitter(q)
+    settled: dict[str, bool] = {}
+
+    def record(name: str, ok: bool) -> None:
+        settled.setdefault(name, ok)
+
+    q.start()
+    try:
+        submit({OTHER}, SWEEP, Ticket([OTHER], lambda ok: record("sweep", ok)))
+        refused = Ticket([APP], lambda ok: record("event", ok))
+        submit({APP}, event(1), refused)  # the queue is full: the message stays in SQS
+        assert settled == {"event": False}
+        drain(q, clock)
+        submit({APP}, SWEEP, Ticket([APP], lambda ok: record("later", ok)))
+        drain(q, clock)
+    finally:
+        q.stop(WAIT)
+    # The later sweep's run is not blamed on the refused event (the old side-map did that).
+    assert runs.causes == [("b", SWEEP), ("app", SWEEP)]
+    assert settled == {"event": False, "sweep": True, "later": True}
+
+
+def test_a_submit_after_stop_fails_its_ticket() -> None:
+    runs, clock = Runs(), FakeClock()
+    settled: list[bool] = []
+    q = queue(runs, clock)
+    q.start()
+    q.stop(WAIT)
+    submitter(q)({APP, OTHER}, event(1), Ticket([APP, OTHER], settled.append))
+    assert settled == [False] and runs.causes == []
+
+
+def test_a_run_without_items_is_a_sweep() -> None:
+    assert cause_of(()) == SWEEP
+    assert cause_of((work(Cause("replay")), work(Cause("cli")))) == Cause("replay")
