@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from daemon.aws import Aws
+from daemon.aws import AttemptObserver, Aws
 from daemon.cli import main
 from daemon.desired.loader import load_config
 from daemon.reconcile.reconciler import Reconciler
@@ -100,7 +100,9 @@ class RacingAws(Aws):
         self.rival = rival
         self.raced = False
 
-    def call(self, service: str, operation: str, **params: Any) -> Any:
+    def observed_call(
+        self, observer: AttemptObserver | None, service: str, operation: str, **params: Any
+    ) -> Any:
         if operation == "UpdateApplication" and not self.raced:
             self.raced = True
             name = params["ApplicationName"]
@@ -125,7 +127,7 @@ class RacingAws(Aws):
                 == "UPDATING"
             ):
                 pass
-        return super().call(service, operation, **params)
+        return super().observed_call(observer, service, operation, **params)
 
 
 def test_concurrent_modification_during_apply_is_survived(
