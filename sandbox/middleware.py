@@ -21,6 +21,7 @@ from sandbox import cloudtrail, wire
 from sandbox.calls import CallLog, CallRecord, is_mutating
 from sandbox.eventbridge import deliver
 from sandbox.flink.backend import FlinkBackend
+from sandbox.flink.clock import SandboxClock
 from sandbox.flink.errors import FlinkApiError
 from sandbox.flink.moto_lookups import MotoLookups
 from sandbox.flink.operations import READ_ONLY, handle
@@ -44,6 +45,7 @@ class SandboxMiddleware:
         self.admin: AdminHandler | None = None
         self._flink: dict[str, FlinkBackend] = {}
         self._lock = threading.Lock()
+        self.clock = SandboxClock()  # shared by every Region's Flink backend
 
     def flink_backend(self, region: str) -> FlinkBackend:
         with self._lock:
@@ -54,6 +56,7 @@ class SandboxMiddleware:
                     region,
                     MotoLookups(self.account_id, region),
                     self.transition_seconds,
+                    clock=self.clock.now,
                 )
                 self._flink[region] = backend
             return backend
@@ -68,6 +71,7 @@ class SandboxMiddleware:
         with self._lock:
             for backend in self._flink.values():
                 backend.reset()
+            self.clock.reset()
 
     def __call__(
         self, environ: dict[str, Any], start_response: Callable[..., Any]
