@@ -113,6 +113,44 @@ def execution_role(iam: Any, name: str = "flink-execution") -> str:
         )
 
 
+def flink_key(kms: Any, alias: str | None = None) -> str:
+    """The ARN of a new KMS key whose policy lets Managed Flink use it (both service principals
+    the documentation names, as the sandbox checks); `alias` e.g. "alias/flink"."""
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "account",
+                "Effect": "Allow",
+                "Principal": {"AWS": "*"},
+                "Action": "kms:*",
+                "Resource": "*",
+            },
+            {
+                "Sid": "managed-flink",
+                "Effect": "Allow",
+                "Principal": {
+                    "Service": [
+                        "kinesisanalytics.amazonaws.com",
+                        "infrastructure.kinesisanalytics.amazonaws.com",
+                    ]
+                },
+                "Action": [
+                    "kms:DescribeKey",
+                    "kms:Decrypt",
+                    "kms:GenerateDataKey",
+                    "kms:CreateGrant",
+                ],
+                "Resource": "*",
+            },
+        ],
+    }
+    arn = str(kms.create_key(Policy=json.dumps(policy))["KeyMetadata"]["Arn"])
+    if alias:
+        kms.create_alias(AliasName=alias, TargetKeyId=arn)
+    return arn
+
+
 def control(endpoint_url: str, path: str, **body: Any) -> dict[str, Any]:
     """POST a JSON body to a /_sandbox/ control endpoint; RuntimeError on an error answer."""
     request = urllib.request.Request(
