@@ -83,7 +83,8 @@ def finish(
             status="ROLLING_BACK",
             transition=Transition(
                 until=at + step.rollback_seconds,
-                then=step.then,
+                # Without system rollback enabled the job is not restarted: READY.
+                then=step.then if app.rollback_enabled else "READY",
                 operation_id=rollback.operation_id,
                 outcome="restore",
             ),
