@@ -279,7 +279,10 @@ def test_control_endpoints_reject_bad_requests(
 def test_in_process_helpers_and_reset_of_the_clock(
     flink: Any, make_app: AppFactory, fresh_sandbox: Sandbox
 ) -> None:
-    running(flink, make_app, fresh_sandbox, "inproc")
+    rollback = {"RollbackEnabled": True}
+    running(
+        flink, make_app, fresh_sandbox, "inproc", ApplicationSystemRollbackConfiguration=rollback
+    )
     fresh_sandbox.next_update("inproc", "rollback", 60)
     update(flink, "inproc")
     fresh_sandbox.advance_clock(121)
