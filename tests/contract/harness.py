@@ -22,7 +22,7 @@ from daemon.reconcile.reconciler import Reconciler, ReconcileResult
 from daemon.state import AppRef, Mode, Observed
 from remediations.base import Remediation, RuleSettings
 from sandbox.server import Sandbox
-from sandbox.testing import client
+from sandbox.testing import client, execution_role
 
 Rules = Sequence[tuple[Remediation, RuleSettings, Mode]]
 ROLE = "arn:aws:iam::{account}:role/flink-execution"
@@ -59,7 +59,7 @@ class Harness:
         request: dict[str, Any] = {
             "ApplicationName": name,
             "RuntimeEnvironment": runtime,
-            "ServiceExecutionRole": ROLE.format(account=self.sandbox.account_id),
+            "ServiceExecutionRole": execution_role(self.client("iam")),
             "ApplicationConfiguration": configuration or {},
             **extra,
         }
