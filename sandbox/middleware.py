@@ -22,6 +22,7 @@ from sandbox.calls import CallLog, CallRecord, is_mutating
 from sandbox.enforce_iam import authorize_flink
 from sandbox.eventbridge import deliver
 from sandbox.flink.backend import FlinkBackend
+from sandbox.flink.clock import SandboxClock
 from sandbox.flink.errors import FlinkApiError
 from sandbox.flink.moto_lookups import MotoLookups
 from sandbox.flink.operations import READ_ONLY, handle
@@ -45,6 +46,7 @@ class SandboxMiddleware:
         self.admin: AdminHandler | None = None
         self._flink: dict[str, FlinkBackend] = {}
         self._lock = threading.Lock()
+        self.clock = SandboxClock()  # shared by every Region's Flink backend
 
     def flink_backend(self, region: str) -> FlinkBackend:
         with self._lock:
@@ -55,6 +57,7 @@ class SandboxMiddleware:
                     region,
                     MotoLookups(self.account_id, region),
                     self.transition_seconds,
+                    clock=self.clock.now,
                 )
                 self._flink[region] = backend
             return backend
@@ -69,6 +72,7 @@ class SandboxMiddleware:
         with self._lock:
             for backend in self._flink.values():
                 backend.reset()
+            self.clock.reset()
 
     def __call__(
         self, environ: dict[str, Any], start_response: Callable[..., Any]

@@ -25,7 +25,7 @@ from moto.moto_server.werkzeug_app import (
 )
 from werkzeug.serving import make_server
 
-from sandbox import ec2_routes, enforce_iam, managed_policies, sqs_retention
+from sandbox import control, ec2_routes, enforce_iam, managed_policies, sqs_retention
 from sandbox.calls import CallRecord
 from sandbox.defaults import DEFAULT_REGION, DEFAULT_TRANSITION_SECONDS
 from sandbox.eventbridge import PATTERN_DIR, Queues, provision
@@ -144,6 +144,18 @@ class Sandbox:
                 enforce_iam.ensure_admin(self.account_id)
             enforce_iam.set_enforcement(on)
 
+    def advance_clock(self, seconds: float) -> float:
+        """Move the sandbox's time forward (transitional statuses end sooner); the new time."""
+        return self.middleware.clock.advance(seconds)
+
+    def next_update(self, application: str, outcome: str, seconds: float) -> None:
+        """The next change of `application` takes `seconds` and ends succeed|fail|rollback."""
+        self.middleware.flink_backend(self.region).next_update(application, outcome, seconds)
+
+    def hold_status(self, application: str, status: str, seconds: float) -> None:
+        """A RUNNING app is AUTOSCALING or MAINTENANCE for `seconds`."""
+        self.middleware.flink_backend(self.region).hold_status(application, status, seconds)
+
     def calls(self) -> tuple[CallRecord, ...]:
         return self.middleware.calls.records()
 
@@ -182,6 +194,9 @@ class Sandbox:
             if "enforce_iam" in settings:
                 self.set_enforce_iam(str(settings["enforce_iam"]).lower() == "true")
             return 200, self.info()
+        answer = control.handle(self.middleware, self.region, route, _json_or_form(body))
+        if answer is not None:
+            return answer
         return 404, {"error": f"no sandbox endpoint {method} {path}"}
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import time
+import urllib.error
+import urllib.request
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -85,3 +87,106 @@ def wait_for_status(flink: Any, name: str, status: str, timeout: float = 10.0) -
         return bool(detail["ApplicationStatus"] == status)
 
     wait_for(reached, timeout)
+
+
+FLINK_TRUST_POLICY = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": "kinesisanalytics.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+        }
+    ],
+}
+
+
+def execution_role(iam: Any, name: str = "flink-execution") -> str:
+    """The ARN of an IAM role Managed Flink may assume (created unless it exists): the sandbox,
+    like the service, rejects CreateApplication with a missing or untrusting role."""
+    try:
+        return str(iam.get_role(RoleName=name)["Role"]["Arn"])
+    except iam.exceptions.NoSuchEntityException:
+        return str(
+            iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(FLINK_TRUST_POLICY))[
+                "Role"
+            ]["Arn"]
+        )
+
+
+def flink_key(kms: Any, alias: str | None = None) -> str:
+    """The ARN of a new KMS key whose policy lets Managed Flink use it (both service principals
+    the documentation names, as the sandbox checks); `alias` e.g. "alias/flink"."""
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "account",
+                "Effect": "Allow",
+                "Principal": {"AWS": "*"},
+                "Action": "kms:*",
+                "Resource": "*",
+            },
+            {
+                "Sid": "managed-flink",
+                "Effect": "Allow",
+                "Principal": {
+                    "Service": [
+                        "kinesisanalytics.amazonaws.com",
+                        "infrastructure.kinesisanalytics.amazonaws.com",
+                    ]
+                },
+                "Action": [
+                    "kms:DescribeKey",
+                    "kms:Decrypt",
+                    "kms:GenerateDataKey",
+                    "kms:CreateGrant",
+                ],
+                "Resource": "*",
+            },
+        ],
+    }
+    arn = str(kms.create_key(Policy=json.dumps(policy))["KeyMetadata"]["Arn"])
+    if alias:
+        kms.create_alias(AliasName=alias, TargetKeyId=arn)
+    return arn
+
+
+def control(endpoint_url: str, path: str, **body: Any) -> dict[str, Any]:
+    """POST a JSON body to a /_sandbox/ control endpoint; RuntimeError on an error answer."""
+    request = urllib.request.Request(
+        endpoint_url + path,
+        data=json.dumps(body).encode(),
+        method="POST",
+        headers={"Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            answer: dict[str, Any] = json.loads(response.read())
+            return answer
+    except urllib.error.HTTPError as exc:
+        raise RuntimeError(f"{path}: {exc.code} {exc.read().decode()}") from None
+
+
+def advance_clock(endpoint_url: str, seconds: float) -> None:
+    control(endpoint_url, "/_sandbox/clock", advance=seconds)
+
+
+def next_update(endpoint_url: str, application: str, outcome: str, seconds: float) -> None:
+    control(
+        endpoint_url,
+        "/_sandbox/flink/next-update",
+        application=application,
+        outcome=outcome,
+        seconds=seconds,
+    )
+
+
+def hold_status(endpoint_url: str, application: str, status: str, seconds: float) -> None:
+    control(
+        endpoint_url,
+        "/_sandbox/flink/status",
+        application=application,
+        status=status,
+        seconds=seconds,
+    )

@@ -9,6 +9,7 @@ import boto3
 from hypothesis import strategies as st
 
 from daemon.aws import Aws
+from sandbox.testing import execution_role
 from tests.factories import flink_detail
 
 VPC = "vpc-0a"
@@ -162,7 +163,15 @@ def create_app(
     flink.create_application(
         ApplicationName=name,
         RuntimeEnvironment="FLINK-1_20",
-        ServiceExecutionRole=f"arn:aws:iam::{account}:role/flink-execution",
+        ServiceExecutionRole=execution_role(
+            boto3.client(
+                "iam",
+                endpoint_url=flink.meta.endpoint_url,
+                region_name=flink.meta.region_name,
+                aws_access_key_id="testing",
+                aws_secret_access_key="testing",
+            )
+        ),
         **({"ApplicationConfiguration": configuration} if configuration else {}),
     )
 

@@ -12,6 +12,7 @@ from dataclasses import replace
 from typing import Any
 
 from sandbox.flink import configuration as conf
+from sandbox.flink import validation
 from sandbox.flink.backend import Lookups
 from sandbox.flink.errors import invalid
 from sandbox.flink.model import FlinkApp, LoggingOption, VpcConfig
@@ -21,13 +22,6 @@ Change = Callable[[FlinkApp], FlinkApp]
 _LOG_STREAM_ARN = re.compile(
     r"^arn:aws[a-z-]*:logs:[a-z0-9-]+:\d{12}:log-group:(?P<group>[^:]+):log-stream:(?P<stream>.+)$"
 )
-_ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$")
-
-
-def check_role(arn: str) -> str:
-    if not _ROLE_ARN.match(arn):
-        raise invalid(f"ServiceExecutionRole {arn} is not a valid IAM role ARN.")
-    return arn
 
 
 def check_log_stream(lookups: Lookups, arn: str) -> str:
@@ -160,6 +154,8 @@ def _update_configuration(lookups: Lookups, app: FlinkApp, update: Mapping[str, 
         app = replace(app, rollback_enabled=rollback["RollbackEnabledUpdate"])
     if "ApplicationEncryptionConfigurationUpdate" in update:
         key = update["ApplicationEncryptionConfigurationUpdate"]
+        if key["KeyTypeUpdate"] == "CUSTOMER_MANAGED_KEY" and key.get("KeyIdUpdate"):
+            validation.check_customer_key(lookups, key["KeyIdUpdate"])
         app = replace(
             app,
             encryption=conf.encryption_description(key["KeyTypeUpdate"], key.get("KeyIdUpdate")),
@@ -176,9 +172,24 @@ def _update_configuration(lookups: Lookups, app: FlinkApp, update: Mapping[str, 
     return app
 
 
-def _version(runtime: str) -> tuple[int, ...]:
-    """FLINK-1_20 -> (1, 20), so that versions compare as numbers."""
-    return tuple(int(part) for part in runtime.split("-")[-1].split("_"))
+FLINK_ONLY_UPDATES = (
+    "FlinkApplicationConfigurationUpdate",
+    "ApplicationSnapshotConfigurationUpdate",
+    "ApplicationSystemRollbackConfigurationUpdate",
+    "ApplicationEncryptionConfigurationUpdate",
+    "EnvironmentPropertyUpdates",
+)
+
+
+def _check_family(app: FlinkApp, update: Mapping[str, Any]) -> None:
+    """Studio notebooks and SQL apps have no Flink sections (and SQL apps no VPC)."""
+    wrong = [] if app.family == "FLINK" else [k for k in FLINK_ONLY_UPDATES if k in update]
+    if app.family == "SQL" and "VpcConfigurationUpdates" in update:
+        wrong.append("VpcConfigurationUpdates")
+    if wrong:
+        raise invalid(
+            f"{', '.join(wrong)} is not valid for {app.name}, a {app.runtime} application."
+        )
 
 
 UPDATE_FIELDS = (
@@ -200,17 +211,26 @@ def update_application(lookups: Lookups, request: Mapping[str, Any]) -> Change:
     if unsupported:
         raise invalid(f"{', '.join(sorted(unsupported))} is not supported by this sandbox.")
 
-    def change(app: FlinkApp) -> FlinkApp:
-        app = _update_configuration(lookups, app, request.get("ApplicationConfigurationUpdate", {}))
+    def change(before: FlinkApp) -> FlinkApp:
+        configuration = request.get("ApplicationConfigurationUpdate", {})
+        _check_family(before, configuration)
+        app = _update_configuration(lookups, before, configuration)
         if "CloudWatchLoggingOptionUpdates" in request:
             app = _update_logging(lookups, app, request["CloudWatchLoggingOptionUpdates"])
         if "ServiceExecutionRoleUpdate" in request:
-            app = replace(app, role=check_role(request["ServiceExecutionRoleUpdate"]))
+            role = validation.check_execution_role(lookups, request["ServiceExecutionRoleUpdate"])
+            app = replace(app, role=role)
         runtime = request.get("RuntimeEnvironmentUpdate")
         if runtime is not None:
-            if not runtime.startswith("FLINK-") or _version(runtime) < _version(app.runtime):
+            family = runtime.split("-")[0]
+            if family != before.runtime.split("-")[0] or validation.runtime_version(
+                runtime
+            ) < validation.runtime_version(before.runtime):
                 raise invalid(f"Cannot change the runtime from {app.runtime} to {runtime}.")
             app = replace(app, runtime=runtime)
+        validation.check_snapshot_mode(
+            app.runtime, before.snapshots.get("SnapshotMode"), app.snapshots.get("SnapshotMode")
+        )
         return app
 
     return change

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 # Statuses in which the configuration may change (anything else gives ResourceInUseException).
@@ -27,11 +27,19 @@ class VpcConfig:
 
 @dataclass(frozen=True)
 class Transition:
-    """A status that ends by itself: at monotonic time `until` the app becomes `then`
-    (an empty `then` means the application is gone, the end of DELETING)."""
+    """A status that ends by itself: at sandbox-clock time `until` the app becomes `then`
+    (an empty `then` means the application is gone, the end of DELETING).
+
+    `outcome` says how the change ends (see lifecycle.py): "succeed", "fail" (reverted, READY),
+    "rollback" (ROLLING_BACK next, for `rollback_seconds`) or "restore" (the end of a rollback:
+    the previous version's configuration). `operation_id` is the operation that ends with it.
+    """
 
     until: float
     then: str
+    operation_id: str | None = None
+    outcome: str = "succeed"
+    rollback_seconds: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -59,14 +67,18 @@ class FlinkApp:
     tags: tuple[tuple[str, str], ...] = ()
     transition: Transition | None = None
     updated_from: int | None = None
+    rolled_back_from: int | None = None
+    rolled_back_to: int | None = None
+    # Studio notebooks (ZEPPELIN-FLINK-*) and SQL-1_0 apps: their own description section.
+    zeppelin: Mapping[str, Any] | None = None
+    sql: Mapping[str, Any] | None = None
 
-    def settled(self, now: float) -> FlinkApp | None:
-        """The app as it is at monotonic time `now` (None once a deletion has finished)."""
-        if self.transition is None or now < self.transition.until:
-            return self
-        if not self.transition.then:
-            return None
-        return replace(self, status=self.transition.then, transition=None)
+    @property
+    def family(self) -> str:
+        """ "FLINK", "ZEPPELIN" or "SQL": which configuration sections the app has."""
+        if self.runtime.startswith("ZEPPELIN-"):
+            return "ZEPPELIN"
+        return "SQL" if self.runtime.startswith("SQL-") else "FLINK"
 
 
 def logging_descriptions(app: FlinkApp) -> list[dict[str, Any]]:
@@ -86,7 +98,19 @@ def vpc_description(vpc: VpcConfig) -> dict[str, Any]:
 
 
 def configuration_description(app: FlinkApp) -> dict[str, Any]:
-    config: dict[str, Any] = {
+    if app.family == "ZEPPELIN":
+        config: dict[str, Any] = {
+            "ZeppelinApplicationConfigurationDescription": copy.deepcopy(dict(app.zeppelin or {}))
+        }
+        if app.vpcs:
+            config["VpcConfigurationDescriptions"] = [vpc_description(v) for v in app.vpcs]
+        return config
+    if app.family == "SQL":
+        config = {"SqlApplicationConfigurationDescription": copy.deepcopy(dict(app.sql or {}))}
+        if app.code is not None:
+            config["ApplicationCodeConfigurationDescription"] = copy.deepcopy(dict(app.code))
+        return config
+    config = {
         "FlinkApplicationConfigurationDescription": copy.deepcopy(dict(app.flink)),
         "EnvironmentPropertyDescriptions": {
             "PropertyGroupDescriptions": [copy.deepcopy(dict(g)) for g in app.property_groups]
@@ -124,6 +148,9 @@ def application_detail(app: FlinkApp) -> dict[str, Any]:
         detail["ApplicationDescription"] = app.description
     if app.updated_from is not None:
         detail["ApplicationVersionUpdatedFrom"] = app.updated_from
+    if app.rolled_back_from is not None:
+        detail["ApplicationVersionRolledBackFrom"] = app.rolled_back_from
+        detail["ApplicationVersionRolledBackTo"] = app.rolled_back_to
     return detail
 
 

@@ -31,3 +31,25 @@ class MotoLookups:
 
         log_group = logs_backends[self.account_id][self.region].groups.get(group)
         return log_group is not None and stream in log_group.streams
+
+    def kms_key(self, key_id: str) -> tuple[str, str] | None:
+        from moto.kms.models import kms_backends
+
+        kms = kms_backends[self.account_id][self.region]
+        try:
+            key = kms.keys[kms.any_id_to_key_id(key_id)]
+        except Exception:  # moto raises KeyError or its own NotFound for unknown ids/aliases
+            return None
+        return str(key.key_state), str(key.policy)
+
+    def role_trust_policy(self, role_arn: str) -> str | None:
+        from moto.iam.models import iam_backends
+
+        name = role_arn.rsplit("/", 1)[-1]
+        try:
+            role = iam_backends[self.account_id]["global"].get_role(name)
+        except Exception:  # moto's NoSuchEntity
+            return None
+        if role.arn != role_arn:
+            return None
+        return str(role.assume_role_policy_document)

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import secrets
-import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from sandbox.flink import changes
-from sandbox.flink import configuration as conf
-from sandbox.flink.backend import FlinkBackend, new_token
+from sandbox.flink import app_operations, changes, create
+from sandbox.flink.backend import FlinkBackend
 from sandbox.flink.errors import FlinkApiError, invalid
 from sandbox.flink.model import (
     FlinkApp,
-    LoggingOption,
     application_detail,
     application_summary,
     logging_descriptions,
@@ -25,57 +21,8 @@ Request = Mapping[str, Any]
 Response = dict[str, Any]
 
 
-def _operation_id() -> str:
-    return secrets.token_hex(8)
-
-
 def create_application(backend: FlinkBackend, req: Request) -> Response:
-    runtime = req["RuntimeEnvironment"]
-    if not runtime.startswith("FLINK-"):
-        raise invalid(f"Runtime {runtime}: this sandbox models Apache Flink applications only.")
-    config = req.get("ApplicationConfiguration", {})
-    logging, vpcs = req.get("CloudWatchLoggingOptions", []), config.get("VpcConfigurations", [])
-    if len(logging) > 1 or len(vpcs) > 1:
-        raise invalid("At most one CloudWatch logging option and one VPC configuration.")
-    snapshots = config.get("ApplicationSnapshotConfiguration", {"SnapshotsEnabled": False})
-    encryption = config.get("ApplicationEncryptionConfiguration", {"KeyType": "AWS_OWNED_KEY"})
-    code = config.get("ApplicationCodeConfiguration")
-    now = round(time.time(), 3)
-    app = FlinkApp(
-        name=req["ApplicationName"],
-        arn=backend.arn(req["ApplicationName"]),
-        runtime=runtime,
-        role=changes.check_role(req["ServiceExecutionRole"]),
-        created=now,
-        updated=now,
-        version=1,
-        token=new_token(),
-        status="READY",
-        flink=conf.flink_description(config.get("FlinkApplicationConfiguration", {})),
-        snapshots=conf.snapshot_description(
-            snapshots["SnapshotsEnabled"], snapshots.get("SnapshotMode")
-        ),
-        encryption=conf.encryption_description(encryption["KeyType"], encryption.get("KeyId")),
-        rollback_enabled=config.get("ApplicationSystemRollbackConfiguration", {}).get(
-            "RollbackEnabled", False
-        ),
-        description=req.get("ApplicationDescription", ""),
-        mode=req.get("ApplicationMode", "STREAMING"),
-        code=conf.code_description(code) if code else None,
-        property_groups=tuple(config.get("EnvironmentProperties", {}).get("PropertyGroups", [])),
-        logging=tuple(
-            LoggingOption(
-                f"1.{i + 1}", changes.check_log_stream(backend.lookups, o["LogStreamARN"])
-            )
-            for i, o in enumerate(logging)
-        ),
-        vpcs=tuple(
-            changes.vpc_config(backend.lookups, f"1.{i + 1}", v["SubnetIds"], v["SecurityGroupIds"])
-            for i, v in enumerate(vpcs)
-        ),
-        tags=tuple(_tags(req.get("Tags", [])).items()),
-    )
-    return {"ApplicationDetail": application_detail(backend.add(app))}
+    return {"ApplicationDetail": application_detail(create.new_application(backend, req))}
 
 
 def describe_application(backend: FlinkBackend, req: Request) -> Response:
@@ -90,66 +37,74 @@ def list_applications(backend: FlinkBackend, req: Request) -> Response:
     return response
 
 
-def _mutate(backend: FlinkBackend, req: Request, change: changes.Change) -> FlinkApp:
+def _mutate(
+    backend: FlinkBackend, req: Request, change: changes.Change, operation: str
+) -> tuple[FlinkApp, str]:
     return backend.mutate(
         req["ApplicationName"],
         req.get("CurrentApplicationVersionId"),
         req.get("ConditionalToken"),
         change,
+        operation,
     )
 
 
 def update_application(backend: FlinkBackend, req: Request) -> Response:
-    app = _mutate(backend, req, changes.update_application(backend.lookups, req))
-    return {"ApplicationDetail": application_detail(app), "OperationId": _operation_id()}
+    change = changes.update_application(backend.lookups, req)
+    app, operation_id = _mutate(backend, req, change, "UpdateApplication")
+    return {"ApplicationDetail": application_detail(app), "OperationId": operation_id}
 
 
-def _logging_response(app: FlinkApp) -> Response:
+def _logging_response(changed: tuple[FlinkApp, str]) -> Response:
+    app, operation_id = changed
     return {
         "ApplicationARN": app.arn,
         "ApplicationVersionId": app.version,
         "CloudWatchLoggingOptionDescriptions": logging_descriptions(app),
-        "OperationId": _operation_id(),
+        "OperationId": operation_id,
     }
 
 
 def add_logging_option(backend: FlinkBackend, req: Request) -> Response:
     stream = req["CloudWatchLoggingOption"]["LogStreamARN"]
-    return _logging_response(_mutate(backend, req, changes.add_logging(backend.lookups, stream)))
+    change = changes.add_logging(backend.lookups, stream)
+    return _logging_response(_mutate(backend, req, change, "AddApplicationCloudWatchLoggingOption"))
 
 
 def delete_logging_option(backend: FlinkBackend, req: Request) -> Response:
     change = changes.delete_logging(req["CloudWatchLoggingOptionId"])
-    return _logging_response(_mutate(backend, req, change))
+    return _logging_response(
+        _mutate(backend, req, change, "DeleteApplicationCloudWatchLoggingOption")
+    )
 
 
 def add_vpc_configuration(backend: FlinkBackend, req: Request) -> Response:
-    app = _mutate(backend, req, changes.add_vpc(backend.lookups, req["VpcConfiguration"]))
+    change = changes.add_vpc(backend.lookups, req["VpcConfiguration"])
+    app, operation_id = _mutate(backend, req, change, "AddApplicationVpcConfiguration")
     return {
         "ApplicationARN": app.arn,
         "ApplicationVersionId": app.version,
         "VpcConfigurationDescription": vpc_description(app.vpcs[-1]),
-        "OperationId": _operation_id(),
+        "OperationId": operation_id,
     }
 
 
 def delete_vpc_configuration(backend: FlinkBackend, req: Request) -> Response:
-    app = _mutate(backend, req, changes.delete_vpc(req["VpcConfigurationId"]))
+    change = changes.delete_vpc(req["VpcConfigurationId"])
+    app, operation_id = _mutate(backend, req, change, "DeleteApplicationVpcConfiguration")
     return {
         "ApplicationARN": app.arn,
         "ApplicationVersionId": app.version,
-        "OperationId": _operation_id(),
+        "OperationId": operation_id,
     }
 
 
 def start_application(backend: FlinkBackend, req: Request) -> Response:
-    backend.start(req["ApplicationName"])
-    return {"OperationId": _operation_id()}
+    return {"OperationId": backend.start(req["ApplicationName"])[1]}
 
 
 def stop_application(backend: FlinkBackend, req: Request) -> Response:
-    backend.stop(req["ApplicationName"], bool(req.get("Force", False)))
-    return {"OperationId": _operation_id()}
+    return {"OperationId": backend.stop(req["ApplicationName"], bool(req.get("Force", False)))[1]}
 
 
 def delete_application(backend: FlinkBackend, req: Request) -> Response:
@@ -157,15 +112,8 @@ def delete_application(backend: FlinkBackend, req: Request) -> Response:
     return {}
 
 
-def _tags(tags: list[dict[str, str]]) -> dict[str, str]:
-    for tag in tags:
-        if tag["Key"].lower().startswith("aws:"):
-            raise invalid(f"Tag key {tag['Key']} uses the reserved prefix aws:.")
-    return {tag["Key"]: tag.get("Value", "") for tag in tags}
-
-
 def tag_resource(backend: FlinkBackend, req: Request) -> Response:
-    new = _tags(req["Tags"])
+    new = create.tags(req["Tags"])
     backend.set_tags(req["ResourceARN"], lambda tags: {**tags, **new})
     return {}
 
@@ -198,8 +146,11 @@ OPERATIONS: dict[str, Callable[[FlinkBackend, Request], Response]] = {
     "TagResource": tag_resource,
     "UntagResource": untag_resource,
     "ListTagsForResource": list_tags_for_resource,
+    **app_operations.OPERATIONS,
 }
-READ_ONLY = frozenset({"DescribeApplication", "ListApplications", "ListTagsForResource"})
+READ_ONLY = frozenset(
+    {"DescribeApplication", "ListApplications", "ListTagsForResource", *app_operations.READ_ONLY}
+)
 
 
 def handle(backend: FlinkBackend, operation: str, req: Request) -> Response:

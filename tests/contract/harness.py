@@ -19,7 +19,7 @@ from daemon.reconcile.reconciler import Reconciler, ReconcileResult
 from daemon.state import AppRef, Cause, Mode, Observed
 from remediations.base import Remediation, RuleSettings
 from sandbox.server import Sandbox
-from sandbox.testing import client
+from sandbox.testing import client, execution_role
 from tests.harness import CallLog
 
 Rules = Sequence[tuple[Remediation, RuleSettings, Mode]]
@@ -57,7 +57,7 @@ class Harness:
         request: dict[str, Any] = {
             "ApplicationName": name,
             "RuntimeEnvironment": runtime,
-            "ServiceExecutionRole": ROLE.format(account=self.sandbox.account_id),
+            "ServiceExecutionRole": execution_role(self.client("iam")),
             "ApplicationConfiguration": configuration or {},
             **extra,
         }

@@ -31,6 +31,7 @@ from remediations import (
 )
 from remediations.base import RuleSettings
 from sandbox.demo import Seeder
+from sandbox.testing import flink_key
 from tests.contract.harness import Harness
 
 
@@ -77,7 +78,7 @@ def _logging_compliant(h: Harness, settings: Any, name: str) -> AppRef:
 
 
 def _key_settings(h: Harness) -> RuleSettings:
-    key = h.client("kms").create_key(Description="flink application state")["KeyMetadata"]["Arn"]
+    key = flink_key(h.client("kms"))
     return encryption.Settings(key_id=key)
 
 

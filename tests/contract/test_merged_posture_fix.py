@@ -25,6 +25,8 @@ rules:
   parallelism_cap: {{enabled: false}}
   vpc_required: {{enabled: false}}
   vpc_public_route: {{enabled: false}}
+  execution_role_trust: {{enabled: false}}
+  execution_role_permissions: {{enabled: false}}
   code_location:
     allowed_buckets: ["acme-artifacts-*"]
 """

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from remediations.encryption import Encryption, Settings
 from sandbox.server import Sandbox
+from sandbox.testing import flink_key
 from tests.contract.harness import Harness, Rules, assert_fixed_and_idempotent
 from tests.posture_factories import (
     KEY_ARN,
@@ -91,7 +92,7 @@ def test_sandbox_app_on_an_aws_owned_key_gets_the_configured_key(
     fresh_sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     h = Harness.start(fresh_sandbox, monkeypatch)
-    key_arn = h.client("kms").create_key(Description="flink state")["KeyMetadata"]["Arn"]
+    key_arn = flink_key(h.client("kms"))
     app = h.create_app("aws-owned")
     rules: Rules = [(RULE, Settings(key_id=key_arn), "enforce")]
     assert_fixed_and_idempotent(h, app, rules)

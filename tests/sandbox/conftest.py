@@ -9,6 +9,7 @@ import pytest
 
 from sandbox.server import Sandbox
 from sandbox.shapes import output_problems
+from sandbox.testing import execution_role
 
 AppFactory = Callable[..., dict[str, Any]]
 
@@ -68,11 +69,11 @@ def network(fresh_sandbox: Sandbox, aws: Callable[..., Any]) -> dict[str, str]:
 
 
 @pytest.fixture
-def make_app(flink: Any, fresh_sandbox: Sandbox) -> AppFactory:
-    """make_app(name, **CreateApplication kwargs) -> ApplicationDetail."""
-    role = f"arn:aws:iam::{fresh_sandbox.account_id}:role/flink-execution"
+def make_app(flink: Any, fresh_sandbox: Sandbox, aws: Callable[..., Any]) -> AppFactory:
+    """make_app(name, **CreateApplication kwargs) -> ApplicationDetail (with a trusting role)."""
 
     def make(name: str, **kwargs: Any) -> dict[str, Any]:
+        role = execution_role(aws("iam"))
         request = {
             "ApplicationName": name,
             "RuntimeEnvironment": "FLINK-1_20",

@@ -16,7 +16,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from sandbox.server import Sandbox
-from sandbox.testing import Credentials, client, create_user
+from sandbox.testing import Credentials, client, create_user, execution_role
 
 Aws = Callable[..., Any]
 ROLE = "arn:aws:iam::123456789012:role/flink-execution"
@@ -57,6 +57,7 @@ def admin(enforced: Sandbox) -> Aws:
     def make(service: str) -> Any:
         return client(enforced.endpoint_url, enforced.region, service, credentials)
 
+    assert execution_role(make("iam")) == ROLE  # CreateApplication needs a trusting role
     return make
 
 

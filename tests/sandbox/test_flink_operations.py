@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sandbox.testing import execution_role, flink_key
 from tests.sandbox.conftest import AppFactory, assert_shape
 
 FULL_CONFIGURATION: dict[str, Any] = {
@@ -46,8 +47,9 @@ FULL_CONFIGURATION: dict[str, Any] = {
 
 
 def test_create_and_describe_return_the_complete_description(
-    flink: Any, make_app: AppFactory, log_stream: Any, network: dict[str, str]
+    flink: Any, make_app: AppFactory, log_stream: Any, network: dict[str, str], aws: Any
 ) -> None:
+    flink_key(aws("kms"), "alias/flink")
     stream = log_stream("/aws/kinesis-analytics/full", "kinesis-analytics-log-stream")
     configuration = {
         **FULL_CONFIGURATION,
@@ -139,8 +141,10 @@ def test_list_applications_paginates(flink: Any, make_app: AppFactory) -> None:
 
 
 def test_update_application_changes_every_supported_part(
-    flink: Any, make_app: AppFactory, log_stream: Any, network: dict[str, str]
+    flink: Any, make_app: AppFactory, log_stream: Any, network: dict[str, str], aws: Any
 ) -> None:
+    flink_key(aws("kms"), "alias/k")
+    execution_role(aws("iam"), "other")
     old_stream = log_stream("/aws/kinesis-analytics/upd", "old")
     new_stream = log_stream("/aws/kinesis-analytics/upd", "kinesis-analytics-log-stream")
     created = make_app(
@@ -221,7 +225,8 @@ def test_update_application_changes_every_supported_part(
     assert described["ApplicationConfigurationDescription"] == config
 
 
-def test_checkpoint_default_forces_aws_values(flink: Any, make_app: AppFactory) -> None:
+def test_checkpoint_default_forces_aws_values(flink: Any, make_app: AppFactory, aws: Any) -> None:
+    flink_key(aws("kms"), "alias/flink")
     make_app("cp", ApplicationConfiguration=FULL_CONFIGURATION)
     detail = flink.update_application(
         ApplicationName="cp",

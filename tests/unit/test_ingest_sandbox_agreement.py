@@ -10,7 +10,7 @@ from typing import Any
 from daemon.ingest.events import Hint, parse
 from daemon.ingest.identity import OwnIdentity
 from sandbox.server import Sandbox
-from sandbox.testing import Credentials, receive_envelopes, wait_for_status
+from sandbox.testing import Credentials, execution_role, receive_envelopes, wait_for_status
 
 POLICY = json.dumps(
     {
@@ -126,7 +126,7 @@ def test_iam_role_events(fresh_sandbox: Sandbox, aws: Callable[..., Any]) -> Non
 
 def test_flink_events(fresh_sandbox: Sandbox, aws: Callable[..., Any]) -> None:
     flink = aws("kinesisanalyticsv2")
-    role = f"arn:aws:iam::{fresh_sandbox.account_id}:role/flink-exec"
+    role = execution_role(aws("iam"), "flink-exec")
     arn = flink.create_application(
         ApplicationName="orders", RuntimeEnvironment="FLINK-1_20", ServiceExecutionRole=role
     )["ApplicationDetail"]["ApplicationARN"]

@@ -1,0 +1,55 @@
+"""Control endpoints that make the sandbox as unkind as a real account (see sandbox/README.md):
+
+POST /_sandbox/clock               {"advance": S}
+POST /_sandbox/flink/next-update   {"application": N, "outcome": O, "seconds": S[, "region": R]}
+POST /_sandbox/flink/status        {"application": N, "status": ST, "seconds": S[, "region": R]}
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sandbox.flink.errors import FlinkApiError
+from sandbox.middleware import SandboxMiddleware
+
+Answer = tuple[int, dict[str, Any]]
+
+
+def _number(settings: dict[str, Any], key: str) -> float:
+    try:
+        return float(settings[key])
+    except KeyError:
+        raise ValueError(f"{key} is required") from None
+    except (TypeError, ValueError):
+        raise ValueError(f"{key} must be a number of seconds, got {settings[key]!r}") from None
+
+
+def handle(
+    middleware: SandboxMiddleware, region: str, route: tuple[str, str], settings: dict[str, Any]
+) -> Answer | None:
+    """The answer for one of the routes above, or None when `route` is not one of them."""
+    try:
+        if route == ("POST", "/_sandbox/clock"):
+            now = middleware.clock.advance(_number(settings, "advance"))
+            return 200, {"now": now, "offset": middleware.clock.offset}
+        backend = middleware.flink_backend(str(settings.get("region") or region))
+        if route == ("POST", "/_sandbox/flink/next-update"):
+            backend.next_update(
+                str(settings.get("application")),
+                str(settings.get("outcome", "succeed")),
+                _number(settings, "seconds"),
+            )
+            return 200, {}
+        if route == ("POST", "/_sandbox/flink/status"):
+            app = backend.hold_status(
+                str(settings.get("application")),
+                str(settings.get("status")),
+                _number(settings, "seconds"),
+            )
+            return 200, {"application": app.name, "status": app.status}
+    except ValueError as exc:
+        return 400, {"error": str(exc)}
+    except FlinkApiError as exc:
+        status = 404 if exc.code == "ResourceNotFoundException" else 400
+        return status, {"error": exc.message, "code": exc.code}
+    return None
