@@ -88,7 +88,9 @@ class Action:
     mode: Mode
     drifts: tuple[Drift, ...]
     calls: tuple[Call, ...] = ()
-    # SNS topic told about an alerted action (rules implementing remediations.base.Notifying).
+    # IAM actions the rules declared as theirs to write; the executor refuses any other call.
+    write_actions: frozenset[str] = frozenset()
+    # SNS topic told about an alerted action (rules.notify_topic).
     notify_topic: str = ""
 
     @property

@@ -18,11 +18,11 @@ from daemon.reconcile.observe import TRANSITIONAL_STATUSES, RoleIndex, describe,
 from daemon.reconcile.plan import plan as make_plan
 from daemon.state import AppRef, Mode, Plan
 from daemon.telemetry import metrics
-from remediations.base import Remediation, RuleSettings
+from remediations.base import AnyRule, RuleSettings
 
 log = structlog.get_logger(__name__)
 
-EnabledRules = Sequence[tuple[Remediation, RuleSettings, Mode]]
+EnabledRules = Sequence[tuple[AnyRule, RuleSettings, Mode]]
 # Given an app and its tags: the enabled rules with settings and mode, or why it is skipped.
 Resolver = Callable[[AppRef, Mapping[str, str]], EnabledRules | str]
 
