@@ -20,11 +20,11 @@ from daemon.reconcile.inventory import Inventory, index_applications
 from daemon.reconcile.observe import RoleIndex, describe, observe
 from daemon.reconcile.reconciler import Reconciler, ReconcileResult
 from daemon.state import AppRef, Mode, Observed
-from remediations.base import Remediation, RuleSettings
+from remediations.base import AnyRule, RuleSettings
 from sandbox.server import Sandbox
 from sandbox.testing import client
 
-Rules = Sequence[tuple[Remediation, RuleSettings, Mode]]
+Rules = Sequence[tuple[AnyRule, RuleSettings, Mode]]
 ROLE = "arn:aws:iam::{account}:role/flink-execution"
 
 
@@ -96,7 +96,12 @@ class Harness:
 
     def drifts(self, app: AppRef, rules: Rules) -> list[Any]:
         observed = self.observe(app, rules)
-        return [d for rule, settings, _ in rules for d in rule.check(settings, observed)]
+        return [
+            d
+            for rule, settings, _ in rules
+            if rule.applies(observed.detail)
+            for d in rule.check(settings, observed)
+        ]
 
     def recorded_calls(self, **filters: str) -> list[dict[str, Any]]:
         """The sandbox's own record of calls, over HTTP (filters: service, operation,

@@ -12,7 +12,7 @@ import pytest
 
 from daemon.state import Mode
 from remediations import REGISTRY
-from remediations.base import Remediation, RuleSettings
+from remediations.base import AnyRule, RuleSettings
 from sandbox.server import Sandbox
 from tests.contract.harness import Harness, assert_fixed_and_idempotent
 from tests.contract.scenarios import SCENARIOS
@@ -21,7 +21,7 @@ RULES = pytest.mark.parametrize("rule", REGISTRY, ids=[r.id for r in REGISTRY])
 
 
 @RULES
-def test_every_rule_has_a_scenario_and_defaults(rule: Remediation) -> None:
+def test_every_rule_has_a_scenario_and_defaults(rule: AnyRule) -> None:
     assert rule.id in SCENARIOS, f"add a Scenario for {rule.id} to tests/contract/scenarios.py"
     assert rule.id == type(rule).__module__.rsplit(".", 1)[-1]
     assert rule.default_mode in ("enforce", "dry-run", "alert")
@@ -30,7 +30,7 @@ def test_every_rule_has_a_scenario_and_defaults(rule: Remediation) -> None:
 
 @RULES
 def test_compliant_application_has_no_drift(
-    rule: Remediation, fresh_sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+    rule: AnyRule, fresh_sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     h = Harness.start(fresh_sandbox, monkeypatch)
     scenario = SCENARIOS[rule.id]
@@ -41,13 +41,13 @@ def test_compliant_application_has_no_drift(
 
 @RULES
 def test_fix_removes_the_drift_and_a_second_fix_changes_nothing(
-    rule: Remediation, fresh_sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+    rule: AnyRule, fresh_sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     h = Harness.start(fresh_sandbox, monkeypatch)
     scenario = SCENARIOS[rule.id]
     settings = scenario.settings(h)
     app = scenario.drifted(h, settings, "drifted")
-    rules: list[tuple[Remediation, RuleSettings, Mode]] = [(rule, settings, "enforce")]
+    rules: list[tuple[AnyRule, RuleSettings, Mode]] = [(rule, settings, "enforce")]
     drifts = h.drifts(app, rules)
     assert drifts, f"the {rule.id} scenario's drifted app shows no drift"
     if any(d.fixable for d in drifts):

@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from daemon.state import AppRef
 from remediations.execution_role_permissions import (
     ExecutionRolePermissions,
+    RolePolicies,
     Settings,
     broad_reasons,
 )
@@ -40,15 +41,14 @@ def seen(
     boundary: str | None = None,
     apps: list[str] | None = ("orders", "ledger"),  # type: ignore[assignment]
 ) -> Any:
-    facts = {
-        "exists": True,
-        "role_arn": ROLE,
-        "boundary": boundary,
-        "attached": list(attached),
-        "inline": inline or {},
-        "customer": customer or {},
-        "apps": None if apps is None else list(apps),
-    }
+    facts = RolePolicies(
+        role_arn=ROLE,
+        boundary=boundary,
+        attached=tuple(attached),
+        inline=inline or {},
+        customer=customer or {},
+        apps=None if apps is None else tuple(apps),
+    )
     return observed(flink_detail(APP), {RULE.id: facts}, APP)
 
 

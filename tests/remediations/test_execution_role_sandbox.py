@@ -20,7 +20,7 @@ from daemon.reconcile.reconciler import Reconciler
 from daemon.state import AppRef, Mode
 from remediations import execution_role_permissions as permissions
 from remediations import execution_role_trust as trust
-from remediations.base import Remediation, RuleSettings
+from remediations.base import AnyRule, RuleSettings
 from sandbox.server import Sandbox
 from sandbox.testing import Credentials
 
@@ -39,7 +39,7 @@ TRUST = {
         },
     ],
 }
-Rules = list[tuple[Remediation, RuleSettings, Mode]]
+Rules = list[tuple[AnyRule, RuleSettings, Mode]]
 
 
 @dataclass

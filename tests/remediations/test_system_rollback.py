@@ -33,6 +33,9 @@ def test_disabled_or_undescribed_rollback_drifts() -> None:
 
 @given(posture_details())
 def test_drift_iff_flink_without_rollback_and_fix_clears_it(detail: dict[str, Any]) -> None:
+    if not RULE.applies(detail):  # SQL and Studio apps have no rollback setting
+        assert not detail["RuntimeEnvironment"].startswith("FLINK")
+        return
     state = observed_with(detail)
     drifts = RULE.check(Settings(), state)
     description = detail["ApplicationConfigurationDescription"].get(

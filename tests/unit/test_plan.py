@@ -2,25 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 import pytest
 
 from daemon.reconcile.plan import MergeConflict, deep_merge, plan
-from daemon.state import AppRef, Call, Drift, Mode, Observed
-from remediations.base import Reader, RuleSettings
+from daemon.state import Call, Drift, Mode, Observed
+from remediations.base import Rule, RuleSettings
 from tests.factories import APP, flink_detail, observed
 
 
-class FakeRule:
+class FakeRule(Rule[RuleSettings, None]):
     """A rule whose drifts and fix are given up front."""
 
-    settings_model: ClassVar[type[RuleSettings]] = RuleSettings
-    default_mode: ClassVar[Mode] = "enforce"
-    summary: ClassVar[str] = "test"
-    read_actions: ClassVar[tuple[str, ...]] = ()
-    write_actions: ClassVar[tuple[str, ...]] = ()
-    trigger_events: ClassVar[frozenset[str]] = frozenset()
+    summary = "test"
+    write_actions = ("logs:CreateLogGroup", "kinesisanalytics:UpdateApplication")
 
     def __init__(
         self, rule_id: str, drifts: int, update: dict[str, Any] | None, fixable: bool = True
@@ -29,9 +25,6 @@ class FakeRule:
         self._drifts = drifts
         self._update = update
         self._fixable = fixable
-
-    def observe(self, settings: Any, app: AppRef, detail: Any, read: Reader) -> Any:
-        return None
 
     def check(self, settings: Any, observed: Observed) -> tuple[Drift, ...]:
         return tuple(
@@ -135,3 +128,32 @@ def test_deep_merge() -> None:
     assert deep_merge({"a": 1}, {"a": 1}) == {"a": 1}
     with pytest.raises(MergeConflict):
         deep_merge({"a": 1}, {"a": 2})
+
+
+@pytest.mark.parametrize(
+    ("runtime", "mode"),
+    [
+        ("SQL-1_0", "STREAMING"),
+        ("ZEPPELIN-FLINK-3_0", "INTERACTIVE"),
+        ("FLINK-1_20", "INTERACTIVE"),
+    ],
+)
+def test_a_rule_is_not_checked_on_applications_it_does_not_apply_to(
+    runtime: str, mode: str
+) -> None:
+    detail = {**flink_detail(runtime=runtime), "ApplicationMode": mode}
+    assert plan(observed(detail), [(FakeRule("a", 1, SNAP), RuleSettings(), "enforce")]) == plan(
+        observed(detail), []
+    )
+    assert run((FakeRule("a", 1, SNAP), "enforce")).actions != ()  # a Flink streaming app is
+
+
+def test_actions_carry_the_write_actions_their_rules_declared() -> None:
+    class Narrow(FakeRule):
+        write_actions = ("kinesisanalytics:UpdateApplication",)
+
+    result = run((FakeRule("a", 1, SNAP), "enforce"), (Narrow("b", 1, ROLLBACK), "enforce"))
+    (action,) = result.actions
+    assert action.write_actions == {"logs:CreateLogGroup", "kinesisanalytics:UpdateApplication"}
+    (alert,) = run((Narrow("c", 1, None), "enforce")).actions
+    assert alert.write_actions == frozenset()  # an alert makes no call

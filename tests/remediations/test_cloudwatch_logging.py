@@ -5,13 +5,18 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from remediations.cloudwatch_logging import CloudwatchLogging, Settings, split_stream_arn
+from remediations.cloudwatch_logging import (
+    CloudwatchLogging,
+    LogDestination,
+    Settings,
+    split_stream_arn,
+)
 from tests.factories import APP, flink_detail, observed, stream_arn
 
 RULE = CloudwatchLogging()
 SETTINGS = Settings()
 GOOD_MONITORING = {"ConfigurationType": "CUSTOM", "LogLevel": "INFO", "MetricsLevel": "APPLICATION"}
-FACTS_OK = {"cloudwatch_logging": {"group_exists": True, "stream_exists": True}}
+FACTS_OK = {"cloudwatch_logging": LogDestination(group_exists=True, stream_exists=True)}
 
 monitoring = st.fixed_dictionaries(
     {
@@ -25,7 +30,7 @@ streams = st.lists(
     max_size=2,
     unique=True,
 )
-facts = st.fixed_dictionaries({"group_exists": st.booleans(), "stream_exists": st.booleans()})
+facts = st.builds(LogDestination, st.booleans(), st.booleans())
 
 
 def test_compliant_app_has_no_drift() -> None:
@@ -37,7 +42,7 @@ def test_compliant_app_has_no_drift() -> None:
 
 @given(monitoring, streams, facts)
 def test_drift_fields_are_exactly_the_differences(
-    mon: dict[str, str], arns: list[str], fact: dict[str, bool]
+    mon: dict[str, str], arns: list[str], fact: LogDestination
 ) -> None:
     state = observed(
         flink_detail(log_streams=tuple(arns), monitoring=mon), {"cloudwatch_logging": fact}
@@ -46,16 +51,16 @@ def test_drift_fields_are_exactly_the_differences(
     expected = {f"MonitoringConfiguration.{k}" for k, v in GOOD_MONITORING.items() if mon[k] != v}
     if stream_arn() not in arns:
         expected.add("CloudWatchLoggingOptions")
-    if not fact["group_exists"]:
+    if not fact.group_exists:
         expected.add("LogGroup")
-    if not fact["stream_exists"]:
+    if not fact.stream_exists:
         expected.add("LogStream")
     assert fields == expected
 
 
 @given(monitoring, streams, facts)
 def test_fix_makes_at_most_two_application_calls(
-    mon: dict[str, str], arns: list[str], fact: dict[str, bool]
+    mon: dict[str, str], arns: list[str], fact: LogDestination
 ) -> None:
     state = observed(
         flink_detail(log_streams=tuple(arns), monitoring=mon), {"cloudwatch_logging": fact}
@@ -75,6 +80,7 @@ def test_fix_makes_at_most_two_application_calls(
 
 def test_sql_applications_are_not_checked_for_flink_monitoring() -> None:
     detail = flink_detail(log_streams=(stream_arn(),), runtime="SQL-1_0")
+    assert RULE.applies(detail)  # every runtime logs
     assert RULE.check(SETTINGS, observed(detail, FACTS_OK)) == ()
 
 

@@ -58,8 +58,9 @@ def test_an_empty_allowlist_allows_any_subnet() -> None:
 
 
 def test_sql_applications_cannot_run_in_a_vpc_and_are_not_checked() -> None:
-    assert RULE.check(FIX_ON, observed(vpc_detail(runtime="SQL-1_0"))) == ()
-    assert RULE.check(FIX_ON, observed(vpc_detail(runtime="ZEPPELIN-FLINK-3_0"))) != ()
+    assert not RULE.applies(vpc_detail(runtime="SQL-1_0"))
+    studio = {**vpc_detail(runtime="ZEPPELIN-FLINK-3_0"), "ApplicationMode": "INTERACTIVE"}
+    assert RULE.applies(studio) and RULE.check(FIX_ON, observed(studio)) != ()
 
 
 @pytest.mark.parametrize(
