@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from hypothesis import given
 from hypothesis import strategies as st
 
+from daemon.state import AppRef
 from remediations.cloudwatch_logging import (
     CloudwatchLogging,
     LogDestination,
     Settings,
     split_stream_arn,
 )
+from tests.contract.harness import Harness
+from tests.contract.scenarios import Scenario, flink, plain
 from tests.factories import APP, flink_detail, observed, stream_arn
 
 RULE = CloudwatchLogging()
@@ -93,3 +98,24 @@ def test_template_expands_per_application() -> None:
         == f"arn:aws:logs:us-east-1:{APP.account}:log-group:/flink/orders:log-stream:main"
     )
     assert split_stream_arn(settings.stream_arn(APP)) == ("/flink/orders", "main")
+
+
+def _logging_compliant(h: Harness, settings: Settings, name: str) -> AppRef:
+    arn = settings.stream_arn(h.app(name))
+    group, stream = split_stream_arn(arn)
+    logs = h.client("logs")
+    logs.create_log_group(logGroupName=group)
+    logs.create_log_stream(logGroupName=group, logStreamName=stream)
+    monitoring: dict[str, Any] = {
+        "ConfigurationType": "CUSTOM",
+        "LogLevel": settings.log_level,
+        "MetricsLevel": settings.metrics_level,
+    }
+    return h.create_app(
+        name,
+        flink("MonitoringConfiguration", monitoring),
+        CloudWatchLoggingOptions=[{"LogStreamARN": arn}],
+    )
+
+
+SCENARIO = Scenario(lambda h: Settings(), _logging_compliant, plain())

@@ -16,6 +16,7 @@ from remediations.execution_role_permissions import (
     Settings,
     broad_reasons,
 )
+from tests.contract.scenarios import Scenario, with_role
 from tests.factories import flink_detail, observed
 
 RULE = ExecutionRolePermissions()
@@ -155,3 +156,10 @@ def test_broad_statements(statement: dict[str, Any], reasons: list[str]) -> None
 def test_specific_actions_are_never_broad(actions: list[str]) -> None:
     obs = seen(inline={"p": doc({"Effect": "Allow", "Action": actions, "Resource": "*"})})
     assert RULE.check(Settings(), obs) == ()
+
+
+SCENARIO = Scenario(
+    lambda h: Settings(),
+    with_role(),
+    with_role(policies=("arn:aws:iam::aws:policy/AdministratorAccess",)),
+)

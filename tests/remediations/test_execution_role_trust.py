@@ -15,6 +15,7 @@ from daemon.state import AppRef
 from remediations import iam_documents as docs
 from remediations.execution_role_trust import ExecutionRoleTrust, RoleTrust, Settings
 from remediations.trust_policy import SERVICE, fixed_document, lets_flink_assume, wanted_for
+from tests.contract.scenarios import Scenario, with_role
 from tests.factories import flink_detail, observed
 
 RULE = ExecutionRoleTrust()
@@ -284,3 +285,6 @@ def test_the_fix_keeps_everything_unrelated_and_adds_exactly_the_conditions(
     assert {s["Sid"] for s in docs.statements(doc) if "Sid" in s} <= set(sids)
     assert docs.equivalent(fixed_document(out, wanted), out)  # idempotent
     assert RULE.check(Settings(), seen(out, apps)) == ()
+
+
+SCENARIO = Scenario(lambda h: Settings(), with_role(True), with_role(False))

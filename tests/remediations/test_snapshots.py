@@ -12,6 +12,7 @@ from daemon.reconcile.plan import plan
 from remediations.snapshots import Settings, Snapshots
 from sandbox.server import Sandbox
 from tests.contract.harness import Harness, assert_fixed_and_idempotent
+from tests.contract.scenarios import Scenario, plain
 from tests.posture_factories import (
     apply_calls,
     observed_with,
@@ -83,3 +84,10 @@ def test_sandbox_app_without_snapshots_is_fixed_once(
     }
     assert_fixed_and_idempotent(h, app, rules)
     assert h.drifts(app, rules) == []
+
+
+SCENARIO = Scenario(
+    lambda h: Settings(),
+    plain({"ApplicationSnapshotConfiguration": {"SnapshotsEnabled": True}}),
+    plain({"ApplicationSnapshotConfiguration": {"SnapshotsEnabled": False}}),
+)

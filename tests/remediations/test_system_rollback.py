@@ -10,6 +10,7 @@ from hypothesis import given
 from remediations.system_rollback import Settings, SystemRollback
 from sandbox.server import Sandbox
 from tests.contract.harness import Harness, assert_fixed_and_idempotent
+from tests.contract.scenarios import Scenario, plain
 from tests.posture_factories import apply_calls, observed_with, posture_detail, posture_details
 
 RULE = SystemRollback()
@@ -55,3 +56,10 @@ def test_sandbox_app_without_rollback_is_fixed_once(
     assert len(h.drifts(app, rules)) == 1
     assert_fixed_and_idempotent(h, app, rules)
     assert h.drifts(app, rules) == []
+
+
+SCENARIO = Scenario(
+    lambda h: Settings(),
+    plain({"ApplicationSystemRollbackConfiguration": {"RollbackEnabled": True}}),
+    plain(),
+)

@@ -18,6 +18,7 @@ from remediations.vpc_public_route import (
     SubnetRoute,
     VpcPublicRoute,
 )
+from tests.contract.scenarios import Scenario, in_vpc
 from tests.factories import APP, observed
 from tests.vpc_factories import VPC, route, routes_strategy, table
 
@@ -138,3 +139,6 @@ def test_alert_actions_carry_the_expanded_topic_in_every_mode(mode: Mode) -> Non
     assert action.mode == "alert" and action.calls == ()
     assert action.notify_topic == f"arn:aws:sns:{APP.region}:{APP.account}:vpc-alerts"
     assert RULE.notify_topic(Settings(), APP) is None
+
+
+SCENARIO = Scenario(lambda h: Settings(), in_vpc("private_subnet_id"), in_vpc("public_subnet_id"))
