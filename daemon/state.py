@@ -31,7 +31,8 @@ class Observed:
     """The real state of one application, as read from AWS during one reconcile.
 
     `detail` is DescribeApplication's ApplicationDetail exactly as returned; `facts` holds what
-    each enabled rule read beyond it (keyed by rule id), e.g. log streams or role documents.
+    each enabled rule read beyond it (keyed by rule id; a rule gets its own, typed, with
+    `Rule.facts`), e.g. log streams or role documents.
     """
 
     app: AppRef
@@ -46,9 +47,6 @@ class Observed:
     @property
     def status(self) -> str:
         return str(self.detail.get("ApplicationStatus", ""))
-
-    def fact(self, rule_id: str) -> Any:
-        return self.facts.get(rule_id)
 
 
 @dataclass(frozen=True)
