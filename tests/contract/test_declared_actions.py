@@ -105,10 +105,14 @@ class Greedy(Rule[_Settings, None]):
         return (Call("kinesisanalyticsv2", self._fix_op, params, app.arn),)
 
 
+@pytest.fixture
+def h(fresh_sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> Harness:
+    return Harness.start(fresh_sandbox, monkeypatch)
+
+
 def test_a_rule_reading_an_undeclared_operation_fails_its_reconcile_without_the_call(
-    fresh_sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+    h: Harness,
 ) -> None:
-    h = Harness.start(fresh_sandbox, monkeypatch)
     app = h.create_app("observes-too-much")
     h.clear_calls()
     result = h.reconcile(app, [(Greedy(observe_op="DeleteRole"), _Settings(), "enforce")])
@@ -119,23 +123,20 @@ def test_a_rule_reading_an_undeclared_operation_fails_its_reconcile_without_the_
 
 @pytest.mark.parametrize("dry_run", [False, True])
 def test_the_executor_refuses_an_undeclared_write_before_any_call(
-    fresh_sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch, dry_run: bool
+    h: Harness, dry_run: bool
 ) -> None:
-    h = Harness.start(fresh_sandbox, monkeypatch)
     app = h.create_app("writes-too-much", tags={"owner": "someone"})
     h.clear_calls()
-    rules = [(Greedy(fix_op="UntagResource"), _Settings(), "enforce")]
-    result = h.reconcile(app, rules, dry_run=dry_run)
+    result = h.reconcile(
+        app, [(Greedy(fix_op="UntagResource"), _Settings(), "enforce")], dry_run=dry_run
+    )
     (outcome,) = result.outcomes
     assert outcome.outcome == "failed" and not outcome.retryable
     assert "kinesisanalytics:UntagResource not among the write actions of greedy" in outcome.error
     assert h.mutating_calls() == []
 
 
-def test_the_executor_sends_a_declared_write(
-    fresh_sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    h = Harness.start(fresh_sandbox, monkeypatch)
+def test_the_executor_sends_a_declared_write(h: Harness) -> None:
     app = h.create_app("writes-what-it-declared")
     h.clear_calls()
     result = h.reconcile(app, [(Greedy(), _Settings(), "enforce")])

@@ -7,7 +7,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from daemon.state import AppRef
+from daemon.state import AppRef, Observed
 from remediations.cloudwatch_logging import (
     CloudwatchLogging,
     LogDestination,
@@ -36,6 +36,14 @@ streams = st.lists(
     unique=True,
 )
 facts = st.builds(LogDestination, st.booleans(), st.booleans())
+states = st.builds(
+    lambda mon, arns, fact: observed(
+        flink_detail(log_streams=tuple(arns), monitoring=mon), {RULE.id: fact}
+    ),
+    monitoring,
+    streams,
+    facts,
+)
 
 
 def test_compliant_app_has_no_drift() -> None:
@@ -49,10 +57,8 @@ def test_compliant_app_has_no_drift() -> None:
 def test_drift_fields_are_exactly_the_differences(
     mon: dict[str, str], arns: list[str], fact: LogDestination
 ) -> None:
-    state = observed(
-        flink_detail(log_streams=tuple(arns), monitoring=mon), {"cloudwatch_logging": fact}
-    )
-    fields = {d.field for d in RULE.check(SETTINGS, state)}
+    detail = flink_detail(log_streams=tuple(arns), monitoring=mon)
+    fields = {d.field for d in RULE.check(SETTINGS, observed(detail, {RULE.id: fact}))}
     expected = {f"MonitoringConfiguration.{k}" for k, v in GOOD_MONITORING.items() if mon[k] != v}
     if stream_arn() not in arns:
         expected.add("CloudWatchLoggingOptions")
@@ -63,13 +69,9 @@ def test_drift_fields_are_exactly_the_differences(
     assert fields == expected
 
 
-@given(monitoring, streams, facts)
-def test_fix_makes_at_most_two_application_calls(
-    mon: dict[str, str], arns: list[str], fact: LogDestination
-) -> None:
-    state = observed(
-        flink_detail(log_streams=tuple(arns), monitoring=mon), {"cloudwatch_logging": fact}
-    )
+@given(states)
+def test_fix_makes_at_most_two_application_calls(state: Observed) -> None:
+    arns = [o["LogStreamARN"] for o in state.detail["CloudWatchLoggingOptionDescriptions"]]
     drifts = RULE.check(SETTINGS, state)
     calls = RULE.fix(SETTINGS, state, drifts)
     app_calls = [c for c in calls if c.service == "kinesisanalyticsv2"]
