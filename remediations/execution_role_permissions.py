@@ -153,7 +153,6 @@ class ExecutionRolePermissions(Rule[Settings, RolePolicies]):
             "UpdateApplication",
         }
     )
-
     applies_to = ANY_APPLICATION  # every application that has an execution role
 
     def observe(
