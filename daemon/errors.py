@@ -76,6 +76,15 @@ class ApplicationGone(ResourceNotFound):
     """DescribeApplication says the application itself no longer exists."""
 
 
+class UndeclaredAction(PermanentAwsError):
+    """A rule's read, or an action's write, needs an IAM action its rule did not declare: a
+    bug in the rule, refused before it reaches AWS (the daemon's IAM policy, generated from
+    the declarations, would deny it there too)."""
+
+    def __init__(self, operation: str, message: str) -> None:
+        super().__init__(operation, "UndeclaredAction", message)
+
+
 class EventError(RemediatorError):
     """An event cannot be used. `reason` is a low-cardinality label for metrics."""
 

@@ -47,7 +47,8 @@ class Observed:
     """The real state of one application, as read from AWS during one reconcile.
 
     `detail` is DescribeApplication's ApplicationDetail exactly as returned; `facts` holds what
-    each enabled rule read beyond it (keyed by rule id), e.g. log streams or role documents.
+    each enabled rule read beyond it (keyed by rule id; a rule gets its own, typed, with
+    `Rule.facts`), e.g. log streams or role documents.
     """
 
     app: AppRef
@@ -62,9 +63,6 @@ class Observed:
     @property
     def status(self) -> str:
         return str(self.detail.get("ApplicationStatus", ""))
-
-    def fact(self, rule_id: str) -> Any:
-        return self.facts.get(rule_id)
 
 
 @dataclass(frozen=True)
@@ -104,7 +102,9 @@ class Action:
     mode: Mode
     drifts: tuple[Drift, ...]
     calls: tuple[Call, ...] = ()
-    # SNS topic told about an alerted action (rules implementing remediations.base.Notifying).
+    # IAM actions the rules declared as theirs to write; the executor refuses any other call.
+    write_actions: frozenset[str] = frozenset()
+    # SNS topic told about an alerted action (rules.notify_topic).
     notify_topic: str = ""
 
     @property

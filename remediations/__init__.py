@@ -1,8 +1,12 @@
-"""The one explicit registry of remediation rules. Adding a rule = one module, one line here."""
+"""The one explicit registry of remediation rules.
+
+Adding a rule = one module in this package, one test file tests/remediations/test_<id>.py
+(holding its contract `SCENARIO`), and one line here (docs/architecture.md, "How to add a rule").
+"""
 
 from __future__ import annotations
 
-from remediations.base import Remediation
+from remediations.base import AnyRule
 from remediations.checkpointing import Checkpointing
 from remediations.cloudwatch_logging import CloudwatchLogging
 from remediations.code_location import CodeLocation
@@ -17,7 +21,7 @@ from remediations.system_rollback import SystemRollback
 from remediations.vpc_public_route import VpcPublicRoute
 from remediations.vpc_required import VpcRequired
 
-REGISTRY: tuple[Remediation, ...] = (
+REGISTRY: tuple[AnyRule, ...] = (
     CloudwatchLogging(),
     Snapshots(),
     Checkpointing(),
@@ -34,8 +38,8 @@ REGISTRY: tuple[Remediation, ...] = (
 )
 
 
-def _check_unique(rules: tuple[Remediation, ...]) -> dict[str, Remediation]:
-    by_id: dict[str, Remediation] = {}
+def _check_unique(rules: tuple[AnyRule, ...]) -> dict[str, AnyRule]:
+    by_id: dict[str, AnyRule] = {}
     for rule in rules:
         if rule.id in by_id:
             raise ValueError(f"duplicate remediation id in registry: {rule.id}")
@@ -43,4 +47,4 @@ def _check_unique(rules: tuple[Remediation, ...]) -> dict[str, Remediation]:
     return by_id
 
 
-RULES: dict[str, Remediation] = _check_unique(REGISTRY)
+RULES: dict[str, AnyRule] = _check_unique(REGISTRY)

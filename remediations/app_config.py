@@ -3,19 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import Any
 
 from daemon.state import AppRef, Call
-from remediations.base import Reader
-
-
-class DescribeOnly:
-    """Base class: no reads of its own, so no read actions and an empty observation."""
-
-    read_actions: ClassVar[tuple[str, ...]] = ()
-
-    def observe(self, settings: Any, app: AppRef, detail: Mapping[str, Any], read: Reader) -> None:
-        return None
 
 
 def is_flink(detail: Mapping[str, Any]) -> bool:

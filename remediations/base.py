@@ -1,15 +1,29 @@
-"""The one protocol every remediation rule implements.
+"""The one base class every remediation rule subclasses: `Rule[Settings, Facts]`.
 
-A rule is a small class: it says what it reads (`observe`), finds drift with pure code
-(`check`), and describes its fix as AWS calls (`fix`, also pure). Only the executor in
-`daemon.apply` sends calls, so modes, retries and version tokens live in one place and a
-dry-run can never write.
+A rule says what it reads (`observe`, typed facts), finds drift with pure code (`check`), and
+describes its fix as AWS calls (`fix`, also pure). Only the executor in `daemon.apply` sends
+calls, so modes, retries and version tokens live in one place and a dry-run can never write.
+
+Everything optional has a default, so a rule declares only what differs:
+
+    class Snapshots(Rule[Settings, None]):
+        summary = "Application snapshots are enabled."
+        write_actions = UPDATE_APPLICATION
+        trigger_events = APP_EVENTS
+
+        def check(self, settings: Settings, observed: Observed) -> tuple[Drift, ...]: ...
+
+`id` defaults to the module name, `settings_model` and `facts_type` come from the generic
+arguments, `default_mode` is enforce, `applies_to` is Flink STREAMING applications, `observe`
+reads nothing, `fix` changes nothing (report only) and `notify_topic` is None.
 """
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Mapping
-from typing import Any, ClassVar, Protocol, runtime_checkable
+from dataclasses import dataclass
+from typing import Any, ClassVar, Generic, Protocol, TypeVar, cast, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict
 
@@ -28,7 +42,8 @@ class RuleSettings(BaseModel):
 
 class Reader(Protocol):
     """Read-only AWS access for `observe`, memoised per reconcile: each distinct call is made
-    at most once. Raises `daemon.errors.ResourceNotFound` when the resource does not exist."""
+    at most once. Raises `daemon.errors.ResourceNotFound` when the resource does not exist, and
+    refuses (ValueError) an operation outside the rule's `read_actions`."""
 
     def __call__(self, service: str, operation: str, **params: Any) -> Mapping[str, Any]: ...
 
@@ -39,33 +54,110 @@ class Reader(Protocol):
         ...
 
 
-class Remediation(Protocol):
-    id: ClassVar[str]  # stable, equals the module name
+@dataclass(frozen=True)
+class AppliesTo:
+    """The applications a rule understands; None means any. The planner skips the others, so
+    `check` never sees an application it was not written for."""
+
+    modes: frozenset[str] | None = None  # ApplicationMode: STREAMING, INTERACTIVE (Studio)
+    runtimes: frozenset[str] | None = None  # runtime families: FLINK, ZEPPELIN-FLINK, SQL
+
+    def covers(self, detail: Mapping[str, Any]) -> bool:
+        # An application created without ApplicationMode is a STREAMING one.
+        mode = str(detail.get("ApplicationMode") or "STREAMING")
+        family = runtime_family(str(detail.get("RuntimeEnvironment", "")))
+        return (self.modes is None or mode in self.modes) and (
+            self.runtimes is None or family in self.runtimes
+        )
+
+
+def runtime_family(runtime: str) -> str:
+    """`FLINK-1_20` -> `FLINK`, `ZEPPELIN-FLINK-3_0` -> `ZEPPELIN-FLINK`, `SQL-1_0` -> `SQL`."""
+    return runtime.rsplit("-", 1)[0] if "-" in runtime else runtime
+
+
+FLINK_STREAMING = AppliesTo(frozenset({"STREAMING"}), frozenset({"FLINK"}))
+ANY_APPLICATION = AppliesTo()
+# What most rules about the application's own configuration declare.
+APP_EVENTS = frozenset({"CreateApplication", "UpdateApplication"})
+UPDATE_APPLICATION = ("kinesisanalytics:UpdateApplication",)
+
+SettingsT = TypeVar("SettingsT", bound=RuleSettings)
+FactsT = TypeVar("FactsT")
+
+
+class Rule(ABC, Generic[SettingsT, FactsT]):
+    """Subclass as `Rule[MySettings, MyFacts]` (`None` for a rule that reads nothing beyond
+    DescribeApplication); facts are a frozen dataclass the rule defines."""
+
+    id: ClassVar[str]  # stable; defaults to the module name
     summary: ClassVar[str]  # one line for docs and `plan`
-    settings_model: ClassVar[type[RuleSettings]]
-    default_mode: ClassVar[Mode]  # used when neither the rule nor the config sets one
-    read_actions: ClassVar[tuple[str, ...]]  # IAM actions observe() needs
-    write_actions: ClassVar[tuple[str, ...]]  # IAM actions fix() calls need
+    settings_model: ClassVar[type[RuleSettings]]  # from the generic argument
+    facts_type: ClassVar[type]  # from the generic argument
+    default_mode: ClassVar[Mode] = "enforce"  # when neither the rule nor the config sets one
+    read_actions: ClassVar[tuple[str, ...]] = ()  # IAM actions observe() may use, and only those
+    write_actions: ClassVar[tuple[str, ...]] = ()  # IAM actions fix() calls may use
     # CloudTrail eventNames (any service) that can change what this rule checks.
-    trigger_events: ClassVar[frozenset[str]]
+    trigger_events: ClassVar[frozenset[str]] = frozenset()
+    applies_to: ClassVar[AppliesTo] = FLINK_STREAMING
 
-    def observe(self, settings: Any, app: AppRef, detail: Mapping[str, Any], read: Reader) -> Any:
-        """Read what `check` needs beyond DescribeApplication. Return JSON-like data."""
-        ...
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for base in getattr(cls, "__orig_bases__", ()):
+            if get_origin(base) is Rule:
+                settings, facts = get_args(base)
+                if isinstance(settings, type):
+                    cls.settings_model = settings
+                cls.facts_type = type(None) if facts is None else facts
+        if "id" not in cls.__dict__:
+            cls.id = cls.__module__.rsplit(".", 1)[-1]
 
-    def check(self, settings: Any, observed: Observed) -> tuple[Drift, ...]:
+    def applies(self, detail: Mapping[str, Any]) -> bool:
+        return self.applies_to.covers(detail)
+
+    def observe(
+        self, settings: SettingsT, app: AppRef, detail: Mapping[str, Any], read: Reader
+    ) -> FactsT | None:
+        """Read what `check` needs beyond DescribeApplication and the tags. None: no facts."""
+        return None
+
+    def facts(self, observed: Observed) -> FactsT | None:
+        """This rule's facts in `observed` (None when `observe` found nothing to read)."""
+        value = observed.facts.get(self.id)
+        if value is not None and not isinstance(value, self.facts_type):
+            raise TypeError(f"{self.id}: facts are {type(value).__name__}, not {self.facts_type}")
+        return cast("FactsT | None", value)
+
+    @abstractmethod
+    def check(self, settings: SettingsT, observed: Observed) -> tuple[Drift, ...]:
         """Pure: compare the observed state with the settings."""
-        ...
 
-    def fix(self, settings: Any, observed: Observed, drifts: tuple[Drift, ...]) -> tuple[Call, ...]:
-        """Pure: the calls that remove `drifts`. Empty when the drifts cannot be fixed."""
-        ...
+    def fix(
+        self, settings: SettingsT, observed: Observed, drifts: tuple[Drift, ...]
+    ) -> tuple[Call, ...]:
+        """Pure: the calls that remove `drifts`. Empty (the default): report only."""
+        return ()
+
+    def notify_topic(self, settings: SettingsT, app: AppRef) -> str | None:
+        """The SNS topic told about this app's alert-only findings; None: no notification."""
+        return None
+
+    def drift(
+        self,
+        observed: Observed,
+        field: str,
+        current: Any,
+        desired: Any,
+        message: str,
+        *,
+        fixable: bool = True,
+        resource: str = "",
+    ) -> Drift:
+        """A finding of this rule on the observed application; `resource` defaults to the
+        application's ARN."""
+        app = observed.app
+        return Drift(self.id, app, field, current, desired, message, fixable, resource or app.arn)
 
 
-@runtime_checkable
-class Notifying(Protocol):
-    """Optional: a rule whose alert-only findings are also sent to an SNS topic."""
-
-    def notify_topic(self, settings: Any, app: AppRef) -> str | None:
-        """The topic ARN for this app's alerts, or None for no notification."""
-        ...
+# What the daemon holds: rules of any settings and facts.
+AnyRule = Rule[Any, Any]

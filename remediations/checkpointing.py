@@ -10,13 +10,13 @@ already within bounds are kept as they are).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import Any
 
 from pydantic import Field, model_validator
 
-from daemon.state import Call, Drift, Mode, Observed
-from remediations.app_config import DescribeOnly, is_flink, update_application
-from remediations.base import RuleSettings
+from daemon.state import Call, Drift, Observed
+from remediations.app_config import update_application
+from remediations.base import APP_EVENTS, UPDATE_APPLICATION, Rule, RuleSettings
 
 CHECKPOINT = (
     "ApplicationConfigurationDescription",
@@ -76,30 +76,22 @@ def clamp(key: str, value: Any, low: int, high: int) -> int:
     return min(max(number, low), high)
 
 
-class Checkpointing(DescribeOnly):
-    id: ClassVar[str] = "checkpointing"
-    summary: ClassVar[str] = "Checkpointing is on, with interval and pause within bounds."
-    settings_model: ClassVar[type[RuleSettings]] = Settings
-    default_mode: ClassVar[Mode] = "enforce"
-    write_actions: ClassVar[tuple[str, ...]] = ("kinesisanalytics:UpdateApplication",)
-    trigger_events: ClassVar[frozenset[str]] = frozenset({"CreateApplication", "UpdateApplication"})
+class Checkpointing(Rule[Settings, None]):
+    summary = "Checkpointing is on, with interval and pause within bounds."
+    write_actions = UPDATE_APPLICATION
+    trigger_events = APP_EVENTS
 
     def check(self, settings: Settings, observed: Observed) -> tuple[Drift, ...]:
-        if not is_flink(observed.detail):
-            return ()
-        app = observed.app
         values = effective(observed.detail)
         drifts: list[Drift] = []
         if values["CheckpointingEnabled"] is not True:
             drifts.append(
-                Drift(
-                    self.id,
-                    app,
+                self.drift(
+                    observed,
                     "CheckpointConfiguration.CheckpointingEnabled",
                     values["CheckpointingEnabled"],
                     True,
                     "checkpointing is off: a failure loses state and breaks exactly-once",
-                    resource=app.arn,
                 )
             )
         for key, (low, high) in settings.bounds().items():
@@ -107,14 +99,12 @@ class Checkpointing(DescribeOnly):
             if isinstance(value, int) and low <= value <= high:
                 continue
             drifts.append(
-                Drift(
-                    self.id,
-                    app,
+                self.drift(
+                    observed,
                     f"CheckpointConfiguration.{key}",
                     value,
                     clamp(key, value, low, high),
                     f"{key} is {value} ms, outside [{low}, {high}] ms",
-                    resource=app.arn,
                 )
             )
         return tuple(drifts)

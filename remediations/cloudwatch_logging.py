@@ -11,14 +11,15 @@ both repoints an existing option and sets the monitoring levels.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, ClassVar, Literal
+from dataclasses import dataclass
+from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
 from daemon import errors
-from daemon.state import AppRef, Call, Drift, Mode, Observed
+from daemon.state import AppRef, Call, Drift, Observed
 from remediations.app_config import is_flink, section
-from remediations.base import Reader, RuleSettings
+from remediations.base import ANY_APPLICATION, Reader, Rule, RuleSettings
 
 RETENTION_DAYS = (
     1,
@@ -100,20 +101,25 @@ def split_stream_arn(arn: str) -> tuple[str, str]:
     return group, stream
 
 
-class CloudwatchLogging:
-    id: ClassVar[str] = "cloudwatch_logging"
-    summary: ClassVar[str] = "Application logs go to the configured CloudWatch stream and levels."
-    settings_model: ClassVar[type[RuleSettings]] = Settings
-    default_mode: ClassVar[Mode] = "enforce"
-    read_actions: ClassVar[tuple[str, ...]] = ("logs:DescribeLogGroups", "logs:DescribeLogStreams")
-    write_actions: ClassVar[tuple[str, ...]] = (
+@dataclass(frozen=True)
+class LogDestination:
+    """Whether the configured log group and stream exist (assumed so when not observed)."""
+
+    group_exists: bool = True
+    stream_exists: bool = True
+
+
+class CloudwatchLogging(Rule[Settings, LogDestination]):
+    summary = "Application logs go to the configured CloudWatch stream and levels."
+    read_actions = ("logs:DescribeLogGroups", "logs:DescribeLogStreams")
+    write_actions = (
         "logs:CreateLogGroup",
         "logs:PutRetentionPolicy",
         "logs:CreateLogStream",
         "kinesisanalytics:AddApplicationCloudWatchLoggingOption",
         "kinesisanalytics:UpdateApplication",
     )
-    trigger_events: ClassVar[frozenset[str]] = frozenset(
+    trigger_events = frozenset(
         {
             "CreateApplication",
             "UpdateApplication",
@@ -121,10 +127,12 @@ class CloudwatchLogging:
             "DeleteApplicationCloudWatchLoggingOption",
         }
     )
+    # Every runtime logs; only Flink runtimes have the monitoring levels (checked below).
+    applies_to = ANY_APPLICATION
 
     def observe(
         self, settings: Settings, app: AppRef, detail: Mapping[str, Any], read: Reader
-    ) -> dict[str, Any]:
+    ) -> LogDestination:
         group, stream = split_stream_arn(settings.stream_arn(app))
         groups = read("logs", "DescribeLogGroups", logGroupNamePrefix=group)["logGroups"]
         group_exists = any(g["logGroupName"] == group for g in groups)
@@ -137,22 +145,22 @@ class CloudwatchLogging:
             except errors.ResourceNotFound:
                 streams = []
             stream_exists = any(s["logStreamName"] == stream for s in streams)
-        return {"group_exists": group_exists, "stream_exists": stream_exists}
+        return LogDestination(group_exists, stream_exists)
 
     def check(self, settings: Settings, observed: Observed) -> tuple[Drift, ...]:
         app = observed.app
         arn = settings.stream_arn(app)
         group, stream = split_stream_arn(arn)
         group_arn = arn.partition(":log-stream:")[0]
-        facts = observed.fact(self.id) or {}
+        facts = self.facts(observed) or LogDestination()
         drifts: list[Drift] = []
 
         def drift(field: str, current: Any, desired: Any, message: str, resource: str) -> None:
-            drifts.append(Drift(self.id, app, field, current, desired, message, True, resource))
+            drifts.append(self.drift(observed, field, current, desired, message, resource=resource))
 
-        if not facts.get("group_exists", True):
+        if not facts.group_exists:
             drift("LogGroup", None, group, f"log group {group} does not exist", group_arn)
-        if not facts.get("stream_exists", True):
+        if not facts.stream_exists:
             drift("LogStream", None, stream, f"log stream {stream} does not exist", arn)
         current = [o["LogStreamARN"] for o in _logging_options(observed.detail)]
         if arn not in current:

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from fnmatch import fnmatchcase
-from typing import Any, ClassVar
+from typing import Any
 
 from pydantic import Field, field_validator
 
-from daemon.state import Call, Drift, Mode, Observed
-from remediations.app_config import DescribeOnly
-from remediations.base import RuleSettings
+from daemon.state import Drift, Observed
+from remediations.base import ANY_APPLICATION, APP_EVENTS, Rule, RuleSettings
 
 CODE = ("ApplicationConfigurationDescription", "ApplicationCodeConfigurationDescription")
 S3_ARN_PREFIX = ":s3:::"
@@ -66,13 +65,13 @@ def code_origin(detail: Mapping[str, Any]) -> tuple[str, str] | None:
     return "inline", ""
 
 
-class CodeLocation(DescribeOnly):
-    id: ClassVar[str] = "code_location"
-    summary: ClassVar[str] = "Application code comes from an allowed S3 bucket (report only)."
-    settings_model: ClassVar[type[RuleSettings]] = Settings
-    default_mode: ClassVar[Mode] = "alert"
-    write_actions: ClassVar[tuple[str, ...]] = ()
-    trigger_events: ClassVar[frozenset[str]] = frozenset({"CreateApplication", "UpdateApplication"})
+class CodeLocation(Rule[Settings, None]):
+    """Moving the code needs a build in the allowed bucket, the owner's job: no fix."""
+
+    summary = "Application code comes from an allowed S3 bucket (report only)."
+    default_mode = "alert"
+    trigger_events = APP_EVENTS
+    applies_to = ANY_APPLICATION  # inline (SQL, Studio) code is judged too
 
     def check(self, settings: Settings, observed: Observed) -> tuple[Drift, ...]:
         origin = code_origin(observed.detail)
@@ -84,22 +83,14 @@ class CodeLocation(DescribeOnly):
         if kind == "s3" and settings.allows(bucket):
             return ()
         where = "inline code" if kind == "inline" else f"bucket {bucket_name(bucket)}"
-        app = observed.app
         return (
-            Drift(
-                self.id,
-                app,
+            self.drift(
+                observed,
                 "ApplicationCodeConfiguration.S3ContentLocation.BucketARN",
                 bucket or None,
                 tuple(settings.allowed_buckets),
                 f"code comes from {where}, not from an allowed bucket "
                 f"({', '.join(settings.allowed_buckets)})",
                 fixable=False,
-                resource=app.arn,
             ),
         )
-
-    def fix(
-        self, settings: Settings, observed: Observed, drifts: tuple[Drift, ...]
-    ) -> tuple[Call, ...]:
-        return ()  # moving the code needs a build in the allowed bucket: the owner's job

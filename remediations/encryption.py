@@ -10,14 +10,11 @@ unless the key policy allows its service principals, so every drift message says
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, ClassVar
-
 from pydantic import Field, field_validator
 
-from daemon.state import Call, Drift, Mode, Observed
-from remediations.app_config import DescribeOnly, is_flink, update_application
-from remediations.base import RuleSettings
+from daemon.state import Call, Drift, Observed
+from remediations.app_config import section, update_application
+from remediations.base import APP_EVENTS, Rule, RuleSettings
 
 ENCRYPTION = (
     "ApplicationConfigurationDescription",
@@ -58,55 +55,40 @@ def key_policy_warning(key_id: str | None) -> str:
     )
 
 
-class Encryption(DescribeOnly):
-    id: ClassVar[str] = "encryption"
-    summary: ClassVar[str] = "Application data is encrypted with a customer managed KMS key."
-    settings_model: ClassVar[type[RuleSettings]] = Settings
-    default_mode: ClassVar[Mode] = "enforce"
+class Encryption(Rule[Settings, None]):
+    summary = "Application data is encrypted with a customer managed KMS key."
     # UpdateApplication with a customer managed key has the caller describe the key and create
     # a grant on it for the service.
-    write_actions: ClassVar[tuple[str, ...]] = (
-        "kinesisanalytics:UpdateApplication",
-        "kms:DescribeKey",
-        "kms:CreateGrant",
-    )
-    trigger_events: ClassVar[frozenset[str]] = frozenset({"CreateApplication", "UpdateApplication"})
+    write_actions = ("kinesisanalytics:UpdateApplication", "kms:DescribeKey", "kms:CreateGrant")
+    trigger_events = APP_EVENTS
 
     def check(self, settings: Settings, observed: Observed) -> tuple[Drift, ...]:
-        if not is_flink(observed.detail):
-            return ()
-        app = observed.app
-        current = _encryption(observed.detail)
+        current = section(observed.detail, ENCRYPTION)
         # An application created without an encryption configuration uses an AWS owned key.
         key_type = current.get("KeyType", AWS_OWNED)
         fixable = settings.key_id is not None
         if key_type != CUSTOMER_MANAGED:
             action = f"the fix sets {settings.key_id}" if fixable else "no key_id configured"
             return (
-                Drift(
-                    self.id,
-                    app,
+                self.drift(
+                    observed,
                     "ApplicationEncryptionConfiguration.KeyType",
                     key_type,
                     CUSTOMER_MANAGED,
                     f"application state is encrypted with an AWS owned key; {action}; "
                     + key_policy_warning(settings.key_id),
-                    fixable,
-                    app.arn,
+                    fixable=fixable,
                 ),
             )
         if fixable and current.get("KeyId") != settings.key_id:
             return (
-                Drift(
-                    self.id,
-                    app,
+                self.drift(
+                    observed,
                     "ApplicationEncryptionConfiguration.KeyId",
                     current.get("KeyId"),
                     settings.key_id,
                     f"encrypted with key {current.get('KeyId')}, not {settings.key_id}; "
                     + key_policy_warning(settings.key_id),
-                    True,
-                    app.arn,
                 ),
             )
         return ()
@@ -128,10 +110,3 @@ class Encryption(DescribeOnly):
                 },
             ),
         )
-
-
-def _encryption(detail: Mapping[str, Any]) -> Mapping[str, Any]:
-    node: Any = detail
-    for key in ENCRYPTION:
-        node = node.get(key) if isinstance(node, Mapping) else None
-    return node if isinstance(node, Mapping) else {}

@@ -24,14 +24,15 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from typing import Any, ClassVar, Literal
+from dataclasses import dataclass
+from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
 from daemon import errors
-from daemon.state import AppRef, Call, Drift, Mode, Observed
+from daemon.state import AppRef, Call, Drift, Observed
 from remediations import iam_documents as docs
-from remediations.base import Reader, RuleSettings
+from remediations.base import ANY_APPLICATION, Reader, Rule, RuleSettings
 
 DEFAULT_FORBIDDEN = (
     "AdministratorAccess",
@@ -113,16 +114,22 @@ def _pages(read: Reader, operation: str, key: str, **params: Any) -> list[Any]:
             return items
 
 
-def _name(arn: str) -> str:
-    return arn.rsplit("/", 1)[-1]
+_name = docs.resource_name
 
 
-class ExecutionRolePermissions:
-    id: ClassVar[str] = "execution_role_permissions"
-    summary: ClassVar[str] = "The execution role has no broad managed policies or statements."
-    settings_model: ClassVar[type[RuleSettings]] = Settings
-    default_mode: ClassVar[Mode] = "enforce"
-    read_actions: ClassVar[tuple[str, ...]] = (
+@dataclass(frozen=True)
+class RolePolicies:
+    role_arn: str
+    boundary: str | None  # the permissions boundary's policy ARN
+    attached: tuple[str, ...]  # managed policy ARNs
+    inline: Mapping[str, docs.Document]  # inline policy name -> document
+    customer: Mapping[str, docs.Document]  # customer managed policy ARN -> default version
+    apps: tuple[str, ...] | None  # names of every app using the role; None: inventory incomplete
+
+
+class ExecutionRolePermissions(Rule[Settings, RolePolicies]):
+    summary = "The execution role has no broad managed policies or statements."
+    read_actions = (
         "iam:GetRole",
         "iam:ListAttachedRolePolicies",
         "iam:ListRolePolicies",
@@ -130,12 +137,9 @@ class ExecutionRolePermissions:
         "iam:GetPolicy",
         "iam:GetPolicyVersion",
     )
-    write_actions: ClassVar[tuple[str, ...]] = (
-        "iam:DetachRolePolicy",
-        "iam:PutRolePermissionsBoundary",
-    )
+    write_actions = ("iam:DetachRolePolicy", "iam:PutRolePermissionsBoundary")
     # IAM role/policy events (AWS-FACTS), and an application starting to use a role.
-    trigger_events: ClassVar[frozenset[str]] = frozenset(
+    trigger_events = frozenset(
         {
             "PutRolePolicy",
             "DeleteRolePolicy",
@@ -149,28 +153,29 @@ class ExecutionRolePermissions:
             "UpdateApplication",
         }
     )
+    applies_to = ANY_APPLICATION  # every application that has an execution role
 
     def observe(
         self, settings: Settings, app: AppRef, detail: Mapping[str, Any], read: Reader
-    ) -> dict[str, Any]:
+    ) -> RolePolicies | None:
         role_arn = str(detail.get("ServiceExecutionRole") or "")
         if not role_arn:
-            return {"exists": False}
+            return None
         name = _name(role_arn)
         try:
             role = read("iam", "GetRole", RoleName=name)["Role"]
             attached = _pages(read, "ListAttachedRolePolicies", "AttachedPolicies", RoleName=name)
             inline_names = _pages(read, "ListRolePolicies", "PolicyNames", RoleName=name)
         except errors.ResourceNotFound:
-            return {"exists": False}
-        inline: dict[str, Any] = {}
+            return None
+        inline: dict[str, docs.Document] = {}
         for policy_name in inline_names:
             try:
                 got = read("iam", "GetRolePolicy", RoleName=name, PolicyName=policy_name)
             except errors.ResourceNotFound:  # deleted between the list and the get
                 continue
             inline[policy_name] = docs.load(got["PolicyDocument"])
-        customer: dict[str, Any] = {}
+        customer: dict[str, docs.Document] = {}
         for policy in attached:
             arn = policy["PolicyArn"]
             if ":iam::aws:policy/" in arn:
@@ -182,44 +187,39 @@ class ExecutionRolePermissions:
                 continue
             customer[arn] = docs.load(got["PolicyVersion"]["Document"])
         apps = read.apps_using_role(role_arn)
-        return {
-            "exists": True,
-            "role_arn": str(role.get("Arn") or role_arn),
-            "boundary": (role.get("PermissionsBoundary") or {}).get("PermissionsBoundaryArn"),
-            "attached": sorted(p["PolicyArn"] for p in attached),
-            "inline": inline,
-            "customer": customer,
-            "apps": None if apps is None else sorted(a.name for a in apps),
-        }
+        boundary = (role.get("PermissionsBoundary") or {}).get("PermissionsBoundaryArn")
+        return RolePolicies(
+            role_arn=str(role.get("Arn") or role_arn),
+            boundary=None if boundary is None else str(boundary),
+            attached=tuple(sorted(p["PolicyArn"] for p in attached)),
+            inline=inline,
+            customer=customer,
+            apps=None if apps is None else tuple(sorted(a.name for a in apps)),
+        )
 
     def check(self, settings: Settings, observed: Observed) -> tuple[Drift, ...]:
-        facts = observed.fact(self.id) or {}
-        if not facts.get("exists"):
+        facts = self.facts(observed)
+        if facts is None:
             return ()
-        role, app = facts["role_arn"], observed.app
-        complete = facts.get("apps") is not None
-        users = sorted(set(facts.get("apps") or ()) | {app.name})
+        role, app = facts.role_arn, observed.app
+        complete = facts.apps is not None
+        users = sorted(set(facts.apps or ()) | {app.name})
         where = f"role {_name(role)} (used by {', '.join(users)}"
         where += ")" if complete else "; inventory incomplete: not changed yet)"
-        forbidden = [arn for arn in facts["attached"] if settings.forbids(arn)]
-        inline = {n: s for n, d in facts["inline"].items() if (s := offending(d))}
-        customer = {a: s for a, d in facts["customer"].items() if (s := offending(d))}
+        forbidden = [arn for arn in facts.attached if settings.forbids(arn)]
+        inline = {n: s for n, d in facts.inline.items() if (s := offending(d))}
+        customer = {a: s for a, d in facts.customer.items() if (s := offending(d))}
 
         def drift(field: str, current: Any, desired: Any, message: str, fixable: bool) -> Drift:
-            return Drift(
-                self.id,
-                app,
-                field,
-                current,
-                desired,
-                f"{where}: {message}",
-                fixable and complete,
-                role,
+            message = f"{where}: {message}"
+            fixable = fixable and complete
+            return self.drift(
+                observed, field, current, desired, message, fixable=fixable, resource=role
             )
 
         if settings.strategy == "boundary":
             wanted = settings.boundary_policy_arn
-            if not (forbidden or inline or customer) or facts["boundary"] == wanted:
+            if not (forbidden or inline or customer) or facts.boundary == wanted:
                 return ()
             found = [
                 *forbidden,
@@ -227,9 +227,9 @@ class ExecutionRolePermissions:
                 *(f"{a}: {quote(s)}" for a, s in customer.items()),
             ]
             message = f"broad permissions without boundary {wanted}: {found}"
-            if facts["boundary"]:
-                message += f"; the role has boundary {facts['boundary']}, which is not replaced"
-            return (drift(BOUNDARY, facts["boundary"], wanted, message, not facts["boundary"]),)
+            if facts.boundary:
+                message += f"; the role has boundary {facts.boundary}, which is not replaced"
+            return (drift(BOUNDARY, facts.boundary, wanted, message, not facts.boundary),)
         detach = settings.strategy == "detach"
         drifts = [
             drift(f"{ATTACHED}.{_name(arn)}", arn, None, f"forbidden policy {arn} attached", detach)

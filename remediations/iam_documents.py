@@ -36,6 +36,11 @@ def load(value: Any) -> Document:
     return doc
 
 
+def resource_name(arn: str) -> str:
+    """`arn:aws:iam::123456789012:role/path/name` -> `name` (roles and policies alike)."""
+    return arn.rsplit("/", 1)[-1]
+
+
 def as_list(value: Any) -> list[Any]:
     """IAM's "one value or a list"."""
     if value is None:

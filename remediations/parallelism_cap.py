@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import Any
 
 from pydantic import Field
 
-from daemon.state import Call, Drift, Mode, Observed
-from remediations.app_config import DescribeOnly, is_flink, section, update_application
-from remediations.base import RuleSettings
+from daemon.state import Call, Drift, Observed
+from remediations.app_config import section, update_application
+from remediations.base import APP_EVENTS, UPDATE_APPLICATION, Rule, RuleSettings
 
 PARALLELISM = (
     "ApplicationConfigurationDescription",
@@ -59,25 +59,20 @@ def kpus(running: int, per_kpu: int) -> int:
     return math.ceil(running / max(per_kpu, 1))
 
 
-class ParallelismCap(DescribeOnly):
-    id: ClassVar[str] = "parallelism_cap"
-    summary: ClassVar[str] = "Parallelism and KPUs stay under a cost cap; autoscaling optional."
-    settings_model: ClassVar[type[RuleSettings]] = Settings
-    default_mode: ClassVar[Mode] = "alert"
-    write_actions: ClassVar[tuple[str, ...]] = ("kinesisanalytics:UpdateApplication",)
-    trigger_events: ClassVar[frozenset[str]] = frozenset({"CreateApplication", "UpdateApplication"})
+class ParallelismCap(Rule[Settings, None]):
+    summary = "Parallelism and KPUs stay under a cost cap; autoscaling optional."
+    default_mode = "alert"
+    write_actions = UPDATE_APPLICATION
+    trigger_events = APP_EVENTS
 
     def check(self, settings: Settings, observed: Observed) -> tuple[Drift, ...]:
-        if not is_flink(observed.detail):
-            return ()
-        app = observed.app
         values = parallelism(observed.detail)
         running = values["Running"]
         used = kpus(running, int(values["ParallelismPerKPU"]))
         drifts: list[Drift] = []
 
         def drift(field: str, current: Any, desired: Any, message: str, fixable: bool) -> None:
-            drifts.append(Drift(self.id, app, field, current, desired, message, fixable, app.arn))
+            drifts.append(self.drift(observed, field, current, desired, message, fixable=fixable))
 
         if settings.max_parallelism is not None and running > settings.max_parallelism:
             drift(

@@ -8,14 +8,13 @@ default; otherwise there is nothing the tool could rightly write, so the drift i
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from fnmatch import fnmatchcase
-from typing import Any, ClassVar
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from daemon.state import AppRef, Call, Drift, Mode, Observed
-from remediations.base import Reader, RuleSettings
+from daemon.state import Call, Drift, Observed
+from remediations.base import ANY_APPLICATION, Rule, RuleSettings
 
 FIELD_PREFIX = "Tags."
 
@@ -63,24 +62,15 @@ class Settings(RuleSettings):
         return tags
 
 
-class RequiredTags:
-    id: ClassVar[str] = "required_tags"
-    summary: ClassVar[str] = "Required tags are present with allowed values."
-    settings_model: ClassVar[type[RuleSettings]] = Settings
-    default_mode: ClassVar[Mode] = "enforce"
-    read_actions: ClassVar[tuple[str, ...]] = ("kinesisanalytics:ListTagsForResource",)
-    write_actions: ClassVar[tuple[str, ...]] = ("kinesisanalytics:TagResource",)
-    trigger_events: ClassVar[frozenset[str]] = frozenset(
-        {"CreateApplication", "TagResource", "UntagResource"}
-    )
-
-    def observe(
-        self, settings: Settings, app: AppRef, detail: Mapping[str, Any], read: Reader
-    ) -> None:
-        return None  # the core reads the tags of every application
+class RequiredTags(Rule[Settings, None]):
+    summary = "Required tags are present with allowed values."
+    # Declared for the daemon's policy; the core reads the tags of every application itself.
+    read_actions = ("kinesisanalytics:ListTagsForResource",)
+    write_actions = ("kinesisanalytics:TagResource",)
+    trigger_events = frozenset({"CreateApplication", "TagResource", "UntagResource"})
+    applies_to = ANY_APPLICATION
 
     def check(self, settings: Settings, observed: Observed) -> tuple[Drift, ...]:
-        app = observed.app
         drifts: list[Drift] = []
         for key, requirement in settings.tags.items():
             value = observed.tags.get(key)
@@ -98,15 +88,13 @@ class RequiredTags:
                 desired = requirement.default
                 message = f"{problem}; the fix sets {key}={requirement.default}"
             drifts.append(
-                Drift(
-                    self.id,
-                    app,
+                self.drift(
+                    observed,
                     FIELD_PREFIX + key,
                     value,
                     desired,
                     message,
                     fixable=requirement.default is not None,
-                    resource=app.arn,
                 )
             )
         return tuple(drifts)

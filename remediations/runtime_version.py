@@ -8,13 +8,11 @@ and needs a compatible build and snapshot, so it is the owner's decision: the ru
 from __future__ import annotations
 
 from fnmatch import fnmatchcase
-from typing import ClassVar
 
 from pydantic import Field
 
-from daemon.state import Call, Drift, Mode, Observed
-from remediations.app_config import DescribeOnly
-from remediations.base import RuleSettings
+from daemon.state import Drift, Observed
+from remediations.base import ANY_APPLICATION, APP_EVENTS, Rule, RuleSettings
 
 
 class Settings(RuleSettings):
@@ -31,34 +29,26 @@ class Settings(RuleSettings):
         return any(fnmatchcase(runtime, pattern) for pattern in self.allowed)
 
 
-class RuntimeVersion(DescribeOnly):
-    id: ClassVar[str] = "runtime_version"
-    summary: ClassVar[str] = "The application runs on an allowed runtime (report only)."
-    settings_model: ClassVar[type[RuleSettings]] = Settings
-    default_mode: ClassVar[Mode] = "alert"
-    write_actions: ClassVar[tuple[str, ...]] = ()
-    trigger_events: ClassVar[frozenset[str]] = frozenset({"CreateApplication", "UpdateApplication"})
+class RuntimeVersion(Rule[Settings, None]):
+    """Never upgrades behind the owner's back: no fix."""
+
+    summary = "The application runs on an allowed runtime (report only)."
+    default_mode = "alert"
+    trigger_events = APP_EVENTS
+    applies_to = ANY_APPLICATION  # SQL and Studio runtimes age too
 
     def check(self, settings: Settings, observed: Observed) -> tuple[Drift, ...]:
         runtime = str(observed.detail.get("RuntimeEnvironment", ""))
         if settings.allows(runtime):
             return ()
-        app = observed.app
         return (
-            Drift(
-                self.id,
-                app,
+            self.drift(
+                observed,
                 "RuntimeEnvironment",
                 runtime,
                 tuple(settings.allowed),
                 f"runtime {runtime} is not allowed (allowed: {', '.join(settings.allowed)}); "
                 "upgrading is the application owner's decision",
                 fixable=False,
-                resource=app.arn,
             ),
         )
-
-    def fix(
-        self, settings: Settings, observed: Observed, drifts: tuple[Drift, ...]
-    ) -> tuple[Call, ...]:
-        return ()  # never upgraded behind the owner's back

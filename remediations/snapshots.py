@@ -8,13 +8,13 @@ UpdateApplication calls.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import Any, Literal
 
 from pydantic import Field
 
-from daemon.state import Call, Drift, Mode, Observed
-from remediations.app_config import DescribeOnly, is_flink, section, update_application
-from remediations.base import RuleSettings
+from daemon.state import Call, Drift, Observed
+from remediations.app_config import section, update_application
+from remediations.base import APP_EVENTS, UPDATE_APPLICATION, Rule, RuleSettings
 
 SNAPSHOTS = ("ApplicationConfigurationDescription", "ApplicationSnapshotConfigurationDescription")
 
@@ -26,43 +26,33 @@ class Settings(RuleSettings):
     )
 
 
-class Snapshots(DescribeOnly):
-    id: ClassVar[str] = "snapshots"
-    summary: ClassVar[str] = "Application snapshots are enabled."
-    settings_model: ClassVar[type[RuleSettings]] = Settings
-    default_mode: ClassVar[Mode] = "enforce"
-    write_actions: ClassVar[tuple[str, ...]] = ("kinesisanalytics:UpdateApplication",)
-    trigger_events: ClassVar[frozenset[str]] = frozenset({"CreateApplication", "UpdateApplication"})
+class Snapshots(Rule[Settings, None]):
+    summary = "Application snapshots are enabled."
+    write_actions = UPDATE_APPLICATION
+    trigger_events = APP_EVENTS
 
     def check(self, settings: Settings, observed: Observed) -> tuple[Drift, ...]:
-        if not is_flink(observed.detail):
-            return ()
-        app = observed.app
         current = section(observed.detail, SNAPSHOTS)
         drifts: list[Drift] = []
         if current.get("SnapshotsEnabled") is not True:
             drifts.append(
-                Drift(
-                    self.id,
-                    app,
+                self.drift(
+                    observed,
                     "ApplicationSnapshotConfiguration.SnapshotsEnabled",
                     current.get("SnapshotsEnabled"),
                     True,
                     "snapshots are disabled: a restart loses the application state",
-                    resource=app.arn,
                 )
             )
         wanted_mode = settings.snapshot_mode
         if wanted_mode is not None and current.get("SnapshotMode") != wanted_mode:
             drifts.append(
-                Drift(
-                    self.id,
-                    app,
+                self.drift(
+                    observed,
                     "ApplicationSnapshotConfiguration.SnapshotMode",
                     current.get("SnapshotMode"),
                     wanted_mode,
                     f"snapshot mode is {current.get('SnapshotMode')}, not {wanted_mode}",
-                    resource=app.arn,
                 )
             )
         return tuple(drifts)

@@ -7,11 +7,9 @@ UpdateApplication (merged by the planner with the other rules' updates).
 
 from __future__ import annotations
 
-from typing import ClassVar
-
-from daemon.state import Call, Drift, Mode, Observed
-from remediations.app_config import DescribeOnly, is_flink, section, update_application
-from remediations.base import RuleSettings
+from daemon.state import Call, Drift, Observed
+from remediations.app_config import section, update_application
+from remediations.base import APP_EVENTS, UPDATE_APPLICATION, Rule, RuleSettings
 
 ROLLBACK = (
     "ApplicationConfigurationDescription",
@@ -23,30 +21,22 @@ class Settings(RuleSettings):
     """Nothing to configure beyond `enabled` and `mode`: rollback is on or the rule drifts."""
 
 
-class SystemRollback(DescribeOnly):
-    id: ClassVar[str] = "system_rollback"
-    summary: ClassVar[str] = "Automatic system rollback of failed updates is enabled."
-    settings_model: ClassVar[type[RuleSettings]] = Settings
-    default_mode: ClassVar[Mode] = "enforce"
-    write_actions: ClassVar[tuple[str, ...]] = ("kinesisanalytics:UpdateApplication",)
-    trigger_events: ClassVar[frozenset[str]] = frozenset({"CreateApplication", "UpdateApplication"})
+class SystemRollback(Rule[Settings, None]):
+    summary = "Automatic system rollback of failed updates is enabled."
+    write_actions = UPDATE_APPLICATION
+    trigger_events = APP_EVENTS
 
     def check(self, settings: Settings, observed: Observed) -> tuple[Drift, ...]:
-        if not is_flink(observed.detail):
-            return ()
-        app = observed.app
         current = section(observed.detail, ROLLBACK).get("RollbackEnabled")
         if current is True:
             return ()
         return (
-            Drift(
-                self.id,
-                app,
+            self.drift(
+                observed,
                 "ApplicationSystemRollbackConfiguration.RollbackEnabled",
                 current,
                 True,
                 "system rollback is disabled: a failed update leaves the application down",
-                resource=app.arn,
             ),
         )
 

@@ -9,13 +9,11 @@ subnets is a network change its owners must plan.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, ClassVar
-
 from pydantic import Field, model_validator
 
-from daemon.state import AppRef, Call, Drift, Mode, Observed
-from remediations.base import Reader, RuleSettings
+from daemon.state import Call, Drift, Observed
+from remediations.base import AppliesTo, Rule, RuleSettings
+from remediations.network import VPC_EVENTS, vpc_configurations
 
 MAX_SUBNETS = 16  # AddApplicationVpcConfiguration limits
 MAX_SECURITY_GROUPS = 5
@@ -46,42 +44,16 @@ class Settings(RuleSettings):
         return self
 
 
-def _vpc_configurations(detail: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    config = detail.get("ApplicationConfigurationDescription") or {}
-    return list(config.get("VpcConfigurationDescriptions") or [])
-
-
-def _supports_vpc(detail: Mapping[str, Any]) -> bool:
-    # Flink and Studio (ZEPPELIN-FLINK) applications; the legacy SQL runtime has no VPC option.
-    return "FLINK" in str(detail.get("RuntimeEnvironment", ""))
-
-
-class VpcRequired:
-    id: ClassVar[str] = "vpc_required"
-    summary: ClassVar[str] = "The application runs in a VPC, in allowed subnets."
-    settings_model: ClassVar[type[RuleSettings]] = Settings
-    default_mode: ClassVar[Mode] = "enforce"  # the fix itself is opt-in (add_vpc_configuration)
-    read_actions: ClassVar[tuple[str, ...]] = ()  # DescribeApplication has everything
-    write_actions: ClassVar[tuple[str, ...]] = ("kinesisanalytics:AddApplicationVpcConfiguration",)
-    trigger_events: ClassVar[frozenset[str]] = frozenset(
-        {
-            "CreateApplication",
-            "UpdateApplication",
-            "AddApplicationVpcConfiguration",
-            "DeleteApplicationVpcConfiguration",
-        }
-    )
-
-    def observe(
-        self, settings: Settings, app: AppRef, detail: Mapping[str, Any], read: Reader
-    ) -> dict[str, Any]:
-        return {}
+class VpcRequired(Rule[Settings, None]):
+    summary = "The application runs in a VPC, in allowed subnets."
+    # The default mode is enforce: the fix itself is opt-in (add_vpc_configuration).
+    write_actions = ("kinesisanalytics:AddApplicationVpcConfiguration",)
+    trigger_events = VPC_EVENTS
+    # Flink and Studio applications; the legacy SQL runtime has no VPC option.
+    applies_to = AppliesTo(runtimes=frozenset({"FLINK", "ZEPPELIN-FLINK"}))
 
     def check(self, settings: Settings, observed: Observed) -> tuple[Drift, ...]:
-        app = observed.app
-        if not _supports_vpc(observed.detail):
-            return ()
-        vpcs = _vpc_configurations(observed.detail)
+        vpcs = vpc_configurations(observed.detail)
         if not vpcs:
             wanted = {
                 "SubnetIds": list(settings.subnet_ids),
@@ -89,15 +61,13 @@ class VpcRequired:
             }
             how = "" if settings.add_vpc_configuration else " (the fix is not enabled)"
             return (
-                Drift(
-                    self.id,
-                    app,
+                self.drift(
+                    observed,
                     "VpcConfiguration",
                     None,
                     wanted,
                     f"application does not run in a VPC{how}",
                     fixable=settings.add_vpc_configuration,
-                    resource=app.arn,
                 ),
             )
         if not settings.subnet_ids:
@@ -109,16 +79,14 @@ class VpcRequired:
             if outside:
                 config_id = vpc.get("VpcConfigurationId", "")
                 drifts.append(
-                    Drift(
-                        self.id,
-                        app,
+                    self.drift(
+                        observed,
                         f"VpcConfiguration.{config_id}.SubnetIds",
                         outside,
                         sorted(allowed),
                         f"subnets {', '.join(outside)} of VPC {vpc.get('VpcId', '?')} are not "
                         "in the allowlist",
                         fixable=False,
-                        resource=app.arn,
                     )
                 )
         return tuple(drifts)

@@ -18,6 +18,7 @@ from daemon import errors
 from daemon.apply import audit
 from daemon.apply.notify import Notifier
 from daemon.aws import Aws
+from daemon.iam_actions import iam_action
 from daemon.state import TRANSITIONAL_STATUSES, Action, AppRef, Call, Cause, Mode, Plan
 from daemon.telemetry import metrics
 from daemon.vocabulary import Outcome
@@ -94,6 +95,14 @@ class Executor:
             if action.notify_topic and not self._dry_run:
                 self._notifier.notify(self._aws, action, cause)
             return self._finish(action, "alerted", cause)
+        undeclared = sorted({iam_action(c.service, c.operation) for c in action.calls})
+        undeclared = [a for a in undeclared if a not in action.write_actions]
+        if undeclared:  # a rule bug: refused before any call, in dry-run too
+            error = errors.UndeclaredAction(
+                undeclared[0],
+                f"{', '.join(undeclared)} not among the write actions of {', '.join(action.rules)}",
+            )
+            return self._finish(action, "failed", cause, str(error))
         if self._dry_run or action.mode == "dry-run":
             return self._finish(action, "planned", cause)
         if self._guard is not None and not all(

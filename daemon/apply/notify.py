@@ -1,6 +1,6 @@
 """Notifications for alert-only findings: one SNS message when a violation opens or gains findings.
 
-A rule asks for them by implementing `remediations.base.Notifying`; plan() copies its topic onto
+A rule asks for them by overriding `Rule.notify_topic`; plan() copies its topic onto
 the rule's alert action and the executor hands alerted actions here. Sweeps re-find an open
 violation every few minutes, so the notifier remembers what it already announced per application
 and rule, and publishes again only for new findings (or after the violation cleared and came

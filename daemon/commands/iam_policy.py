@@ -16,7 +16,7 @@ from typing import Any
 from daemon import errors
 from daemon.desired.loader import load_config
 from remediations import RULES
-from remediations.base import Remediation
+from remediations.base import AnyRule
 
 BASE_READ = (
     "sts:GetCallerIdentity",
@@ -93,7 +93,7 @@ def _statements(sid: str, actions: Iterable[str], accounts: Sequence[str]) -> li
 
 
 def daemon_policy(
-    rules: Sequence[Remediation],
+    rules: Sequence[AnyRule],
     accounts: Iterable[str],
     queue_arn: str = "",
     read_only: bool = False,

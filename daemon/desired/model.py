@@ -37,7 +37,7 @@ _REGION_GLOB = re.compile(r"^[a-z0-9*?\[\]!-]+$")
 
 
 class ConfigurableRule(Protocol):
-    """What the config needs from a rule (every `remediations.base.Remediation` has it)."""
+    """What the config needs from a rule (every `remediations.base.Rule` has it)."""
 
     id: ClassVar[str]
     settings_model: ClassVar[type[RuleSettings]]

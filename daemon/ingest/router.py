@@ -15,6 +15,7 @@ from daemon.errors import ResourceNotFound
 from daemon.ingest.events import Hint
 from daemon.reconcile.inventory import Inventory
 from daemon.state import AppRef
+from remediations.network import served_by
 
 
 class Router:
@@ -56,7 +57,8 @@ class Router:
 
     def _served_by(self, region: str, table_ids: tuple[str, ...]) -> tuple[set[str], set[str]]:
         """Subnets explicitly associated with the tables, and VPCs whose main table they are
-        (every subnet without its own association in those VPCs uses it)."""
+        (every subnet without its own association in those VPCs uses it); the same reading
+        of associations as the VPC rules (`remediations.network`)."""
         subnets: set[str] = set()
         vpcs: set[str] = set()
         for table_id in table_ids:
@@ -67,9 +69,7 @@ class Router:
             except ResourceNotFound:
                 continue
             for table in tables:
-                for association in table.get("Associations", []):
-                    if association.get("Main"):
-                        vpcs.add(table["VpcId"])
-                    elif association.get("SubnetId"):
-                        subnets.add(association["SubnetId"])
+                table_subnets, table_vpcs = served_by(table)
+                subnets |= table_subnets
+                vpcs |= table_vpcs
         return subnets, vpcs

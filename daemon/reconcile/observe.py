@@ -3,28 +3,48 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from daemon import errors
 from daemon.aws import Aws
+from daemon.iam_actions import iam_action
 from daemon.state import AppRef, Observed
-from remediations.base import Remediation, RuleSettings
+from remediations.base import AnyRule, RuleSettings
 
 # Role ARN -> the applications using it, or None while the inventory is incomplete.
 RoleIndex = Callable[[str], tuple[AppRef, ...] | None]
 
 
 class MemoReader:
-    """A `remediations.base.Reader`: each distinct read is made at most once per reconcile,
-    so two rules that need the same role document cost one IAM call."""
+    """A `remediations.base.Reader` for one rule: it refuses (UndeclaredAction) any operation
+    outside the rule's declared read actions, so an observe cannot write or read more than the
+    daemon's policy says. Each distinct read is made at most once per reconcile: readers made
+    with `for_rule` share one cache, so two rules that need the same role cost one IAM call."""
 
-    def __init__(self, aws: Aws, role_index: RoleIndex | None = None) -> None:
+    def __init__(
+        self,
+        aws: Aws,
+        read_actions: Iterable[str],
+        role_index: RoleIndex | None = None,
+        cache: dict[str, Mapping[str, Any] | errors.AwsError] | None = None,
+    ) -> None:
         self._aws = aws
+        self._allowed = frozenset(read_actions)
         self._role_index = role_index
-        self._cache: dict[str, Mapping[str, Any] | errors.AwsError] = {}
+        self._cache: dict[str, Mapping[str, Any] | errors.AwsError] = {} if cache is None else cache
+
+    def for_rule(self, read_actions: Iterable[str]) -> MemoReader:
+        """A reader allowed `read_actions`, sharing this one's cache."""
+        return MemoReader(self._aws, read_actions, self._role_index, self._cache)
 
     def __call__(self, service: str, operation: str, **params: Any) -> Mapping[str, Any]:
+        action = iam_action(service, operation)
+        if action not in self._allowed:
+            declared = ", ".join(sorted(self._allowed)) or "none"
+            raise errors.UndeclaredAction(
+                operation, f"{action} is not among the rule's read actions ({declared})"
+            )
         key = json.dumps([service, operation, params], sort_keys=True, default=str)
         if key not in self._cache:
             try:
@@ -55,11 +75,15 @@ def observe(
     app: AppRef,
     detail: Mapping[str, Any],
     tags: Mapping[str, str],
-    rules: Sequence[tuple[Remediation, RuleSettings]],
+    rules: Sequence[tuple[AnyRule, RuleSettings]],
     aws: Aws,
     role_index: RoleIndex | None = None,
 ) -> Observed:
-    """Complete an observation with each enabled rule's own reads."""
-    read = MemoReader(aws, role_index)
-    facts = {rule.id: rule.observe(settings, app, detail, read) for rule, settings in rules}
+    """Complete an observation with the reads of each enabled rule that applies to the app."""
+    reader = MemoReader(aws, (), role_index)
+    facts = {
+        rule.id: rule.observe(settings, app, detail, reader.for_rule(rule.read_actions))
+        for rule, settings in rules
+        if rule.applies(detail)
+    }
     return Observed(app=app, detail=detail, tags=dict(tags), facts=facts)

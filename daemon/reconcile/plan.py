@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from daemon.state import Action, Call, Drift, Mode, Observed, Plan
-from remediations.base import Notifying, Remediation, RuleSettings
+from remediations.base import AnyRule, RuleSettings
 
 MERGEABLE_OPERATIONS = frozenset({("kinesisanalyticsv2", "UpdateApplication")})
 
@@ -19,9 +19,11 @@ class MergeConflict(ValueError):
     """Two rules want different values for the same field."""
 
 
-def plan(observed: Observed, rules: Sequence[tuple[Remediation, RuleSettings, Mode]]) -> Plan:
+def plan(observed: Observed, rules: Sequence[tuple[AnyRule, RuleSettings, Mode]]) -> Plan:
     actions: list[Action] = []
     for rule, settings, mode in rules:
+        if not rule.applies(observed.detail):
+            continue
         drifts = rule.check(settings, observed)
         if not drifts:
             continue
@@ -32,7 +34,8 @@ def plan(observed: Observed, rules: Sequence[tuple[Remediation, RuleSettings, Mo
         unfixable = tuple(d for d in drifts if not d.fixable)
         calls = rule.fix(settings, observed, fixable) if fixable else ()
         if calls:
-            actions.append(Action(observed.app, (rule.id,), mode, fixable, calls))
+            allowed = frozenset(rule.write_actions)
+            actions.append(Action(observed.app, (rule.id,), mode, fixable, calls, allowed))
         else:
             unfixable = drifts
         if unfixable:
@@ -41,9 +44,9 @@ def plan(observed: Observed, rules: Sequence[tuple[Remediation, RuleSettings, Mo
 
 
 def _alert(
-    rule: Remediation, settings: RuleSettings, observed: Observed, drifts: tuple[Drift, ...]
+    rule: AnyRule, settings: RuleSettings, observed: Observed, drifts: tuple[Drift, ...]
 ) -> Action:
-    topic = rule.notify_topic(settings, observed.app) if isinstance(rule, Notifying) else None
+    topic = rule.notify_topic(settings, observed.app)
     return Action(observed.app, (rule.id,), "alert", drifts, notify_topic=topic or "")
 
 
@@ -89,7 +92,8 @@ def _combine(a: Action, b: Action) -> Action:
     )
     others = tuple(c for c in a.calls + b.calls if c not in (update_a, update_b))
     drifts: tuple[Drift, ...] = a.drifts + b.drifts
-    return Action(a.app, a.rules + b.rules, a.mode, drifts, (*others, update))
+    allowed = a.write_actions | b.write_actions
+    return Action(a.app, a.rules + b.rules, a.mode, drifts, (*others, update), allowed)
 
 
 def deep_merge(a: Mapping[str, Any], b: Mapping[str, Any]) -> dict[str, Any]:

@@ -19,11 +19,11 @@ from daemon.reconcile.plan import plan as make_plan
 from daemon.state import TRANSITIONAL_STATUSES, AppRef, Cause, Mode, Plan
 from daemon.telemetry import metrics
 from daemon.vocabulary import Result
-from remediations.base import Remediation, RuleSettings
+from remediations.base import AnyRule, RuleSettings
 
 log = structlog.get_logger(__name__)
 
-EnabledRules = Sequence[tuple[Remediation, RuleSettings, Mode]]
+EnabledRules = Sequence[tuple[AnyRule, RuleSettings, Mode]]
 # Given an app and its tags: the enabled rules with settings and mode, or why it is skipped.
 Resolver = Callable[[AppRef, Mapping[str, str]], EnabledRules | str]
 

@@ -17,12 +17,12 @@ from daemon.reconcile.inventory import Inventory, index_applications
 from daemon.reconcile.observe import RoleIndex, describe, observe
 from daemon.reconcile.reconciler import Reconciler, ReconcileResult
 from daemon.state import AppRef, Cause, Mode, Observed
-from remediations.base import Remediation, RuleSettings
+from remediations.base import AnyRule, RuleSettings
 from sandbox.server import Sandbox
 from sandbox.testing import client, execution_role
 from tests.harness import CallLog
 
-Rules = Sequence[tuple[Remediation, RuleSettings, Mode]]
+Rules = Sequence[tuple[AnyRule, RuleSettings, Mode]]
 ROLE = "arn:aws:iam::{account}:role/flink-execution"
 
 
@@ -94,7 +94,12 @@ class Harness:
 
     def drifts(self, app: AppRef, rules: Rules) -> list[Any]:
         observed = self.observe(app, rules)
-        return [d for rule, settings, _ in rules for d in rule.check(settings, observed)]
+        return [
+            d
+            for rule, settings, _ in rules
+            if rule.applies(observed.detail)
+            for d in rule.check(settings, observed)
+        ]
 
     def recorded_calls(self, **filters: str) -> list[dict[str, Any]]:
         """The sandbox's own record of calls, over HTTP (filters: service, operation,

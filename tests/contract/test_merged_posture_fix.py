@@ -11,26 +11,22 @@ from typing import Any
 import pytest
 
 from daemon.cli import main
+from remediations import RULES
 from sandbox.server import Sandbox
 from tests.contract.harness import Harness
 
-CONFIG = """\
-version: 1
-accounts: ["{account}"]
-regions: [{region}]
-rules:
-  cloudwatch_logging: {{enabled: false}}
-  encryption: {{enabled: false}}
-  required_tags: {{enabled: false}}
-  parallelism_cap: {{enabled: false}}
-  vpc_required: {{enabled: false}}
-  vpc_public_route: {{enabled: false}}
-  execution_role_trust: {{enabled: false}}
-  execution_role_permissions: {{enabled: false}}
-  code_location:
-    allowed_buckets: ["acme-artifacts-*"]
-"""
 FIXED_TOGETHER = ["snapshots", "checkpointing", "system_rollback"]
+REPORTED = ["runtime_version", "code_location"]
+
+
+def config_text(account: str, region: str) -> str:
+    """Every registered rule but the ones this test is about is disabled, so a new rule does
+    not change what it sees. JSON is YAML."""
+    rules: dict[str, dict[str, object]] = {rule_id: {"enabled": False} for rule_id in RULES}
+    rules.update({rule_id: {} for rule_id in FIXED_TOGETHER + REPORTED})
+    rules["code_location"] = {"allowed_buckets": ["acme-artifacts-*"]}
+    document = {"version": 1, "accounts": [account], "regions": [region], "rules": rules}
+    return json.dumps(document)
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, dict[str, Any]]:
@@ -59,7 +55,7 @@ def test_one_apply_fixes_three_rules_with_one_update_and_plan_shows_alerts(
     }.items():
         monkeypatch.setenv(name, value)
     config = tmp_path / "desired.yaml"
-    config.write_text(CONFIG.format(account=fresh_sandbox.account_id, region=fresh_sandbox.region))
+    config.write_text(config_text(fresh_sandbox.account_id, fresh_sandbox.region))
     code = {
         "CodeContentType": "ZIPFILE",
         "CodeContent": {
@@ -95,7 +91,7 @@ def test_one_apply_fixes_three_rules_with_one_update_and_plan_shows_alerts(
     assert merged["mode"] == "enforce"
     assert [c["operation"] for c in merged["calls"]] == ["UpdateApplication"]
     assert {c["rule"] for c in merged["changes"]} == set(FIXED_TOGETHER)
-    for alert_only in ("runtime_version", "code_location"):
+    for alert_only in REPORTED:
         assert by_rules[(alert_only,)]["mode"] == "alert"
         assert by_rules[(alert_only,)]["calls"] == []
     assert h.mutating_calls() == []  # plan never writes

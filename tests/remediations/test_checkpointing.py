@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from remediations.checkpointing import Checkpointing, Settings, effective
 from sandbox.server import Sandbox
 from tests.contract.harness import Harness, Rules, assert_fixed_and_idempotent
+from tests.contract.scenarios import Scenario, flink, plain
 from tests.posture_factories import (
     apply_calls,
     checkpoints,
@@ -142,3 +143,15 @@ def test_sandbox_app_with_checkpointing_off_is_fixed_once(
         "CheckpointInterval": 300_000,
         "MinPauseBetweenCheckpoints": 5_000,
     }
+
+
+SCENARIO = Scenario(
+    lambda h: Settings(),
+    plain(),  # the service default: on, every 60 s, 5 s pause
+    plain(
+        flink(
+            "CheckpointConfiguration",
+            {"ConfigurationType": "CUSTOM", "CheckpointingEnabled": False},
+        )
+    ),
+)

@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from remediations.code_location import CodeLocation, Settings, bucket_name, code_origin
 from sandbox.server import Sandbox
 from tests.contract.harness import Harness, Rules
+from tests.contract.scenarios import Scenario, plain
 from tests.posture_factories import (
     inline_code,
     observed_with,
@@ -85,3 +86,20 @@ def test_sandbox_code_from_another_bucket_is_reported_and_never_changed(
     assert h.mutating_calls() == []
     (drift,) = h.drifts(app, rules)
     assert drift.current == "arn:aws:s3:::someones-scratch"
+
+
+def _code_from(bucket: str) -> dict[str, Any]:
+    location = {"BucketARN": f"arn:aws:s3:::{bucket}", "FileKey": "job.jar"}
+    return {
+        "ApplicationCodeConfiguration": {
+            "CodeContentType": "ZIPFILE",
+            "CodeContent": {"S3ContentLocation": location},
+        }
+    }
+
+
+SCENARIO = Scenario(
+    lambda h: Settings(allowed_buckets=["acme-artifacts-*"]),
+    plain(_code_from("acme-artifacts-prod")),
+    plain(_code_from("someones-scratch")),
+)

@@ -8,10 +8,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from daemon.state import AppRef
 from remediations.encryption import Encryption, Settings
 from sandbox.server import Sandbox
 from sandbox.testing import flink_key
 from tests.contract.harness import Harness, Rules, assert_fixed_and_idempotent
+from tests.contract.scenarios import Scenario, plain
 from tests.posture_factories import (
     KEY_ARN,
     OTHER_KEY_ARN,
@@ -114,3 +116,16 @@ def test_sandbox_without_a_configured_key_only_alerts(
     assert result.result == "drift"
     assert result.plan is not None and [a.mode for a in result.plan.actions] == ["alert"]
     assert h.mutating_calls() == []
+
+
+def _key_settings(h: Harness) -> Settings:
+    key = flink_key(h.client("kms"))
+    return Settings(key_id=key)
+
+
+def _encrypted(h: Harness, settings: Settings, name: str) -> AppRef:
+    config = {"KeyType": "CUSTOMER_MANAGED_KEY", "KeyId": settings.key_id}
+    return h.create_app(name, {"ApplicationEncryptionConfiguration": config})
+
+
+SCENARIO = Scenario(_key_settings, _encrypted, plain())

@@ -12,9 +12,11 @@ from pydantic import ValidationError
 from daemon.state import AppRef
 from remediations.execution_role_permissions import (
     ExecutionRolePermissions,
+    RolePolicies,
     Settings,
     broad_reasons,
 )
+from tests.contract.scenarios import Scenario, with_role
 from tests.factories import flink_detail, observed
 
 RULE = ExecutionRolePermissions()
@@ -40,15 +42,14 @@ def seen(
     boundary: str | None = None,
     apps: list[str] | None = ("orders", "ledger"),  # type: ignore[assignment]
 ) -> Any:
-    facts = {
-        "exists": True,
-        "role_arn": ROLE,
-        "boundary": boundary,
-        "attached": list(attached),
-        "inline": inline or {},
-        "customer": customer or {},
-        "apps": None if apps is None else list(apps),
-    }
+    facts = RolePolicies(
+        role_arn=ROLE,
+        boundary=boundary,
+        attached=tuple(attached),
+        inline=inline or {},
+        customer=customer or {},
+        apps=None if apps is None else tuple(apps),
+    )
     return observed(flink_detail(APP), {RULE.id: facts}, APP)
 
 
@@ -155,3 +156,10 @@ def test_broad_statements(statement: dict[str, Any], reasons: list[str]) -> None
 def test_specific_actions_are_never_broad(actions: list[str]) -> None:
     obs = seen(inline={"p": doc({"Effect": "Allow", "Action": actions, "Resource": "*"})})
     assert RULE.check(Settings(), obs) == ()
+
+
+SCENARIO = Scenario(
+    lambda h: Settings(),
+    with_role(),
+    with_role(policies=("arn:aws:iam::aws:policy/AdministratorAccess",)),
+)

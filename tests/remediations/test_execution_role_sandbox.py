@@ -19,7 +19,8 @@ from daemon.reconcile.reconciler import Reconciler
 from daemon.state import AppRef, Cause, Mode
 from remediations import execution_role_permissions as permissions
 from remediations import execution_role_trust as trust
-from remediations.base import Remediation, RuleSettings
+from remediations import trust_policy
+from remediations.base import AnyRule, RuleSettings
 from sandbox.server import Sandbox
 from sandbox.testing import Credentials
 
@@ -28,7 +29,11 @@ ADMIN = "arn:aws:iam::aws:policy/AdministratorAccess"
 TRUST = {
     "Version": "2012-10-17",
     "Statement": [
-        {"Effect": "Allow", "Principal": {"Service": trust.SERVICE}, "Action": "sts:AssumeRole"},
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": trust_policy.SERVICE},
+            "Action": "sts:AssumeRole",
+        },
         {
             "Sid": "Ops",
             "Effect": "Allow",
@@ -38,7 +43,7 @@ TRUST = {
         },
     ],
 }
-Rules = list[tuple[Remediation, RuleSettings, Mode]]
+Rules = list[tuple[AnyRule, RuleSettings, Mode]]
 
 
 @dataclass

@@ -13,14 +13,9 @@ from hypothesis import strategies as st
 
 from daemon.state import AppRef
 from remediations import iam_documents as docs
-from remediations.execution_role_trust import (
-    SERVICE,
-    ExecutionRoleTrust,
-    Settings,
-    fixed_document,
-    lets_flink_assume,
-    wanted_for,
-)
+from remediations.execution_role_trust import ExecutionRoleTrust, RoleTrust, Settings
+from remediations.trust_policy import SERVICE, fixed_document, lets_flink_assume, wanted_for
+from tests.contract.scenarios import Scenario, with_role
 from tests.factories import flink_detail, observed
 
 RULE = ExecutionRoleTrust()
@@ -36,11 +31,9 @@ def trust(*statements: dict[str, Any]) -> dict[str, Any]:
 
 
 def seen(doc: Any, apps: list[AppRef] | None, app: AppRef = ORDERS) -> Any:
-    facts = {
-        "role_arn": ROLE,
-        "trust": docs.load(doc),
-        "apps": None if apps is None else sorted(a.arn for a in apps),
-    }
+    facts = RoleTrust(
+        ROLE, docs.load(doc), None if apps is None else tuple(sorted(a.arn for a in apps))
+    )
     return observed(flink_detail(app), {RULE.id: facts}, app)
 
 
@@ -164,8 +157,9 @@ def test_statements_not_about_flink_assuming_the_role_are_ignored() -> None:
 
 
 def test_missing_role_or_no_role_is_no_drift() -> None:
-    obs = observed(flink_detail(ORDERS), {RULE.id: {"role_arn": ROLE, "trust": None}}, ORDERS)
-    assert RULE.check(Settings(), obs) == ()
+    for facts in ({}, {RULE.id: None}):  # observe found no role, or was not run
+        assert RULE.check(Settings(), observed(flink_detail(ORDERS), facts, ORDERS)) == ()
+    assert RULE.check(Settings(), seen({}, [ORDERS])) == ()  # a role without a trust policy
 
 
 def test_documents_load_from_json_and_url_encoded_strings() -> None:
@@ -291,3 +285,6 @@ def test_the_fix_keeps_everything_unrelated_and_adds_exactly_the_conditions(
     assert {s["Sid"] for s in docs.statements(doc) if "Sid" in s} <= set(sids)
     assert docs.equivalent(fixed_document(out, wanted), out)  # idempotent
     assert RULE.check(Settings(), seen(out, apps)) == ()
+
+
+SCENARIO = Scenario(lambda h: Settings(), with_role(True), with_role(False))

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from remediations.parallelism_cap import ParallelismCap, Settings, parallelism
 from sandbox.server import Sandbox
 from tests.contract.harness import Harness, assert_fixed_and_idempotent
+from tests.contract.scenarios import Scenario, flink, plain
 from tests.posture_factories import (
     apply_calls,
     observed_with,
@@ -128,3 +129,15 @@ def test_sandbox_autoscaling_is_turned_on_and_the_kpu_cap_alerts(
     values = parallelism(h.observe(app, rules).detail)
     assert (values["AutoScalingEnabled"], values["Parallelism"]) == (True, 48)
     assert [d.field for d in h.drifts(app, rules)] == [FIELD + "KPUs"]
+
+
+SCENARIO = Scenario(
+    lambda h: Settings(max_kpus=32, require_autoscaling=True),
+    plain(),  # DEFAULT: parallelism 1, autoscaling on
+    plain(
+        flink(
+            "ParallelismConfiguration",
+            {"ConfigurationType": "CUSTOM", "Parallelism": 48, "AutoScalingEnabled": False},
+        )
+    ),
+)

@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from remediations.required_tags import RequiredTags, Settings, TagRequirement
 from sandbox.server import Sandbox
 from tests.contract.harness import Harness, assert_fixed_and_idempotent
+from tests.contract.scenarios import Scenario, plain
 from tests.posture_factories import apply_calls, observed_with, posture_detail, tag_sets
 
 RULE = RequiredTags()
@@ -83,3 +84,10 @@ def test_sandbox_missing_tags_get_their_defaults_and_the_rest_alerts(
     assert [a.mode for a in first.plan.actions] == ["enforce", "alert"]
     assert h.observe(app, rules).tags["env"] == "dev"
     assert [d.field for d in h.drifts(app, rules)] == ["Tags.owner"]
+
+
+SCENARIO = Scenario(
+    lambda h: Settings(tags={"env": TagRequirement(allowed=["prod", "dev"], default="dev")}),
+    plain(tags={"env": "prod"}),
+    plain(tags={"env": "staging"}),
+)

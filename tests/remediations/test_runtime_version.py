@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from remediations.runtime_version import RuntimeVersion, Settings
 from sandbox.server import Sandbox
 from tests.contract.harness import Harness
+from tests.contract.scenarios import Scenario, plain
 from tests.posture_factories import RUNTIMES, observed_with, posture_detail, posture_details
 
 RULE = RuntimeVersion()
@@ -53,3 +54,6 @@ def test_sandbox_old_runtime_is_reported_and_never_changed(
             ("alert", ("runtime_version",), ())
         ]
     assert h.mutating_calls() == []
+
+
+SCENARIO = Scenario(lambda h: Settings(), plain(runtime="FLINK-1_20"), plain(runtime="FLINK-1_15"))

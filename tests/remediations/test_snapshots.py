@@ -8,9 +8,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from daemon.reconcile.plan import plan
 from remediations.snapshots import Settings, Snapshots
 from sandbox.server import Sandbox
 from tests.contract.harness import Harness, Rules, assert_fixed_and_idempotent
+from tests.contract.scenarios import Scenario, plain
 from tests.posture_factories import (
     apply_calls,
     observed_with,
@@ -42,7 +44,8 @@ def test_disabled_or_undescribed_snapshots_drift_with_one_versioned_update() -> 
 
 def test_non_flink_runtimes_are_not_checked() -> None:
     detail = posture_detail(runtime="SQL-1_0", snapshots={"SnapshotsEnabled": False})
-    assert RULE.check(Settings(), observed_with(detail)) == ()
+    assert not RULE.applies(detail)
+    assert plan(observed_with(detail), [(RULE, Settings(), "enforce")]).actions == ()
 
 
 @given(snapshot_configs, MODES)
@@ -81,3 +84,10 @@ def test_sandbox_app_without_snapshots_is_fixed_once(
     }
     assert_fixed_and_idempotent(h, app, rules)
     assert h.drifts(app, rules) == []
+
+
+SCENARIO = Scenario(
+    lambda h: Settings(),
+    plain({"ApplicationSnapshotConfiguration": {"SnapshotsEnabled": True}}),
+    plain({"ApplicationSnapshotConfiguration": {"SnapshotsEnabled": False}}),
+)

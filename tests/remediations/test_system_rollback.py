@@ -10,6 +10,7 @@ from hypothesis import given
 from remediations.system_rollback import Settings, SystemRollback
 from sandbox.server import Sandbox
 from tests.contract.harness import Harness, Rules, assert_fixed_and_idempotent
+from tests.contract.scenarios import Scenario, plain
 from tests.posture_factories import apply_calls, observed_with, posture_detail, posture_details
 
 RULE = SystemRollback()
@@ -33,6 +34,9 @@ def test_disabled_or_undescribed_rollback_drifts() -> None:
 
 @given(posture_details())
 def test_drift_iff_flink_without_rollback_and_fix_clears_it(detail: dict[str, Any]) -> None:
+    if not RULE.applies(detail):  # SQL and Studio apps have no rollback setting
+        assert not detail["RuntimeEnvironment"].startswith("FLINK")
+        return
     state = observed_with(detail)
     drifts = RULE.check(Settings(), state)
     description = detail["ApplicationConfigurationDescription"].get(
@@ -52,3 +56,10 @@ def test_sandbox_app_without_rollback_is_fixed_once(
     assert len(h.drifts(app, rules)) == 1
     assert_fixed_and_idempotent(h, app, rules)
     assert h.drifts(app, rules) == []
+
+
+SCENARIO = Scenario(
+    lambda h: Settings(),
+    plain({"ApplicationSystemRollbackConfiguration": {"RollbackEnabled": True}}),
+    plain(),
+)

@@ -7,21 +7,19 @@ from typing import Any, ClassVar
 import pytest
 
 from daemon.reconcile.plan import MergeConflict, deep_merge, plan
-from daemon.state import AppRef, Call, Drift, Mode, Observed
-from remediations.base import Reader, RuleSettings
+from daemon.state import Call, Drift, Mode, Observed
+from remediations.base import Rule, RuleSettings
 from tests.factories import APP, flink_detail, observed
 
 
-class FakeRule:
+class FakeRule(Rule[RuleSettings, None]):
     """A rule whose drifts and fix are given up front."""
 
-    id: ClassVar[str] = "fake"  # each instance sets its own, as rule classes do
-    settings_model: ClassVar[type[RuleSettings]] = RuleSettings
-    default_mode: ClassVar[Mode] = "enforce"
-    summary: ClassVar[str] = "test"
-    read_actions: ClassVar[tuple[str, ...]] = ()
-    write_actions: ClassVar[tuple[str, ...]] = ()
-    trigger_events: ClassVar[frozenset[str]] = frozenset()
+    summary = "test"
+    write_actions: ClassVar[tuple[str, ...]] = (
+        "logs:CreateLogGroup",
+        "kinesisanalytics:UpdateApplication",
+    )
 
     def __init__(
         self, rule_id: str, drifts: int, update: dict[str, Any] | None, fixable: bool = True
@@ -30,9 +28,6 @@ class FakeRule:
         self._drifts = drifts
         self._update = update
         self._fixable = fixable
-
-    def observe(self, settings: Any, app: AppRef, detail: Any, read: Reader) -> Any:
-        return None
 
     def check(self, settings: Any, observed: Observed) -> tuple[Drift, ...]:
         return tuple(
@@ -136,3 +131,32 @@ def test_deep_merge() -> None:
     assert deep_merge({"a": 1}, {"a": 1}) == {"a": 1}
     with pytest.raises(MergeConflict):
         deep_merge({"a": 1}, {"a": 2})
+
+
+@pytest.mark.parametrize(
+    ("runtime", "mode"),
+    [
+        ("SQL-1_0", "STREAMING"),
+        ("ZEPPELIN-FLINK-3_0", "INTERACTIVE"),
+        ("FLINK-1_20", "INTERACTIVE"),
+    ],
+)
+def test_a_rule_is_not_checked_on_applications_it_does_not_apply_to(
+    runtime: str, mode: str
+) -> None:
+    detail = {**flink_detail(runtime=runtime), "ApplicationMode": mode}
+    assert plan(observed(detail), [(FakeRule("a", 1, SNAP), RuleSettings(), "enforce")]) == plan(
+        observed(detail), []
+    )
+    assert run((FakeRule("a", 1, SNAP), "enforce")).actions != ()  # a Flink streaming app is
+
+
+def test_actions_carry_the_write_actions_their_rules_declared() -> None:
+    class Narrow(FakeRule):
+        write_actions: ClassVar[tuple[str, ...]] = ("kinesisanalytics:UpdateApplication",)
+
+    result = run((FakeRule("a", 1, SNAP), "enforce"), (Narrow("b", 1, ROLLBACK), "enforce"))
+    (action,) = result.actions
+    assert action.write_actions == {"logs:CreateLogGroup", "kinesisanalytics:UpdateApplication"}
+    (alert,) = run((Narrow("c", 1, None), "enforce")).actions
+    assert alert.write_actions == frozenset()  # an alert makes no call

@@ -11,14 +11,14 @@ from pydantic import ValidationError
 
 from daemon.reconcile.plan import plan
 from daemon.state import Mode
+from remediations.network import public_routes
 from remediations.vpc_public_route import (
-    PublicRoute,
+    NetworkFacts,
     Settings,
+    SubnetRoute,
     VpcPublicRoute,
-    effective_route_table,
-    open_egress,
-    public_routes,
 )
+from tests.contract.scenarios import Scenario, in_vpc
 from tests.factories import APP, observed
 from tests.vpc_factories import VPC, route, routes_strategy, table
 
@@ -27,113 +27,17 @@ SETTINGS = Settings()
 
 
 def facts(
-    subnets: dict[str, tuple[str, str]], tables: dict[str, dict[str, Any]], **extra: Any
+    subnets: dict[str, tuple[str, str]],
+    tables: dict[str, dict[str, Any]],
+    security_groups: tuple[dict[str, Any], ...] = (),
 ) -> dict[str, Any]:
     """Observed facts: subnet -> (route table id, association kind)."""
-    return {
-        RULE.id: {
-            "subnets": [
-                {"subnet_id": s, "vpc_id": VPC, "route_table_id": t, "association": kind}
-                for s, (t, kind) in subnets.items()
-            ],
-            "route_tables": tables,
-            **extra,
-        }
-    }
+    found = tuple(SubnetRoute(s, VPC, t, kind) for s, (t, kind) in subnets.items())
+    return {RULE.id: NetworkFacts(found, tables, security_groups)}
 
 
 def check(state_facts: dict[str, Any], settings: Settings = SETTINGS) -> tuple[Any, ...]:
     return RULE.check(settings, observed({}, state_facts))
-
-
-# --- effective_route_table -------------------------------------------------------------------
-
-
-def test_explicit_association_wins_over_the_main_table() -> None:
-    tables = [table("rtb-main", main=True), table("rtb-a", subnets=("subnet-a",))]
-    assert effective_route_table("subnet-a", VPC, tables) == "rtb-a"
-    assert effective_route_table("subnet-b", VPC, tables) == "rtb-main"
-
-
-def test_main_table_of_another_vpc_does_not_apply() -> None:
-    tables = [table("rtb-other", main=True, vpc="vpc-other")]
-    assert effective_route_table("subnet-a", VPC, tables) is None
-
-
-def test_a_disassociated_table_no_longer_applies() -> None:
-    tables = [
-        table("rtb-main", main=True),
-        table("rtb-old", subnets=("subnet-a",), association_state="disassociated"),
-    ]
-    assert effective_route_table("subnet-a", VPC, tables) == "rtb-main"
-
-
-@given(
-    st.dictionaries(
-        st.sampled_from(["subnet-1", "subnet-2", "subnet-3", "subnet-4"]),
-        st.sampled_from(["rtb-a", "rtb-b", "rtb-c"]),
-    ),
-    st.sampled_from(["rtb-a", "rtb-b", "rtb-c", "rtb-m"]),
-    st.randoms(use_true_random=False),
-)
-def test_effective_table_is_the_association_else_main(
-    explicit: dict[str, str], main: str, rnd: Any
-) -> None:
-    ids = {"rtb-a", "rtb-b", "rtb-c", main}
-    tables = [
-        table(t, subnets=tuple(s for s, e in explicit.items() if e == t), main=t == main)
-        for t in ids
-    ]
-    rnd.shuffle(tables)  # the listing's order must not matter
-    for subnet in ("subnet-1", "subnet-2", "subnet-3", "subnet-4"):
-        assert effective_route_table(subnet, VPC, tables) == explicit.get(subnet, main)
-
-
-# --- public_routes ---------------------------------------------------------------------------
-
-
-def test_ipv4_and_ipv6_default_routes_to_an_internet_gateway_are_public() -> None:
-    rtb = table("rtb-1", (route("0.0.0.0/0", "igw-1"), route("::/0", "igw-1")))
-    assert public_routes(rtb) == (PublicRoute("0.0.0.0/0", "igw-1"), PublicRoute("::/0", "igw-1"))
-
-
-def test_egress_only_gateway_counts_unless_disabled() -> None:
-    rtb = table("rtb-1", (route("::/0", "eigw-1"),))
-    assert public_routes(rtb) == (PublicRoute("::/0", "eigw-1"),)
-    assert public_routes(rtb, egress_only_gateways=False) == ()
-
-
-@pytest.mark.parametrize(
-    "routes",
-    [
-        (route("0.0.0.0/0", "igw-1", state="blackhole"),),
-        (route("::/0", "eigw-1", state="blackhole"),),
-        (route("0.0.0.0/0", "nat-1"), route("::/0", "nat-1")),
-        (route("0.0.0.0/0", "tgw-1"), route("0.0.0.0/0", "vgw-1")),
-        (route("10.1.0.0/16", "pcx-1"),),
-    ],
-    ids=["blackhole-igw", "blackhole-eigw", "nat", "tgw-vgw", "peering"],
-)
-def test_private_or_dead_routes_are_not_public(routes: tuple[dict[str, Any], ...]) -> None:
-    assert public_routes(table("rtb-1", routes)) == ()
-
-
-@given(routes_strategy, st.booleans())
-def test_public_routes_are_exactly_active_default_routes_to_gateways(
-    routes: list[dict[str, Any]], egress_only: bool
-) -> None:
-    found = set(public_routes(table("rtb-1", tuple(routes)), egress_only_gateways=egress_only))
-    expected = set()
-    for r in routes:
-        destination = r.get("DestinationCidrBlock") or r.get("DestinationIpv6CidrBlock")
-        target = r.get("GatewayId") or r.get("EgressOnlyInternetGatewayId") or ""
-        if r["State"] != "active" or destination not in ("0.0.0.0/0", "::/0"):
-            continue
-        if target.startswith("igw-") or (
-            egress_only and destination == "::/0" and target.startswith("eigw-")
-        ):
-            expected.add(PublicRoute(destination, target))
-    assert found == expected
 
 
 # --- check -----------------------------------------------------------------------------------
@@ -167,29 +71,11 @@ def test_security_group_egress_is_checked_only_when_asked() -> None:
         "GroupId": "sg-1",
         "IpPermissionsEgress": [{"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}],
     }
-    state = facts({}, {}, security_groups=[group])
+    state = facts({}, {}, security_groups=(group,))
     assert check(state) == ()
     (drift,) = check(state, Settings(security_group_egress=True))
     assert drift.field == "SecurityGroup.sg-1.Egress" and not drift.fixable
     assert "sg-1" in drift.message and "0.0.0.0/0" in drift.message
-
-
-def test_open_egress_needs_all_protocols_to_everywhere() -> None:
-    def egress(protocol: str, cidr: str) -> dict[str, Any]:
-        return {"IpPermissionsEgress": [{"IpProtocol": protocol, "IpRanges": [{"CidrIp": cidr}]}]}
-
-    tcp_only, narrow = egress("tcp", "0.0.0.0/0"), egress("-1", "10.0.0.0/8")
-    both = {
-        "IpPermissionsEgress": [
-            {
-                "IpProtocol": "-1",
-                "IpRanges": [{"CidrIp": "0.0.0.0/0"}],
-                "Ipv6Ranges": [{"CidrIpv6": "::/0"}],
-            }
-        ]
-    }
-    assert open_egress(tcp_only) == () and open_egress(narrow) == ()
-    assert open_egress(both) == ("0.0.0.0/0", "::/0")
 
 
 def test_topic_arn_is_validated() -> None:
@@ -253,3 +139,6 @@ def test_alert_actions_carry_the_expanded_topic_in_every_mode(mode: Mode) -> Non
     assert action.mode == "alert" and action.calls == ()
     assert action.notify_topic == f"arn:aws:sns:{APP.region}:{APP.account}:vpc-alerts"
     assert RULE.notify_topic(Settings(), APP) is None
+
+
+SCENARIO = Scenario(lambda h: Settings(), in_vpc("private_subnet_id"), in_vpc("public_subnet_id"))

@@ -9,6 +9,8 @@ from pydantic import ValidationError
 
 from daemon.reconcile.plan import plan
 from remediations.vpc_required import Settings, VpcRequired
+from tests.contract.harness import Harness
+from tests.contract.scenarios import Scenario, in_vpc, network, plain
 from tests.factories import APP, observed
 from tests.vpc_factories import VPC, vpc_detail
 
@@ -58,8 +60,9 @@ def test_an_empty_allowlist_allows_any_subnet() -> None:
 
 
 def test_sql_applications_cannot_run_in_a_vpc_and_are_not_checked() -> None:
-    assert RULE.check(FIX_ON, observed(vpc_detail(runtime="SQL-1_0"))) == ()
-    assert RULE.check(FIX_ON, observed(vpc_detail(runtime="ZEPPELIN-FLINK-3_0"))) != ()
+    assert not RULE.applies(vpc_detail(runtime="SQL-1_0"))
+    studio = {**vpc_detail(runtime="ZEPPELIN-FLINK-3_0"), "ApplicationMode": "INTERACTIVE"}
+    assert RULE.applies(studio) and RULE.check(FIX_ON, observed(studio)) != ()
 
 
 @pytest.mark.parametrize(
@@ -116,3 +119,15 @@ def test_drift_is_exactly_a_missing_vpc_or_subnets_outside_the_allowlist(
         outside = set()
     assert {s for d in drifts for s in d.current} == outside
     assert all(not d.fixable for d in drifts) and calls == ()
+
+
+def _settings(h: Harness) -> Settings:
+    net = network(h)
+    return Settings(
+        subnet_ids=(net["private_subnet_id"],),
+        security_group_ids=(net["security_group_id"],),
+        add_vpc_configuration=True,
+    )
+
+
+SCENARIO = Scenario(_settings, in_vpc("private_subnet_id"), plain())

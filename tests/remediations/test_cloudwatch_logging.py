@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from hypothesis import given
 from hypothesis import strategies as st
 
-from remediations.cloudwatch_logging import CloudwatchLogging, Settings, split_stream_arn
+from daemon.state import AppRef, Observed
+from remediations.cloudwatch_logging import (
+    CloudwatchLogging,
+    LogDestination,
+    Settings,
+    split_stream_arn,
+)
+from tests.contract.harness import Harness
+from tests.contract.scenarios import Scenario, flink, plain
 from tests.factories import APP, flink_detail, observed, stream_arn
 
 RULE = CloudwatchLogging()
 SETTINGS = Settings()
 GOOD_MONITORING = {"ConfigurationType": "CUSTOM", "LogLevel": "INFO", "MetricsLevel": "APPLICATION"}
-FACTS_OK = {"cloudwatch_logging": {"group_exists": True, "stream_exists": True}}
+FACTS_OK = {"cloudwatch_logging": LogDestination(group_exists=True, stream_exists=True)}
 
 monitoring = st.fixed_dictionaries(
     {
@@ -25,7 +35,15 @@ streams = st.lists(
     max_size=2,
     unique=True,
 )
-facts = st.fixed_dictionaries({"group_exists": st.booleans(), "stream_exists": st.booleans()})
+facts = st.builds(LogDestination, st.booleans(), st.booleans())
+states = st.builds(
+    lambda mon, arns, fact: observed(
+        flink_detail(log_streams=tuple(arns), monitoring=mon), {RULE.id: fact}
+    ),
+    monitoring,
+    streams,
+    facts,
+)
 
 
 def test_compliant_app_has_no_drift() -> None:
@@ -37,29 +55,23 @@ def test_compliant_app_has_no_drift() -> None:
 
 @given(monitoring, streams, facts)
 def test_drift_fields_are_exactly_the_differences(
-    mon: dict[str, str], arns: list[str], fact: dict[str, bool]
+    mon: dict[str, str], arns: list[str], fact: LogDestination
 ) -> None:
-    state = observed(
-        flink_detail(log_streams=tuple(arns), monitoring=mon), {"cloudwatch_logging": fact}
-    )
-    fields = {d.field for d in RULE.check(SETTINGS, state)}
+    detail = flink_detail(log_streams=tuple(arns), monitoring=mon)
+    fields = {d.field for d in RULE.check(SETTINGS, observed(detail, {RULE.id: fact}))}
     expected = {f"MonitoringConfiguration.{k}" for k, v in GOOD_MONITORING.items() if mon[k] != v}
     if stream_arn() not in arns:
         expected.add("CloudWatchLoggingOptions")
-    if not fact["group_exists"]:
+    if not fact.group_exists:
         expected.add("LogGroup")
-    if not fact["stream_exists"]:
+    if not fact.stream_exists:
         expected.add("LogStream")
     assert fields == expected
 
 
-@given(monitoring, streams, facts)
-def test_fix_makes_at_most_two_application_calls(
-    mon: dict[str, str], arns: list[str], fact: dict[str, bool]
-) -> None:
-    state = observed(
-        flink_detail(log_streams=tuple(arns), monitoring=mon), {"cloudwatch_logging": fact}
-    )
+@given(states)
+def test_fix_makes_at_most_two_application_calls(state: Observed) -> None:
+    arns = [o["LogStreamARN"] for o in state.detail["CloudWatchLoggingOptionDescriptions"]]
     drifts = RULE.check(SETTINGS, state)
     calls = RULE.fix(SETTINGS, state, drifts)
     app_calls = [c for c in calls if c.service == "kinesisanalyticsv2"]
@@ -75,6 +87,7 @@ def test_fix_makes_at_most_two_application_calls(
 
 def test_sql_applications_are_not_checked_for_flink_monitoring() -> None:
     detail = flink_detail(log_streams=(stream_arn(),), runtime="SQL-1_0")
+    assert RULE.applies(detail)  # every runtime logs
     assert RULE.check(SETTINGS, observed(detail, FACTS_OK)) == ()
 
 
@@ -87,3 +100,24 @@ def test_template_expands_per_application() -> None:
         == f"arn:aws:logs:us-east-1:{APP.account}:log-group:/flink/orders:log-stream:main"
     )
     assert split_stream_arn(settings.stream_arn(APP)) == ("/flink/orders", "main")
+
+
+def _logging_compliant(h: Harness, settings: Settings, name: str) -> AppRef:
+    arn = settings.stream_arn(h.app(name))
+    group, stream = split_stream_arn(arn)
+    logs = h.client("logs")
+    logs.create_log_group(logGroupName=group)
+    logs.create_log_stream(logGroupName=group, logStreamName=stream)
+    monitoring: dict[str, Any] = {
+        "ConfigurationType": "CUSTOM",
+        "LogLevel": settings.log_level,
+        "MetricsLevel": settings.metrics_level,
+    }
+    return h.create_app(
+        name,
+        flink("MonitoringConfiguration", monitoring),
+        CloudWatchLoggingOptions=[{"LogStreamARN": arn}],
+    )
+
+
+SCENARIO = Scenario(lambda h: Settings(), _logging_compliant, plain())
