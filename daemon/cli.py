@@ -16,6 +16,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "daemon.commands.run",
     "daemon.commands.replay",
     "daemon.commands.demo",
+    "daemon.commands.example",
     "daemon.commands.iam_policy",
 )
 
