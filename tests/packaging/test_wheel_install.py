@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +24,7 @@ pytestmark = [pytest.mark.wheel, pytest.mark.timeout(900)]
 
 REPO = Path(__file__).resolve().parents[2]
 LOCK = REPO / "requirements-dev.lock"
+PIN = re.compile(r"^([A-Za-z0-9_.-]+==[^\s\\]+)", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -73,9 +74,12 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
     [wheel] = dist.glob("flink_remediator-*.whl")
     venv = root / "venv"
     run([sys.executable, "-m", "venv", str(venv)], root)
-    # The same pinned versions as CI and the image (the lock is a constraints file here).
+    # The versions CI and the image use; the wheel's own metadata still has to resolve them
+    # (pins without hashes: hash checking cannot cover the locally built wheel).
+    constraints = root / "constraints.txt"
+    constraints.write_text("\n".join(PIN.findall(LOCK.read_text())) + "\n")
     run(
-        [str(venv / "bin" / "pip"), "install", "-q", "-c", str(LOCK), f"{wheel}[sandbox]"],
+        [str(venv / "bin" / "pip"), "install", "-q", "-c", str(constraints), f"{wheel}[sandbox]"],
         root,
     )
     workdir = root / "elsewhere"
