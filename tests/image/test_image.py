@@ -27,6 +27,7 @@ IMAGE = "localhost/flink-remediator:image-test"
 REVISION = "image-test-revision"
 CREATED = "2026-12-01T09:00:00Z"
 SOURCE = "https://example.com/flink-remediator.git"
+LOCK_PIN = r"^([A-Za-z0-9_.-]+)==(\S+)"
 
 
 @dataclass(frozen=True)
@@ -180,12 +181,14 @@ def test_runtime_has_no_shell_no_pip_and_no_sandbox(image: BuiltImage) -> None:
 
 
 def test_dependencies_are_the_locked_versions(image: BuiltImage) -> None:
-    locked = dict(
-        re.findall(r"^([a-z0-9_.-]+)==(\S+)", (REPO / "requirements.lock").read_text(), re.M)
-    )
+    def normalized(name: str) -> str:
+        return re.sub(r"[-_.]+", "-", name).lower()
+
+    lock = (REPO / "requirements.lock").read_text()
+    locked = {normalized(name): version for name, version in re.findall(LOCK_PIN, lock, re.M)}
     installed = {}
     for dist_info in site_packages(image).glob("*.dist-info"):
         name, _, version = dist_info.name.removesuffix(".dist-info").rpartition("-")
-        installed[name.lower().replace("_", "-")] = version
-    installed.pop("flink-remediator")
-    assert installed == {name.replace("_", "-"): v for name, v in locked.items()}
+        installed[normalized(name)] = version
+    assert installed.pop("flink-remediator") == "0.1.0"
+    assert installed == locked
