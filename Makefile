@@ -5,10 +5,16 @@ PYTEST_ARGS ?=
 
 .PHONY: test lint typecheck install run plan clean
 
-$(VENV)/.installed: pyproject.toml
+# Dependencies at the versions of requirements-dev.lock (hash-checked; the image installs the
+# same versions from requirements.lock), then the project itself, editable, without dependencies.
+# After changing dependencies in pyproject.toml, re-run the pip-compile command in each lock
+# file's header (requirements-dev.lock first, then requirements.lock seeded with its pins).
+$(VENV)/.installed: pyproject.toml requirements-dev.lock
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
-	$(PIP) install -q -e '.[dev,sandbox]'
+	$(PIP) install -q --require-hashes -r requirements-dev.lock
+	$(PIP) install -q --no-deps -e .
+	$(PIP) check
 	touch $@
 
 install: $(VENV)/.installed

@@ -16,6 +16,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "daemon.commands.run",
     "daemon.commands.replay",
     "daemon.commands.demo",
+    "daemon.commands.example",
     "daemon.commands.iam_policy",
 )
 
@@ -27,7 +28,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module_name in COMMAND_MODULES:
-        importlib.import_module(module_name).register(subparsers)
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as err:
+            if err.name != "sandbox":  # the container image ships without the sandbox
+                raise
+            continue
+        module.register(subparsers)
     return parser
 
 

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from pathlib import Path
+from importlib.resources import files
+from importlib.resources.abc import Traversable
 from typing import Any
 
 import boto3
 
-PATTERN_DIR = Path(__file__).resolve().parent.parent / "config" / "eventbridge"
+# config/eventbridge, shipped in the wheel as package data (pyproject.toml, daemon.bundled).
+PATTERN_DIR = files("daemon.bundled") / "eventbridge"
 QUEUE_NAME = "flink-remediator-events"
 DLQ_NAME = "flink-remediator-events-dlq"
 RULE_PREFIX = "flink-remediator-"
@@ -31,11 +33,12 @@ class Queues:
     queue_arn: str
 
 
-def load_patterns(directory: Path = PATTERN_DIR) -> dict[str, dict[str, Any]]:
+def load_patterns(directory: Traversable = PATTERN_DIR) -> dict[str, dict[str, Any]]:
     """Rule name -> event pattern, one per JSON file."""
     patterns = {
-        RULE_PREFIX + path.stem: json.loads(path.read_text())
-        for path in sorted(directory.glob("*.json"))
+        RULE_PREFIX + entry.name.removesuffix(".json"): json.loads(entry.read_text())
+        for entry in sorted(directory.iterdir(), key=lambda entry: entry.name)
+        if entry.name.endswith(".json")
     }
     if not patterns:
         raise FileNotFoundError(f"no EventBridge patterns in {directory}")
@@ -43,7 +46,7 @@ def load_patterns(directory: Path = PATTERN_DIR) -> dict[str, dict[str, Any]]:
 
 
 def provision(
-    endpoint_url: str, region: str, account_id: str, pattern_dir: Path = PATTERN_DIR
+    endpoint_url: str, region: str, account_id: str, pattern_dir: Traversable = PATTERN_DIR
 ) -> Queues:
     """Create the event queue, its DLQ and the rules, over HTTP like any AWS user."""
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import os
 import threading
-from pathlib import Path
+from importlib.resources.abc import Traversable
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -51,7 +51,7 @@ class Sandbox:
         host: str = "127.0.0.1",
         region: str = DEFAULT_REGION,
         transition_seconds: float = DEFAULT_TRANSITION_SECONDS,
-        pattern_dir: Path = PATTERN_DIR,
+        pattern_dir: Traversable = PATTERN_DIR,
         enforce_iam: bool = False,
     ) -> None:
         self.host = host

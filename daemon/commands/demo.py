@@ -15,13 +15,13 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable
-from pathlib import Path
+from importlib.resources import files
 from typing import Any
 
 import boto3
 
-ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_CONFIG = ROOT / "config" / "desired-state.example.yaml"
+# config/desired-state.example.yaml, shipped in the wheel as package data (daemon.bundled).
+DEFAULT_CONFIG = files("daemon.bundled") / "desired-state.example.yaml"
 
 
 def register(subparsers: Any) -> None:

@@ -6,7 +6,9 @@ JSON body reports every check by name, so a failing probe says which part is at 
 
 from __future__ import annotations
 
+import errno
 import json
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -64,7 +66,7 @@ class HealthServer:
             def log_message(self, format: str, *args: object) -> None:
                 return  # probes every few seconds would drown the logs
 
-        self._server = ThreadingHTTPServer((host, port), Handler)
+        self._server = _bind(host, port, Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(
             target=self._server.serve_forever, name="health-server", daemon=True
@@ -110,3 +112,27 @@ def _passes(name: str, check: Check) -> bool:
     except Exception:
         log.exception("health_check_failed", check=name)
         return False
+
+
+class _DualStackServer(ThreadingHTTPServer):
+    """An IPv6 socket that also accepts IPv4 (as ::ffff:a.b.c.d) when bound to "::"."""
+
+    address_family = socket.AF_INET6
+
+    def server_bind(self) -> None:
+        self.socket.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+        super().server_bind()
+
+
+def _bind(host: str, port: int, handler: type[BaseHTTPRequestHandler]) -> ThreadingHTTPServer:
+    """Listen on host: an IPv6 address (":" in it) gets an IPv6 socket, "::" one that is
+    dual-stack, so probes reach the pod on IPv4, IPv6 and dual-stack clusters alike. Where the
+    kernel has no IPv6 at all, "::" falls back to 0.0.0.0 (the same reach on such a node)."""
+    if ":" not in host:
+        return ThreadingHTTPServer((host, port), handler)
+    try:
+        return _DualStackServer((host, port), handler)
+    except OSError as err:
+        if host == "::" and err.errno in (errno.EAFNOSUPPORT, errno.EADDRNOTAVAIL):
+            return ThreadingHTTPServer(("0.0.0.0", port), handler)
+        raise

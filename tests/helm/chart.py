@@ -91,6 +91,8 @@ EVERYTHING_ON: dict[str, Any] = {
         "logFormat": "console",
         "shutdownGraceSeconds": 60,
         "terminationGraceMarginSeconds": 20,
+        # 3 x 1200 s: the sweep-stale threshold of config/prometheus/alerts.yaml (1 h).
+        "sweepIntervalSeconds": 1200,
     },
     "serviceAccount": {
         "roleArn": "arn:aws:iam::123456789012:role/flink-remediator",
@@ -98,7 +100,16 @@ EVERYTHING_ON: dict[str, Any] = {
     },
     "podAnnotations": {"example.com/team": "data-platform"},
     "podLabels": {"team": "data-platform"},
-    "extraEnv": [{"name": "FLINK_REMEDIATOR_WORKERS", "value": "16"}],
+    "extraEnv": [
+        {"name": "AWS_CA_BUNDLE", "value": "/etc/ssl/corporate/ca.pem"},
+        {"name": "FLINK_REMEDIATOR_WORKERS", "value": "16"},
+    ],
+    "envFrom": [{"configMapRef": {"name": "egress-proxy"}}],
+    "extraVolumes": [{"name": "ca-bundle", "configMap": {"name": "corporate-ca"}}],
+    "extraVolumeMounts": [
+        {"name": "ca-bundle", "mountPath": "/etc/ssl/corporate", "readOnly": True}
+    ],
+    "commonLabels": {"cost-center": "data-platform"},
     "priorityClassName": "system-cluster-critical",
     "nodeSelector": {"kubernetes.io/os": "linux"},
     "tolerations": [

@@ -83,14 +83,20 @@ def test_service_monitor_scrapes_the_metrics_port_as_job_flink_remediator() -> N
     spec = monitor["spec"]
     assert monitor["apiVersion"] == "monitoring.coreos.com/v1"
     assert monitor["metadata"]["labels"]["release"] == "kube-prometheus-stack"
-    # The Operator takes the job name from this Service label: alerts select job="flink-remediator".
-    assert service["metadata"]["labels"][spec["jobLabel"]] == "flink-remediator"
+    # A fixed job label (not the Service's name label, which nameOverride changes): the alerts
+    # select job="flink-remediator".
+    assert "jobLabel" not in spec
     assert spec["selector"]["matchLabels"].items() <= service["metadata"]["labels"].items()
     assert spec["namespaceSelector"] == {"matchNames": ["flink-remediator"]}
     [endpoint] = spec["endpoints"]
     assert endpoint["port"] == service["spec"]["ports"][0]["name"]
     assert endpoint["path"] == "/metrics"
     assert endpoint["interval"] == "30s"
+    assert endpoint["relabelings"][0] == {
+        "action": "replace",
+        "targetLabel": "job",
+        "replacement": "flink-remediator",
+    }
 
 
 def test_dashboard_config_map_is_labelled_for_the_grafana_sidecar() -> None:

@@ -25,6 +25,9 @@ CONFIG_IN_POD = "/etc/flink-remediator/desired-state.yaml"  # where the Helm cha
 BASE_IMAGE = "localhost/flink-remediator-test-base:bookworm"
 IMAGE = "localhost/flink-remediator:image-test"
 REVISION = "image-test-revision"
+CREATED = "2026-12-01T09:00:00Z"
+SOURCE = "https://example.com/flink-remediator.git"
+LOCK_PIN = r"^([A-Za-z0-9_.-]+)==(\S+)"
 
 
 @dataclass(frozen=True)
@@ -67,7 +70,13 @@ def image(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BuiltImage]:
             REPO,
             REPO / "Dockerfile",
             IMAGE,
-            {"BASE_IMAGE": BASE_IMAGE, "REVISION": REVISION, "VERSION": "0.1.0"},
+            {
+                "BASE_IMAGE": BASE_IMAGE,
+                "REVISION": REVISION,
+                "VERSION": "0.1.0",
+                "CREATED": CREATED,
+                "SOURCE": SOURCE,
+            },
         )
         container = buildah("from", "--quiet", IMAGE)
         rootfs = Path(buildah("mount", container))
@@ -90,6 +99,8 @@ def test_image_metadata_follows_the_contract(image: BuiltImage) -> None:
     assert isinstance(labels, dict)
     assert labels["org.opencontainers.image.title"] == "flink-remediator"
     assert labels["org.opencontainers.image.revision"] == REVISION
+    assert labels["org.opencontainers.image.created"] == CREATED
+    assert labels["org.opencontainers.image.source"] == SOURCE
     assert labels["org.opencontainers.image.version"] == "0.1.0"
     assert labels["org.opencontainers.image.base.name"] == BASE_IMAGE
     assert labels["org.opencontainers.image.licenses"] == "Apache-2.0"
@@ -148,3 +159,36 @@ def test_validate_rejects_a_missing_file(image: BuiltImage) -> None:
         pytest.skip("the `validate` subcommand does not exist yet in daemon/cli.py")
     result = image.runner().run(image.entrypoint("validate", "/tmp/does-not-exist.yaml"))
     assert result.returncode != 0
+
+
+def site_packages(image: BuiltImage) -> Path:
+    [found] = (image.rootfs / "opt" / "flink-remediator" / "lib").glob("python3*/site-packages")
+    return found
+
+
+def test_runtime_has_no_shell_no_pip_and_no_sandbox(image: BuiltImage) -> None:
+    for shell in ("sh", "bash", "dash"):
+        for directory in ("bin", "usr/bin"):
+            assert not (image.rootfs / directory / shell).exists(), f"/{directory}/{shell}"
+    packages = site_packages(image)
+    assert not (packages / "sandbox").exists()
+    assert not list(packages.glob("pip*")), "pip in the virtualenv"
+    assert not list(image.rootfs.glob("usr/**/ensurepip")), "ensurepip in the base"
+    no_pip = image.runner().run(["/opt/flink-remediator/bin/python", "-c", "import pip"])
+    assert no_pip.returncode != 0 and "No module named 'pip'" in no_pip.stderr
+    help_text = image.runner().run(image.entrypoint("--help")).stdout
+    assert not re.search(r"^\s+sandbox\b", help_text, re.MULTILINE)
+
+
+def test_dependencies_are_the_locked_versions(image: BuiltImage) -> None:
+    def normalized(name: str) -> str:
+        return re.sub(r"[-_.]+", "-", name).lower()
+
+    lock = (REPO / "requirements.lock").read_text()
+    locked = {normalized(name): version for name, version in re.findall(LOCK_PIN, lock, re.M)}
+    installed = {}
+    for dist_info in site_packages(image).glob("*.dist-info"):
+        name, _, version = dist_info.name.removesuffix(".dist-info").rpartition("-")
+        installed[normalized(name)] = version
+    assert installed.pop("flink-remediator") == "0.1.0"
+    assert installed == locked

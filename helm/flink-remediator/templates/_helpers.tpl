@@ -35,6 +35,14 @@ app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
 app.kubernetes.io/component: remediator
 app.kubernetes.io/part-of: flink-remediator
 app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- with .Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}
+
+{{/* The job label of the scrape: the ServiceMonitor sets it, the alert rules select it. */}}
+{{- define "flink-remediator.metricsJob" -}}
+{{- .Values.serviceMonitor.jobName }}
 {{- end }}
 
 {{- define "flink-remediator.serviceAccountName" -}}
