@@ -7,6 +7,7 @@ newer than the installed botocore is refused too; the message says to upgrade.
 
 from __future__ import annotations
 
+import os
 import re
 from functools import cache
 from urllib.parse import urlsplit
@@ -58,5 +59,6 @@ def _one_edit_apart(a: str, b: str) -> bool:
 
 
 def sdk_region() -> str:
-    """The Region the SDK would use: AWS_REGION, AWS_DEFAULT_REGION, then the profile's."""
-    return boto3.session.Session().region_name or ""
+    """AWS_REGION (what other AWS SDKs and Lambda set; botocore reads only the next two), then
+    AWS_DEFAULT_REGION, then the profile's Region."""
+    return os.environ.get("AWS_REGION") or boto3.session.Session().region_name or ""
