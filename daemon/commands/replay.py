@@ -13,9 +13,9 @@ import sys
 from typing import Any
 
 from daemon import errors
+from daemon.apply.audit import Cause
 from daemon.commands import exits
 from daemon.commands.preflight import caller_identity
-from daemon.apply.audit import Cause
 from daemon.desired.loader import load_config
 from daemon.ingest.dedupe import EventIdCache
 from daemon.ingest.files import read_events
