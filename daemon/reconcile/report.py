@@ -45,9 +45,10 @@ def to_json(
         "changes": sum(len(a["changes"]) for app in apps for a in app["actions"]),
         "errors": sum(1 for r in results if r.result == "error"),
     }
-    doc: dict[str, Any] = {"format_version": FORMAT_VERSION, "dry_run": dry_run, **(extra or {})}
+    doc: dict[str, Any] = {"format_version": FORMAT_VERSION, "dry_run": dry_run}
     doc["applications"] = apps
     doc["summary"] = summary
+    doc.update(extra or {})
     return json.dumps(doc, indent=2, sort_keys=False, default=str)
 
 
