@@ -15,6 +15,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -186,16 +187,19 @@ def demo(args: argparse.Namespace) -> int:
     stop = threading.Event()
     if not args.no_actor:
         threading.Thread(target=_run_actor, args=(info, args.every, stop), daemon=True).start()
-    while not interrupts.requested.wait(0.5):
-        if daemon.poll() is not None:
-            break
+    while not interrupts.requested() and daemon.poll() is None:
+        time.sleep(0.5)
     stop.set()
-    if interrupts.requested.is_set():
+    if interrupts.requested():
         print("\nstopping the daemon and the sandbox (Ctrl-C again to force)", file=sys.stderr)
         interrupts.watchdog(SHUTDOWN_LIMIT_SECONDS)
-    if daemon.poll() is None:
-        daemon.send_signal(signal.SIGTERM)
-    code = daemon.wait()
-    sandbox.send_signal(signal.SIGTERM)
-    sandbox.wait()
-    return exits.OK if code == 0 else code
+
+    def stop_children() -> None:
+        if daemon.poll() is None:
+            daemon.send_signal(signal.SIGTERM)
+        daemon.wait()
+        sandbox.send_signal(signal.SIGTERM)
+        sandbox.wait()
+
+    interrupts.run_stop(stop_children)
+    return exits.OK if daemon.returncode == 0 else daemon.returncode

@@ -162,7 +162,7 @@ def _with_progress(
     work: Any, apps: list[AppRef], args: argparse.Namespace, interrupts: Interrupts
 ) -> PassResult:
     stderr = Console(stderr=True)
-    stopped = interrupts.requested.is_set
+    stopped = interrupts.requested
     if not stderr.is_terminal or len(apps) < 2:
         return run_pass(work, apps, args.workers, stopped)
     columns = (TextColumn("reconciling"), BarColumn(), MofNCompleteColumn())
@@ -179,7 +179,7 @@ def _report(
     extra: dict[str, Any],
 ) -> int:
     results = list(done.results)
-    if interrupts.requested.is_set():
+    if interrupts.requested():
         extra = {**extra, "interrupted": True, "not_started": [a.name for a in done.not_started]}
     document = to_json(results, args.dry_run, overrides, extra)
     if args.out:
@@ -189,7 +189,7 @@ def _report(
         print(document)
     else:
         render_text(results, sys.stdout, args.dry_run, overrides)
-    if interrupts.requested.is_set():
+    if interrupts.requested():
         left = ", ".join(a.name for a in done.not_started) or "none"
         return exits.fail(
             f"interrupted by {interrupts.signal_name}: {len(results)} applications done "

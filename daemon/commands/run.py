@@ -66,11 +66,11 @@ def run(args: argparse.Namespace) -> int:
     except (errors.AwsError, errors.SettingsError) as exc:
         daemon.stopping.set()
         return exits.fail(f"the daemon did not start: {exc}")
-    interrupts.requested.wait()
+    interrupts.wait()
     log.info("shutdown_requested", signal=interrupts.signal_name, force="send it again")
     # Never hang: the grace period plus time to release messages and close the port.
     interrupts.watchdog(run_settings.shutdown_grace_seconds + 15)
-    daemon.stop()
+    interrupts.run_stop(daemon.stop)
     log.info("daemon_summary", **stop_summary())
     return exits.OK
 

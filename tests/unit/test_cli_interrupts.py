@@ -6,22 +6,28 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from daemon.commands import exits
+from tests.e2e.harness import wait_until
 
+# As in the daemon, other threads run; here the main thread blocks the signals, so the kernel
+# must deliver them to the other thread, and the main thread still has to notice.
 SCRIPT = """
-import sys, threading
+import signal, sys, threading
 from daemon.commands.interrupts import Interrupts
 interrupts = Interrupts("forced exit: test")
 interrupts.install()
+threading.Thread(target=threading.Event().wait, daemon=True).start()
+signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
 print("ready", flush=True)
-interrupts.requested.wait()
+interrupts.wait()
 print("stopping", interrupts.signal_name, flush=True)
 if sys.argv[1] == "watchdog":
     interrupts.watchdog(0.2)
-threading.Event().wait()  # an orderly shutdown that never ends
+interrupts.run_stop(threading.Event().wait)  # an orderly shutdown that never ends
 """
 
 
@@ -34,7 +40,14 @@ def start(mode: str) -> subprocess.Popen[str]:
     )
     assert process.stdout is not None
     assert process.stdout.readline() == "ready\n"
+    wait_until(lambda: main_thread_sleeps(process.pid), 30, "the main thread to block")
     return process
+
+
+def main_thread_sleeps(pid: int) -> bool:
+    """The main thread is blocked waiting (so only a signal that wakes it can be handled)."""
+    stat = Path(f"/proc/{pid}/task/{pid}/stat").read_text()
+    return stat.rsplit(")", 1)[1].split()[0] == "S"
 
 
 @pytest.mark.parametrize("first", [signal.SIGINT, signal.SIGTERM])
