@@ -1,12 +1,18 @@
 """The `flink-remediator` command. Each subcommand lives in its own module and registers itself
-here through `register(subparsers)`; this file only wires them together."""
+here through `register(subparsers)`; this file only wires them together and turns the errors
+every command can meet (a closed pipe, an interrupt) into one line and a documented exit code."""
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Callable, Sequence
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+from daemon.commands import exits
 
 # Modules that each define `register(subparsers) -> None`; the parser they add sets `func`.
 COMMAND_MODULES: tuple[str, ...] = (
@@ -21,10 +27,29 @@ COMMAND_MODULES: tuple[str, ...] = (
 )
 
 
+class Parser(argparse.ArgumentParser):
+    """No prefix matching (`--queue` must not pass for `--queue-url`); subcommand parsers are
+    made from the same class, so this holds at every level."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["allow_abbrev"] = False
+        super().__init__(*args, **kwargs)
+
+
+def package_version() -> str:
+    try:
+        return version("flink-remediator")
+    except PackageNotFoundError:  # running from a checkout that was never installed
+        return "unknown"
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="flink-remediator",
         description="Event-driven remediation for Amazon Managed Service for Apache Flink.",
+    )
+    parser.add_argument(
+        "--version", action="version", version=f"flink-remediator {package_version()}"
     )
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module_name in COMMAND_MODULES:
@@ -41,7 +66,15 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     func: Callable[[argparse.Namespace], int] = args.func
-    return func(args)
+    try:
+        return func(args)
+    except BrokenPipeError:
+        # The reader went away (`schema | head`): say nothing, and keep the interpreter's final
+        # flush from raising again on the closed pipe.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return exits.BROKEN_PIPE
+    except KeyboardInterrupt:
+        return exits.fail("interrupted", exits.INTERRUPTED)
 
 
 if __name__ == "__main__":

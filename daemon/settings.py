@@ -11,6 +11,7 @@ from dataclasses import MISSING, dataclass, fields
 from typing import Any
 
 from daemon.errors import SettingsError
+from daemon.regions import region_from_queue_url, region_problem, sdk_region
 
 ENV_PREFIX = "FLINK_REMEDIATOR_"
 
@@ -21,7 +22,7 @@ class RunSettings:
     queue_url: str = ""  # empty: no event ingestion, sweeps only
     dlq_url: str = ""  # for the DLQ depth gauge; derived from the queue's redrive policy if empty
     dry_run: bool = False
-    region: str = ""  # default: AWS_REGION / the SDK's
+    region: str = ""  # resolved by from_args: queue URL, then this flag, then AWS_REGION
     metrics_port: int = 8080
     metrics_host: str = "0.0.0.0"
     log_format: str = "auto"
@@ -64,7 +65,8 @@ HELP = {
     "queue_url": "SQS queue the EventBridge rules deliver to",
     "dlq_url": "its dead-letter queue (default: from the queue's redrive policy)",
     "dry_run": "plan and report, never write",
-    "region": "region of the queue and STS calls (default: the config's first region)",
+    "region": "Region of the queue and STS calls when the queue URL does not name one "
+    "(default: AWS_REGION, then the config's first region)",
     "metrics_port": "port of /metrics, /healthz, /readyz",
     "metrics_host": "address to listen on",
     "log_format": "auto (console on a TTY, else JSON), json or console",
@@ -111,7 +113,24 @@ def from_args(args: argparse.Namespace) -> RunSettings:
                 raise SettingsError(f"{name}: {value!r} is not a number") from None
         else:
             values[f.name] = str(value)
+    values["region"] = home_region(values["queue_url"], values["region"])
     return RunSettings(**values).check()
+
+
+def home_region(queue_url: str, region: str) -> str:
+    """Where the queue and STS are called: the Region in an AWS queue URL, else --region, else
+    the SDK's (AWS_REGION, AWS_DEFAULT_REGION, profile); empty means the config's first Region.
+    A name botocore does not know stops the start, naming where it came from."""
+    from_url = region_from_queue_url(queue_url)
+    flag = f"--region ({ENV_PREFIX}REGION)"
+    if from_url and region and region != from_url:
+        raise SettingsError(f"{flag} {region} differs from the queue URL's Region {from_url}")
+    for value, source in ((from_url, "--queue-url"), (region, flag), (sdk_region(), "AWS_REGION")):
+        if value:
+            if problem := region_problem(value):
+                raise SettingsError(f"{source}: {problem}")
+            return value
+    return ""
 
 
 def _bool(name: str, value: object) -> bool:

@@ -7,6 +7,7 @@ daemon notice the CloudTrail event and fix the drift (or alert on it). Ctrl-C st
 from __future__ import annotations
 
 import argparse
+import contextlib
 import itertools
 import json
 import os
@@ -14,14 +15,21 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable
 from importlib.resources import files
 from typing import Any
 
 import boto3
 
+from daemon.commands import exits
+from daemon.commands.interrupts import Interrupts
+
 # config/desired-state.example.yaml, shipped in the wheel as package data (daemon.bundled).
 DEFAULT_CONFIG = files("daemon.bundled") / "desired-state.example.yaml"
+
+FORCED = "forced exit on a second Ctrl-C: the daemon and the sandbox were killed"
+SHUTDOWN_LIMIT_SECONDS = 60.0  # the daemon's own limit is its grace period + 15 s
 
 
 def register(subparsers: Any) -> None:
@@ -116,18 +124,33 @@ def _run_actor(info: dict[str, Any], every: float, stop: threading.Event) -> Non
 
 
 def demo(args: argparse.Namespace) -> int:
+    # The children get their own session, so a terminal's Ctrl-C reaches only this process,
+    # which stops them in order (the daemon first, to finish its work, then the sandbox).
+    children: list[subprocess.Popen[str]] = []
+
+    def kill_children() -> None:
+        for child in children:
+            with contextlib.suppress(OSError):
+                os.kill(child.pid, signal.SIGKILL)
+
+    interrupts = Interrupts(FORCED, on_force=kill_children)
+    interrupts.install()
     exe = [sys.executable, "-m", "daemon.cli"]
     sandbox = subprocess.Popen(
         [*exe, "sandbox", "serve", "--demo", "--port", str(args.port)],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
+        start_new_session=True,
     )
+    children.append(sandbox)
     assert sandbox.stdout is not None
     line = sandbox.stdout.readline()
     if not line:
-        print("error: the sandbox did not start (is the port free?)", file=sys.stderr)
-        return 1
+        sandbox.wait()
+        return exits.fail(
+            f"the sandbox did not start: is --port {args.port} free?", exits.UNAVAILABLE
+        )
     info = json.loads(line)
     daemon_keys = info["principals"]["daemon"]
     env = {
@@ -158,18 +181,26 @@ def demo(args: argparse.Namespace) -> int:
             "console",
         ],
         env=env,
+        start_new_session=True,
+        text=True,
     )
+    children.append(daemon)
     stop = threading.Event()
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
     if not args.no_actor:
         threading.Thread(target=_run_actor, args=(info, args.every, stop), daemon=True).start()
-    while not stop.wait(0.5):
-        if daemon.poll() is not None:
-            break
-    for process in (daemon, sandbox):
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-    code = daemon.wait(timeout=60)
-    sandbox.wait(timeout=30)
-    return 0 if code in (0, -signal.SIGTERM) else code
+    while not interrupts.requested() and daemon.poll() is None:
+        time.sleep(0.5)
+    stop.set()
+    if interrupts.requested():
+        print("\nstopping the daemon and the sandbox (Ctrl-C again to force)", file=sys.stderr)
+        interrupts.watchdog(SHUTDOWN_LIMIT_SECONDS)
+
+    def stop_children() -> None:
+        if daemon.poll() is None:
+            daemon.send_signal(signal.SIGTERM)
+        daemon.wait()
+        sandbox.send_signal(signal.SIGTERM)
+        sandbox.wait()
+
+    interrupts.run_stop(stop_children)
+    return exits.OK if daemon.returncode == 0 else daemon.returncode

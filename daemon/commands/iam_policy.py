@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 from daemon import errors
+from daemon.commands import exits
 from daemon.desired.loader import load_config
 from remediations import RULES
 from remediations.base import AnyRule
@@ -45,12 +47,21 @@ def register(subparsers: Any) -> None:
     p.set_defaults(func=print_policy)
 
 
+_QUEUE_ARN = re.compile(r"^arn:aws[a-z-]*:sqs:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,80}(\.fifo)?$")
+
+
 def print_policy(args: argparse.Namespace) -> int:
+    if args.queue_arn and not _QUEUE_ARN.match(args.queue_arn):
+        return exits.fail(
+            f"--queue-arn {args.queue_arn!r} is not an SQS queue ARN "
+            "(arn:aws:sqs:REGION:ACCOUNT:NAME)",
+            exits.USAGE,
+        )
     try:
         config = load_config(args.config)
     except errors.ConfigError as exc:
         print("\n".join(exc.problems), file=sys.stderr)
-        return 1
+        return exits.ERROR
     enabled = [RULES[rule_id] for rule_id, s in config.rules.items() if s.enabled]
     policy = daemon_policy(enabled, config.accounts, args.queue_arn, args.read_only)
     print(json.dumps(policy, indent=2))

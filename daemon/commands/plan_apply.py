@@ -1,4 +1,9 @@
-"""`plan` and `apply`: one pass over every application, like `terraform plan` / `apply`."""
+"""`plan` and `apply`: one pass over every application, like `terraform plan` / `apply`.
+
+`plan --out FILE` saves the JSON plan; `apply --plan-file FILE` applies exactly that plan
+(daemon/commands/plan_file.py). SIGINT/SIGTERM stops starting applications, lets those in
+progress finish, prints the partial report and exits 130; a second signal exits at once.
+"""
 
 from __future__ import annotations
 
@@ -10,17 +15,23 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from daemon import errors
+from daemon.apply.executor import Executor
+from daemon.apply.notify import Notifier
 from daemon.aws import AwsByRegion
+from daemon.commands import exits
+from daemon.commands.interrupts import Interrupts
+from daemon.commands.passes import PassResult, RecordingResolver, run_pass, select
+from daemon.commands.plan_file import PlanFileError, load_plan, stale_apps
+from daemon.commands.preflight import caller_identity
 from daemon.desired.loader import load_config
-from daemon.reconcile.fleet import reconcile_all
 from daemon.reconcile.inventory import Inventory, index_applications
 from daemon.reconcile.reconciler import Reconciler, ReconcileResult
-from daemon.reconcile.report import render_text, to_json
-from daemon.reconcile.rules import resolver_for
-from daemon.state import Cause
+from daemon.reconcile.report import Overrides, render_text, to_json
+from daemon.settings import home_region
+from daemon.state import AppRef, Cause, Plan
 from daemon.telemetry import logs
 
-EXIT_OK, EXIT_ERROR, EXIT_DRIFT = 0, 1, 2
+FORCED = "forced exit on a second signal: applications in progress may be half-fixed; run plan"
 
 
 def register(subparsers: Any) -> None:
@@ -29,77 +40,166 @@ def register(subparsers: Any) -> None:
         ("apply", "fix drift once, honouring each rule's mode"),
     ):
         p = subparsers.add_parser(name, help=helptext, description=helptext)
-        p.add_argument("--config", required=True, help="desired-state YAML file")
+        p.add_argument("--config", required=name == "plan", help="desired-state YAML file")
         p.add_argument("--output", choices=("text", "json"), default="text")
-        p.add_argument("--workers", type=int, default=8, help="applications reconciled at once")
         p.add_argument(
-            "--log-format", choices=("auto", "json", "console"), default="auto", dest="log_format"
+            "--app",
+            action="append",
+            default=[],
+            metavar="NAME",
+            help="only applications with this name or glob (repeatable)",
         )
+        p.add_argument("--workers", type=int, default=8, help="applications reconciled at once")
+        p.add_argument("--log-format", choices=("auto", "json", "console"), default="auto")
         if name == "plan":
+            p.add_argument("--out", metavar="FILE", help="also save the plan as JSON to FILE")
             p.add_argument(
                 "--detailed-exitcode",
                 action="store_true",
                 help="exit 0 when nothing drifted, 2 when something did, 1 on error",
             )
-            p.set_defaults(func=run_pass, dry_run=True)
+            p.set_defaults(func=run_plan_or_apply, dry_run=True, plan_file=None)
         else:
             p.add_argument("--dry-run", action="store_true", help="exactly `plan`")
-            p.set_defaults(func=run_pass, detailed_exitcode=False)
+            p.add_argument(
+                "--plan-file",
+                metavar="FILE",
+                help="apply exactly this saved plan (`plan --out`); refused if stale",
+            )
+            p.set_defaults(func=run_plan_or_apply, detailed_exitcode=False, out=None)
 
 
-def run_pass(args: argparse.Namespace) -> int:
+def run_plan_or_apply(args: argparse.Namespace) -> int:
     # plan's output is the report; apply also writes its audit records to stderr.
     logs.configure(args.log_format, level="WARNING" if args.dry_run else "INFO")
+    if args.plan_file:
+        if args.config or args.dry_run:
+            return exits.fail("--plan-file takes no --config or --dry-run", exits.USAGE)
+        return _apply_saved(args)
+    if not args.config:
+        return exits.fail("apply needs --config FILE or --plan-file FILE", exits.USAGE)
     try:
         config = load_config(args.config)
+        region = home_region("", "") or config.regions[0]
     except errors.ConfigError as exc:
         print("\n".join(exc.problems), file=sys.stderr)
-        return EXIT_ERROR
+        return exits.ERROR
+    except errors.SettingsError as exc:
+        return exits.fail(str(exc), exits.USAGE)
+    identity = caller_identity(region)
+    if isinstance(identity, str):
+        return exits.fail(identity, exits.UNAVAILABLE)
     aws = AwsByRegion()
     try:
-        account = aws.region(config.regions[0]).account_id()
+        account = str(identity.get("Account") or aws.region(region).account_id())
         if account not in config.accounts:
-            print(
-                f"error: the credentials are for account {account}, which {args.config} "
-                f"does not list in accounts {list(config.accounts)}",
-                file=sys.stderr,
+            return exits.fail(
+                f"the credentials are for account {account}, which {args.config} "
+                f"does not list in accounts {list(config.accounts)}"
             )
-            return EXIT_ERROR
         inventory = Inventory()
-        apps = index_applications(aws, account, config.regions, inventory)
+        found = index_applications(aws, account, config.regions, inventory)
     except errors.AwsError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_ERROR
+        return exits.fail(str(exc))
+    apps, unmatched = select(found, args.app)
+    if unmatched:
+        return exits.fail(f"--app {', '.join(unmatched)}: no application of that name")
+    resolver = RecordingResolver(config)
     reconciler = Reconciler(
-        aws,
-        resolver_for(lambda: config),
-        dry_run=args.dry_run,
-        role_index=inventory.role_index(lambda: True),
+        aws, resolver, dry_run=args.dry_run, role_index=inventory.role_index(lambda: True)
     )
-    results = _run_with_progress(reconciler, apps, args.workers)
-    if args.output == "json":
-        print(to_json(results, args.dry_run))
-    else:
-        render_text(results, Console(), args.dry_run)
-    return _exit_code(results, args.detailed_exitcode)
+    interrupts = Interrupts(FORCED)
+    interrupts.install()
+    done = _with_progress(
+        lambda app: reconciler.reconcile(app, Cause("cli")), apps, args, interrupts
+    )
+    extra = {"config_sha256": config.sha256}
+    return _report(done, args, interrupts, resolver.overrides, extra)
 
 
-def _run_with_progress(reconciler: Reconciler, apps: Any, workers: int) -> list[ReconcileResult]:
-    apps = list(apps)
+def _apply_saved(args: argparse.Namespace) -> int:
+    try:
+        saved = load_plan(args.plan_file)
+    except PlanFileError as exc:
+        return exits.fail(str(exc))
+    chosen, unmatched = select((p.app for p in saved.plans), args.app)
+    if unmatched:
+        return exits.fail(f"--app {', '.join(unmatched)}: not in {saved.path}")
+    plans = {p.app: p for p in saved.plans if p.app in chosen}
+    aws = AwsByRegion()
+    try:
+        stale = stale_apps(list(plans.values()), aws)
+    except errors.AwsError as exc:
+        return exits.fail(str(exc))
+    if stale:
+        return exits.fail(
+            f"{saved.path} is stale, nothing applied: {'; '.join(stale)}; run plan again",
+            exits.STALE_PLAN,
+        )
+
+    notifier = Notifier()
+
+    def apply_one(app: AppRef) -> ReconcileResult:
+        return _execute_saved(plans[app], Executor(aws(app), notifier))
+
+    interrupts = Interrupts(FORCED)
+    interrupts.install()
+    done = _with_progress(apply_one, chosen, args, interrupts)
+    return _report(done, args, interrupts, None, {"plan_file": saved.path})
+
+
+def _execute_saved(plan: Plan, executor: Executor) -> ReconcileResult:
+    try:
+        outcomes = executor.execute(plan, Cause("cli"))
+    except (errors.ConcurrentModification, errors.ResourceInUse) as exc:
+        return ReconcileResult(plan.app, "error", plan, error=f"changed while applying: {exc}")
+    failed = [o.error for o in outcomes if o.outcome == "failed"]
+    if failed:
+        return ReconcileResult(plan.app, "error", plan, outcomes, error="; ".join(failed))
+    fixed = any(o.outcome == "applied" for o in outcomes)
+    return ReconcileResult(plan.app, "fixed" if fixed else "drift", plan, outcomes)
+
+
+def _with_progress(
+    work: Any, apps: list[AppRef], args: argparse.Namespace, interrupts: Interrupts
+) -> PassResult:
     stderr = Console(stderr=True)
+    stopped = interrupts.requested
     if not stderr.is_terminal or len(apps) < 2:
-        return reconcile_all(reconciler, apps, Cause("cli"), workers)
+        return run_pass(work, apps, args.workers, stopped)
     columns = (TextColumn("reconciling"), BarColumn(), MofNCompleteColumn())
     with Progress(*columns, console=stderr, transient=True) as progress:
         task = progress.add_task("apps", total=len(apps))
-        return reconcile_all(
-            reconciler, apps, Cause("cli"), workers, on_done=lambda _: progress.advance(task)
+        return run_pass(work, apps, args.workers, stopped, on_done=lambda _: progress.advance(task))
+
+
+def _report(
+    done: PassResult,
+    args: argparse.Namespace,
+    interrupts: Interrupts,
+    overrides: Overrides | None,
+    extra: dict[str, Any],
+) -> int:
+    results = list(done.results)
+    if interrupts.requested():
+        extra = {**extra, "interrupted": True, "not_started": [a.name for a in done.not_started]}
+    document = to_json(results, args.dry_run, overrides, extra)
+    if args.out:
+        with open(args.out, "w", encoding="utf-8") as stream:
+            stream.write(document + "\n")
+    if args.output == "json":
+        print(document)
+    else:
+        render_text(results, sys.stdout, args.dry_run, overrides)
+    if interrupts.requested():
+        left = ", ".join(a.name for a in done.not_started) or "none"
+        return exits.fail(
+            f"interrupted by {interrupts.signal_name}: {len(results)} applications done "
+            f"(reported above), not started: {left}",
+            exits.INTERRUPTED,
         )
-
-
-def _exit_code(results: list[ReconcileResult], detailed: bool) -> int:
     if any(r.result == "error" for r in results):
-        return EXIT_ERROR
-    if detailed and any(r.plan and r.plan.drifts for r in results):
-        return EXIT_DRIFT
-    return EXIT_OK
+        return exits.ERROR
+    if args.detailed_exitcode and any(r.plan and r.plan.drifts for r in results):
+        return exits.DRIFT
+    return exits.OK

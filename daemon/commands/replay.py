@@ -8,13 +8,14 @@ reconciled once against its current state. Dry-run unless --apply.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from typing import Any
 
-from rich.console import Console
-
 from daemon import errors
 from daemon.aws import AwsByRegion
+from daemon.commands import exits
+from daemon.commands.preflight import caller_identity
 from daemon.desired.loader import load_config
 from daemon.ingest.dedupe import EventIdCache
 from daemon.ingest.files import read_events
@@ -50,11 +51,18 @@ def replay(args: argparse.Namespace) -> int:
         config = load_config(args.config)
     except errors.ConfigError as exc:
         print("\n".join(exc.problems), file=sys.stderr)
-        return 1
+        return exits.ERROR
+    bad = [problem for path in args.files for problem in _not_json(path)]
+    if bad:
+        more = f" (and {len(bad) - 1} more files)" if len(bad) > 1 else ""
+        return exits.fail(f"{bad[0]}{more}")
     aws = AwsByRegion()
-    out = Console(stderr=args.output == "json")
+    out = sys.stderr if args.output == "json" else sys.stdout
+    caller = caller_identity(config.regions[0])
+    if isinstance(caller, str):
+        return exits.fail(caller, exits.UNAVAILABLE)
     try:
-        caller = aws.region(config.regions[0]).call("sts", "GetCallerIdentity")
+        caller = caller or aws.region(config.regions[0]).call("sts", "GetCallerIdentity")
         account = str(caller["Account"])
         inventory = Inventory()
         index_applications(aws, account, config.regions, inventory)
@@ -67,16 +75,15 @@ def replay(args: argparse.Namespace) -> int:
             for location, body in read_events(path):
                 hint = intake.accept(body)
                 if isinstance(hint, Ignored):
-                    out.print(f"{location}: ignored ({hint.reason}) {hint.detail}")
+                    print(f"{location}: ignored ({hint.reason}) {hint.detail}", file=out)
                     continue
                 apps = router.apps_for(hint)
                 names = ", ".join(sorted(a.name for a in apps)) or "no application"
-                out.print(f"{location}: {hint.event_name} by {hint.actor or '?'} -> {names}")
+                print(f"{location}: {hint.event_name} by {hint.actor or '?'} -> {names}", file=out)
                 for app in apps:
                     causes[app] = Cause("replay", hint.event_id, hint.actor)
-    except (errors.AwsError, errors.RemediatorError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+    except errors.RemediatorError as exc:
+        return exits.fail(str(exc))
     dry_run = not args.apply
     reconciler = Reconciler(
         aws,
@@ -89,4 +96,22 @@ def replay(args: argparse.Namespace) -> int:
         print(to_json(results, dry_run))
     else:
         render_text(results, out, dry_run)
-    return 1 if any(r.result == "error" for r in results) else 0
+    return exits.ERROR if any(r.result == "error" for r in results) else exits.OK
+
+
+def _not_json(path: str) -> list[str]:
+    """Why `path` is not an event file: unreadable, or not one of its events is JSON (a CSV, a
+    log, the wrong file). One broken line among good events is only reported as ignored."""
+    good, first_bad = 0, ""
+    try:
+        for location, body in read_events(path):
+            try:
+                json.loads(body)
+                good += 1
+            except ValueError as exc:
+                first_bad = first_bad or f"{location}: not JSON ({exc}): not an event file"
+    except errors.RemediatorError as exc:
+        return [str(exc)]
+    if good:
+        return []
+    return [first_bad or f"{path}: no events in this file"]

@@ -25,6 +25,7 @@ from pydantic import (
     model_validator,
 )
 
+from daemon.regions import region_problem
 from daemon.state import Mode
 from remediations.base import RuleSettings
 
@@ -65,6 +66,8 @@ def _check_account(value: str) -> str:
 def _check_region(value: str) -> str:
     if not _REGION.match(value):
         raise ValueError(f"not an AWS region name: {value!r} (e.g. 'eu-west-1')")
+    if problem := region_problem(value):
+        raise ValueError(problem)
     return value
 
 

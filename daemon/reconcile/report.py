@@ -1,36 +1,58 @@
-"""Render the results of a pass as `terraform plan`-style text or as stable JSON.
+"""Render the results of a pass as reviewable text or as stable JSON.
 
-JSON (format_version 1) is documented in docs/plan-output.md; fields are only ever added.
+JSON (format_version 1) is documented in docs/plan-output.md; fields are only ever added. The
+same document is the saved plan that `apply --plan-file` applies.
+
+Text is plain lines that never depend on the terminal width (no table, no folding, no cut
+values): one block per application that drifted or failed, one line per change with before ->
+after, then the reason, the resource the fix changes and the overrides that set the rule.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, TextIO
 
-from rich.console import Console
-from rich.table import Table
-
+from daemon.apply.executor import ActionOutcome
 from daemon.reconcile.reconciler import ReconcileResult
+from daemon.state import AppRef, Drift
 
 FORMAT_VERSION = 1
 
+# app -> rule id -> names of the overrides that set something for that rule on that app
+Overrides = Mapping[AppRef, Mapping[str, tuple[str, ...]]]
 
-def to_json(results: Sequence[ReconcileResult], dry_run: bool) -> str:
-    apps = [_app_json(r) for r in results]
+_VERBS = {
+    "planned": "would apply",
+    "applied": "applied",
+    "alerted": "alert only",
+    "failed": "FAILED",
+    "skipped": "skipped (fix budget spent)",
+}
+
+
+def to_json(
+    results: Sequence[ReconcileResult],
+    dry_run: bool,
+    overrides: Overrides | None = None,
+    extra: Mapping[str, Any] | None = None,
+) -> str:
+    apps = [_app_json(r, (overrides or {}).get(r.app, {})) for r in results]
     summary = {
         "applications": len(results),
         "with_drift": sum(1 for r in results if r.plan and r.plan.drifts),
         "changes": sum(len(a["changes"]) for app in apps for a in app["actions"]),
         "errors": sum(1 for r in results if r.result == "error"),
     }
-    doc = {"format_version": FORMAT_VERSION, "dry_run": dry_run, "applications": apps}
+    doc: dict[str, Any] = {"format_version": FORMAT_VERSION, "dry_run": dry_run}
+    doc["applications"] = apps
     doc["summary"] = summary
+    doc.update(extra or {})
     return json.dumps(doc, indent=2, sort_keys=False, default=str)
 
 
-def _app_json(result: ReconcileResult) -> dict[str, Any]:
+def _app_json(result: ReconcileResult, overrides: Mapping[str, tuple[str, ...]]) -> dict[str, Any]:
     actions = []
     for outcome in result.outcomes:
         action = outcome.action
@@ -40,8 +62,15 @@ def _app_json(result: ReconcileResult) -> dict[str, Any]:
                 "mode": action.mode,
                 "outcome": outcome.outcome,
                 **({"error": outcome.error} if outcome.error else {}),
+                **({"notify_topic": action.notify_topic} if action.notify_topic else {}),
                 "calls": [
-                    {"service": c.service, "operation": c.operation, "params": dict(c.params)}
+                    {
+                        "service": c.service,
+                        "operation": c.operation,
+                        "params": dict(c.params),
+                        "resource": c.resource,
+                        "versioned": c.versioned,
+                    }
                     for c in action.calls
                 ],
                 "changes": [
@@ -52,7 +81,8 @@ def _app_json(result: ReconcileResult) -> dict[str, Any]:
                         "desired": d.desired,
                         "message": d.message,
                         "fixable": d.fixable,
-                        "resource": d.resource,
+                        "resource": d.resource or result.app.arn,
+                        "overrides": list(overrides.get(d.rule, ())),
                     }
                     for d in action.drifts
                 ],
@@ -70,29 +100,64 @@ def _app_json(result: ReconcileResult) -> dict[str, Any]:
     }
 
 
-def render_text(results: Sequence[ReconcileResult], console: Console, dry_run: bool) -> None:
+def render_text(
+    results: Sequence[ReconcileResult],
+    out: TextIO,
+    dry_run: bool,
+    overrides: Overrides | None = None,
+) -> None:
+    quiet: dict[str, list[str]] = {}
     for result in results:
-        if not result.outcomes:
+        if not result.outcomes and result.result != "error":
             note = f" ({result.error})" if result.error else ""
-            console.print(
-                f"[bold]{result.app.name}[/bold] {result.app.region}: {result.result}{note}"
-            )
+            quiet.setdefault(result.result, []).append(f"{result.app.name}{note}")
             continue
-        table = Table(title=f"{result.app.name}  {result.app.arn}", title_justify="left")
-        for column in ("rule", "field", "current -> desired", "action", "mode", "outcome"):
-            table.add_column(column, overflow="fold")
-        for outcome in result.outcomes:
-            calls = ", ".join(c.operation for c in outcome.action.calls) or "alert"
-            for d in outcome.action.drifts:
-                table.add_row(
-                    d.rule,
-                    d.field,
-                    f"{_short(d.current)} -> {_short(d.desired)}",
-                    calls,
-                    outcome.action.mode,
-                    outcome.outcome + (f": {outcome.error}" if outcome.error else ""),
-                )
-        console.print(table)
+        print("\n".join(app_block(result, (overrides or {}).get(result.app, {}))), file=out)
+        print(file=out)
+    for kind, names in sorted(quiet.items()):
+        print(f"{kind.replace('_', ' ')}: {', '.join(names)}", file=out)
+    print(summary_line(results, dry_run), file=out)
+
+
+def app_block(result: ReconcileResult, overrides: Mapping[str, tuple[str, ...]]) -> list[str]:
+    app = result.app
+    version = f", version {result.plan.version_id}" if result.plan else ""
+    lines = [f"{app.name}  {app.arn}{version}: {result.result}"]
+    if result.error:
+        lines.append(f"  error: {result.error}")
+    for outcome in result.outcomes:
+        lines += _action_lines(outcome, app, overrides)
+    return lines
+
+
+def _action_lines(
+    outcome: ActionOutcome, app: AppRef, overrides: Mapping[str, tuple[str, ...]]
+) -> list[str]:
+    action = outcome.action
+    calls = ", ".join(c.operation for c in action.calls) or "none (alert)"
+    verb = _VERBS.get(outcome.outcome, outcome.outcome)
+    lines = [f"  {'+'.join(action.rules)} [{action.mode}] {verb}: {calls}"]
+    if outcome.error:
+        lines.append(f"    error: {outcome.error}")
+    for drift in action.drifts:
+        lines += _drift_lines(drift, app, overrides.get(drift.rule, ()))
+    return lines
+
+
+def _drift_lines(drift: Drift, app: AppRef, overrides: tuple[str, ...]) -> list[str]:
+    lines = [
+        f"    ~ {drift.field}: {value_text(drift.current)} -> {value_text(drift.desired)}",
+        f"      reason: {drift.message}",
+        f"      resource: {drift.resource or app.arn}",
+    ]
+    if overrides:
+        lines.append(f"      overrides: {', '.join(overrides)}")
+    if not drift.fixable:
+        lines.append("      not fixable automatically")
+    return lines
+
+
+def summary_line(results: Sequence[ReconcileResult], dry_run: bool) -> str:
     drifted = sum(1 for r in results if r.plan and r.plan.drifts)
     errors = sum(1 for r in results if r.result == "error")
     verb = "would change" if dry_run else "changed"
@@ -102,12 +167,15 @@ def render_text(results: Sequence[ReconcileResult], console: Console, dry_run: b
         for o in r.outcomes
         if o.outcome in ("applied", "planned")
     )
-    console.print(
+    return (
         f"{len(results)} applications, {drifted} with drift, {changes} fields {verb}, "
         f"{errors} errors"
     )
 
 
-def _short(value: Any) -> str:
-    text = json.dumps(value, default=str) if not isinstance(value, str) else value
-    return text if len(text) <= 120 else text[:117] + "..."
+def value_text(value: Any) -> str:
+    """The whole value on one line: strings as they are, everything else as compact JSON."""
+    if isinstance(value, str):
+        plain = value and value.strip() == value and value.isprintable()
+        return value if plain else json.dumps(value)
+    return json.dumps(value, default=str, sort_keys=True, separators=(", ", ": "))

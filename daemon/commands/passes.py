@@ -1,0 +1,79 @@
+"""What `plan`, `apply` and `replay` share: the applications a pass covers (`--app`), the
+overrides that set each rule (for the report), and a pass that an interrupt stops cleanly.
+
+On SIGINT/SIGTERM no further application is started; those in progress finish (a fix is never
+cut between its calls by a first signal), and the caller reports what was done. A second signal
+exits at once (daemon/commands/interrupts.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
+
+from daemon.desired.config import DesiredConfig
+from daemon.desired.resolve import resolve
+from daemon.reconcile.reconciler import EnabledRules, ReconcileResult, Resolver
+from daemon.reconcile.rules import resolver_for
+from daemon.state import AppRef
+
+
+@dataclass(frozen=True)
+class PassResult:
+    results: tuple[ReconcileResult, ...]  # in the order of the applications given
+    not_started: tuple[AppRef, ...]  # left out because of an interrupt
+
+
+def select(apps: Iterable[AppRef], patterns: Sequence[str]) -> tuple[list[AppRef], list[str]]:
+    """The applications whose name matches one of `patterns` (globs; all when none), and the
+    patterns that matched nothing (likely typos)."""
+    apps = sorted(apps)
+    if not patterns:
+        return apps, []
+    chosen = [a for a in apps if any(fnmatchcase(a.name, p) for p in patterns)]
+    unmatched = [p for p in patterns if not any(fnmatchcase(a.name, p) for a in apps)]
+    return chosen, unmatched
+
+
+class RecordingResolver:
+    """The daemon's resolver, remembering which overrides set each rule of each app."""
+
+    def __init__(self, config: DesiredConfig) -> None:
+        self._config = config
+        self._resolver: Resolver = resolver_for(lambda: config)
+        self.overrides: dict[AppRef, Mapping[str, tuple[str, ...]]] = {}
+
+    def __call__(self, app: AppRef, tags: Mapping[str, str]) -> EnabledRules | str:
+        resolution = resolve(self._config, app, tags)
+        self.overrides[app] = {rule: r.overrides for rule, r in resolution.rules.items()}
+        return self._resolver(app, tags)
+
+
+def run_pass(
+    work: Callable[[AppRef], ReconcileResult],
+    apps: Sequence[AppRef],
+    workers: int,
+    interrupted: Callable[[], bool],
+    on_done: Callable[[ReconcileResult], None] | None = None,
+) -> PassResult:
+    """Run `work` on every app, `workers` at a time, starting no new app once interrupted."""
+    pending = list(apps)
+    running: dict[Future[ReconcileResult], AppRef] = {}
+    done: dict[AppRef, ReconcileResult] = {}
+    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="pass") as pool:
+        while pending or running:
+            while pending and len(running) < workers and not interrupted():
+                app = pending.pop(0)
+                running[pool.submit(work, app)] = app
+            if not running:
+                break
+            finished, _ = wait(running, timeout=0.2, return_when=FIRST_COMPLETED)
+            for future in finished:
+                result = future.result()
+                done[running.pop(future)] = result
+                if on_done is not None:
+                    on_done(result)
+    results = tuple(done[a] for a in apps if a in done)
+    return PassResult(results, tuple(a for a in apps if a not in done))

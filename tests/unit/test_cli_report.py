@@ -1,0 +1,126 @@
+"""The plan report (text and JSON), `--app` selection, saved plans, and the interruptible pass."""
+
+from __future__ import annotations
+
+import io
+import json
+import threading
+from pathlib import Path
+
+import pytest
+
+from daemon.apply.executor import ActionOutcome
+from daemon.commands.passes import run_pass, select
+from daemon.commands.plan_file import PlanFileError, load_plan
+from daemon.reconcile.reconciler import ReconcileResult
+from daemon.reconcile.report import render_text, to_json
+from daemon.state import Action, AppRef, Call, Drift, Plan
+from remediations import RULES
+
+APP = AppRef("123456789012", "eu-west-1", "payments-enricher")
+ROLE = "arn:aws:iam::123456789012:role/payments-enricher-role"
+LONG = {"Statement": [{"Effect": "Allow", "Principal": {"Service": "x" * 200}}]}
+
+
+def drifted_result() -> ReconcileResult:
+    drift = Drift(
+        "execution_role_trust",
+        APP,
+        "AssumeRolePolicyDocument",
+        {},
+        LONG,
+        "no confused-deputy condition",
+        resource=ROLE,
+    )
+    call = Call("iam", "UpdateAssumeRolePolicy", {"RoleName": "r", "PolicyDocument": "{}"}, ROLE)
+    rule = RULES["execution_role_trust"]
+    writes = frozenset(rule.write_actions)  # what plan() gives an action of this rule
+    action = Action(APP, (rule.id,), "enforce", (drift,), (call,), write_actions=writes)
+    plan = Plan(APP, 7, (action,))
+    return ReconcileResult(APP, "drift", plan, (ActionOutcome(action, "planned"),))
+
+
+def test_text_is_one_block_per_app_with_whole_values_reason_resource_and_override() -> None:
+    out = io.StringIO()
+    other = AppRef("123456789012", "eu-west-1", "ledger-sink")
+    results = [drifted_result(), ReconcileResult(other, "in_sync", Plan(other, 2))]
+    overrides = {APP: {"execution_role_trust": ("payments-team", "prod-strict")}}
+    render_text(results, out, dry_run=True, overrides=overrides)
+    text = out.getvalue()
+    assert f"payments-enricher  {APP.arn}, version 7: drift" in text
+    assert "execution_role_trust [enforce] would apply: UpdateAssumeRolePolicy" in text
+    change = next(line for line in text.splitlines() if "~ AssumeRolePolicyDocument" in line)
+    assert change.endswith("-> " + json.dumps(LONG, sort_keys=True, separators=(", ", ": ")))
+    assert "x" * 200 in change  # no cut at 120 characters, no folding at 80 columns
+    assert "      reason: no confused-deputy condition" in text
+    assert f"      resource: {ROLE}" in text
+    assert "      overrides: payments-team, prod-strict" in text
+    assert "in sync: ledger-sink" in text
+    assert text.rstrip().endswith("2 applications, 1 with drift, 1 fields would change, 0 errors")
+
+
+def test_json_carries_overrides_and_what_apply_needs_to_replay_the_calls() -> None:
+    overrides = {APP: {"execution_role_trust": ("prod-strict",)}}
+    doc = json.loads(to_json([drifted_result()], True, overrides, {"config_sha256": "abc"}))
+    action = doc["applications"][0]["actions"][0]
+    assert doc["config_sha256"] == "abc"
+    assert action["changes"][0]["overrides"] == ["prod-strict"]
+    assert action["calls"][0] == {
+        "service": "iam",
+        "operation": "UpdateAssumeRolePolicy",
+        "params": {"RoleName": "r", "PolicyDocument": "{}"},
+        "resource": ROLE,
+        "versioned": False,
+    }
+
+
+def test_saved_plan_round_trips(tmp_path: Path) -> None:
+    path = tmp_path / "plan.json"
+    path.write_text(to_json([drifted_result()], True))
+    saved = load_plan(str(path))
+    assert saved.plans == (drifted_result().plan,)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("not json", "not a JSON plan"),
+        ('{"format_version": 9}', "not a format_version 1 plan document"),
+        ('{"format_version": 1, "dry_run": false, "applications": []}', "report of an apply"),
+        (
+            '{"format_version": 1, "dry_run": true, "interrupted": true, "applications": []}',
+            "interrupted",
+        ),
+        ('{"format_version": 1, "dry_run": true, "applications": [{"actions": [1]}]}', "malformed"),
+    ],
+)
+def test_unusable_plan_files_are_refused_naming_the_file(
+    tmp_path: Path, content: str, message: str
+) -> None:
+    path = tmp_path / "plan.json"
+    path.write_text(content)
+    with pytest.raises(PlanFileError, match=message) as caught:
+        load_plan(str(path))
+    assert str(caught.value).startswith(str(path))
+
+
+def test_app_selection_by_name_or_glob_reports_patterns_matching_nothing() -> None:
+    apps = [AppRef("1", "r", n) for n in ("payments-enricher", "payments-ledger", "fraud-scorer")]
+    chosen, unmatched = select(apps, ["payments-*", "fraud-scorer", "fraud-scrorer"])
+    assert [a.name for a in chosen] == ["fraud-scorer", "payments-enricher", "payments-ledger"]
+    assert unmatched == ["fraud-scrorer"]
+    assert select(apps, [])[0] == sorted(apps)
+
+
+def test_an_interrupted_pass_starts_nothing_new_and_reports_what_was_done() -> None:
+    apps = [AppRef("1", "r", f"app-{i}") for i in range(5)]
+    interrupted = threading.Event()
+
+    def work(app: AppRef) -> ReconcileResult:
+        if app.name == "app-1":
+            interrupted.set()  # the signal arrives while app-1 is being reconciled
+        return ReconcileResult(app, "in_sync")
+
+    done = run_pass(work, apps, workers=1, interrupted=interrupted.is_set)
+    assert [r.app.name for r in done.results] == ["app-0", "app-1"]
+    assert [a.name for a in done.not_started] == ["app-2", "app-3", "app-4"]
