@@ -17,6 +17,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "daemon.commands.replay",
     "daemon.commands.demo",
     "daemon.commands.iam_policy",
+    "daemon.commands.report",
 )
 
 
