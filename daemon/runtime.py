@@ -19,6 +19,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from daemon import errors
 from daemon.aws import AwsByRegion
 from daemon.desired.config import DesiredConfig
+from daemon.evidence.securityhub import publisher_for
 from daemon.ingest.consumer import EventConsumer
 from daemon.ingest.dedupe import EventIdCache
 from daemon.ingest.identity import OwnIdentity
@@ -48,12 +49,14 @@ class Daemon:
         self.budget = FixBudget(settings.fix_budget, settings.fix_budget_window_seconds)
         self.router = Router(self.inventory, aws.region)
         self._inventory_complete = False  # role rules must not act on a partial index
+        self.evidence = publisher_for(config, aws)  # Security Hub findings, or None
         self.reconciler = Reconciler(
             aws,
             resolver_for(self.config.current),
             settings.dry_run,
             guard=self.budget.allow,
             role_index=self.inventory.role_index(lambda: self._inventory_complete),
+            verdicts=self.evidence,
         )
         self.work: WorkQueue[AppRef, Ticket[AppRef]] = WorkQueue(
             self._reconcile,
@@ -117,6 +120,10 @@ class Daemon:
                 self._measure_queues, "interval", seconds=15, next_run_time=datetime.now(UTC)
             )
             self.consumer.start(self.stopping, lambda: self._beat("poller"))
+        if self.evidence is not None:
+            self.evidence.set_identity(str(caller["Arn"]))
+            every_s = self.config.current().security_hub.flush_interval_seconds
+            self.scheduler.add_job(self.evidence.flush, "interval", seconds=every_s)
         self.scheduler.start()
         log.info(
             "daemon_started",
@@ -135,6 +142,8 @@ class Daemon:
         if self.consumer is not None:
             self.consumer.stop()
         self.scheduler.shutdown(wait=False)
+        if self.evidence is not None:
+            self.evidence.flush()  # what the last reconciles found
         self.health.stop()
         log.info("daemon_stopped", drained=report.drained, released=report.abandoned_tokens)
 

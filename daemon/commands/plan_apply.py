@@ -12,6 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from daemon import errors
 from daemon.aws import AwsByRegion
 from daemon.desired.loader import load_config
+from daemon.evidence.securityhub import publisher_for
 from daemon.reconcile.fleet import reconcile_all
 from daemon.reconcile.inventory import Inventory, index_applications
 from daemon.reconcile.reconciler import Reconciler, ReconcileResult
@@ -70,13 +71,18 @@ def run_pass(args: argparse.Namespace) -> int:
     except errors.AwsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_ERROR
+    # Security Hub findings: from `apply` (also --dry-run), never from `plan` (it writes nothing).
+    evidence = publisher_for(config, aws) if args.command == "apply" else None
     reconciler = Reconciler(
         aws,
         resolver_for(lambda: config),
         dry_run=args.dry_run,
         role_index=inventory.role_index(lambda: True),
+        verdicts=evidence,
     )
     results = _run_with_progress(reconciler, apps, args.workers)
+    if evidence is not None:
+        evidence.flush()
     if args.output == "json":
         print(to_json(results, args.dry_run))
     else:
