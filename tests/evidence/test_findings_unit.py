@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -138,7 +139,7 @@ def test_config_sections_parse_and_bad_ones_name_the_line() -> None:
 def test_shipped_examples_are_valid_configs() -> None:
     import yaml
 
-    base = yaml.safe_load(open("config/desired-state.example.yaml").read())
+    base = yaml.safe_load(Path("config/desired-state.example.yaml").read_text())
     assert parse_config(yaml.safe_dump(base)).controls
-    base["controls"] = yaml.safe_load(open("config/controls.example.yaml").read())["controls"]
+    base["controls"] = yaml.safe_load(Path("config/controls.example.yaml").read_text())["controls"]
     assert "vpc_public_route" in parse_config(yaml.safe_dump(base)).controls

@@ -5,9 +5,12 @@ GetFindings, as an auditor (or Audit Manager) would."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+import boto3
+import yaml
+from botocore.config import Config
 
 from daemon.aws import Aws, AwsByRegion
 from daemon.desired.loader import load_config
@@ -30,10 +33,10 @@ BATCH_IMPORT = "POST /findings/import"
 
 def evidence_config(path: Path, region: str, **rules: dict[str, object]) -> Path:
     write_config(path, **rules)
-    doc = json.loads(json.dumps(__import__("yaml").safe_load(path.read_text())))
+    doc = yaml.safe_load(path.read_text())
     doc["evidence"] = {"security_hub": {"enabled": True, "region": region}}
     doc["controls"] = {"cloudwatch_logging": ["PCI DSS 10.2", "SOC 2 CC7.2"]}
-    path.write_text(__import__("yaml").safe_dump(doc, sort_keys=False))
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
     return path
 
 
@@ -182,7 +185,7 @@ def test_a_failed_import_is_counted_kept_and_never_fails_the_reconcile(
 
     config = load_config(evidence_config(tmp_path / "c.yaml", fresh_sandbox.region))
     # Security Hub unreachable (nothing listens there): every attempt is refused.
-    dead = AwsByRegion(lambda r: _DeadSecurityHub(r, fresh_sandbox.region))
+    dead = AwsByRegion(_DeadSecurityHub)
     publisher = publisher_for(config, dead)
     assert publisher is not None
     reconciler = Reconciler(
@@ -199,13 +202,10 @@ def test_a_failed_import_is_counted_kept_and_never_fails_the_reconcile(
 
 
 class _DeadSecurityHub(Aws):
-    def __init__(self, region: str, _: str) -> None:
+    def __init__(self, region: str) -> None:
         super().__init__(region, max_attempts=2, max_backoff_seconds=0.01)
 
     def client(self, service: str) -> Any:
-        import boto3
-        from botocore.config import Config
-
         return boto3.client(
             service,
             region_name=self.region,
