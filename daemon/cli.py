@@ -24,6 +24,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "daemon.commands.demo",
     "daemon.commands.example",
     "daemon.commands.iam_policy",
+    "daemon.commands.report",
 )
 
 

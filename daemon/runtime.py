@@ -16,6 +16,7 @@ import structlog
 from daemon import errors
 from daemon.aws import AwsByRegion
 from daemon.desired.config import DesiredConfig
+from daemon.evidence.securityhub import SecurityHubPublisher, publisher_for
 from daemon.ingest.consumer import EventConsumer
 from daemon.ingest.dedupe import EventIdCache
 from daemon.ingest.identity import OwnIdentity
@@ -48,7 +49,10 @@ class Daemon:
         self.router = Router(self.inventory, aws.region)
         guard, roles = self.budget.allow, self.inventory.role_index(self.indexed.is_set)
         rules = resolver_for(self.config.current)
-        self.reconciler = Reconciler(aws, rules, s.dry_run, guard=guard, role_index=roles)
+        self.evidence = publisher_for(config, aws)  # Security Hub findings, or None
+        self.reconciler = Reconciler(
+            aws, rules, s.dry_run, guard=guard, role_index=roles, verdicts=self.evidence
+        )
         self.work: AppQueue = WorkQueue(
             self._reconcile,
             on_done=settle,
@@ -86,6 +90,8 @@ class Daemon:
         self.tasks.add("scheduler", self.schedule.start, self.schedule.stop)
         if s.queue_url:
             self._add_consumer(str(caller["Arn"]))
+        if self.evidence is not None:
+            self._add_evidence(self.evidence, str(caller["Arn"]))
         self.tasks.add("workers", self.work.start, self._drain)
         self.tasks.start()
         log.info(
@@ -118,6 +124,13 @@ class Daemon:
         self.schedule.every("queue_depth", consumer.measure_queues, 15, now=True)
         start = lambda: consumer.start(self.stopping, poller.beat)  # noqa: E731
         self.tasks.add("sqs-consumer", start, consumer.stop)
+
+    def _add_evidence(self, evidence: SecurityHubPublisher, own_arn: str) -> None:
+        evidence.set_identity(own_arn)
+        every = self.config.current().security_hub.flush_interval_seconds
+        self.schedule.every("evidence_flush", evidence.flush, every)
+        # Stops after the workers drained: the last reconciles' findings are sent too.
+        self.tasks.add("evidence", lambda: None, evidence.flush)
 
     def _drain(self) -> None:
         report = self.work.stop(self.settings.shutdown_grace_seconds)

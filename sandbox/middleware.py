@@ -183,7 +183,9 @@ class SandboxMiddleware:
     ) -> None:
         service = scope.service if scope else "unknown"
         region = scope.region if scope else self.region
-        params = wire.query_params(body if not target else b"", environ.get("QUERY_STRING", ""))
+        # Only query-protocol bodies are form-encoded (not REST-JSON ones, e.g. Security Hub's).
+        form = "x-www-form-urlencoded" in environ.get("CONTENT_TYPE", "") and not target
+        params = wire.query_params(body if form else b"", environ.get("QUERY_STRING", ""))
         method = environ.get("REQUEST_METHOD", "GET")
         operation = (
             target.rsplit(".", 1)[-1]

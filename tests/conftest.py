@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+import structlog
 from hypothesis import settings
 
 from sandbox.defaults import DEFAULT_TRANSITION_SECONDS
@@ -41,6 +42,14 @@ AwsFactory = Callable[..., Any]
 # longer than hypothesis' default 200 ms deadline without anything being wrong.
 settings.register_profile("project", deadline=None)
 settings.load_profile("project")
+
+
+@pytest.fixture(autouse=True)
+def structlog_defaults() -> Iterator[None]:
+    """Commands run in-process configure structlog (plan sets WARNING); the next test starts
+    from structlog's defaults, so `capture_logs` sees every level whatever ran before."""
+    yield
+    structlog.reset_defaults()
 
 
 @pytest.fixture(scope="session")

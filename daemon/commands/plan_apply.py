@@ -24,6 +24,7 @@ from daemon.commands.passes import PassResult, RecordingResolver, run_pass, sele
 from daemon.commands.plan_file import PlanFileError, load_plan, stale_apps
 from daemon.commands.preflight import caller_identity
 from daemon.desired.loader import load_config
+from daemon.evidence.securityhub import publisher_for
 from daemon.reconcile.inventory import Inventory, index_applications
 from daemon.reconcile.reconciler import Reconciler, ReconcileResult
 from daemon.reconcile.report import Overrides, render_text, to_json
@@ -105,14 +106,22 @@ def run_plan_or_apply(args: argparse.Namespace) -> int:
     if unmatched:
         return exits.fail(f"--app {', '.join(unmatched)}: no application of that name")
     resolver = RecordingResolver(config)
+    # Security Hub findings: from `apply` (also --dry-run), never from `plan` (it writes nothing).
+    evidence = publisher_for(config, aws) if args.command == "apply" else None
     reconciler = Reconciler(
-        aws, resolver, dry_run=args.dry_run, role_index=inventory.role_index(lambda: True)
+        aws,
+        resolver,
+        dry_run=args.dry_run,
+        role_index=inventory.role_index(lambda: True),
+        verdicts=evidence,
     )
     interrupts = Interrupts(FORCED)
     interrupts.install()
     done = _with_progress(
         lambda app: reconciler.reconcile(app, Cause("cli")), apps, args, interrupts
     )
+    if evidence is not None:
+        evidence.flush()
     extra = {"config_sha256": config.sha256}
     return _report(done, args, interrupts, resolver.overrides, extra)
 

@@ -64,6 +64,17 @@ class IgnoreTag:
         return value is not None and value.strip().lower() == self.value.strip().lower()
 
 
+@dataclass(frozen=True)
+class SecurityHubSettings:
+    """`evidence.security_hub`: where and how findings are imported (off by default)."""
+
+    enabled: bool = False
+    region: str | None = None  # None: the first configured region
+    severity: Mapping[str, str] = field(default_factory=dict)  # rule id -> label, overrides
+    flush_interval_seconds: int = 60
+    runbook_url: str = ""
+
+
 @dataclass(frozen=True, eq=False)
 class DesiredConfig:
     """A validated desired-state file. `rules` holds every known rule's settings after the
@@ -78,12 +89,26 @@ class DesiredConfig:
     rules: Mapping[str, RuleSettings]
     overrides: tuple[Override, ...]
     known_rules: Mapping[str, ConfigurableRule]
+    security_hub: SecurityHubSettings = field(default_factory=SecurityHubSettings)
+    # `controls:` rule id -> framework references (e.g. "PCI DSS 10.2"); only rules listed.
+    controls: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     # resolve() memo: matched override indices -> resolved rules. Not part of the value.
     _memo: dict[tuple[int, ...], Any] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "rules", MappingProxyType(dict(self.rules)))
         object.__setattr__(self, "known_rules", MappingProxyType(dict(self.known_rules)))
+
+    @staticmethod
+    def evidence_from(validated: Any) -> dict[str, Any]:
+        """The `security_hub` and `controls` keyword arguments, from the validated model."""
+        hub = validated.evidence.security_hub
+        severity = {k: v for k, v in hub.severity.model_dump().items() if v is not None}
+        refs = {k: tuple(v) for k, v in validated.controls.model_dump().items() if v is not None}
+        settings = SecurityHubSettings(
+            hub.enabled, hub.region, severity, hub.flush_interval_seconds, hub.runbook_url
+        )
+        return {"security_hub": settings, "controls": refs}
 
     @property
     def rule_ids(self) -> tuple[str, ...]:

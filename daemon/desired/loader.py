@@ -228,6 +228,7 @@ def _build(source: Source, config: Any, rules: Mapping[str, ConfigurableRule]) -
         rules={rule_id: getattr(config.rules, rule_id) for rule_id in rules},
         overrides=overrides,
         known_rules=rules,
+        **DesiredConfig.evidence_from(config),
     )
 
 

@@ -25,6 +25,7 @@ from pydantic import (
     model_validator,
 )
 
+from daemon.desired.evidence_model import evidence_models
 from daemon.regions import region_problem
 from daemon.state import Mode
 from remediations.base import RuleSettings
@@ -217,6 +218,7 @@ def _build(rules: tuple[_RuleKey, ...]) -> type[BaseModel]:
     full: dict[str, Any] = {rid: _rule_field(model, text) for rid, model, text in rules}
     partial: dict[str, Any] = {rid: (_partial(model) | None, None) for rid, model, _ in rules}
     rules_model = create_model("Rules", __base__=_Strict, **full)
+    evidence, controls = evidence_models(tuple(rid for rid, _, _ in rules))
     partial_rules = create_model("OverrideRules", __base__=_Strict, **partial)
     override = create_model(
         "Override",
@@ -235,6 +237,8 @@ def _build(rules: tuple[_RuleKey, ...]) -> type[BaseModel]:
         ignore_tag=(IgnoreTagModel | None, Field(default_factory=IgnoreTagModel)),
         rules=(rules_model, Field(default_factory=rules_model)),
         overrides=(list[override], Field(default_factory=list)),  # type: ignore[valid-type]
+        evidence=(evidence, Field(default_factory=evidence)),
+        controls=(controls, Field(default_factory=controls)),
     )
     return root
 

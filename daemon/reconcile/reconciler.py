@@ -16,6 +16,7 @@ from daemon.aws import Aws
 from daemon.reconcile.locks import ResourceLocks
 from daemon.reconcile.observe import RoleIndex, describe, observe
 from daemon.reconcile.plan import plan as make_plan
+from daemon.reconcile.verdicts import VerdictSink, verdict_for
 from daemon.state import TRANSITIONAL_STATUSES, AppRef, Cause, Mode, Plan
 from daemon.telemetry import metrics
 from daemon.vocabulary import Result
@@ -51,7 +52,9 @@ class Reconciler:
         settle_timeout_seconds: float = 120.0,
         role_index: RoleIndex | None = None,
         notifier: Notifier | None = None,
+        verdicts: VerdictSink | None = None,
     ) -> None:
+        self._verdicts = verdicts  # evidence (Security Hub, report): told each rule's verdict
         # Remembers what was announced across reconciles: one per reconciler, shared by its
         # per-reconcile executors.
         self._notifier = notifier or Notifier()
@@ -117,7 +120,7 @@ class Reconciler:
                     _log_drifts(plan)
                     # A write whose reply was lost in an earlier round: this fresh plan tells.
                     outcomes = executor.confirm(plan) + executor.execute(plan, cause)
-                self._update_violations(app, rules, outcomes)
+                self._update_violations(app, rules, outcomes, cause)
                 return _result(app, plan, outcomes, observed.detail)
             except errors.ReplanNeeded as exc:
                 last_error = str(exc)
@@ -131,14 +134,20 @@ class Reconciler:
                 return ReconcileResult(app, "error", error=str(exc), retryable=True)
         return ReconcileResult(app, "error", error=last_error, retryable=True)
 
-    @staticmethod
     def _update_violations(
-        app: AppRef, rules: EnabledRules, outcomes: tuple[ActionOutcome, ...]
+        self, app: AppRef, rules: EnabledRules, outcomes: tuple[ActionOutcome, ...], cause: Cause
     ) -> None:
         # Open = drift left in place: alert-only, dry-run, skipped or failed.
         left = {r for o in outcomes if o.outcome != "applied" for r in o.action.rules}
         for rule, _, _ in rules:
             metrics.set_violation(app, rule.id, rule.id in left)
+            if self._verdicts is not None:
+                try:
+                    self._verdicts.record(
+                        verdict_for(app, rule.id, rule.id in left, outcomes, cause)
+                    )
+                except Exception as exc:  # evidence must never fail a reconcile
+                    log.error("verdict_record_failed", rule=rule.id, error=str(exc))
 
 
 def _shared_resources(plan: Plan) -> tuple[str, ...]:

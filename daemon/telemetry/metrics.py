@@ -57,6 +57,8 @@ EVENT_SOURCES: tuple[EventSource, ...] = get_args(EventSource)
 IGNORE_REASONS: tuple[IgnoreReason, ...] = get_args(IgnoreReason)
 QUEUE_NAMES: tuple[QueueName, ...] = get_args(QueueName)
 CONFIG_RELOAD_RESULTS: tuple[ConfigReloadResult, ...] = get_args(ConfigReloadResult)
+FindingResult = Literal["imported", "failed"]
+FINDING_RESULTS: tuple[FindingResult, ...] = get_args(FindingResult)
 
 APP_LABELS = ("account", "region", "application")
 
@@ -178,6 +180,12 @@ CONFIG_INFO = Gauge(
     ["sha256"],
     registry=REGISTRY,
 )
+EVIDENCE_FINDINGS = Counter(
+    f"{PREFIX}_evidence_findings",
+    "Security Hub findings sent with BatchImportFindings, by result.",
+    ["result"],
+    registry=REGISTRY,
+)
 BUILD_INFO = Gauge(
     f"{PREFIX}_build_info",
     "1, labelled with the running version.",
@@ -196,6 +204,8 @@ for _trigger in TRIGGERS:
         RECONCILES.labels(trigger=_trigger, result=_result)
 for _reload in CONFIG_RELOAD_RESULTS:
     CONFIG_RELOADS.labels(result=_reload)
+for _finding in FINDING_RESULTS:
+    EVIDENCE_FINDINGS.labels(result=_finding)
 
 _lock = threading.Lock()
 # Which rules have per-application series, so forget_application can remove exactly those.
@@ -323,6 +333,10 @@ def set_work_queue_depth(applications: int) -> None:
 
 def count_config_reload(result: ConfigReloadResult) -> None:
     CONFIG_RELOADS.labels(result=_check(result, CONFIG_RELOAD_RESULTS, "result")).inc()
+
+
+def count_evidence_findings(result: FindingResult, count: int = 1) -> None:
+    EVIDENCE_FINDINGS.labels(result=_check(result, FINDING_RESULTS, "result")).inc(count)
 
 
 def set_config(sha256: str) -> None:

@@ -80,6 +80,7 @@ def test_documented_label_values_are_the_enforced_ones() -> None:
         ("flink_remediator_remediations_total", "mode"): MODES,
         ("flink_remediator_queue_messages", "queue"): metrics.QUEUE_NAMES,
         ("flink_remediator_config_reloads_total", "result"): metrics.CONFIG_RELOAD_RESULTS,
+        ("flink_remediator_evidence_findings_total", "result"): metrics.FINDING_RESULTS,
     }
     assert documented_label_values() == expected
 

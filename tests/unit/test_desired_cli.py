@@ -82,6 +82,8 @@ def test_schema_prints_the_json_schema_of_every_registered_rule(
         "ignore_tag",
         "rules",
         "overrides",
+        "evidence",
+        "controls",
     }
     assert schema["additionalProperties"] is False
     rules_def = schema["$defs"][schema["properties"]["rules"]["$ref"].split("/")[-1]]

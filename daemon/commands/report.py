@@ -1,0 +1,137 @@
+"""`report`: a live, read-only compliance report (HTML, JSON or CSV) for auditors.
+
+The same pass as `plan` (every rule in dry-run: no write of any kind, Security Hub included),
+then one row per application and control, with the finding history read back from Security
+Hub (GetFindings) when `evidence.security_hub` is on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from daemon import errors
+from daemon.aws import AwsByRegion
+from daemon.desired.config import DesiredConfig
+from daemon.desired.loader import load_config
+from daemon.evidence.history import FindingHistory, read_history
+from daemon.evidence.html import to_html
+from daemon.evidence.render import to_csv, to_json
+from daemon.evidence.report import Control, Report, build_report
+from daemon.reconcile.fleet import reconcile_all
+from daemon.reconcile.inventory import Inventory, index_applications
+from daemon.reconcile.reconciler import Reconciler
+from daemon.reconcile.rules import resolver_for
+from daemon.reconcile.verdicts import Verdict
+from daemon.state import Cause
+from daemon.telemetry import logs
+
+EXIT_OK, EXIT_ERROR, EXIT_VIOLATION = 0, 1, 2
+RENDERERS = {"html": to_html, "json": to_json, "csv": to_csv}
+
+
+def register(subparsers: Any) -> None:
+    helptext = "compliance report per application and control (read-only, like plan)"
+    p = subparsers.add_parser("report", help=helptext, description=helptext)
+    p.add_argument("--config", required=True, help="desired-state YAML file")
+    p.add_argument("--format", choices=tuple(RENDERERS), default="html", dest="report_format")
+    p.add_argument("--output", default="-", help="file to write (default: stdout)")
+    p.add_argument("--workers", type=int, default=8, help="applications read at once")
+    p.add_argument(
+        "--detailed-exitcode",
+        action="store_true",
+        help="exit 0 when every control holds, 2 when one is violated, 1 on error",
+    )
+    p.add_argument(
+        "--log-format", choices=("auto", "json", "console"), default="auto", dest="log_format"
+    )
+    p.set_defaults(func=run_report)
+
+
+class _Collected:
+    """A verdict sink that keeps every verdict of the pass."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.verdicts: list[Verdict] = []
+
+    def record(self, verdict: Verdict) -> None:
+        with self._lock:
+            self.verdicts.append(verdict)
+
+
+def run_report(args: argparse.Namespace) -> int:
+    logs.configure(args.log_format, level="WARNING")
+    try:
+        config = load_config(args.config)
+    except errors.ConfigError as exc:
+        print("\n".join(exc.problems), file=sys.stderr)
+        return EXIT_ERROR
+    aws = AwsByRegion()
+    try:
+        account = aws.region(config.regions[0]).account_id()
+        if account not in config.accounts:
+            print(
+                f"error: the credentials are for account {account}, which {args.config} "
+                f"does not list in accounts {list(config.accounts)}",
+                file=sys.stderr,
+            )
+            return EXIT_ERROR
+        inventory = Inventory()
+        apps = sorted(index_applications(aws, account, config.regions, inventory))
+        history = _history(config, aws, account)
+    except errors.AwsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    sink = _Collected()
+    reconciler = Reconciler(
+        aws,
+        resolver_for(lambda: config),
+        dry_run=True,  # the report never writes
+        role_index=inventory.role_index(lambda: True),
+        verdicts=sink,
+    )
+    results = reconcile_all(reconciler, apps, Cause("cli"), args.workers)
+    generated = datetime.now(UTC).isoformat(timespec="seconds")
+    report = build_report(
+        results, sink.verdicts, _controls(config, sink.verdicts), generated, history
+    )
+    text = RENDERERS[args.report_format](report)
+    if args.output == "-":
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    else:
+        Path(args.output).write_text(text, encoding="utf-8", newline="")
+    return _exit_code(report, args.detailed_exitcode)
+
+
+def _history(
+    config: DesiredConfig, aws: AwsByRegion, account: str
+) -> dict[tuple[str, str], FindingHistory] | None:
+    hub = config.security_hub
+    if not hub.enabled:
+        return None
+    return read_history(aws.region(hub.region or config.regions[0]), account)
+
+
+def _controls(config: DesiredConfig, verdicts: list[Verdict]) -> list[Control]:
+    """Every rule enabled at the top level or for some application, in registry order."""
+    from remediations import RULES
+
+    seen = {v.rule for v in verdicts}
+    return [
+        Control(rule_id, rule.summary, config.controls.get(rule_id, ()))
+        for rule_id, rule in RULES.items()
+        if rule_id in seen or config.rules[rule_id].enabled
+    ]
+
+
+def _exit_code(report: Report, detailed: bool) -> int:
+    if any(r.status == "error" for r in report.rows):
+        return EXIT_ERROR
+    if detailed and any(r.status == "violation" for r in report.rows):
+        return EXIT_VIOLATION
+    return EXIT_OK

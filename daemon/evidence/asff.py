@@ -1,0 +1,197 @@
+"""Build AWS Security Finding Format (ASFF 2018-10-08) findings: pure, no I/O.
+
+One finding per (application, rule), with a stable Id, so every import updates the same
+finding: FAILED while the drift is open, PASSED once it is fixed or cleared. Who drifted it and
+who resolved it travel in ProductFields (BatchImportFindings may update them; Note and Workflow
+belong to the customer once the finding exists).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from daemon.state import AppRef, Drift
+
+SCHEMA_VERSION = "2018-10-08"
+PRODUCT_NAME = "flink-remediator"
+FIELD_PREFIX = "flink-remediator/"
+TYPE_BEST_PRACTICE = "Software and Configuration Checks/AWS Security Best Practices"
+TYPE_STANDARDS = "Software and Configuration Checks/Industry and Regulatory Standards"
+# Severity of a FAILED finding when the config says nothing: what a breach of the control exposes.
+DEFAULT_SEVERITY: Mapping[str, str] = {
+    "execution_role_trust": "HIGH",
+    "execution_role_permissions": "HIGH",
+    "vpc_public_route": "HIGH",
+    "encryption": "HIGH",
+    "vpc_required": "MEDIUM",
+    "cloudwatch_logging": "MEDIUM",
+    "code_location": "MEDIUM",
+}
+FALLBACK_SEVERITY = "LOW"
+# docs/runbooks.md sections (GitHub anchors) that say what to do about a finding.
+RUNBOOK_ANCHORS: Mapping[str, str] = {"vpc_public_route": "flinkremediatorpublicinternetroute"}
+DEFAULT_ANCHOR = "flinkremediatordriftnotremediated"
+
+Status = Literal["FAILED", "PASSED"]
+
+
+@dataclass(frozen=True)
+class FindingRecord:
+    """What one finding says, gathered by the publisher from verdicts."""
+
+    app: AppRef
+    rule: str
+    summary: str  # the rule's one-line summary (the control's name)
+    status: Status
+    drifts: tuple[Drift, ...]  # open drift (FAILED) or what was fixed (PASSED after a fix)
+    drift_by: str  # CloudTrail actor of the change that caused the drift ("" unknown)
+    first_seen: datetime
+    observed_at: datetime
+    resolved_by: str = ""  # PASSED: the daemon's identity (its fix) or who cleared it
+    resolution: str = ""  # PASSED: "fixed" | "cleared" | "compliant"
+    references: tuple[str, ...] = ()  # framework references from `controls:`
+
+
+def finding_id(app: AppRef, rule: str) -> str:
+    return f"{app.arn}/{PRODUCT_NAME}/{rule}"
+
+
+def product_arn(region: str, account: str) -> str:
+    return f"arn:aws:securityhub:{region}:{account}:product/{account}/default"
+
+
+def runbook_url(base: str, rule: str) -> str:
+    return f"{base}#{RUNBOOK_ANCHORS.get(rule, DEFAULT_ANCHOR)}"
+
+
+def severity_for(rule: str, configured: Mapping[str, str]) -> str:
+    return configured.get(rule) or DEFAULT_SEVERITY.get(rule, FALLBACK_SEVERITY)
+
+
+def build_finding(
+    record: FindingRecord, hub_region: str, severity: str, runbook: str
+) -> dict[str, Any]:
+    app, failed = record.app, record.status == "FAILED"
+    label = severity if failed else "INFORMATIONAL"
+    types = [TYPE_BEST_PRACTICE] + ([TYPE_STANDARDS] if record.references else [])
+    compliance: dict[str, Any] = {"Status": record.status}
+    if record.references:
+        compliance["RelatedRequirements"] = list(record.references)[:32]
+    return {
+        "SchemaVersion": SCHEMA_VERSION,
+        "Id": finding_id(app, record.rule),
+        "ProductArn": product_arn(hub_region, app.account),
+        "ProductName": PRODUCT_NAME,
+        "CompanyName": PRODUCT_NAME,
+        "GeneratorId": f"{PRODUCT_NAME}/{record.rule}",
+        "AwsAccountId": app.account,
+        "Region": app.region,
+        "Types": types,
+        "FirstObservedAt": _iso(record.first_seen),
+        "LastObservedAt": _iso(record.observed_at),
+        "CreatedAt": _iso(record.first_seen),
+        "UpdatedAt": _iso(record.observed_at),
+        "Severity": {"Label": label},
+        "FindingProviderFields": {"Severity": {"Label": label}, "Types": types},
+        "Title": _cut(f"{app.name}: {record.summary}", 256),
+        "Description": _cut(_description(record), 1024),
+        "Remediation": {
+            "Recommendation": {"Text": _cut(_recommendation(record), 512), "Url": runbook}
+        },
+        "ProductFields": _product_fields(record),
+        "Resources": _resources(app, record.drifts),
+        "Compliance": compliance,
+        "Workflow": {"Status": "NEW" if failed else "RESOLVED"},
+        "RecordState": "ACTIVE",
+    }
+
+
+def changes_text(drifts: Sequence[Drift]) -> str:
+    """`field: before -> after` per drift: what is wrong (FAILED) or what was done (PASSED)."""
+    return "; ".join(f"{d.field}: {_short(d.current)} -> {_short(d.desired)}" for d in drifts)
+
+
+def _description(record: FindingRecord) -> str:
+    app = record.app.name
+    if record.status == "FAILED":
+        why = "; ".join(d.message for d in record.drifts) or "drift found"
+        who = f" Changed by {record.drift_by}." if record.drift_by else ""
+        return f"Application {app} violates {record.rule}: {why}.{who}"
+    if record.resolution == "fixed":
+        return (
+            f"Application {app} complies with {record.rule}: fixed by {record.resolved_by} "
+            f"({changes_text(record.drifts)})."
+        )
+    if record.resolution == "cleared":
+        return f"Application {app} complies with {record.rule} again (cleared, not by the daemon)."
+    return f"Application {app} complies with {record.rule}."
+
+
+def _recommendation(record: FindingRecord) -> str:
+    fixable = all(d.fixable for d in record.drifts)
+    if record.status == "FAILED" and fixable:
+        return (
+            f"Set {record.rule} to enforce mode to let flink-remediator fix it, or restore "
+            f"the desired values by hand: {changes_text(record.drifts)}"
+        )
+    return f"Follow the runbook for {record.rule}; this drift needs a person to fix it."
+
+
+def _product_fields(record: FindingRecord) -> dict[str, str]:
+    fields = {
+        "Rule": record.rule,
+        "ApplicationArn": record.app.arn,
+        "ApplicationName": record.app.name,
+        "Status": record.status,
+        "DriftBy": record.drift_by or "unknown",
+        "Changes": changes_text(record.drifts),
+        "References": "; ".join(record.references),
+        "ResolvedBy": record.resolved_by,
+        "Resolution": record.resolution,
+        "ResolvedAt": _iso(record.observed_at) if record.status == "PASSED" else "",
+    }
+    return {FIELD_PREFIX + k: _cut(v, 2048) for k, v in fields.items() if v}
+
+
+def _resources(app: AppRef, drifts: Sequence[Drift]) -> list[dict[str, Any]]:
+    resources: list[dict[str, Any]] = [
+        {
+            "Type": "Other",
+            "Id": app.arn,
+            "Partition": "aws",
+            "Region": app.region,
+            "Details": {"Other": {"ApplicationName": app.name}},
+        }
+    ]
+    for arn in sorted({d.resource for d in drifts if d.resource and d.resource != app.arn}):
+        resources.append(
+            {"Type": _resource_type(arn), "Id": arn, "Partition": "aws", "Region": app.region}
+        )
+    return resources[:32]
+
+
+def _resource_type(arn: str) -> str:
+    if ":iam::" in arn and ":role/" in arn:
+        return "AwsIamRole"
+    if ":route-table/" in arn:
+        return "AwsEc2RouteTable"
+    if arn.startswith("arn:aws:logs:"):
+        return "AwsLogsLogGroup"
+    return "Other"
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _short(value: Any) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, default=str, sort_keys=True)
+    return _cut(text, 200)
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -1,0 +1,97 @@
+"""The evidence a compliant row shows: the part of DescribeApplication a control is about.
+
+Only the simple cases: a rule whose facts live elsewhere (role documents, route tables) shows
+the resource it checked. Keyed by rule id; a rule missing here shows no detail.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from typing import Any
+
+Detail = Mapping[str, Any]
+
+
+def _config(detail: Detail) -> Detail:
+    return detail.get("ApplicationConfigurationDescription") or {}
+
+
+def _flink(detail: Detail) -> Detail:
+    return _config(detail).get("FlinkApplicationConfigurationDescription") or {}
+
+
+def _logging(detail: Detail) -> str:
+    streams = [
+        o.get("LogStreamARN", "") for o in detail.get("CloudWatchLoggingOptionDescriptions") or ()
+    ]
+    monitoring = _flink(detail).get("MonitoringConfigurationDescription") or {}
+    level = monitoring.get("LogLevel", "")
+    return f"log stream {', '.join(streams) or 'none'}; log level {level or 'default'}"
+
+
+def _encryption(detail: Detail) -> str:
+    enc = _config(detail).get("ApplicationEncryptionConfigurationDescription") or {}
+    key = enc.get("KeyId") or ""
+    return f"key type {enc.get('KeyType', 'AWS_OWNED_KEY')}" + (f", key id {key}" if key else "")
+
+
+def _snapshots(detail: Detail) -> str:
+    snap = _config(detail).get("ApplicationSnapshotConfigurationDescription") or {}
+    return f"snapshots enabled: {snap.get('SnapshotsEnabled')}"
+
+
+def _checkpoints(detail: Detail) -> str:
+    return _compact(_flink(detail).get("CheckpointConfigurationDescription") or {})
+
+
+def _rollback(detail: Detail) -> str:
+    conf = _config(detail).get("ApplicationSystemRollbackConfigurationDescription") or {}
+    return f"rollback enabled: {conf.get('RollbackEnabled')}"
+
+
+def _vpc(detail: Detail) -> str:
+    vpcs = _config(detail).get("VpcConfigurationDescriptions") or ()
+    subnets = sorted({s for v in vpcs for s in v.get("SubnetIds", ())})
+    return f"subnets {', '.join(subnets)}" if subnets else "no VPC configuration"
+
+
+def _role(detail: Detail) -> str:
+    return f"execution role {detail.get('ServiceExecutionRole', '')}"
+
+
+def _code(detail: Detail) -> str:
+    code = _config(detail).get("ApplicationCodeConfigurationDescription") or {}
+    location = (code.get("CodeContentDescription") or {}).get(
+        "S3ApplicationCodeLocationDescription"
+    )
+    return _compact(location or {})
+
+
+def _parallelism(detail: Detail) -> str:
+    return _compact(_flink(detail).get("ParallelismConfigurationDescription") or {})
+
+
+def _compact(value: Any) -> str:
+    return json.dumps(value, default=str, sort_keys=True) if value else ""
+
+
+EXTRACTORS: Mapping[str, Callable[[Detail], str]] = {
+    "cloudwatch_logging": _logging,
+    "encryption": _encryption,
+    "snapshots": _snapshots,
+    "checkpointing": _checkpoints,
+    "system_rollback": _rollback,
+    "vpc_required": _vpc,
+    "vpc_public_route": _vpc,
+    "execution_role_trust": _role,
+    "execution_role_permissions": _role,
+    "runtime_version": lambda d: f"runtime {d.get('RuntimeEnvironment', '')}",
+    "code_location": _code,
+    "parallelism_cap": _parallelism,
+}
+
+
+def evidence_from_detail(rule: str, detail: Detail) -> str:
+    extract = EXTRACTORS.get(rule)
+    return extract(detail) if extract and detail else ""

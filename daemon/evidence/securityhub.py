@@ -1,0 +1,204 @@
+"""Publish rule verdicts to AWS Security Hub as ASFF findings, in batches.
+
+`record` (called by the reconciler, in its worker thread) only updates memory: it turns a
+verdict into a pending finding when the (application, rule) status changed, or was never sent
+by this process. `flush` (the daemon's schedule, the end of `apply`) imports pending findings
+with BatchImportFindings, at most 100 per call, through the AWS gateway (so retried like every
+call). A failed import is logged and counted and the findings stay pending for the next flush
+(a newer verdict for the same finding replaces them); it never fails a reconcile.
+
+The publisher writes to Security Hub only: it never changes an application. In dry-run it still
+reports FAILED findings (finding a violation is not changing the workload).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+
+import structlog
+
+from daemon import errors
+from daemon.aws import AwsByRegion
+from daemon.desired.config import DesiredConfig, SecurityHubSettings
+from daemon.evidence.asff import (
+    FindingRecord,
+    build_finding,
+    finding_id,
+    runbook_url,
+    severity_for,
+)
+from daemon.reconcile.verdicts import Verdict
+from daemon.state import AppRef
+from daemon.telemetry import metrics
+
+log = structlog.get_logger(__name__)
+
+BATCH_SIZE = 100  # BatchImportFindings takes at most 100 findings per request
+DAEMON = "flink-remediator"
+
+
+@dataclass(frozen=True)
+class FlushReport:
+    imported: int = 0
+    failed: int = 0
+    pending: int = 0
+
+
+class SecurityHubPublisher:
+    def __init__(
+        self,
+        aws: AwsByRegion,
+        settings: SecurityHubSettings,
+        region: str,
+        summaries: Mapping[str, str],
+        controls: Mapping[str, tuple[str, ...]] | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._aws = aws
+        self._settings = settings
+        self.region = region
+        self._summaries = summaries
+        self._controls = controls or {}
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._sent: dict[tuple[AppRef, str], FindingRecord] = {}  # last recorded per finding
+        self._pending: dict[str, FindingRecord] = {}  # finding id -> newest unsent record
+        self._identity = ""
+
+    def record(self, verdict: Verdict) -> None:
+        key = (verdict.app, verdict.rule)
+        now = self._clock()
+        with self._lock:
+            previous = self._sent.get(key)
+            record = self._next(verdict, previous, now)
+            if record is None:
+                return
+            self._sent[key] = record
+            self._pending[finding_id(verdict.app, verdict.rule)] = record
+
+    def _next(
+        self, verdict: Verdict, previous: FindingRecord | None, now: datetime
+    ) -> FindingRecord | None:
+        """The record to send for this verdict, or None when Security Hub already has it."""
+        actor = verdict.cause.actor
+        if verdict.violated:
+            drifts = tuple(sorted(verdict.drifts, key=lambda d: (d.field, d.resource)))
+            if previous and previous.status == "FAILED" and previous.drifts == drifts:
+                return None
+            was_open = previous if previous is not None and previous.status == "FAILED" else None
+            return replace(
+                self._base(verdict, now),
+                drifts=drifts,
+                drift_by=actor or (was_open.drift_by if was_open else ""),
+                first_seen=was_open.first_seen if was_open else now,
+            )
+        if previous is not None and previous.status == "PASSED" and not verdict.drifts:
+            return None
+        base = self._base(verdict, now)
+        if verdict.outcome == "applied":  # the daemon fixed it in this reconcile
+            return replace(
+                base,
+                status="PASSED",
+                drifts=verdict.drifts,
+                drift_by=actor or (previous.drift_by if previous else ""),
+                first_seen=previous.first_seen if previous else now,
+                resolved_by=self._identity or DAEMON,
+                resolution="fixed",
+            )
+        if previous is not None and previous.status == "FAILED":  # someone else put it back
+            return replace(
+                base,
+                status="PASSED",
+                drifts=previous.drifts,
+                drift_by=previous.drift_by,
+                first_seen=previous.first_seen,
+                resolved_by=actor or "unknown (found compliant by a later check)",
+                resolution="cleared",
+            )
+        return replace(base, status="PASSED", resolution="compliant")
+
+    def _base(self, verdict: Verdict, now: datetime) -> FindingRecord:
+        return FindingRecord(
+            app=verdict.app,
+            rule=verdict.rule,
+            summary=self._summaries.get(verdict.rule, verdict.rule),
+            status="FAILED",
+            drifts=(),
+            drift_by="",
+            first_seen=now,
+            observed_at=now,
+            references=self._controls.get(verdict.rule, ()),
+        )
+
+    def set_identity(self, arn: str) -> None:
+        """The daemon's own principal, named as the fixer in resolved findings."""
+        self._identity = arn
+
+    def pending(self) -> int:
+        with self._lock:
+            return len(self._pending)
+
+    def flush(self) -> FlushReport:
+        with self._lock:
+            batch, self._pending = self._pending, {}
+        records = list(batch.values())
+        imported = failed = 0
+        for start in range(0, len(records), BATCH_SIZE):
+            chunk = records[start : start + BATCH_SIZE]
+            ok, bad = self._import(chunk)
+            imported, failed = imported + ok, failed + bad
+        with self._lock:
+            left = len(self._pending)
+        if records:
+            log.info("evidence_flushed", imported=imported, failed=failed, pending=left)
+        return FlushReport(imported, failed, left)
+
+    def _import(self, chunk: list[FindingRecord]) -> tuple[int, int]:
+        findings = [
+            build_finding(
+                r,
+                self.region,
+                severity_for(r.rule, self._settings.severity),
+                runbook_url(self._settings.runbook_url, r.rule),
+            )
+            for r in chunk
+        ]
+        try:
+            response = self._aws.region(self.region).call(
+                "securityhub", "BatchImportFindings", Findings=findings
+            )
+        except errors.AwsError as exc:
+            metrics.count_evidence_findings("failed", len(chunk))
+            log.error("evidence_import_failed", findings=len(chunk), error=str(exc))
+            with self._lock:  # keep them for the next flush unless a newer verdict came
+                for record in chunk:
+                    self._pending.setdefault(finding_id(record.app, record.rule), record)
+            return 0, len(chunk)
+        rejected = list(response.get("FailedFindings", []))
+        for failure in rejected:  # invalid findings: retrying the same body cannot help
+            log.error(
+                "evidence_finding_rejected",
+                finding=failure.get("Id"),
+                code=failure.get("ErrorCode"),
+                error=failure.get("ErrorMessage"),
+            )
+        if rejected:
+            metrics.count_evidence_findings("failed", len(rejected))
+        metrics.count_evidence_findings("imported", len(chunk) - len(rejected))
+        return len(chunk) - len(rejected), len(rejected)
+
+
+def publisher_for(config: DesiredConfig, aws: AwsByRegion) -> SecurityHubPublisher | None:
+    """The configured publisher, or None when `evidence.security_hub` is off."""
+    from remediations import RULES
+
+    hub = config.security_hub
+    if not hub.enabled:
+        return None
+    summaries = {rule_id: rule.summary for rule_id, rule in RULES.items()}
+    return SecurityHubPublisher(
+        aws, hub, hub.region or config.regions[0], summaries, config.controls
+    )
