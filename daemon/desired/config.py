@@ -11,7 +11,7 @@ from fnmatch import fnmatchcase
 from types import MappingProxyType
 from typing import Any
 
-from daemon.desired.model import ConfigurableRule
+from daemon.desired.model import ConfigurableRule, ExecutionRolesModel
 from daemon.state import AppRef, Mode
 from remediations.base import RuleSettings
 
@@ -78,6 +78,8 @@ class DesiredConfig:
     rules: Mapping[str, RuleSettings]
     overrides: tuple[Override, ...]
     known_rules: Mapping[str, ConfigurableRule]
+    execution_roles: ExecutionRolesModel | None = None
+    daemon_role_arn: str | None = None
     # resolve() memo: matched override indices -> resolved rules. Not part of the value.
     _memo: dict[tuple[int, ...], Any] = field(default_factory=dict, repr=False)
 

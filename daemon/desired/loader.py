@@ -175,6 +175,8 @@ def _build(source: Source, config: Any, rules: Mapping[str, ConfigurableRule]) -
         rules={rule_id: getattr(config.rules, rule_id) for rule_id in rules},
         overrides=overrides,
         known_rules=rules,
+        execution_roles=config.execution_roles,
+        daemon_role_arn=config.daemon_role_arn,
     )
 
 
