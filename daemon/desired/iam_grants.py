@@ -213,7 +213,8 @@ def rule_writes(
         raise ConfigError(
             "",
             [
-                f"rules.{rule_id}: no IAM scope known for {', '.join(unscoped)} (add one to iam_grants)"
+                f"rules.{rule_id}: no IAM scope known for {', '.join(unscoped)}"
+                " (add one to iam_grants)"
             ],
         )
     return flink_writes(sid, writes, scope)

@@ -45,6 +45,7 @@ QUEUE_ACTIONS = (
     "sqs:ReceiveMessage",
 )
 DEAD_LETTER_ACTIONS = ("sqs:GetQueueAttributes", "sqs:GetQueueUrl")  # the DLQ depth gauge
+_UNSCOPED = {"kinesisanalytics:ListApplications", "logs:DescribeLogGroups"}
 _POLICY_READS = {"iam:GetPolicy", "iam:GetPolicyVersion", "iam:ListEntitiesForPolicy"}
 MAX_EXACT_OVERRIDES = 10  # 2**10 combinations; beyond, each override alone and all together
 
@@ -78,15 +79,12 @@ def placements(config: DesiredConfig) -> Iterator[Mapping[str, ResolvedRule]]:
 
 def _read_resources(action: str, scope: Scope) -> tuple[str, ...]:
     service = action.split(":")[0]
-    if action == "kinesisanalytics:ListApplications" or service in ("sts", "ec2"):
+    if action in _UNSCOPED or service in ("sts", "ec2"):
         return ("*",)  # no resource type: AWS authorizes these on "*"
     if service == FLINK:
         return tuple(scope.applications())
-    if action in _POLICY_READS:  # AWS managed policies live in the `aws` account
-        return (
-            "arn:aws:iam::aws:policy/*",
-            *(f"arn:aws:iam::{a}:policy/*" for a in scope.accounts),
-        )
+    if action in _POLICY_READS:  # AWS managed ones live in account `aws`, which parliament rejects
+        return ("arn:aws:iam::*:policy/*",)
     if service == "iam":
         return tuple(f"arn:aws:iam::{a}:role/*" for a in scope.accounts)
     if service == "logs":
