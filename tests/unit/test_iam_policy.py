@@ -251,7 +251,18 @@ def test_every_rule_write_is_granted_when_it_enforces_with_what_it_needs(tmp_pat
     c = config(
         tmp_path,
         defaults={"mode": "enforce"},
-        overrides=[],
+        overrides=[
+            {
+                "name": "bounded",
+                "match": {"names": ["legacy-*"]},
+                "rules": {
+                    "execution_role_permissions": {
+                        "strategy": "boundary",
+                        "boundary_policy_arn": "arn:aws:iam::123456789012:policy/bound",
+                    }
+                },
+            }
+        ],
         rules={
             "encryption": {"enabled": True, "key_id": "arn:aws:kms:eu-west-1:123456789012:key/k"},
             "required_tags": {"tags": {"owner": {"default": "platform"}}},
