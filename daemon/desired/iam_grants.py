@@ -184,7 +184,7 @@ def execution_role_permissions(
         out.append(role_writes(f"{sid}Detach", ["iam:DetachRolePolicy"], scope, **condition))
     boundaries = sorted({s.boundary_policy_arn for s in variants if s.strategy == "boundary"})
     if boundaries:
-        condition = {"StringEquals": {"iam:PermissionsBoundary": boundaries}}
+        condition = {"ArnEquals": {"iam:PermissionsBoundary": boundaries}}
         actions = ["iam:PutRolePermissionsBoundary"]
         out.append(role_writes(f"{sid}Boundary", actions, scope, **condition))
     return out

@@ -157,7 +157,7 @@ def test_boundary_strategy_grants_only_that_boundary(tmp_path: Path) -> None:
     policy = daemon_policy(c)
     assert "iam:DetachRolePolicy" not in actions(policy)
     (put,) = allows(policy, "iam:PutRolePermissionsBoundary")
-    assert put["Condition"]["StringEquals"]["iam:PermissionsBoundary"] == [boundary]
+    assert put["Condition"]["ArnEquals"]["iam:PermissionsBoundary"] == [boundary]
     alert = config(tmp_path, rules={"execution_role_permissions": {"strategy": "alert"}})
     assert not {"iam:DetachRolePolicy", "iam:PutRolePermissionsBoundary"} & actions(
         daemon_policy(alert)
