@@ -95,7 +95,8 @@ def _params(iam_request: IAMRequest) -> dict[str, Any]:
         loaded = json.loads(raw or "{}")
         return loaded if isinstance(loaded, dict) else {}
     query = urlsplit(iam_request._path).query
-    return dict(parse_qsl(query)) | dict(parse_qsl(raw))
+    parsed = {k: v[0] if isinstance(v, list) and v else v for k, v in iam_request._data.items()}
+    return parsed | dict(parse_qsl(query)) | dict(parse_qsl(raw))
 
 
 def decide(iam_request: IAMRequest, *requests: Request) -> tuple[Request, Decision] | None:

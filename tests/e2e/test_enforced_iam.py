@@ -1,0 +1,182 @@
+"""Proof that the generated policy is enough and no more: the sandbox enforces IAM (conditions
+included, see sandbox/README.md), the daemon's credentials are an IAM user holding EXACTLY what
+`iam-policy` prints for the config, and `apply` runs every rule's contract scenario.
+
+- each rule's fix succeeds with those credentials, and the sandbox records no denied call;
+- every call the daemon made is one its rule declares (read/write actions) or a base read;
+- the same credentials cannot change a role outside the execution roles, detach a policy that
+  is not forbidden, write on the daemon's own role, read another queue, or fix an application
+  that carries the ignore tag or lives in an unconfigured Region.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+import yaml
+from botocore.exceptions import ClientError
+
+from daemon.aws import Aws
+from daemon.cli import main
+from daemon.desired.iam_policy import BASE_READ
+from remediations import REGISTRY
+from remediations.base import Remediation
+from sandbox.server import Sandbox
+from sandbox.testing import Credentials, client, create_user
+from tests.contract.harness import Harness
+from tests.contract.scenarios import SCENARIOS
+
+pytestmark = pytest.mark.e2e
+
+ROLE_TAG = {"key": "flink-remediator/execution-role", "value": "true"}
+OWN_ROLE = "flink-remediator"
+TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": "kinesisanalytics.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+        }
+    ],
+}
+
+
+@dataclass
+class AdminHarness(Harness):
+    """The contract harness, building scenarios with the sandbox admin's keys."""
+
+    admin: Credentials = Credentials("", "")
+
+    def client(self, service: str) -> Any:
+        return client(self.sandbox.endpoint_url, self.sandbox.region, service, self.admin)
+
+
+@pytest.fixture
+def enforced(fresh_sandbox: Sandbox) -> Iterator[Sandbox]:
+    fresh_sandbox.set_enforce_iam(True)
+    try:
+        yield fresh_sandbox
+    finally:
+        fresh_sandbox.set_enforce_iam(False)
+
+
+@pytest.fixture
+def h(enforced: Sandbox, monkeypatch: pytest.MonkeyPatch) -> AdminHarness:
+    keys = enforced.info()["admin"]
+    admin = Credentials(keys["aws_access_key_id"], keys["aws_secret_access_key"])
+    Harness.start(enforced, monkeypatch)  # AWS_ENDPOINT_URL for every client
+    session = boto3.session.Session(
+        aws_access_key_id=admin.access_key_id,
+        aws_secret_access_key=admin.secret_access_key,
+        region_name=enforced.region,
+    )
+    return AdminHarness(enforced, Aws(enforced.region, session=session), admin)
+
+
+def write_config(h: Harness, path: Path, rule: Remediation, settings: Any) -> Path:
+    account = h.sandbox.account_id
+    doc = {
+        "version": 1,
+        "accounts": [account],
+        "regions": [h.sandbox.region],
+        "defaults": {"mode": "enforce"},
+        "execution_roles": {"tag": ROLE_TAG},
+        "daemon_role_arn": f"arn:aws:iam::{account}:role/{OWN_ROLE}",
+        "rules": {r.id: {"enabled": False} for r in REGISTRY if r.id != rule.id}
+        | {rule.id: settings.model_dump(mode="json", exclude={"enabled", "mode"})},
+    }
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    return path
+
+
+def generated_policy(
+    h: Harness, config: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any, admin: Credentials
+) -> dict[str, Any]:
+    """`iam-policy --queue-url`, run with the admin's keys: the queue, DLQ and key read live."""
+    with monkeypatch.context() as env:
+        env.setenv("AWS_ENDPOINT_URL", h.sandbox.endpoint_url)
+        env.setenv("AWS_REGION", h.sandbox.region)
+        env.setenv("AWS_ACCESS_KEY_ID", admin.access_key_id)
+        env.setenv("AWS_SECRET_ACCESS_KEY", admin.secret_access_key)
+        capsys.readouterr()
+        argv = ["iam-policy", "--config", str(config), "--queue-url", h.sandbox.queue_url]
+        assert main(argv) == 0, capsys.readouterr().err
+        policy: dict[str, Any] = json.loads(capsys.readouterr().out)
+    return policy
+
+
+def daemon_user(h: AdminHarness, policy: dict[str, Any]) -> Credentials:
+    iam = h.client("iam")
+    credentials = create_user(iam, "flink-remediator-daemon")
+    iam.put_user_policy(
+        UserName="flink-remediator-daemon",
+        PolicyName="generated",
+        PolicyDocument=json.dumps(policy),
+    )
+    return credentials
+
+
+def tag_execution_role(h: AdminHarness) -> None:
+    iam = h.client("iam")
+    try:
+        iam.tag_role(
+            RoleName="flink-execution", Tags=[{"Key": ROLE_TAG["key"], "Value": ROLE_TAG["value"]}]
+        )
+    except ClientError as error:  # scenarios without a role
+        assert error.response["Error"]["Code"] == "NoSuchEntity"
+
+
+def run_as(
+    credentials: Credentials, monkeypatch: pytest.MonkeyPatch, capsys: Any, *argv: str
+) -> tuple[int, dict[str, Any]]:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", credentials.access_key_id)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", credentials.secret_access_key)
+    capsys.readouterr()
+    code = main([*argv, "--output", "json"])
+    out = capsys.readouterr().out
+    return code, json.loads(out)
+
+
+@pytest.mark.parametrize("rule", REGISTRY, ids=[r.id for r in REGISTRY])
+def test_every_rule_fixes_with_exactly_the_generated_policy(
+    rule: Remediation,
+    h: AdminHarness,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: Any,
+) -> None:
+    scenario = SCENARIOS[rule.id]
+    settings = scenario.settings(h)
+    config = write_config(h, tmp_path / "c.yaml", rule, settings)
+    policy = generated_policy(h, config, monkeypatch, capsys, h.admin)
+    assert policy["Statement"], policy
+    daemon = daemon_user(h, policy)
+    app = scenario.drifted(h, settings, "drifted")
+    tag_execution_role(h)
+    fixable = any(d.fixable for d in h.drifts(app, [(rule, settings, "enforce")]))
+    monkeypatch.setenv("AWS_REGION", h.sandbox.region)
+    h.clear_calls()
+
+    code, report = run_as(daemon, monkeypatch, capsys, "apply", "--config", str(config))
+    (result,) = report["applications"]
+    assert code == 0, json.dumps(result)
+    assert result["result"] == ("fixed" if fixable else "drift"), result
+
+    calls = h.recorded_calls(caller_arn=daemon.arn)
+    assert calls, "the daemon made no call the sandbox saw"
+    assert [c for c in calls if c["error_code"]] == [], json.dumps(calls)
+    declared = set(BASE_READ) | set(rule.read_actions) | set(rule.write_actions)
+    made = {f"{c['service']}:{c['operation']}" for c in calls}
+    assert made <= declared, made - declared
+    writes = {f"{c['service']}:{c['operation']}" for c in calls if c["mutating"]}
+    assert bool(writes) is fixable, writes
+
+    left = h.drifts(app, [(rule, settings, "enforce")])
+    assert not [d for d in left if d.fixable], left
