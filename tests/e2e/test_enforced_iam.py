@@ -180,3 +180,126 @@ def test_every_rule_fixes_with_exactly_the_generated_policy(
 
     left = h.drifts(app, [(rule, settings, "enforce")])
     assert not [d for d in left if d.fixable], left
+
+
+# ---- what the same credentials cannot do ----------------------------------------------------
+
+ADMIN_POLICY = "arn:aws:iam::aws:policy/AdministratorAccess"
+READ_ONLY_POLICY = "arn:aws:iam::aws:policy/ReadOnlyAccess"
+
+
+def code_of(call: Any, **params: Any) -> str:
+    try:
+        call(**params)
+    except ClientError as error:
+        return str(error.response["Error"]["Code"])
+    return "OK"
+
+
+def make_role(h: AdminHarness, name: str, tagged: bool, *policies: str) -> None:
+    iam = h.client("iam")
+    tags = [{"Key": ROLE_TAG["key"], "Value": ROLE_TAG["value"]}] if tagged else []
+    iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(TRUST), Tags=tags)
+    for arn in policies:
+        iam.attach_role_policy(RoleName=name, PolicyArn=arn)
+
+
+def test_the_same_credentials_are_refused_outside_the_scope(
+    h: AdminHarness, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    required_tags = next(r for r in REGISTRY if r.id == "required_tags")
+    settings = required_tags.settings_model.model_validate({"tags": {"env": {"default": "dev"}}})
+    config = write_config(h, tmp_path / "c.yaml", required_tags, settings)
+    doc = yaml.safe_load(config.read_text())
+    for rule_id in ("execution_role_trust", "execution_role_permissions", "snapshots"):
+        doc["rules"][rule_id] = {"enabled": True}
+    config.write_text(yaml.safe_dump(doc))
+    daemon = daemon_user(h, generated_policy(h, config, monkeypatch, capsys, h.admin))
+
+    make_role(h, "flink-execution", True, ADMIN_POLICY, READ_ONLY_POLICY)
+    make_role(h, "admin-role", False)
+    make_role(h, OWN_ROLE, True, ADMIN_POLICY)  # worst case: it even carries the role tag
+    other_queue = h.client("sqs").create_queue(QueueName="someone-elses-queue")["QueueUrl"]
+    plain = h.create_app("plain")
+    h.create_app("ignored", tags={"flink-remediator/ignore": "TRUE"})
+    elsewhere = client(h.sandbox.endpoint_url, "us-west-2", "kinesisanalyticsv2", h.admin)
+    elsewhere.create_application(
+        ApplicationName="far",
+        RuntimeEnvironment="FLINK-1_20",
+        ServiceExecutionRole=f"arn:aws:iam::{plain.account}:role/flink-execution",
+    )
+
+    def as_daemon(service: str, region: str | None = None) -> Any:
+        return client(h.sandbox.endpoint_url, region or h.sandbox.region, service, daemon)
+
+    iam, sqs, flink = as_daemon("iam"), as_daemon("sqs"), as_daemon("kinesisanalyticsv2")
+    trust = json.dumps(TRUST)
+
+    def snapshots_on(name: str, region: str | None = None) -> str:
+        region = region or h.sandbox.region
+        admin = client(h.sandbox.endpoint_url, region, "kinesisanalyticsv2", h.admin)
+        detail = admin.describe_application(ApplicationName=name)["ApplicationDetail"]
+        update = {"ApplicationSnapshotConfigurationUpdate": {"SnapshotsEnabledUpdate": True}}
+        return code_of(
+            as_daemon("kinesisanalyticsv2", region).update_application,
+            ApplicationName=name,
+            CurrentApplicationVersionId=detail["ApplicationVersionId"],
+            ApplicationConfigurationUpdate=update,
+        )
+
+    def tag(name: str, key: str) -> str:
+        arn = f"arn:aws:kinesisanalytics:{plain.region}:{plain.account}:application/{name}"
+        return code_of(flink.tag_resource, ResourceARN=arn, Tags=[{"Key": key, "Value": "x"}])
+
+    outcomes = {
+        # positive controls: the grants do work, so the refusals below are not vacuous
+        "trust on an execution role": code_of(
+            iam.update_assume_role_policy, RoleName="flink-execution", PolicyDocument=trust
+        ),
+        "detach a forbidden policy": code_of(
+            iam.detach_role_policy, RoleName="flink-execution", PolicyArn=ADMIN_POLICY
+        ),
+        "read the event queue": code_of(sqs.receive_message, QueueUrl=h.sandbox.queue_url),
+        "fix an application": snapshots_on("plain"),
+        "add a required tag": tag("plain", "env"),
+        # refusals
+        "trust on a role outside the scope": code_of(
+            iam.update_assume_role_policy, RoleName="admin-role", PolicyDocument=trust
+        ),
+        "detach a policy that is not forbidden": code_of(
+            iam.detach_role_policy, RoleName="flink-execution", PolicyArn=READ_ONLY_POLICY
+        ),
+        "attach a policy": code_of(
+            iam.attach_role_policy, RoleName="flink-execution", PolicyArn=ADMIN_POLICY
+        ),
+        "trust on the daemon's own role": code_of(
+            iam.update_assume_role_policy, RoleName=OWN_ROLE, PolicyDocument=trust
+        ),
+        "detach from the daemon's own role": code_of(
+            iam.detach_role_policy, RoleName=OWN_ROLE, PolicyArn=ADMIN_POLICY
+        ),
+        "read another queue": code_of(sqs.receive_message, QueueUrl=other_queue),
+        "fix an ignored application": snapshots_on("ignored"),
+        "add a tag no rule adds": tag("plain", "owner"),
+        "fix in an unconfigured Region": snapshots_on("far", "us-west-2"),
+    }
+    assert outcomes == {
+        "trust on an execution role": "OK",
+        "detach a forbidden policy": "OK",
+        "read the event queue": "OK",
+        "fix an application": "OK",
+        "add a required tag": "OK",
+        "trust on a role outside the scope": "AccessDenied",
+        "detach a policy that is not forbidden": "AccessDenied",
+        "attach a policy": "AccessDenied",
+        "trust on the daemon's own role": "AccessDenied",
+        "detach from the daemon's own role": "AccessDenied",
+        "read another queue": "AccessDenied",
+        "fix an ignored application": "AccessDeniedException",
+        "add a tag no rule adds": "AccessDeniedException",
+        "fix in an unconfigured Region": "AccessDeniedException",
+    }
+    own = h.client("iam").list_attached_role_policies(RoleName=OWN_ROLE)["AttachedPolicies"]
+    assert [p["PolicyArn"] for p in own] == [ADMIN_POLICY]  # nothing changed
+    refused = [c for c in h.recorded_calls(caller_arn=daemon.arn) if c["error_code"]]
+    assert len(refused) == 9
