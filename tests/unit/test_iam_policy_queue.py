@@ -10,7 +10,7 @@ import pytest
 
 from daemon.aws import Aws
 from daemon.commands.iam_policy import lookup_queue
-from daemon.ingest.sqs import dead_letter_arn
+from daemon.ingest.sqs import SqsQueue, dead_letter_arn
 from sandbox.server import Sandbox
 
 
@@ -37,6 +37,9 @@ def test_the_dlq_is_the_one_the_redrive_policy_names(
     assert queue.arn.endswith(":remediator-events")
     assert queue.dead_letter_arn == dlq_arn
     assert queue.kms_key_arn == key["Arn"]
+
+    # The daemon at run time: the same DLQ, for its depth gauge.
+    assert SqsQueue(Aws(fresh_sandbox.region), url, 60).dead_letter_url() == dlq_url
 
     plain = sqs.create_queue(QueueName="plain-events")["QueueUrl"]
     assert lookup_queue(Aws(fresh_sandbox.region), plain).dead_letter_arn == ""
