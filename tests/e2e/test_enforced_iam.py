@@ -28,7 +28,7 @@ from daemon.desired.iam_policy import BASE_READ
 from remediations import REGISTRY
 from remediations.base import Remediation
 from sandbox.server import Sandbox
-from sandbox.testing import Credentials, client, create_user
+from sandbox.testing import DUMMY, Credentials, client, create_user
 from tests.contract.harness import Harness
 from tests.contract.scenarios import SCENARIOS
 
@@ -52,7 +52,7 @@ TRUST = {
 class AdminHarness(Harness):
     """The contract harness, building scenarios with the sandbox admin's keys."""
 
-    admin: Credentials = Credentials("", "")
+    admin: Credentials = DUMMY  # replaced by the admin's keys in the fixture
 
     def client(self, service: str) -> Any:
         return client(self.sandbox.endpoint_url, self.sandbox.region, service, self.admin)
