@@ -35,6 +35,7 @@ from moto.core.authorization import ActionAuthenticatorMixin
 from moto.core.exceptions import (
     InvalidClientTokenIdError,
     SignatureDoesNotMatchError,
+    _RESTError,
 )
 from moto.iam.access_control import IAMPolicy, IAMRequest
 from werkzeug.datastructures import EnvironHeaders
@@ -129,7 +130,17 @@ def _check_action_permitted(self: IAMRequest, resource: str) -> None:
     else:
         request = iam_context.sns_request(self._action, params)
     if decide(self, request) is not None:
+        if self._service == "sns":  # SNS names its 403 differently
+            raise _SnsAuthorizationError(self._access_key.arn, self._action)
         self._raise_access_denied()
+
+
+class _SnsAuthorizationError(_RESTError):
+    code = 403
+
+    def __init__(self, user_arn: str, action: str) -> None:
+        message = f"User: {user_arn} is not authorized to perform: {action}"
+        super().__init__("AuthorizationError", message)
 
 
 def flink_resource(request: dict[str, Any], region: str, account_id: str) -> str:
