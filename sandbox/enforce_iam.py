@@ -6,7 +6,7 @@ request's SigV4 signature is verified against the secret of an IAM user's access
 STS session), and the principal's inline, attached and group policies are collected
 (moto.iam.access_control.IAMRequest). The decision:
 
-- IAM, CloudWatch Logs and SNS (`EVALUATED`): `sandbox.iam_eval` on the real resource ARN
+- IAM, CloudWatch Logs, SNS and SQS (`EVALUATED`): `sandbox.iam_eval` on the real resource ARN
   with condition context (`sandbox.iam_context`): explicit Deny first, conditions evaluated;
   moto's own check (IAMRequest.check_action_permitted) is replaced for these services only;
 - kinesisanalyticsv2 (our backend): `authorize_flink`, the same evaluation on the
@@ -45,7 +45,7 @@ from sandbox.flink.errors import FlinkApiError
 from sandbox.iam_eval import Decision, Request, UnsupportedCondition, evaluate
 
 log = logging.getLogger("sandbox")
-EVALUATED = frozenset({"iam", "logs", "sns"})
+EVALUATED = frozenset({"iam", "logs", "sns", "sqs"})
 _MOTO_CHECK = IAMRequest.check_action_permitted
 
 ADMIN_USER = "sandbox-admin"
@@ -127,6 +127,8 @@ def _check_action_permitted(self: IAMRequest, resource: str) -> None:
         request = iam_context.iam_request(self._action, params, self.account_id, self.backend)
     elif self._service == "logs":
         request = iam_context.logs_request(self._action, params, self._region, self.account_id)
+    elif self._service == "sqs":
+        request = iam_context.sqs_request(self._action, params, self._region, self.account_id)
     else:
         request = iam_context.sns_request(self._action, params)
     if decide(self, request) is not None:

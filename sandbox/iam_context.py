@@ -1,7 +1,7 @@
 """What AWS authorizes a request on: its resource ARN and its condition context keys.
 
 For the services whose calls the sandbox evaluates itself (`enforce_iam.EVALUATED`): IAM (role,
-user and policy calls), CloudWatch Logs, SNS, and our kinesisanalyticsv2. Context keys:
+user and policy calls), CloudWatch Logs, SNS, SQS, and our kinesisanalyticsv2. Context keys:
 aws:RequestedRegion, aws:PrincipalArn, aws:ResourceTag/* (IAM roles, Flink applications),
 aws:RequestTag/* and aws:TagKeys (tagging calls), iam:PolicyARN, iam:PermissionsBoundary,
 kms:ViaService / kms:GrantIsForAWSResource (Flink's own KMS calls for the caller).
@@ -95,6 +95,27 @@ def logs_request(action: str, params: Params, region: str, account: str) -> Requ
         stream = params.get("logStreamName") or "*"
         return Request(action, f"{base}:log-stream:{stream}")
     return Request(action, f"{base}:*", request_tags(dict(params.get("tags") or {})))
+
+
+# SQS batch calls are authorized as their single-message IAM action (they are not IAM actions).
+_SQS_BATCH = {
+    "sqs:ChangeMessageVisibilityBatch": "sqs:ChangeMessageVisibility",
+    "sqs:DeleteMessageBatch": "sqs:DeleteMessage",
+    "sqs:SendMessageBatch": "sqs:SendMessage",
+}
+
+
+def sqs_request(action: str, params: Params, region: str, account: str) -> Request:
+    """On the queue's ARN: from QueueUrl (.../ACCOUNT/NAME), or QueueName (+ owner account)."""
+    action = _SQS_BATCH.get(action, action)
+    url = str(params.get("QueueUrl") or "")
+    if url:
+        owner, name = url.rstrip("/").split("/")[-2:]
+        return Request(action, f"arn:aws:sqs:{region}:{owner}:{name}")
+    if params.get("QueueName"):
+        owner = str(params.get("QueueOwnerAWSAccountId") or account)
+        return Request(action, f"arn:aws:sqs:{region}:{owner}:{params['QueueName']}")
+    return Request(action, "*")
 
 
 def sns_request(action: str, params: Params) -> Request:

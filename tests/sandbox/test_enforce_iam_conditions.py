@@ -93,7 +93,6 @@ def test_flink_resource_tags_tag_keys_and_denies(
     flink_admin = admin("kinesisanalyticsv2")
     create_app(flink_admin, "open")
     create_app(flink_admin, "ignored")
-    arn = f"arn:aws:kinesisanalytics:eu-west-1:{ACCOUNT}:application/"
     info = flink_admin.describe_application(ApplicationName="ignored")["ApplicationDetail"]
     region = info["ApplicationARN"].split(":")[3]
     arn = f"arn:aws:kinesisanalytics:{region}:{ACCOUNT}:application/"

@@ -154,3 +154,19 @@ def test_actions_ignore_case_resources_do_not_and_not_elements() -> None:
     not_own = {"Effect": "Allow", "Action": "iam:GetRole", "NotResource": ROLE}
     assert evaluate([policy(not_own)], Request("iam:GetRole", ROLE)) == "implicit_deny"
     assert evaluate([policy(not_own)], Request("iam:GetRole", ROLE + "2")) == "allow"
+
+
+def test_sqs_calls_are_authorized_on_the_queue_arn_batches_as_single_actions() -> None:
+    from sandbox.iam_context import sqs_request
+
+    url = "http://127.0.0.1:4566/123456789012/events"
+    batch = sqs_request("sqs:DeleteMessageBatch", {"QueueUrl": url}, "eu-west-1", "1")
+    assert batch == Request("sqs:DeleteMessage", "arn:aws:sqs:eu-west-1:123456789012:events")
+    by_name = sqs_request(
+        "sqs:GetQueueUrl",
+        {"QueueName": "dlq", "QueueOwnerAWSAccountId": "210987654321"},
+        "eu-west-1",
+        "123456789012",
+    )
+    assert by_name.resource == "arn:aws:sqs:eu-west-1:210987654321:dlq"
+    assert sqs_request("sqs:ListQueues", {}, "eu-west-1", "1").resource == "*"
