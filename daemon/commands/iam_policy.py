@@ -79,6 +79,12 @@ def print_policy(args: argparse.Namespace) -> int:
     except errors.AwsError as exc:
         print(f"iam-policy: reading {args.queue_url} failed: {exc}", file=sys.stderr)
         return 1
+    if args.queue_arn and not args.dlq_arn:
+        print(
+            "iam-policy: note: no --dlq-arn, so no DLQ statement (the DLQ depth gauge will be "
+            "denied); --queue-url finds the DLQ from the queue's RedrivePolicy",
+            file=sys.stderr,
+        )
     print(json.dumps(policy, indent=2))
     return 0
 

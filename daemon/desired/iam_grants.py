@@ -131,6 +131,9 @@ def encryption(
     keys = {str(s.key_id) for s in variants if s.key_id}
     if not keys:  # no key configured: the rule only reports
         return []
+    aliases = sorted(k for k in keys if k.startswith("alias/") or ":alias/" in k)
+    if aliases:  # KMS authorizes on the key's ARN: an alias cannot scope the grant
+        raise ConfigError("", [f"rules.encryption.key_id: give the key's ARN, not {aliases[0]}"])
     arns = sorted({arn for k in keys for arn in _key_arns(k, scope)})
     via = {"kms:ViaService": scope.per_place(f"{FLINK}.{{region}}.amazonaws.com")}
     return [
@@ -149,8 +152,7 @@ def encryption(
 def _key_arns(key: str, scope: Scope) -> list[str]:
     if key.startswith("arn:"):
         return [key]
-    kind = "" if key.startswith("alias/") else "key/"
-    return scope.per_place(f"arn:aws:kms:{{region}}:{{account}}:{kind}{key}")
+    return scope.per_place(f"arn:aws:kms:{{region}}:{{account}}:key/{key}")
 
 
 def required_tags(
