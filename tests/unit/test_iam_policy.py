@@ -228,7 +228,7 @@ def test_kms_only_on_the_configured_key_through_managed_flink(tmp_path: Path) ->
             "kinesisanalytics.us-east-1.amazonaws.com",
         ]
     aliased = config(tmp_path, rules={"encryption": {"enabled": True, "key_id": "alias/state"}})
-    with pytest.raises(ConfigError, match="encryption.key_id: give the key's ARN"):
+    with pytest.raises(ConfigError, match=r"encryption\.key_id: give the key's ARN"):
         daemon_policy(aliased)
     keyless = config(tmp_path, rules={"encryption": {"enabled": True, "key_id": None}})
     assert not [a for a in actions(daemon_policy(keyless)) if a.startswith("kms:")]
