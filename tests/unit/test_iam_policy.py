@@ -315,3 +315,72 @@ def test_cli_names_the_missing_setting(tmp_path: Path, capsys: pytest.CaptureFix
     path.write_text(yaml.safe_dump(doc))
     assert main(["iam-policy", "--config", str(path)]) == 1
     assert f"{path}: execution_roles: required" in capsys.readouterr().err
+
+
+def assert_every_iam_write_is_scoped(policy: Policy) -> None:
+    for statement in policy["Statement"]:
+        granted = [a for a in statement["Action"] if a in ROLE_WRITES]
+        if statement["Effect"] != "Allow" or not granted:
+            continue
+        # Scoped by a condition, or by a role path: never on every role unconditionally.
+        assert all(":role/" in r for r in statement["Resource"]), statement
+        on_every_role = any(r.endswith(":role/*") for r in statement["Resource"])
+        assert statement.get("Condition") or not on_every_role, statement
+
+
+@pytest.mark.parametrize(
+    "top",
+    [
+        {},
+        {"execution_roles": {"path": "/flink/"}},
+        {"execution_roles": {"tag": {"key": "team", "value": "flink"}}},
+        {
+            "rules": {
+                "execution_role_permissions": {
+                    "strategy": "boundary",
+                    "boundary_policy_arn": "arn:aws:iam::123456789012:policy/b",
+                }
+            }
+        },
+        {
+            "rules": {
+                "execution_role_permissions": {
+                    "forbidden_managed_policies": ["arn:aws:iam::123456789012:policy/too-broad"]
+                }
+            }
+        },
+        {
+            "defaults": {"mode": "alert"},
+            "overrides": [
+                {
+                    "name": "o",
+                    "match": {"names": ["x*"]},
+                    "rules": {"execution_role_trust": {"mode": "enforce"}},
+                }
+            ],
+        },
+    ],
+    ids=["example", "path", "tag", "boundary", "customer-policy", "override"],
+)
+def test_no_iam_write_is_ever_granted_without_a_condition(
+    top: dict[str, Any], tmp_path: Path
+) -> None:
+    assert_every_iam_write_is_scoped(daemon_policy(config(tmp_path, **top)))
+
+
+def test_many_overrides_still_find_the_one_that_enforces(tmp_path: Path) -> None:
+    quiet = [
+        {
+            "name": f"o{i}",
+            "match": {"names": [f"a{i}*"]},
+            "rules": {"cloudwatch_logging": {"log_level": "WARN"}},
+        }
+        for i in range(11)
+    ]
+    loud = {
+        "name": "last",
+        "match": {"names": ["z*"]},
+        "rules": {"execution_role_trust": {"mode": "enforce"}},
+    }
+    c = config(tmp_path, defaults={"mode": "alert"}, overrides=[*quiet, loud])
+    assert writes_of(daemon_policy(c)) == {"iam:UpdateAssumeRolePolicy"}
