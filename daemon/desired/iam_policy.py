@@ -138,8 +138,8 @@ def _denies(config: DesiredConfig, writes: list[Statement], own_role_arn: str) -
             raise ConfigError(
                 config.path,
                 [
-                    f"{config.path}: daemon_role_arn: required while a rule writes IAM roles (or --own-role-arn): "
-                    "the policy denies every write on the daemon's own role"
+                    f"{config.path}: daemon_role_arn: required while a rule writes IAM roles "
+                    "(or --own-role-arn): the policy denies every write on the daemon's own role"
                 ],
             )
         out.append(
