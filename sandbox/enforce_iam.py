@@ -1,13 +1,20 @@
-"""IAM enforcement: moto's own, switched on for moto's services and applied to our Flink API.
+"""IAM enforcement: moto's switch and signature checks, our evaluation where it matters.
 
-moto checks identity policies when `settings.INITIAL_NO_AUTH_ACTION_COUNT` (env var of the same
-name) is below the number of requests it has served: 0 means from the first request on. Each
+moto checks requests when `settings.INITIAL_NO_AUTH_ACTION_COUNT` (env var of the same name)
+is below the number of requests it has served: 0 means from the first request on. Each
 request's SigV4 signature is verified against the secret of an IAM user's access key (or an
-STS session), and `<service>:<Action>` is evaluated against that principal's inline, attached
-and group policies (moto.iam.access_control.IAMRequest / IAMPolicy). kinesisanalyticsv2 is
-answered by our backend, not moto's, so `authorize_flink` runs the same moto code for
-`kinesisanalytics:<Operation>` on the application's ARN and answers like AWS
-(AccessDeniedException, UnrecognizedClientException, InvalidSignatureException).
+STS session), and the principal's inline, attached and group policies are collected
+(moto.iam.access_control.IAMRequest). The decision:
+
+- IAM, CloudWatch Logs, SNS and SQS (`EVALUATED`): `sandbox.iam_eval` on the real resource ARN
+  with condition context (`sandbox.iam_context`): explicit Deny first, conditions evaluated;
+  moto's own check (IAMRequest.check_action_permitted) is replaced for these services only;
+- kinesisanalyticsv2 (our backend): `authorize_flink`, the same evaluation on the
+  application's ARN with its tags, plus the KMS calls Managed Flink makes with the caller's
+  permissions (kms:DescribeKey, kms:CreateGrant, kms:ViaService) when a call sets a customer
+  managed key; answered like AWS (AccessDeniedException, UnrecognizedClientException,
+  InvalidSignatureException);
+- every other service: moto's evaluation (resource "*" for most, conditions mostly ignored).
 
 With enforcement on, unknown keys are rejected, so the sandbox's own bootstrap signs with the
 keys of an IAM user `sandbox-admin` (Allow * on *), created directly in moto's backend.
@@ -16,19 +23,30 @@ keys of an IAM user `sandbox-admin` (Allow * on *), created directly in moto's b
 from __future__ import annotations
 
 import json
+import logging
 import math
+from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 from moto import settings
 from moto.core.authorization import ActionAuthenticatorMixin
 from moto.core.exceptions import (
-    AccessDeniedError,
     InvalidClientTokenIdError,
     SignatureDoesNotMatchError,
+    _RESTError,
 )
+from moto.iam.access_control import IAMPolicy, IAMRequest
 from werkzeug.datastructures import EnvironHeaders
 
+from sandbox import iam_context
 from sandbox.flink.errors import FlinkApiError
+from sandbox.iam_eval import Decision, Request, UnsupportedCondition, evaluate
+
+log = logging.getLogger("sandbox")
+EVALUATED = frozenset({"iam", "logs", "sns", "sqs"})
+_MOTO_CHECK = IAMRequest.check_action_permitted
 
 ADMIN_USER = "sandbox-admin"
 # (access key id, secret) pairs the bootstrap signs with: demo.py's and eventbridge.py's.
@@ -48,6 +66,7 @@ def set_enforcement(on: bool) -> None:
     """Check every request from now on (on), or none (off); process-wide, like moto's state."""
     settings.INITIAL_NO_AUTH_ACTION_COUNT = 0 if on else float("inf")
     ActionAuthenticatorMixin.request_count = 0
+    IAMRequest.check_action_permitted = _check_action_permitted  # type: ignore[method-assign,assignment]
 
 
 def ensure_admin(account_id: str) -> dict[str, str]:
@@ -70,26 +89,60 @@ def ensure_admin(account_id: str) -> dict[str, str]:
     }
 
 
-class _FlinkRequest(ActionAuthenticatorMixin):
-    """What moto's authenticator reads from a request, for one of our kinesisanalyticsv2 calls."""
+def _params(iam_request: IAMRequest) -> dict[str, Any]:
+    body = iam_request._body or b""
+    raw = body.decode() if isinstance(body, bytes) else str(body)
+    if iam_request._headers.get("X-Amz-Target"):
+        loaded = json.loads(raw or "{}")
+        return loaded if isinstance(loaded, dict) else {}
+    query = urlsplit(iam_request._path).query
+    parsed = {k: v[0] if isinstance(v, list) and v else v for k, v in iam_request._data.items()}
+    return parsed | dict(parse_qsl(query)) | dict(parse_qsl(raw))
 
-    def __init__(
-        self, environ: dict[str, Any], body: bytes, operation: str, account_id: str
-    ) -> None:
-        self.headers = EnvironHeaders(environ)
-        self.method = environ.get("REQUEST_METHOD", "POST")
-        self.raw_path = environ.get("RAW_URI") or environ.get("PATH_INFO") or "/"
-        query = environ.get("QUERY_STRING", "")
-        self.uri = f"http://{self.headers.get('Host', 'localhost')}{self.raw_path}" + (
-            f"?{query}" if query else ""
-        )
-        self.data: dict[str, Any] = {}
-        self.raw_body = body
-        self.current_account = account_id
-        self._operation = operation
 
-    def _get_action(self) -> str:
-        return self._operation
+def decide(iam_request: IAMRequest, *requests: Request) -> tuple[Request, Decision] | None:
+    """The first of `requests` the caller's identity policies do not allow (and why), or None."""
+    principal = iam_request._access_key.arn
+    policies = [IAMPolicy(p)._policy_json for p in iam_request._access_key.collect_policies()]
+    base = iam_context.base_context(iam_request._region, principal)
+    for request in requests:
+        full = replace(request, context={**base, **request.context})
+        try:
+            decision = evaluate(policies, full)
+        except UnsupportedCondition as exc:  # fail closed, loudly
+            log.warning("sandbox_iam_condition_unsupported operator=%s", exc)
+            decision = "implicit_deny"
+        if decision != "allow":
+            return full, decision
+    return None
+
+
+def _check_action_permitted(self: IAMRequest, resource: str) -> None:
+    """moto's IAMRequest.check_action_permitted, decided by iam_eval for EVALUATED services."""
+    if self._service not in EVALUATED or self._action == "sts:GetCallerIdentity":
+        _MOTO_CHECK(self, resource)
+        return
+    params = _params(self)
+    if self._service == "iam":
+        request = iam_context.iam_request(self._action, params, self.account_id, self.backend)
+    elif self._service == "logs":
+        request = iam_context.logs_request(self._action, params, self._region, self.account_id)
+    elif self._service == "sqs":
+        request = iam_context.sqs_request(self._action, params, self._region, self.account_id)
+    else:
+        request = iam_context.sns_request(self._action, params)
+    if decide(self, request) is not None:
+        if self._service == "sns":  # SNS names its 403 differently
+            raise _SnsAuthorizationError(self._access_key.arn, self._action)
+        self._raise_access_denied()
+
+
+class _SnsAuthorizationError(_RESTError):
+    code = 403
+
+    def __init__(self, user_arn: str, action: str) -> None:
+        message = f"User: {user_arn} is not authorized to perform: {action}"
+        super().__init__("AuthorizationError", message)
 
 
 def flink_resource(request: dict[str, Any], region: str, account_id: str) -> str:
@@ -109,23 +162,28 @@ def authorize_flink(
     request: dict[str, Any],
     region: str,
     account_id: str,
+    tags_of: Callable[[str], Mapping[str, str]] = lambda _arn: {},
 ) -> None:
-    """Raise the FlinkApiError AWS would answer when the caller may not call `operation`."""
+    """Raise the FlinkApiError AWS would answer when the caller may not call `operation`
+    (`tags_of(arn)`: the application's tags, for aws:ResourceTag conditions)."""
     if not enforcing():
         return
     if not environ.get("HTTP_AUTHORIZATION"):
         raise FlinkApiError("MissingAuthenticationTokenException", "Missing Authentication Token")
     resource = flink_resource(request, region, account_id)
+    path = environ.get("RAW_URI") or environ.get("PATH_INFO") or "/"
+    query = environ.get("QUERY_STRING", "")
     try:
-        _FlinkRequest(
-            environ, body, operation, account_id
-        )._authenticate_and_authorize_normal_action(resource)
-    except AccessDeniedError as exc:
-        raise FlinkApiError(
-            "AccessDeniedException",
-            f"{exc.message} on resource: {resource} because no identity-based policy allows "
-            f"the kinesisanalytics:{operation} action",
-        ) from exc
+        iam_request = IAMRequest(
+            account_id=account_id,
+            method=environ.get("REQUEST_METHOD", "POST"),
+            path=path + (f"?{query}" if query else ""),
+            data={},
+            body=body,
+            headers=EnvironHeaders(environ),  # type: ignore[arg-type]
+            action=operation,
+        )
+        iam_request.check_signature()
     except InvalidClientTokenIdError as exc:
         raise FlinkApiError(
             "UnrecognizedClientException", "The security token included in the request is invalid."
@@ -135,3 +193,21 @@ def authorize_flink(
             "InvalidSignatureException",
             "The request signature we calculated does not match the signature you provided.",
         ) from exc
+    tags = tags_of(resource) if resource != "*" else {}
+    requests = [iam_context.flink_request(operation, request, resource, tags)]
+    key = iam_context.flink_key(request)
+    if key:
+        requests += iam_context.kms_requests_by_flink(key, region, account_id)
+    refused = decide(iam_request, *requests)
+    if refused is not None:
+        denied, decision = refused
+        why = (
+            "with an explicit deny in an identity-based policy"
+            if decision == "explicit_deny"
+            else f"because no identity-based policy allows the {denied.action} action"
+        )
+        raise FlinkApiError(
+            "AccessDeniedException",
+            f"User: {iam_request._access_key.arn} is not authorized to perform: "
+            f"{denied.action} on resource: {denied.resource} {why}",
+        )

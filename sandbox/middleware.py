@@ -113,7 +113,10 @@ class SandboxMiddleware:
         response: dict[str, Any] | None = None
         try:
             request = json.loads(body or b"{}")
-            authorize_flink(environ, body, operation, request, region, self.account_id)
+            backend = self.flink_backend(region)
+            authorize_flink(
+                environ, body, operation, request, region, self.account_id, backend.tags_of
+            )
             response = handle(self.flink_backend(region), operation, request)
             status, out = 200, json.dumps(response).encode()
         except FlinkApiError as exc:

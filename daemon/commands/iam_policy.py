@@ -1,40 +1,29 @@
-"""`iam-policy`: the daemon's own least-privilege IAM policy, generated from the enabled rules.
+"""`iam-policy`: print the daemon's least-privilege IAM policy for a config.
 
-Each rule declares the IAM actions its observe and fix need; the daemon adds what every run
-needs (identity, inventory, the queue, event routing). Reads and writes go in separate
-statements so a dry-run-only deployment can drop the write statement.
+The policy itself is built by `daemon.desired.iam_policy`; this command reads the flags and,
+with `--queue-url`, looks the queue up live: its ARN, its DLQ from the RedrivePolicy and its
+KMS key (KmsMasterKeyId).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import sys
-from collections.abc import Iterable, Sequence
 from typing import Any
 
 from daemon import errors
-from daemon.commands import exits
+from daemon.aws import Aws
+from daemon.desired.iam_policy import EventQueue, daemon_policy
 from daemon.desired.loader import load_config
-from remediations import RULES
-from remediations.base import AnyRule
+from daemon.ingest.sqs import dead_letter_arn
 
-BASE_READ = (
-    "sts:GetCallerIdentity",
-    "kinesisanalytics:ListApplications",
-    "kinesisanalytics:DescribeApplication",
-    "kinesisanalytics:ListTagsForResource",
-    "ec2:DescribeRouteTables",  # EC2 route events -> the subnets a table serves
-    "iam:ListEntitiesForPolicy",  # IAM policy events -> the roles it is attached to
-)
-QUEUE_ACTIONS = (
-    "sqs:ReceiveMessage",
-    "sqs:DeleteMessage",
-    "sqs:ChangeMessageVisibility",
-    "sqs:GetQueueAttributes",
-    "sqs:GetQueueUrl",
-)
+_QUEUE_ARN = re.compile(r"^arn:aws[a-z-]*:sqs:[a-z0-9-]+:\d{12}:[\w-]{1,80}(\.fifo)?$")
+_ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$")
+_QUEUE_URL = re.compile(r"^https?://[^/]+/\d{12}/[\w-]{1,80}(\.fifo)?$")
+AWS_MANAGED_SQS_KEY = "alias/aws/sqs"
 
 
 def register(subparsers: Any) -> None:
@@ -42,90 +31,86 @@ def register(subparsers: Any) -> None:
         "iam-policy", help="print the daemon's least-privilege IAM policy for a config"
     )
     p.add_argument("--config", required=True, help="desired-state YAML file")
-    p.add_argument("--queue-arn", default="", help="the event queue and its DLQ (default: any)")
+    queue = p.add_mutually_exclusive_group()
+    queue.add_argument("--queue-arn", default="", help="the event queue's ARN")
+    queue.add_argument(
+        "--queue-url",
+        default="",
+        help="the event queue's URL: its ARN, DLQ (RedrivePolicy) and KMS key are read live",
+    )
+    p.add_argument("--dlq-arn", default="", help="the DLQ's ARN (with --queue-arn)")
+    p.add_argument("--queue-kms-key-arn", default="", help="the queue's KMS key (--queue-arn)")
+    p.add_argument("--own-role-arn", default="", help="the daemon's role (default: config)")
     p.add_argument("--read-only", action="store_true", help="for dry-run only deployments")
     p.set_defaults(func=print_policy)
 
 
-_QUEUE_ARN = re.compile(r"^arn:aws[a-z-]*:sqs:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,80}(\.fifo)?$")
+def _bad(flag: str, value: str, expected: str) -> int:
+    print(f"iam-policy: {flag}: not {expected}: {value!r}", file=sys.stderr)
+    return 2
 
 
 def print_policy(args: argparse.Namespace) -> int:
-    if args.queue_arn and not _QUEUE_ARN.match(args.queue_arn):
-        return exits.fail(
-            f"--queue-arn {args.queue_arn!r} is not an SQS queue ARN "
-            "(arn:aws:sqs:REGION:ACCOUNT:NAME)",
-            exits.USAGE,
-        )
+    checks = (
+        ("--queue-arn", args.queue_arn, _QUEUE_ARN, "an SQS queue ARN"),
+        ("--dlq-arn", args.dlq_arn, _QUEUE_ARN, "an SQS queue ARN"),
+        ("--queue-url", args.queue_url, _QUEUE_URL, "an SQS queue URL"),
+        ("--own-role-arn", args.own_role_arn, _ROLE_ARN, "an IAM role ARN"),
+    )
+    for flag, value, pattern, expected in checks:
+        if value and not pattern.match(value):
+            return _bad(flag, value, expected)
+    if (args.dlq_arn or args.queue_kms_key_arn) and not args.queue_arn:
+        print("iam-policy: --dlq-arn/--queue-kms-key-arn need --queue-arn", file=sys.stderr)
+        return 2
     try:
         config = load_config(args.config)
+        queue = None
+        if args.queue_url:
+            queue = lookup_queue(Aws(_url_region(args.queue_url)), args.queue_url)
+        elif args.queue_arn:
+            queue = EventQueue(args.queue_arn, args.dlq_arn, args.queue_kms_key_arn)
+        policy = daemon_policy(
+            config, queue, own_role_arn=args.own_role_arn, read_only=args.read_only
+        )
     except errors.ConfigError as exc:
         print("\n".join(exc.problems), file=sys.stderr)
-        return exits.ERROR
-    enabled = [RULES[rule_id] for rule_id, s in config.rules.items() if s.enabled]
-    policy = daemon_policy(enabled, config.accounts, args.queue_arn, args.read_only)
+        return 1
+    except errors.AwsError as exc:
+        print(f"iam-policy: reading {args.queue_url} failed: {exc}", file=sys.stderr)
+        return 1
+    if args.queue_arn and not args.dlq_arn:
+        print(
+            "iam-policy: note: no --dlq-arn, so no DLQ statement (the DLQ depth gauge will be "
+            "denied); --queue-url finds the DLQ from the queue's RedrivePolicy",
+            file=sys.stderr,
+        )
     print(json.dumps(policy, indent=2))
     return 0
 
 
-# Where each service's actions may act. Actions with no resource type (Describe*, List*,
-# GetCallerIdentity) stay on "*"; everything else is scoped to the configured accounts.
-_SCOPES = {
-    "kinesisanalytics": "arn:aws:kinesisanalytics:*:{account}:application/*",
-    "logs": "arn:aws:logs:*:{account}:log-group:*",
-    "sns": "arn:aws:sns:*:{account}:*",
-    "kms": "arn:aws:kms:*:{account}:key/*",
-}
-_IAM_POLICY_ACTIONS = {"iam:GetPolicy", "iam:GetPolicyVersion", "iam:ListEntitiesForPolicy"}
-_UNSCOPED = {"kinesisanalytics:ListApplications", "logs:DescribeLogGroups"}
+def _url_region(url: str) -> str:
+    host = url.split("/")[2]
+    match = re.match(r"^sqs\.([a-z0-9-]+)\.amazonaws\.com", host)
+    if match:
+        return match.group(1)
+    # A non-AWS endpoint (the sandbox): the usual environment decides.
+    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
 
 
-def _resources(action: str, accounts: Sequence[str]) -> tuple[str, ...]:
-    service, _, name = action.partition(":")
-    if action in _UNSCOPED or (name.startswith("Describe") and service == "ec2"):
-        return ("*",)
-    if action in _IAM_POLICY_ACTIONS:  # AWS managed policies live outside the account
-        return ("arn:aws:iam::*:policy/*",)
-    if service == "iam":
-        return tuple(f"arn:aws:iam::{a}:role/*" for a in accounts)
-    if service in _SCOPES:
-        return tuple(_SCOPES[service].format(account=a) for a in accounts)
-    return ("*",)
-
-
-def _statements(sid: str, actions: Iterable[str], accounts: Sequence[str]) -> list[dict[str, Any]]:
-    by_resources: dict[tuple[str, ...], list[str]] = {}
-    for action in sorted(actions):
-        by_resources.setdefault(_resources(action, accounts), []).append(action)
-    return [
-        {"Sid": f"{sid}{i}", "Effect": "Allow", "Action": acts, "Resource": list(resources)}
-        for i, (resources, acts) in enumerate(sorted(by_resources.items()), start=1)
-    ]
-
-
-def daemon_policy(
-    rules: Sequence[AnyRule],
-    accounts: Iterable[str],
-    queue_arn: str = "",
-    read_only: bool = False,
-) -> dict[str, Any]:
-    accounts = sorted(accounts)
-    reads = set(BASE_READ).union(*(r.read_actions for r in rules))
-    writes = set().union(*(r.write_actions for r in rules)) - reads
-    queues = (
-        [queue_arn, f"{queue_arn}-dlq"]
-        if queue_arn
-        else [f"arn:aws:sqs:*:{account}:*" for account in accounts]
+def lookup_queue(aws: Aws, url: str) -> EventQueue:
+    """The queue's ARN, its DLQ (from RedrivePolicy) and its customer managed key, read live."""
+    attributes = aws.call(
+        "sqs",
+        "GetQueueAttributes",
+        QueueUrl=url,
+        AttributeNames=["QueueArn", "RedrivePolicy", "KmsMasterKeyId"],
+    )["Attributes"]
+    key = str(attributes.get("KmsMasterKeyId") or "")
+    key_arn = ""
+    if key and key != AWS_MANAGED_SQS_KEY:
+        metadata = aws.call("kms", "DescribeKey", KeyId=key)["KeyMetadata"]
+        key_arn = "" if metadata.get("KeyManager") == "AWS" else str(metadata["Arn"])
+    return EventQueue(
+        str(attributes["QueueArn"]), dead_letter_arn(attributes.get("RedrivePolicy")), key_arn
     )
-    statements = _statements("Observe", reads, accounts)
-    statements.append(
-        {
-            "Sid": "ConsumeEventQueue",
-            "Effect": "Allow",
-            "Action": list(QUEUE_ACTIONS),
-            "Resource": queues,
-        }
-    )
-    if not read_only:
-        statements += _statements("Fix", writes, accounts)
-    return {"Version": "2012-10-17", "Statement": statements}

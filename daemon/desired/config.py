@@ -11,7 +11,7 @@ from types import MappingProxyType
 from typing import Any
 
 from daemon.desired.glob import glob_matches
-from daemon.desired.model import ConfigurableRule
+from daemon.desired.model import ConfigurableRule, ExecutionRolesModel
 from daemon.state import AppRef, Mode
 from remediations.base import RuleSettings
 
@@ -92,6 +92,8 @@ class DesiredConfig:
     security_hub: SecurityHubSettings = field(default_factory=SecurityHubSettings)
     # `controls:` rule id -> framework references (e.g. "PCI DSS 10.2"); only rules listed.
     controls: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    execution_roles: ExecutionRolesModel | None = None
+    daemon_role_arn: str | None = None
     # resolve() memo: matched override indices -> resolved rules. Not part of the value.
     _memo: dict[tuple[int, ...], Any] = field(default_factory=dict, repr=False)
 

@@ -229,6 +229,8 @@ def _build(source: Source, config: Any, rules: Mapping[str, ConfigurableRule]) -
         overrides=overrides,
         known_rules=rules,
         **DesiredConfig.evidence_from(config),
+        execution_roles=config.execution_roles,
+        daemon_role_arn=config.daemon_role_arn,
     )
 
 

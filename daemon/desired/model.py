@@ -125,6 +125,33 @@ class IgnoreTagModel(_Strict):
     value: TagValue = Field(default="true", description="Compared case-insensitively.")
 
 
+class RoleTagModel(_Strict):
+    key: str = Field(min_length=1, max_length=128)
+    value: TagValue = Field(description="Compared exactly, as IAM's StringEquals does.")
+
+
+class ExecutionRolesModel(_Strict):
+    """Which IAM roles the daemon may change: the scope of the role writes in `iam-policy`.
+    Give a path, a tag, or both (then a role needs both). Roles outside it are reported, and
+    a fix on them is denied by IAM."""
+
+    path: str | None = Field(
+        default=None,
+        pattern=r"^/([\w+=,.@-]+/)+$",
+        description="IAM role path the execution roles live under, e.g. /flink/.",
+    )
+    tag: RoleTagModel | None = Field(default=None, description="Tag every execution role has.")
+
+    @model_validator(mode="after")
+    def _selects_something(self) -> ExecutionRolesModel:
+        if self.path is None and self.tag is None:
+            raise ValueError("give `path`, `tag` or both (which roles the daemon may change)")
+        return self
+
+
+_ROLE_ARN = r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$"
+
+
 class MatchModel(_Strict):
     """Which applications an override applies to: all given criteria must hold."""
 
@@ -235,6 +262,18 @@ def _build(rules: tuple[_RuleKey, ...]) -> type[BaseModel]:
         regions=(list[Region], Field(min_length=1)),
         defaults=(DefaultsModel, Field(default_factory=DefaultsModel)),
         ignore_tag=(IgnoreTagModel | None, Field(default_factory=IgnoreTagModel)),
+        execution_roles=(
+            ExecutionRolesModel | None,
+            Field(default=None, description="The roles role-writing rules may change."),
+        ),
+        daemon_role_arn=(
+            str | None,
+            Field(
+                default=None,
+                pattern=_ROLE_ARN,
+                description="The daemon's own role: `iam-policy` denies every write on it.",
+            ),
+        ),
         rules=(rules_model, Field(default_factory=rules_model)),
         overrides=(list[override], Field(default_factory=list)),  # type: ignore[valid-type]
         evidence=(evidence, Field(default_factory=evidence)),

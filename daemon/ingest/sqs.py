@@ -159,16 +159,25 @@ class SqsQueue:
         attributes = self._aws.call(
             "sqs", "GetQueueAttributes", QueueUrl=self.url, AttributeNames=["RedrivePolicy"]
         )["Attributes"]
-        policy = attributes.get("RedrivePolicy")
-        if not policy:
+        arn = dead_letter_arn(attributes.get("RedrivePolicy"))
+        if not arn:
             return ""
-        arn = str(json.loads(policy).get("deadLetterTargetArn", ""))
-        name = arn.rsplit(":", 1)[-1]
-        return str(self._aws.call("sqs", "GetQueueUrl", QueueName=name)["QueueUrl"]) if name else ""
+        _, _, _, _, owner, name = arn.split(":", 5)
+        found = self._aws.call("sqs", "GetQueueUrl", QueueName=name, QueueOwnerAWSAccountId=owner)
+        return str(found["QueueUrl"])
 
     def _forget(self, message: Message) -> None:
         with self._lock:
             self._in_flight.pop(message.receipt_handle, None)
+
+
+def dead_letter_arn(redrive_policy: str | None) -> str:
+    """The DLQ ARN a queue's RedrivePolicy attribute names ('' without one): the only source
+    of truth for it (DLQs are named freely, never `<queue>-dlq` by rule)."""
+    if not redrive_policy:
+        return ""
+    arn = str(json.loads(redrive_policy).get("deadLetterTargetArn", ""))
+    return arn if arn.startswith("arn:") and arn.count(":") == 5 else ""
 
 
 def poll_forever(

@@ -120,6 +120,13 @@ class AppStore:
                     return app
             raise FlinkApiError("ResourceNotFoundException", f"Resource {arn} not found.")
 
+    def tags_of(self, arn: str) -> dict[str, str]:
+        """The application's tags ({} when there is none): for aws:ResourceTag conditions."""
+        try:
+            return dict(self.by_arn(arn).tags)
+        except FlinkApiError:
+            return {}
+
     def add(self, app: FlinkApp) -> FlinkApp:
         with self._lock:
             self._settle()

@@ -71,7 +71,7 @@ def test_flag_prefixes_are_not_accepted(argv: tuple[str, ...]) -> None:
 def test_iam_policy_refuses_a_queue_arn_that_is_not_one() -> None:
     result = cli("iam-policy", "--config", EXAMPLE, "--queue-arn", "notanarn")
     assert result.returncode == exits.USAGE
-    assert "--queue-arn 'notanarn' is not an SQS queue ARN" in one_error_line(result)
+    assert "--queue-arn: not an SQS queue ARN: 'notanarn'" in one_error_line(result)
     assert result.stdout == ""
 
 

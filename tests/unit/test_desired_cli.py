@@ -80,6 +80,8 @@ def test_schema_prints_the_json_schema_of_every_registered_rule(
         "regions",
         "defaults",
         "ignore_tag",
+        "execution_roles",
+        "daemon_role_arn",
         "rules",
         "overrides",
         "evidence",
