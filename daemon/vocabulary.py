@@ -12,6 +12,8 @@ from typing import Literal, get_args
 Trigger = Literal["event", "sweep", "cli", "replay"]
 # How one reconcile of one application ended.
 Result = Literal["in_sync", "drift", "fixed", "skipped", "gone", "error"]
+# What the caller of a reconcile does next (controller-runtime's three outcomes).
+Next = Literal["done", "retry", "terminal"]
 # What happened to one remediation action.
 Outcome = Literal["applied", "planned", "failed", "skipped", "alerted"]
 

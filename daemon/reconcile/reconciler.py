@@ -19,7 +19,7 @@ from daemon.reconcile.plan import plan as make_plan
 from daemon.reconcile.verdicts import VerdictSink, verdict_for
 from daemon.state import TRANSITIONAL_STATUSES, AppRef, Cause, Mode, Plan
 from daemon.telemetry import metrics
-from daemon.vocabulary import Result
+from daemon.vocabulary import Next, Result
 from remediations.base import AnyRule, RuleSettings
 
 log = structlog.get_logger(__name__)
@@ -39,6 +39,17 @@ class ReconcileResult:
     # True when a later attempt may succeed: the triggering message must not be acknowledged.
     retryable: bool = False
     detail: Mapping[str, Any] | None = None  # the last DescribeApplication, for the inventory
+    # How soon a retry makes sense (a transitional status, an operation to follow, a backoff).
+    retry_after_seconds: float = 0.0
+
+    @property
+    def next(self) -> Next:
+        """What the caller does next, as in controller-runtime: `done` (acknowledge), `retry`
+        (reconcile again after retry_after_seconds; never acknowledged as done), `terminal`
+        (acknowledge and leave the violation raised: retrying cannot help)."""
+        if self.result != "error":
+            return "done"
+        return "retry" if self.retryable else "terminal"
 
 
 class Reconciler:

@@ -112,9 +112,11 @@ class WorkQueue(Generic[K, T]):
         for thread in self._threads:
             thread.start()
 
-    def submit(self, key: K, token: T | None = None) -> None:
+    def submit(self, key: K, token: T | None = None, delay_seconds: float = 0.0) -> None:
         """Owe `key` a run; `token` (if not None) is settled by that run via on_done.
 
+        `delay_seconds` (retry-after: a transitional status, an update in progress, a backoff)
+        makes the run due no sooner than that; it never postpones a run already owed sooner.
         Raises QueueFull (nothing recorded) or QueueClosed after stop().
         """
         with self._lock:
@@ -129,7 +131,8 @@ class WorkQueue(Generic[K, T]):
             if entry is None:
                 entry = self._entries[key] = _Entry()
             if not entry.pending:
-                entry.pending, entry.due = True, self._clock() + self._debounce
+                entry.pending = True
+                entry.due = self._clock() + max(self._debounce, delay_seconds)
                 self._set_depth(self._depth + 1)
                 if not entry.running:
                     self._push(key, entry)

@@ -137,6 +137,26 @@ def test_a_burst_of_500_submits_within_the_debounce_gives_one_run() -> None:
     assert sorted(done.calls) == sorted(("app", f"t{i}", True) for i in range(500))
 
 
+def test_a_delayed_submit_runs_after_its_delay_but_never_postpones_an_earlier_run() -> None:
+    clock, runs, done = FakeClock(), Runs(block=False), Done()
+    with started(make(runs, done, clock, debounce_seconds=1.0)) as q:
+        q.submit("later", "t1", delay_seconds=60.0)
+        q.submit("soon", "t2")
+        q.submit("soon", "t3", delay_seconds=60.0)  # already owed at 1 s: stays at 1 s
+        clock.now = 1.0
+        q.recheck()
+        assert runs.started.get(timeout=WAIT) == "soon"
+        assert q.depth() == 1
+        clock.now = 59.9
+        q.recheck()
+        assert q.depth() == 1  # "later" is not due yet
+        clock.now = 60.0
+        q.recheck()
+        assert q.join(WAIT)
+    assert runs.keys() == ["soon", "later"]
+    assert sorted(done.calls) == [("later", "t1", True), ("soon", "t2", True), ("soon", "t3", True)]
+
+
 def test_a_burst_during_a_run_gives_exactly_one_more_run_that_settles_it() -> None:
     runs, done = Runs(), Done()
     with started(make(runs, done, debounce_seconds=0.0, workers=4)) as q:
