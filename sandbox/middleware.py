@@ -9,10 +9,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import logging
 import threading
+import uuid
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
@@ -124,7 +126,9 @@ class SandboxMiddleware:
         except (ValueError, KeyError, TypeError) as exc:
             failure = FlinkApiError("InvalidRequestException", f"Malformed request: {exc!r}")
             error, status, out = (failure.code, failure.message), 400, failure.body()
-        headers = [("Content-Type", "application/x-amz-json-1.1")]
+        # Like AWS: every answer carries a request id, the same as the CloudTrail record's.
+        request_id = str(uuid.uuid4())
+        headers = [("Content-Type", "application/x-amz-json-1.1"), ("x-amzn-RequestId", request_id)]
         if error is not None:
             headers.append(("x-amzn-ErrorType", error[0]))
         try:
@@ -138,6 +142,7 @@ class SandboxMiddleware:
                 response,
                 error,
                 mutating=operation not in READ_ONLY,
+                request_id=request_id,
             )
         except Exception:  # the record must never break the API answer
             log.exception("sandbox_call_recording_failed")
@@ -228,6 +233,7 @@ class SandboxMiddleware:
         response: dict[str, Any] | None,
         error: tuple[str, str] | None,
         mutating: bool,
+        request_id: str | None = None,
     ) -> None:
         key = scope.access_key_id if scope else None
         identity = user_identity(key, region, self.account_id)
@@ -245,6 +251,8 @@ class SandboxMiddleware:
                 error_code=error[0] if error else None,
                 error_message=error[1] if error else None,
             )
+            if request_id:
+                call = dataclasses.replace(call, request_id=request_id)
             detail = cloudtrail.record(call, identity, self.account_id)
             event = cloudtrail.envelope(call, detail, self.account_id)
             try:
@@ -263,6 +271,7 @@ class SandboxMiddleware:
                 error_code=error[0] if error else None,
                 emitted=emitted,
                 application=_application(service, request),
+                request_id=request_id,
             )
         )
 

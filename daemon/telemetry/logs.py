@@ -34,7 +34,7 @@ CONSOLE_FIRST = (
 # Left out on a console line (the JSON log has them): long, and the same on every line.
 CONSOLE_HIDDEN = frozenset(
     {"app_arn", "account", "region", "api_calls", "identity", "logger", "message_id", "event_id"}
-    | {"message", "resource", "seconds", "queue_url"}
+    | {"message", "resource", "seconds", "queue_url", "attempt_id", "aws_request_ids"}
 )
 CONSOLE_VALUE_CHARS = 48  # values beyond it are cut, except names that must stay whole
 CONSOLE_WHOLE = frozenset({"app", "rule", "field", "outcome", "result", "event_name", "error"})
@@ -44,6 +44,8 @@ CONSOLE_DROPPED = {
     ("event_ignored", "reason", "own_identity"),
     ("reconcile_finished", "result", "in_sync"),
 }
+# Audit records of each write request: the outcome line says the same on a console.
+CONSOLE_QUIET_EVENTS = frozenset({"remediation_sent"})
 
 
 def configure(log_format: LogFormat = "auto", level: str = "INFO") -> None:
@@ -81,6 +83,8 @@ def short_console_fields(
     logger: Any, method: str, event: MutableMapping[str, Any]
 ) -> MutableMapping[str, Any]:
     """Reorder and shorten one event for the console (a structlog processor)."""
+    if event.get("event") in CONSOLE_QUIET_EVENTS:
+        raise structlog.DropEvent
     for name, key, value in CONSOLE_DROPPED:
         if event.get("event") == name and event.get(key) == value:
             raise structlog.DropEvent

@@ -165,8 +165,12 @@ def test_a_lost_reply_is_confirmed_by_a_fresh_read(
         if c.operation == "UpdateApplication" and c.application == app
     ]
     assert updates[0] is None and len(updates) == 2
+    # Each applied record names the requests that made the change, as AWS (here the sandbox,
+    # which logs the same ids in its CloudTrail records) answered them.
+    served_ids = {c.request_id for c in fresh_sandbox.calls() if c.mutating and c.request_id}
     applied = [r for r in logs if r["event"] == "remediation_applied" and r["app"] != app]
     assert applied and all(r["aws_request_ids"] for r in applied)
+    assert {i for r in applied for i in r["aws_request_ids"]} <= served_ids
 
 
 def test_dry_run_is_recorded_as_dry_run(

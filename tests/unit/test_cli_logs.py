@@ -45,9 +45,11 @@ def test_console_leaves_out_healthy_apps_and_own_echoes(capsys: pytest.CaptureFi
     log = structlog.get_logger()
     log.info("reconcile_finished", app="a", result="in_sync")
     log.info("event_ignored", reason="own_identity")
+    log.info("remediation_sent", app="c", attempt=1, attempt_id="f" * 32)
     log.info("reconcile_finished", app="b", result="fixed")
     err = capsys.readouterr().err
     assert "app=b" in err and "app=a" not in err and "own_identity" not in err
+    assert "app=c" not in err  # each write request is in the JSON audit trail, not the console
 
 
 def test_json_lines_are_unchanged(capsys: pytest.CaptureFixture[str]) -> None:
