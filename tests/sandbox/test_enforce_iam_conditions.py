@@ -7,6 +7,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from sandbox.testing import flink_key
 from tests.sandbox.test_enforce_iam import (  # noqa: F401 (fixtures)
     admin,
     allow,
@@ -132,7 +133,7 @@ def test_managed_flink_uses_the_callers_kms_permissions_via_the_service(
 ) -> None:
     flink_admin = admin("kinesisanalyticsv2")
     create_app(flink_admin, "app")
-    key = admin("kms").create_key()["KeyMetadata"]["Arn"]
+    key = flink_key(admin("kms"))  # a key policy the service may use
     region = key.split(":")[3]
     encrypt = {
         "ApplicationEncryptionConfigurationUpdate": {
