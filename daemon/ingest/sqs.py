@@ -126,10 +126,13 @@ class SqsQueue:
             # Not deleted: the messages come back and are reconciled again (harmless).
             log.warning("message_delete_failed", error=str(exc), messages=len(batch))
             return
+        failed = {f.get("Id") for f in response.get("Failed", [])}
         for failure in response.get("Failed", []):
             log.warning(
                 "message_delete_failed", error=failure.get("Message", ""), code=failure.get("Code")
             )
+        deleted = [m.message_id for i, m in enumerate(batch) if str(i) not in failed]
+        log.info("messages_deleted", message_ids=deleted)
 
     def release(self, message: Message) -> None:
         """Let the message come back soon (backing off with each receive)."""
