@@ -42,6 +42,7 @@ class FakeSqs:
     def __init__(self) -> None:
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.inbox: list[dict[str, Any]] = []
+        self.failing = ""  # an operation whose next call fails (past its call retries)
 
     def deliver(self, message_id: str, handle: str, body: str = BODY, count: int = 1) -> None:
         self.inbox.append(
@@ -55,6 +56,9 @@ class FakeSqs:
 
     def call(self, service: str, operation: str, **params: Any) -> Mapping[str, Any]:
         self.calls.append((operation, params))
+        if operation == self.failing:
+            self.failing = ""
+            raise errors.RetryableAwsError(operation, "ServiceUnavailable", "down", False)
         if operation == "ReceiveMessage":
             messages, self.inbox = self.inbox, []
             return {"Messages": messages}
@@ -181,6 +185,27 @@ def test_event_ids_are_duplicates_only_once_their_work_completed(tmp_path: Path)
     rig.finish()
     assert sorted(rig.sqs_api.handles("DeleteMessageBatch")) == ["handle-1", "handle-2", "handle-3"]
     assert rig.work.depth() == 0
+
+
+def test_an_event_whose_routing_aws_failed_stays_in_flight_and_is_routed_again(
+    tmp_path: Path,
+) -> None:
+    rig = Rig(tmp_path, Runs())
+    policy_event = (EVENTS / "iam-CreatePolicyVersion.json").read_text()
+    rig.sqs_api.failing = "ListEntitiesForPolicy"  # IAM fails: which roles use the policy?
+    rig.sqs_api.deliver("m-1", "handle-1", body=policy_event)
+    rig.receive()
+    assert rig.sqs_api.handles("ChangeMessageVisibility") == []  # not released towards the DLQ
+    rig.queue.extend_visibility()
+    assert rig.sqs_api.handles("ChangeMessageVisibilityBatch") == ["handle-1"]  # kept in flight
+    deleted = threading.Event()
+    for _ in range(int(WAIT / 0.05)):  # routed again after 0.5 s: no roles, so acknowledged
+        if rig.queue.is_newest(Message("m-1", "handle-1", "", 1)):
+            deleted.wait(0.05)
+    rig.finish()
+    listed = [op for op, _ in rig.sqs_api.calls if op == "ListEntitiesForPolicy"]
+    assert listed == ["ListEntitiesForPolicy"] * 2
+    assert rig.sqs_api.handles("DeleteMessageBatch") == ["handle-1"]
 
 
 class FailingQueue:
