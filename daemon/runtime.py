@@ -23,20 +23,21 @@ from daemon.ingest.identity import OwnIdentity
 from daemon.ingest.intake import Intake
 from daemon.ingest.router import Router
 from daemon.ingest.sqs import SqsQueue
-from daemon.ingest.work import AppQueue, Work, cause_of, settle, submitter
+from daemon.ingest.work import AppQueue, RetryBackoff, Work, cause_of, settle, submitter
 from daemon.reconcile.budget import FixBudget
 from daemon.reconcile.inventory import AppFacts, Inventory
 from daemon.reconcile.reconciler import Reconciler
 from daemon.reconcile.rules import resolver_for
-from daemon.reconcile.workqueue import WorkQueue
+from daemon.reconcile.workqueue import Retry, WorkQueue
 from daemon.runtime_config import ConfigWatcher
 from daemon.settings import RunSettings
 from daemon.state import AppRef
 from daemon.sweeper import Sweeper
 from daemon.tasks import Schedule, Tasks
-from daemon.telemetry.server import HealthServer, Heartbeat
+from daemon.telemetry.server import HealthServer, Heartbeat, Reachability
 
 log = structlog.get_logger(__name__)
+READY_PROBE_SECONDS = 5.0  # /readyz follows AWS and the queue within about this
 
 
 class Daemon:
@@ -53,6 +54,7 @@ class Daemon:
         self.reconciler = Reconciler(
             aws, rules, s.dry_run, guard=guard, role_index=roles, verdicts=self.evidence
         )
+        self.backoff = RetryBackoff()
         self.work: AppQueue = WorkQueue(
             self._reconcile,
             on_done=settle,
@@ -64,7 +66,9 @@ class Daemon:
         self.schedule, self.tasks, self.stopping = Schedule(), Tasks(), threading.Event()
         self.health = HealthServer(s.metrics_host, s.metrics_port)
         self.health.add_readiness("config", lambda: True)  # loaded before start; reloads keep it
-        self.health.add_readiness("aws", lambda: bool(self.account))
+        # AWS answers: GetCallerIdentity (free, needs no permission) every few seconds.
+        self.aws_reachability = Reachability("aws", READY_PROBE_SECONDS * 4, self._ask_sts)
+        self.health.add_readiness("aws", self.aws_reachability.ready)
         self.health.add_liveness("scheduler", lambda: self.schedule.running)
         self.health.add_liveness("not_stopping", lambda: not self.stopping.is_set())
         self.tasks.add("health-server", self.health.start, self.health.stop)
@@ -81,12 +85,14 @@ class Daemon:
                 f"credentials are for account {caller['Account']}, which the config does not list"
             )
         self.account = str(caller["Account"])
+        self.aws_reachability.record(True)
         self.config.publish()
         s, parts = self.settings, (self.inventory, self.budget, self.submit)
         every, jitter = s.sweep_interval_seconds, s.sweep_jitter_seconds
         sweeper = Sweeper(self.aws, self.account, self.config.current, *parts, every, self.indexed)
         self.schedule.every("sweep", sweeper.sweep, every, jitter=jitter, now=True)
         self.schedule.every("config_reload", self.config.reload_if_changed, s.config_poll_seconds)
+        self.schedule.every("aws_probe", self.aws_reachability.check, READY_PROBE_SECONDS)
         self.tasks.add("scheduler", self.schedule.start, self.schedule.stop)
         if s.queue_url:
             self._add_consumer(str(caller["Arn"]))
@@ -114,14 +120,14 @@ class Daemon:
         s, home = self.settings, self.aws.region(self.home_region)
         sqs = SqsQueue(home, s.queue_url, s.visibility_timeout_seconds, s.poll_wait_seconds)
         own = OwnIdentity.from_caller_identity(own_arn)
-        intake = Intake(own, EventIdCache(), self.config.current)
+        intake = Intake(own, EventIdCache(), self.config.current, dedupe_completed_only=True)
         consumer = EventConsumer(sqs, intake, self.router, self.submit, s.dlq_url)
         poller = Heartbeat(s.poll_wait_seconds * 3 + 60)
         self.health.add_liveness("sqs_poller", poller.fresh)
-        self.health.add_readiness("queue", lambda: consumer.queue_reachable)
+        self.health.add_readiness("queue", consumer.reachability.ready)
         every = max(1.0, s.visibility_timeout_seconds / 3)
         self.schedule.every("visibility", consumer.extend_visibility, every)
-        self.schedule.every("queue_depth", consumer.measure_queues, 15, now=True)
+        self.schedule.every("queue_depth", consumer.measure_queues, READY_PROBE_SECONDS, now=True)
         start = lambda: consumer.start(self.stopping, poller.beat)  # noqa: E731
         self.tasks.add("sqs-consumer", start, consumer.stop)
 
@@ -132,14 +138,17 @@ class Daemon:
         # Stops after the workers drained: the last reconciles' findings are sent too.
         self.tasks.add("evidence", lambda: None, evidence.flush)
 
+    def _ask_sts(self) -> object:
+        return self.aws.region(self.home_region).call("sts", "GetCallerIdentity")
+
     def _drain(self) -> None:
         report = self.work.stop(self.settings.shutdown_grace_seconds)
         log.info("work_drained", drained=report.drained, released=report.abandoned_tokens)
 
-    def _reconcile(self, app: AppRef, items: tuple[Work, ...]) -> bool:
+    def _reconcile(self, app: AppRef, items: tuple[Work, ...]) -> bool | Retry:
         result = self.reconciler.reconcile(app, cause_of(items))
         if result.result == "gone":
             self.inventory.forget(app)
         elif result.detail is not None:
             self.inventory.update(app, AppFacts.from_detail(result.detail))
-        return result.result != "error"
+        return self.backoff.after(result)  # done / terminal: settle ok; retry: queued again

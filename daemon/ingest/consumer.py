@@ -1,5 +1,7 @@
 """The event side of the daemon: SQS messages in, applications owed a reconcile out, and each
-message acknowledged only when every reconcile it asked for has ended well."""
+message acknowledged only when every reconcile it asked for has ended (done, or a terminal
+failure that retrying cannot help). While AWS fails, work is retried and the message kept in
+flight; it is never released towards the DLQ for that."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from collections.abc import Callable
 import structlog
 
 from daemon import errors
+from daemon.ingest.events import Hint
 from daemon.ingest.intake import Ignored, Intake
 from daemon.ingest.router import Router
 from daemon.ingest.sqs import Message, SqsQueue, poll_forever
@@ -16,8 +19,10 @@ from daemon.ingest.work import Submit
 from daemon.reconcile.workqueue import Ticket
 from daemon.state import Cause
 from daemon.telemetry import metrics
+from daemon.telemetry.server import Reachability
 
 log = structlog.get_logger(__name__)
+MAX_ROUTING_BACKOFF_SECONDS = 8.0
 
 
 class EventConsumer:
@@ -29,7 +34,9 @@ class EventConsumer:
         self._router = router
         self._submit = submit
         self._dlq_url = dlq_url
-        self.queue_reachable = False  # readiness: the last measure_queues() reached the queue
+        # Readiness: the queue answered the last receive or depth reading, recently.
+        self.reachability = Reachability("queue", stale_seconds=60)
+        self._stopping = threading.Event()
         # Acknowledgements outlive the poller: in-flight reconciles finish during the grace.
         self._deletes_done = threading.Event()
         self._deleter = threading.Thread(
@@ -37,10 +44,11 @@ class EventConsumer:
         )
 
     def start(self, stopping: threading.Event, beat: Callable[[], None]) -> None:
+        self._stopping = stopping
         self._deleter.start()
         threading.Thread(
             target=poll_forever,
-            args=(self.sqs, self.handle, stopping, beat),
+            args=(self.sqs, self.handle, stopping, beat, self.reachability.record),
             name="sqs-poller",
             daemon=True,
         ).start()
@@ -58,13 +66,21 @@ class EventConsumer:
             bound.info("event_ignored", reason=hint.reason, detail=hint.detail)
             self.sqs.delete(message)
             return
-        bound = bound.bind(event_id=hint.event_id, event_name=hint.event_name, actor=hint.actor)
+        self._route(message, hint, 0)
+
+    def _route(self, message: Message, hint: Hint, failures: int) -> None:
+        bound = log.bind(message_id=message.message_id, event_id=hint.event_id)
+        bound = bound.bind(event_name=hint.event_name, actor=hint.actor)
         try:
             apps = self._router.apps_for(hint)
         except errors.AwsError as exc:
-            bound.warning("event_routing_failed", error=str(exc))
-            self._intake.retry_later(hint)
-            self.sqs.release(message)
+            # AWS failing is no reason to send the message towards the DLQ: it stays in flight
+            # (the heartbeat extends it) and is routed again after a short backoff.
+            delay = min(MAX_ROUTING_BACKOFF_SECONDS, 0.5 * 2.0**failures)
+            bound.warning("event_routing_failed", error=str(exc), retry_seconds=delay)
+            timer = threading.Timer(delay, self._route_again, (message, hint, failures + 1))
+            timer.daemon = True
+            timer.start()
             return
         if not apps:
             metrics.count_event_ignored("no_application")
@@ -75,12 +91,18 @@ class EventConsumer:
 
         def settled(ok: bool) -> None:
             if ok:
+                self._intake.completed(hint)  # from now on a copy of the event is a duplicate
                 self.sqs.delete(message)
             else:
-                self._intake.retry_later(hint)  # the redelivery must not look like a duplicate
                 self.sqs.release(message)
 
         self._submit(apps, Cause("event", hint.event_id, hint.actor), Ticket(apps, settled))
+
+    def _route_again(self, message: Message, hint: Hint, failures: int) -> None:
+        if self._stopping.is_set():
+            self.sqs.abandon(message)  # it reappears for the next replica
+        elif self.sqs.is_newest(message):  # else a newer delivery is handled on its own
+            self._route(message, hint, failures)
 
     def extend_visibility(self) -> None:
         try:
@@ -97,8 +119,7 @@ class EventConsumer:
             if self._dlq_url:
                 metrics.set_queue_depth("dlq", self.sqs.depth(self._dlq_url))
         except errors.AwsError as exc:
-            log.warning("queue_unreachable", error=str(exc))
-            self.queue_reachable = False
+            self.reachability.record(False, str(exc))
             return False
-        self.queue_reachable = True
+        self.reachability.record(True)
         return True

@@ -39,8 +39,16 @@ class EventIdCache:
             self._ids[event_id] = True
             return False
 
+    def contains(self, event_id: str) -> bool:
+        """Was `event_id` remembered within the TTL? (Does not remember it.)"""
+        with self._lock:
+            return event_id in self._ids
+
+    def remember(self, event_id: str) -> None:
+        with self._lock:
+            self._ids[event_id] = True
+
     def forget(self, event_id: str) -> None:
-        """Processing failed and the message will come back: let the redelivery through."""
         with self._lock:
             self._ids.pop(event_id, None)
 

@@ -27,14 +27,21 @@ class Ignored:
 
 
 class Intake:
+    """`dedupe_completed_only`: the daemon drops an eventID only once work for it completed
+    (`completed`), so a redelivery of an event still in flight is let through and tracked;
+    `replay`, which handles each event as it reads it, drops every repeat."""
+
     def __init__(
         self,
         identity: OwnIdentity,
         dedupe: EventIdCache,
         config: Callable[[], DesiredConfig],
+        *,
+        dedupe_completed_only: bool = False,
     ) -> None:
         self._identity = identity
         self._dedupe = dedupe
+        self._completed_only = dedupe_completed_only
         self._config = config
         self._event_names = LIFECYCLE_EVENTS.union(*(r.trigger_events for r in RULES.values()))
 
@@ -53,15 +60,20 @@ class Intake:
         metrics.count_event_received(hint.source)
         if self._identity.caused(hint):
             return self._ignored("own_identity", f"{hint.event_name} by the daemon itself")
-        if self._dedupe.seen_before(hint.event_id):
+        if self._is_duplicate(hint.event_id):
             return self._ignored("duplicate", f"event {hint.event_id} already handled")
         if hint.event_time is not None:
             metrics.observe_event_lag((datetime.now(UTC) - hint.event_time).total_seconds())
         return hint
 
-    def retry_later(self, hint: Hint) -> None:
-        """The event's work failed and its message will come back: let it through then."""
-        self._dedupe.forget(hint.event_id)
+    def completed(self, hint: Hint) -> None:
+        """Work for the event is done: later copies of it are duplicates."""
+        self._dedupe.remember(hint.event_id)
+
+    def _is_duplicate(self, event_id: str) -> bool:
+        if self._completed_only:
+            return self._dedupe.contains(event_id)
+        return self._dedupe.seen_before(event_id)
 
     @staticmethod
     def _ignored(reason: metrics.IgnoreReason, detail: str) -> Ignored:

@@ -1,9 +1,14 @@
 """SQS ingestion: long polling, visibility kept while work is in progress, delete when done.
 
 A message is deleted only after every application it points to has been reconciled by a run
-that started after the message arrived. If any of those runs failed, the message is released
-(visibility set to a short backoff) so it comes back, and after the queue's maxReceiveCount it
-lands in the dead-letter queue.
+that started after the message arrived. A run that AWS made fail is retried in the work queue
+while the heartbeat keeps the message invisible; only work that cannot be done here (refused,
+crashed, shut down) releases it so it comes back (and lands in the DLQ after maxReceiveCount).
+
+A message is tracked by its MessageId. If SQS delivers it again while it is in flight (the
+heartbeat failed and its visibility ran out), the new delivery replaces the old one: the
+heartbeat and the acknowledgement use the newest receipt handle (SQS may ignore a delete with
+an older one), and only the newest delivery's outcome acknowledges or releases the message.
 """
 
 from __future__ import annotations
@@ -20,6 +25,9 @@ from daemon import errors
 from daemon.aws import Aws
 
 log = structlog.get_logger(__name__)
+# Waits between failed receives double from 0.5 s up to this (the receive call itself already
+# retried with backoff): a few seconds, so polling resumes soon after an outage.
+MAX_POLL_BACKOFF_SECONDS = 4.0
 
 
 @dataclass(frozen=True)
@@ -50,7 +58,7 @@ class SqsQueue:
         self._aws = aws
         self._visibility = visibility_timeout
         self._wait = wait_seconds
-        self._in_flight: dict[str, Message] = {}  # receipt handle -> message
+        self._in_flight: dict[str, Message] = {}  # message id -> its newest delivery
         self._lock = threading.Lock()
         self._deletes: list[Message] = []
         self._deletes_ready = threading.Condition()
@@ -68,12 +76,26 @@ class SqsQueue:
         messages = [Message.from_sqs(m) for m in response.get("Messages", [])]
         with self._lock:
             for message in messages:
-                self._in_flight[message.receipt_handle] = message
+                if message.message_id in self._in_flight:
+                    log.info(
+                        "message_redelivered_in_flight",
+                        message_id=message.message_id,
+                        receive_count=message.receive_count,
+                    )
+                self._in_flight[message.message_id] = message
         return messages
 
+    def is_newest(self, message: Message) -> bool:
+        """Is `message` the delivery of its MessageId that is tracked now?"""
+        with self._lock:
+            current = self._in_flight.get(message.message_id)
+        return current is not None and current.receipt_handle == message.receipt_handle
+
     def delete(self, message: Message) -> None:
-        """Acknowledge: queued for the next DeleteMessageBatch (see `flush_deletes`)."""
-        self._forget(message)
+        """Acknowledge: queued for the next DeleteMessageBatch (see `flush_deletes`). A delivery
+        superseded by a newer one is not acknowledged: the newer one's outcome decides."""
+        if not self._forget(message):
+            return
         with self._deletes_ready:
             self._deletes.append(message)
             self._deletes_ready.notify()
@@ -104,14 +126,18 @@ class SqsQueue:
             # Not deleted: the messages come back and are reconciled again (harmless).
             log.warning("message_delete_failed", error=str(exc), messages=len(batch))
             return
+        failed = {f.get("Id") for f in response.get("Failed", [])}
         for failure in response.get("Failed", []):
             log.warning(
                 "message_delete_failed", error=failure.get("Message", ""), code=failure.get("Code")
             )
+        deleted = [m.message_id for i, m in enumerate(batch) if str(i) not in failed]
+        log.info("messages_deleted", message_ids=deleted)
 
     def release(self, message: Message) -> None:
         """Let the message come back soon (backing off with each receive)."""
-        self._forget(message)
+        if not self._forget(message):
+            return
         backoff = min(self._visibility, 5 * message.receive_count)
         self._aws.call(
             "sqs",
@@ -131,7 +157,7 @@ class SqsQueue:
             messages = list(self._in_flight.values())
         for start in range(0, len(messages), 10):
             batch = messages[start : start + 10]
-            self._aws.call(
+            response = self._aws.call(
                 "sqs",
                 "ChangeMessageVisibilityBatch",
                 QueueUrl=self.url,
@@ -144,6 +170,14 @@ class SqsQueue:
                     for i, m in enumerate(batch)
                 ],
             )
+            for failure in response.get("Failed", []):
+                # E.g. past SQS's 12 h visibility limit: the message reappears, is received
+                # again and tracked under its new receipt handle (docs/running.md).
+                log.warning(
+                    "visibility_extension_failed",
+                    error=failure.get("Message", ""),
+                    code=failure.get("Code"),
+                )
 
     def depth(self, url: str | None = None) -> int:
         attributes = self._aws.call(
@@ -166,9 +200,18 @@ class SqsQueue:
         found = self._aws.call("sqs", "GetQueueUrl", QueueName=name, QueueOwnerAWSAccountId=owner)
         return str(found["QueueUrl"])
 
-    def _forget(self, message: Message) -> None:
+    def _forget(self, message: Message) -> bool:
+        """Stop tracking `message`; False (and nothing changed) if it was superseded."""
         with self._lock:
-            self._in_flight.pop(message.receipt_handle, None)
+            current = self._in_flight.get(message.message_id)
+            if current is None or current.receipt_handle != message.receipt_handle:
+                superseded = True
+            else:
+                del self._in_flight[message.message_id]
+                superseded = False
+        if superseded:
+            log.info("message_delivery_superseded", message_id=message.message_id)
+        return not superseded
 
 
 def dead_letter_arn(redrive_policy: str | None) -> str:
@@ -185,17 +228,22 @@ def poll_forever(
     handle: Callable[[Message], None],
     stop: threading.Event,
     heartbeat: Callable[[], None],
+    answered: Callable[[bool, str], None] = lambda ok, error: None,
 ) -> None:
-    """Receive until `stop` is set; never lets one bad message or AWS hiccup end the loop."""
+    """Receive until `stop` is set; never lets one bad message or AWS hiccup end the loop.
+    After a failure it waits a short, capped backoff (reset by the next success), so the
+    daemon resumes within seconds of an outage ending; `answered` hears each outcome."""
     failures = 0
     while not stop.is_set():
         try:
             messages = queue.receive()
             failures = 0
+            answered(True, "")
         except errors.AwsError as exc:
             failures += 1
+            answered(False, str(exc))
             log.error("queue_receive_failed", error=str(exc), failures=failures)
-            stop.wait(min(30.0, 2.0**failures))
+            stop.wait(min(MAX_POLL_BACKOFF_SECONDS, 0.25 * 2.0**failures))
             continue
         finally:
             heartbeat()

@@ -4,16 +4,23 @@ who waits for it (a message's or a sweep's ticket), as one item.
 The cause travels with its item, so a refused submit leaves no cause behind and a run reports
 the cause of exactly the submits it serves: the latest event among them (it names who changed
 what) wins over sweeps.
+
+A run ends in one of three ways (controller-runtime's): done and terminal settle its tickets ok
+(the message is acknowledged; a terminal failure stays a raised violation, never DLQ cycling),
+retry keeps them in the queue for a later run (`RetryBackoff`), never released while AWS fails.
 """
 
 from __future__ import annotations
 
+import random
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import structlog
 
-from daemon.reconcile.workqueue import QueueClosed, QueueFull, Ticket, WorkQueue
+from daemon.reconcile.reconciler import ReconcileResult
+from daemon.reconcile.workqueue import QueueClosed, QueueFull, Retry, Ticket, WorkQueue
 from daemon.state import AppRef, Cause
 
 log = structlog.get_logger(__name__)
@@ -59,3 +66,42 @@ def submitter(queue: AppQueue) -> Submit:
                 ticket.done(app, False)
 
     return submit
+
+
+class RetryBackoff:
+    """When to run an application again after a `retry` result: the result's retry_after when it
+    gives one, else exponential backoff per application (base doubling up to cap), with jitter
+    (a random 50-100 %) so apps that failed together do not retry together. The cap is small:
+    the work queue's workers already bound the load on AWS, and a fix must land within seconds of
+    AWS recovering. A done or terminal result resets the application's count."""
+
+    def __init__(
+        self,
+        base_seconds: float = 1.0,
+        cap_seconds: float = 8.0,
+        jitter: Callable[[], float] = random.random,
+    ) -> None:
+        self._base, self._cap, self._jitter = base_seconds, cap_seconds, jitter
+        self._attempts: dict[AppRef, int] = {}
+        self._lock = threading.Lock()
+
+    def after(self, result: ReconcileResult) -> bool | Retry:
+        """The work queue's verdict on one run: True (settle ok) or Retry(after)."""
+        app = result.app
+        if result.next != "retry":
+            with self._lock:
+                self._attempts.pop(app, None)
+            if result.next == "terminal":
+                log.warning("reconcile_given_up", app=app.name, error=result.error)
+            return True
+        with self._lock:
+            attempt = self._attempts[app] = self._attempts.get(app, 0) + 1
+        delay = result.retry_after_seconds
+        if delay <= 0:
+            delay = min(self._cap, self._base * 2 ** (attempt - 1)) * (0.5 + self._jitter() / 2)
+        log.info("reconcile_retry_scheduled", app=app.name, attempt=attempt, seconds=delay)
+        return Retry(delay)
+
+    def attempts(self, app: AppRef) -> int:
+        with self._lock:
+            return self._attempts.get(app, 0)

@@ -10,6 +10,9 @@
   past either `submit` raises QueueFull and the caller leaves its message in SQS for later.
 - `on_done(key, token, ok)` is called exactly once per accepted submit that carried a token: ok is
   the result of the first run that started after the submit, False if stop() abandoned it.
+- Retry-after: a run that returns `Retry(after_seconds)` settles nothing: its tokens wait for a
+  run due that much later (sooner if a new submit owes one sooner), so a transient failure keeps
+  its waiters without holding a worker. A retry that meets stop() is settled ok=False.
 - Work items travel with their key: `run(key, tokens)` gets the tokens of the submits it serves, so
   what a token carries (the daemon's cause) cannot outlive a refused submit or reach another run.
 Workers wait on condition variables (no polling); the injected clock only schedules debounce.
@@ -44,6 +47,13 @@ class QueueClosed(RemediatorError):
 
 
 @dataclass(frozen=True)
+class Retry:
+    """What a run returns to be run again later with the same tokens (none settled now)."""
+
+    after_seconds: float
+
+
+@dataclass(frozen=True)
 class StopReport:
     """What stop() left behind. Every abandoned token was also reported with ok=False."""
 
@@ -70,7 +80,7 @@ class WorkQueue(Generic[K, T]):
 
     def __init__(
         self,
-        run: Callable[[K, tuple[T, ...]], bool],
+        run: Callable[[K, tuple[T, ...]], bool | Retry],
         *,
         on_done: Callable[[K, T, bool], None] | None = None,
         workers: int = 4,
@@ -234,6 +244,8 @@ class WorkQueue(Generic[K, T]):
             with self._lock:
                 self._in_flight -= 1
                 entry.running = False
+                if isinstance(ok, Retry) and not self._closed:
+                    self._owe_retry(entry, ok.after_seconds)
                 settled = [(key, token) for token in entry.covered]
                 entry.covered = []
                 if not entry.pending:
@@ -241,12 +253,23 @@ class WorkQueue(Generic[K, T]):
                 elif not self._closed:  # submits came in during the run: one more run
                     self._push(key, entry)
                 self._changed.notify_all()
-            self._settle(settled, ok=ok)
+            self._settle(settled, ok=ok is True)
 
-    def _call(self, key: K, tokens: tuple[T, ...]) -> bool:
+    def _owe_retry(self, entry: _Entry[T], after_seconds: float) -> None:
+        """The run's tokens wait for a later run (before any submitted meanwhile)."""
+        entry.waiting, entry.covered = entry.covered + entry.waiting, []
+        due = self._clock() + max(after_seconds, 0.0)
+        if entry.pending:
+            entry.due = min(entry.due, due)
+        else:
+            entry.pending, entry.due = True, due
+            self._set_depth(self._depth + 1)
+
+    def _call(self, key: K, tokens: tuple[T, ...]) -> bool | Retry:
         """Run outside the lock; an exception is a failure, logged, never fatal to the worker."""
         try:
-            return bool(self._run(key, tokens))
+            result = self._run(key, tokens)
+            return result if isinstance(result, Retry) else bool(result)
         except Exception:
             log.exception("work_failed", queue=self._name, key=str(key))
             return False

@@ -37,6 +37,50 @@ class Heartbeat:
         return self._clock() - self._last <= self._limit
 
 
+class Reachability:
+    """Readiness of a dependency (AWS, the queue) from its latest answers: `record(ok)` after
+    each call that reached it or failed, `check()` asks `probe` (a periodic job); `ready()`
+    (the /readyz check, which never calls AWS itself) is True while the last answer was a
+    success no older than `stale_seconds`. A change either way is logged once."""
+
+    def __init__(
+        self,
+        name: str,
+        stale_seconds: float,
+        probe: Callable[[], object] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._name, self._stale, self._probe, self._clock = name, stale_seconds, probe, clock
+        self._ok: bool | None = None  # unknown until the first answer
+        self._last_ok = float("-inf")
+        self._lock = threading.Lock()
+
+    def check(self) -> bool:
+        if self._probe is None:
+            raise ValueError(f"{self._name} has no probe")
+        try:
+            self._probe()
+        except Exception as exc:
+            self.record(False, str(exc))
+            return False
+        self.record(True)
+        return True
+
+    def record(self, ok: bool, error: str = "") -> None:
+        with self._lock:
+            changed, self._ok = self._ok is not ok, ok
+            if ok:
+                self._last_ok = self._clock()
+        if changed and ok:
+            log.info("dependency_reachable", dependency=self._name)
+        elif changed:
+            log.warning("dependency_unreachable", dependency=self._name, error=error[:300])
+
+    def ready(self) -> bool:
+        with self._lock:
+            return bool(self._ok) and self._clock() - self._last_ok <= self._stale
+
+
 class HealthServer:
     def __init__(self, host: str, port: int) -> None:
         self._checks: dict[str, dict[str, Check]] = {"/healthz": {}, "/readyz": {}}

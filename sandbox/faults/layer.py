@@ -82,8 +82,9 @@ class FaultLayer:
         protocol: str,
         content_type: str,
     ) -> Iterable[bytes]:
-        if rule.kind == "throttle":
-            return _send(start_response, error_reply("throttle", service, protocol, content_type))
+        if rule.kind in ("throttle", "deny"):
+            what = "throttle" if rule.kind == "throttle" else "denied"
+            return _send(start_response, error_reply(what, service, protocol, content_type))
         if rule.kind in ("unavailable", "outage"):
             reply = error_reply("unavailable", service, protocol, content_type)
             return _send(start_response, reply)

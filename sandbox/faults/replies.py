@@ -8,6 +8,8 @@
   Throttling, ServiceUnavailable, InternalFailure.
 - anything else (REST): as JSON.
 - SQS in either protocol: RequestThrottled and ServiceUnavailable (its documented codes).
+- denied (the `deny` kind): HTTP 400 AccessDeniedException (JSON), AccessDenied (query),
+  UnauthorizedOperation (EC2), as a missing IAM permission answers.
 
 Throttling answers HTTP 400 as AWS does; botocore classifies every one of these codes as
 throttling and 500/503 as transient, so with retries on it would retry them all.
@@ -28,12 +30,14 @@ _UNAVAILABLE = {
     QUERY: "ServiceUnavailable",
 }
 _INTERNAL = {JSON: "InternalFailure", EC2: "InternalError", QUERY: "InternalFailure"}
+_DENIED = {JSON: "AccessDeniedException", EC2: "UnauthorizedOperation", QUERY: "AccessDenied"}
 _MESSAGES = {
     "throttle": "Rate exceeded",
     "unavailable": "Service unavailable (injected by the sandbox's fault layer).",
     "internal": "We encountered an internal error. Please try again.",
+    "denied": "User is not authorized to perform this action (injected by the fault layer).",
 }
-_STATUS = {"throttle": 400, "unavailable": 503, "internal": 500}
+_STATUS = {"throttle": 400, "unavailable": 503, "internal": 500, "denied": 400}
 
 
 @dataclass(frozen=True)
@@ -52,8 +56,9 @@ def protocol_of(service: str, target: str, action: str | None) -> str:
 
 
 def error_code(what: str, service: str, protocol: str) -> str:
-    """The code AWS answers for `what` (throttle, unavailable, internal) in this protocol."""
-    table = {"throttle": _THROTTLE, "unavailable": _UNAVAILABLE, "internal": _INTERNAL}[what]
+    """The code AWS answers for `what` (throttle, unavailable, internal, denied) here."""
+    tables = {"throttle": _THROTTLE, "unavailable": _UNAVAILABLE, "internal": _INTERNAL}
+    table = {**tables, "denied": _DENIED}[what]
     if service == "sqs" and what == "throttle":
         return "RequestThrottled"
     if service == "sqs" and what == "unavailable":

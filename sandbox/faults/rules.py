@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-KINDS = ("throttle", "unavailable", "lost_reply", "reset", "hang", "outage")
+KINDS = ("throttle", "unavailable", "lost_reply", "reset", "hang", "outage", "deny")
 LOST_REPLY_MODES = ("reset", "error")
 MAX_HANG_SECONDS = 300.0
 _FIELDS = frozenset(

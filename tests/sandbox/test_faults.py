@@ -322,3 +322,14 @@ def test_a_hang_is_bounded_and_an_outage_duration_is_anchored_at_installation() 
     )
     assert hang.seconds == MAX_HANG_SECONDS
     assert outage.until == 590.0
+
+
+def test_deny_answers_access_denied_in_each_protocol_without_serving(
+    fresh_sandbox: Sandbox,
+) -> None:
+    install(fresh_sandbox, [{"kind": "deny"}])
+    flink, iam, ec2 = (client(fresh_sandbox, s) for s in ("kinesisanalyticsv2", "iam", "ec2"))
+    assert error_code(lambda: flink.list_applications()) == "AccessDeniedException"
+    assert error_code(lambda: iam.list_roles()) == "AccessDenied"
+    assert error_code(lambda: ec2.describe_vpcs()) == "UnauthorizedOperation"
+    assert served(fresh_sandbox, "ListRoles") == []
