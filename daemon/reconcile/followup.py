@@ -1,14 +1,16 @@
 """Settle the changes of an application that were still being applied at its last reconcile.
 
 Called first in every reconcile of the app: each pending change is asked about once
-(DescribeApplicationOperation, or the app's status when the reply named no operation) and
-recorded `applied`, `failed` or `rolled_back`; one still in progress stays pending and the
-reconcile is retried after a delay. Never waits.
+(DescribeApplicationOperation, or the app's status when the reply named no operation). A failed
+one is recorded `failed` or `rolled_back` and backed off; a successful one is returned, for the
+reconcile to record `applied` for the drifts its fresh plan no longer finds (an action of several
+changes may have made only its first: the rest is planned again). One still in progress stays
+pending and the reconcile is retried after a delay. Never waits.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
@@ -23,13 +25,11 @@ from daemon.telemetry import metrics
 
 log = structlog.get_logger(__name__)
 
-# A fix of (app, rule) succeeded: count it toward the fix budget.
-Charge = Callable[[AppRef, str], None]
-
 
 @dataclass(frozen=True)
 class Settled:
-    outcomes: tuple[ActionOutcome, ...] = ()
+    outcomes: tuple[ActionOutcome, ...] = ()  # failed and rolled-back changes, recorded
+    succeeded: tuple[Pending, ...] = ()  # for the reconcile to record against its fresh plan
     retry_after_seconds: float = 0.0  # > 0: a change is still in progress
 
 
@@ -40,7 +40,6 @@ def settle(
     follow_ups: FollowUps,
     executor: Executor,
     settings: Mapping[str, str],
-    charge: Charge | None,
 ) -> Settled:
     """`settings`: rule id -> its settings now (a backoff remembers them)."""
     pending = follow_ups.pending(app)
@@ -52,6 +51,7 @@ def settle(
         return Settled(retry_after_seconds=follow_ups.poll_delay(still))
     version = int(detail.get("ApplicationVersionId", 0))
     outcomes: list[ActionOutcome] = []
+    succeeded: list[Pending] = []
     waiting: list[Pending] = []
     for change in pending:
         status, error = _status(aws, app, change, detail)
@@ -60,15 +60,7 @@ def settle(
             continue
         action, cause = change.action, change.cause
         if status == "applied":
-            outcomes.append(
-                executor.record(
-                    action, "applied", cause, operation_id=change.operation_id, verified=True
-                )
-            )
-            for rule in action.rules:
-                follow_ups.succeeded(app, rule)
-                if charge is not None:
-                    charge(app, rule)
+            succeeded.append(change)
             continue
         outcome: Literal["rolled_back", "failed"] = (
             "rolled_back" if status == "rolled_back" else "failed"
@@ -87,10 +79,10 @@ def settle(
                 backoff_seconds=backoff.seconds,
             )
     follow_ups.replace_pending(app, tuple(waiting))
-    if any(o.outcome == "applied" for o in outcomes):
+    if succeeded:
         follow_ups.moved_by_us(app, version)
     delay = follow_ups.poll_delay(tuple(waiting)) if waiting else 0.0
-    return Settled(tuple(outcomes), delay)
+    return Settled(tuple(outcomes), tuple(succeeded), delay)
 
 
 def _status(aws: Aws, app: AppRef, change: Pending, detail: Mapping[str, Any]) -> tuple[str, str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -135,8 +135,7 @@ class Reconciler:
                 if isinstance(rules, str):
                     return ReconcileResult(app, "skipped", error=rules, detail=detail)
                 fingerprints = {r.id: s.model_dump_json() for r, s, _ in rules}
-                charge = None if self._dry_run else self._charge
-                settled = settle(app, detail, aws, self.follow_ups, executor, fingerprints, charge)
+                settled = settle(app, detail, aws, self.follow_ups, executor, fingerprints)
                 busy = detail.get("ApplicationStatus") in TRANSITIONAL_STATUSES
                 if settled.retry_after_seconds or busy:
                     # Never wait in a worker: look again later (our change, or someone's).
@@ -158,7 +157,11 @@ class Reconciler:
                         plan = make_plan(observed, rules, self._clock(), hold)
                     _log_drifts(plan)
                     # A write whose reply was lost in an earlier round: this fresh plan tells.
-                    outcomes = executor.confirm(plan) + executor.execute(plan, cause)
+                    outcomes = (
+                        self._verified(plan, settled.succeeded, executor)
+                        + executor.confirm(plan)
+                        + executor.execute(plan, cause)
+                    )
                 self._after_execute(app, plan, outcomes, executor, cause)
                 self.deferred.record(app, plan.actions, [r.id for r, _, _ in rules])
                 outcomes = settled.outcomes + outcomes
@@ -203,6 +206,31 @@ class Reconciler:
             return "" if allowed else "fix budget exhausted"
 
         return hold
+
+    @staticmethod
+    def _verified(
+        plan: Plan, succeeded: tuple[Pending, ...], executor: Executor
+    ) -> tuple[ActionOutcome, ...]:
+        """Changes whose operation succeeded: `applied` for the drifts the fresh plan no longer
+        finds (what is left is planned again: the next step of a several-call fix)."""
+        remaining = {(d.rule, d.field, d.resource) for d in plan.drifts}
+        out = []
+        for change in succeeded:
+            gone = tuple(
+                d for d in change.action.drifts if (d.rule, d.field, d.resource) not in remaining
+            )
+            if gone:
+                action = replace(change.action, drifts=gone)
+                out.append(
+                    executor.record(
+                        action,
+                        "applied",
+                        change.cause,
+                        operation_id=change.operation_id,
+                        verified="operation SUCCESSFUL and state re-read",
+                    )
+                )
+        return tuple(out)
 
     def _charge(self, app: AppRef, rule: str) -> None:
         if self._budget is not None:
