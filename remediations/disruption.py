@@ -13,10 +13,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 Running = Literal["allow", "window", "alert"]
 DEFAULT_RUNNING: Running = "alert"
@@ -82,6 +82,14 @@ def _minutes(text: str, clock: str) -> int:
     return value
 
 
+def _valid_window(text: str) -> str:
+    Window.parse(text)
+    return text
+
+
+WindowText = Annotated[str, AfterValidator(_valid_window)]
+
+
 class Disruption(BaseModel):
     """What to do with a fix that would restart a RUNNING application."""
 
@@ -91,17 +99,10 @@ class Disruption(BaseModel):
         default=DEFAULT_RUNNING,
         description="allow: fix at once; window: only inside `windows`; alert: never.",
     )
-    windows: tuple[str, ...] = Field(
+    windows: tuple[WindowText, ...] = Field(
         default=(),
         description="Weekly ranges with a time zone, e.g. 'Sat 02:00-05:00 Europe/London'.",
     )
-
-    @field_validator("windows")
-    @classmethod
-    def _parse_windows(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        for text in value:
-            Window.parse(text)
-        return value
 
     @model_validator(mode="after")
     def _window_needs_windows(self) -> Disruption:
