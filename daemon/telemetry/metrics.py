@@ -36,6 +36,9 @@ disable_created_metrics()  # type: ignore[no-untyped-call]
 
 PREFIX = "flink_remediator"
 
+# How a followed fix ended when it did not hold (flink_remediator_fix_operations_failed_total).
+FixFailure = Literal["rolled_back", "failed"]
+FIX_FAILURES: tuple[FixFailure, ...] = get_args(FixFailure)
 EventSource = Literal["aws.kinesisanalytics", "aws.iam", "aws.ec2", "other"]
 IgnoreReason = Literal[
     "not_json",  # the message body is not JSON
@@ -263,7 +266,7 @@ def declare_rule(rule: str, mode: Mode) -> None:
     """Create a rule's counters at 0 (call for every enabled rule at start and after a reload),
     so the first drift or failure is an increase that rate() and alerts can see."""
     DRIFTS_DETECTED.labels(rule=rule)
-    for reverted in ("rolled_back", "failed"):
+    for reverted in FIX_FAILURES:
         FIX_OPERATIONS_FAILED.labels(rule=rule, outcome=reverted)
     for outcome in OUTCOMES:
         REMEDIATIONS.labels(rule=rule, outcome=outcome, mode=_check(mode, MODES, "mode"))
@@ -307,9 +310,9 @@ def set_fix_deferred(app: AppRef, rule: str, deferred: bool) -> None:
         FIX_DEFERRED.labels(**_app_labels(app, rule)).set(1 if deferred else 0)
 
 
-def count_fix_operation_failed(rule: str, outcome: Literal["rolled_back", "failed"]) -> None:
+def count_fix_operation_failed(rule: str, outcome: FixFailure) -> None:
     """A fix the service accepted ended rolled back or failed (its operation said so)."""
-    FIX_OPERATIONS_FAILED.labels(rule=rule, outcome=outcome).inc()
+    FIX_OPERATIONS_FAILED.labels(rule=rule, outcome=_check(outcome, FIX_FAILURES, "outcome")).inc()
 
 
 def forget_application(app: AppRef) -> None:
