@@ -33,7 +33,7 @@ from remediations.encryption import Settings as EncryptionSettings
 from remediations.vpc_required import Settings as VpcSettings
 from remediations.vpc_required import VpcRequired
 from sandbox.server import Sandbox
-from sandbox.testing import advance_clock, control, create_user, next_update
+from sandbox.testing import advance_clock, control, create_user, execution_role, next_update
 from tests.clock import FakeClock
 from tests.contract.harness import Harness
 from tests.vpc_factories import build_network
@@ -117,7 +117,8 @@ def test_a_restarting_fix_waits_for_the_window_and_is_made_when_it_opens(h: Harn
     # An outsider removed the logging option: the app has none now.
     assert status(h, "payments").get("CloudWatchLoggingOptionDescriptions", []) == []
     wall = Wall(FRIDAY_NOON)
-    r = reconciler(h, [(CloudwatchLogging(), logging, "enforce")], wall)
+    rules: EnabledRules = [(CloudwatchLogging(), logging, "enforce")]
+    r = reconciler(h, rules, wall)
     h.clear_calls()
 
     deferred = r.reconcile(app, Cause("sweep"))
@@ -168,7 +169,7 @@ def test_a_restarting_fix_waits_for_the_window_and_is_made_when_it_opens(h: Harn
 
 
 def test_by_default_a_running_app_is_only_alerted_and_a_ready_app_is_fixed(h: Harness) -> None:
-    rules = [(Checkpointing(), CheckpointSettings(), "enforce")]
+    rules: EnabledRules = [(Checkpointing(), CheckpointSettings(), "enforce")]
     running = running_app(h, "running", NO_CHECKPOINTS)
     ready = h.create_app("ready", NO_CHECKPOINTS)
     r = reconciler(h, rules, Wall(FRIDAY_NOON))
@@ -182,10 +183,10 @@ def test_by_default_a_running_app_is_only_alerted_and_a_ready_app_is_fixed(h: Ha
 
 
 def test_a_rolled_back_fix_is_recorded_and_not_retried_during_the_backoff(h: Harness) -> None:
-    rules = [(Checkpointing(), CheckpointSettings(disruption=ALLOW), "enforce")]
+    rules: EnabledRules = [(Checkpointing(), CheckpointSettings(disruption=ALLOW), "enforce")]
     app = running_app(h, "ledger", NO_CHECKPOINTS)
     ticks = FakeClock(1000.0)
-    budget = FixBudget(5, 3600, clock=ticks)
+    budget = FixBudget(1, 3600, clock=ticks)  # one charged fix would spend it
     r = reconciler(h, rules, Wall(FRIDAY_NOON), follow_ups=FollowUps(ticks), budget=budget)
     before = counter(
         "flink_remediator_fix_operations_failed_total", rule="checkpointing", outcome="rolled_back"
@@ -214,7 +215,7 @@ def test_a_rolled_back_fix_is_recorded_and_not_retried_during_the_backoff(h: Har
         == before + 1
     )
     assert gauge("flink_remediator_violation_active", app, "checkpointing") == 1
-    assert budget.allows(app, "checkpointing") and not budget._fixes.get((app, "checkpointing"))
+    assert budget.allows(app, "checkpointing")  # a fix that did not hold is not charged
     for _ in range(3):  # three further sweeps: reported, never re-fixed
         again = r.reconcile(app, Cause("sweep"))
         assert [o.outcome for o in again.outcomes] == ["skipped"]
@@ -223,7 +224,7 @@ def test_a_rolled_back_fix_is_recorded_and_not_retried_during_the_backoff(h: Har
 
 
 def test_a_ten_minute_update_returns_at_once_with_a_retry(h: Harness) -> None:
-    rules = [(Checkpointing(), CheckpointSettings(disruption=ALLOW), "enforce")]
+    rules: EnabledRules = [(Checkpointing(), CheckpointSettings(disruption=ALLOW), "enforce")]
     app = running_app(h, "slow", NO_CHECKPOINTS)
     r = reconciler(h, rules, Wall(FRIDAY_NOON))
     next_update(h.sandbox.endpoint_url, "slow", "succeed", 600)
@@ -263,7 +264,7 @@ def test_access_denied_is_terminal_with_the_violation_active(h: Harness) -> None
         region_name=h.sandbox.region,
     )
     reader = Aws(h.sandbox.region, session=session, max_backoff_seconds=0.2)
-    rules = [(Checkpointing(), CheckpointSettings(), "enforce")]
+    rules: EnabledRules = [(Checkpointing(), CheckpointSettings(), "enforce")]
     r = Reconciler(lambda _: reader, lambda _a, _t: list(rules), clock=Wall(FRIDAY_NOON))
     control(h.sandbox.endpoint_url, "/_sandbox/config", enforce_iam=True)
     try:
@@ -277,7 +278,7 @@ def test_access_denied_is_terminal_with_the_violation_active(h: Harness) -> None
 def test_a_rejected_key_does_not_stop_the_checkpointing_fix(h: Harness) -> None:
     app = h.create_app("mixed", NO_CHECKPOINTS)
     missing_key = f"arn:aws:kms:{h.sandbox.region}:{h.sandbox.account_id}:key/" + "0" * 32
-    rules = [
+    rules: EnabledRules = [
         (Encryption(), EncryptionSettings(key_id=missing_key), "enforce"),
         (Checkpointing(), CheckpointSettings(), "enforce"),
     ]
@@ -308,20 +309,15 @@ def test_notebooks_are_untouched_by_vpc_required(h: Harness) -> None:
         ApplicationName="studio",
         RuntimeEnvironment="ZEPPELIN-FLINK-3_0",
         ApplicationMode="INTERACTIVE",
-        ServiceExecutionRole=status_role(h),
+        ServiceExecutionRole=execution_role(h.client("iam")),
         ApplicationConfiguration={},
     )
     settings = VpcSettings(
         subnet_ids=(net.subnet_a,), security_group_ids=(net.group,), add_vpc_configuration=True
     )
-    r = reconciler(h, [(VpcRequired(), settings, "enforce")], Wall(FRIDAY_NOON))
+    rules: EnabledRules = [(VpcRequired(), settings, "enforce")]
+    r = reconciler(h, rules, Wall(FRIDAY_NOON))
     h.clear_calls()
     result = r.reconcile(h.app("studio"), Cause("sweep"))
     assert result.result == "in_sync" and result.outcomes == ()
     assert h.mutating_calls() == []
-
-
-def status_role(h: Harness) -> str:
-    from sandbox.testing import execution_role
-
-    return execution_role(h.client("iam"))

@@ -15,7 +15,7 @@ from daemon.errors import ConfigError
 from daemon.reconcile.disruption import DeferredFixes, call_restarts
 from daemon.reconcile.outcomes import FollowUps
 from daemon.reconcile.plan import plan
-from daemon.reconcile.reconciler import ReconcileResult
+from daemon.reconcile.reconciler import EnabledRules, ReconcileResult
 from daemon.state import AppRef, Call, Drift, Observed
 from remediations.base import Rule, RuleSettings
 from remediations.disruption import Disruption, Window
@@ -25,8 +25,8 @@ from tests.factories import APP, flink_detail, observed
 LONDON_WINDOW = "Sat 02:00-05:00 Europe/London"
 
 
-def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=UTC)
 
 
 @pytest.mark.parametrize(
@@ -148,8 +148,12 @@ class Fixer(Rule[RuleSettings, None]):
         return (Call("kinesisanalyticsv2", "UpdateApplication", params, versioned=True),)
 
 
-SNAP = {"ApplicationConfigurationUpdate": {"ApplicationSnapshotConfigurationUpdate": {"A": 1}}}
-ROLL = {"ApplicationConfigurationUpdate": {"ApplicationSystemRollbackConfigurationUpdate": {}}}
+SNAP: dict[str, Any] = {
+    "ApplicationConfigurationUpdate": {"ApplicationSnapshotConfigurationUpdate": {"A": 1}}
+}
+ROLL: dict[str, Any] = {
+    "ApplicationConfigurationUpdate": {"ApplicationSystemRollbackConfigurationUpdate": {}}
+}
 FRIDAY = utc(2026, 12, 4, 12, 0)
 
 
@@ -163,7 +167,10 @@ def test_only_configuration_writes_restart_a_running_app() -> None:
 
 def test_a_window_defers_only_restarting_fixes_of_running_apps() -> None:
     window = RuleSettings(disruption=Disruption(running="window", windows=(LONDON_WINDOW,)))
-    rules = [(Fixer("snap", SNAP), window, "enforce"), (Fixer("tags", None), window, "enforce")]
+    rules: EnabledRules = [
+        (Fixer("snap", SNAP), window, "enforce"),
+        (Fixer("tags", None), window, "enforce"),
+    ]
     running = plan(observed(flink_detail()), rules, FRIDAY)
     by_rule = {a.rules: a for a in running.actions}
     assert by_rule[("snap",)].held == "deferred" and by_rule[("snap",)].restarts
@@ -175,7 +182,7 @@ def test_a_window_defers_only_restarting_fixes_of_running_apps() -> None:
 
 def test_a_held_rule_drops_out_of_the_merged_update_and_the_others_merge() -> None:
     allow = RuleSettings(disruption=Disruption(running="allow"))
-    rules = [
+    rules: EnabledRules = [
         (Fixer("a", SNAP), allow, "enforce"),
         (Fixer("b", ROLL), allow, "enforce"),
         (Fixer("c", {"X": 1}), allow, "enforce"),
@@ -214,7 +221,8 @@ def test_deferred_fixes_come_due_when_their_window_opens() -> None:
     deferred = DeferredFixes(lambda: FRIDAY)
     other = AppRef("123456789012", "us-east-1", "other")
     window = RuleSettings(disruption=Disruption(running="window", windows=(LONDON_WINDOW,)))
-    actions = plan(observed(flink_detail()), [(Fixer("snap", SNAP), window, "enforce")], FRIDAY)
+    rules: EnabledRules = [(Fixer("snap", SNAP), window, "enforce")]
+    actions = plan(observed(flink_detail()), rules, FRIDAY)
     deferred.record(APP, actions.actions, ["snap"])
     deferred.record(other, (), ["snap"])
     assert deferred.next_opening(APP) == utc(2026, 12, 5, 2, 0)
@@ -225,8 +233,10 @@ def test_deferred_fixes_come_due_when_their_window_opens() -> None:
 
 
 def test_the_rejected_field_names_its_rule() -> None:
-    key = {"ApplicationConfigurationUpdate": {"ApplicationEncryptionConfigurationUpdate": {}}}
-    checkpoints = {
+    key: dict[str, Any] = {
+        "ApplicationConfigurationUpdate": {"ApplicationEncryptionConfigurationUpdate": {}}
+    }
+    checkpoints: dict[str, Any] = {
         "ApplicationConfigurationUpdate": {
             "FlinkApplicationConfigurationUpdate": {"CheckpointConfigurationUpdate": {}}
         }
