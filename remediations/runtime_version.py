@@ -12,9 +12,9 @@ alerted against a Flink allowlist. A plain list is the FLINK family's.
 from __future__ import annotations
 
 from fnmatch import fnmatchcase
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import BeforeValidator, Field, field_validator
 
 from daemon.state import Drift, Observed
 from remediations.base import ANY_APPLICATION, APP_EVENTS, Rule, RuleSettings, runtime_family
@@ -29,8 +29,18 @@ def _defaults() -> dict[Family, list[str]]:
     }
 
 
+def _list_is_flink(value: object) -> object:
+    return {"FLINK": value} if isinstance(value, list | tuple) else value
+
+
+Allowlists = Annotated[
+    dict[Family, list[str]],
+    BeforeValidator(_list_is_flink, json_schema_input_type=dict[Family, list[str]] | list[str]),
+]
+
+
 class Settings(RuleSettings):
-    allowed: dict[Family, list[str]] = Field(
+    allowed: Allowlists = Field(
         default_factory=_defaults,
         description=(
             "Per runtime family (FLINK, ZEPPELIN-FLINK, SQL): the RuntimeEnvironment values "
@@ -38,11 +48,6 @@ class Settings(RuleSettings):
             "FLINK-2_*]}. Families without a list are not judged; a plain list is FLINK's."
         ),
     )
-
-    @field_validator("allowed", mode="before")
-    @classmethod
-    def _list_is_flink(cls, value: object) -> object:
-        return {"FLINK": value} if isinstance(value, list | tuple) else value
 
     @field_validator("allowed")
     @classmethod
