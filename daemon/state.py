@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Literal
 
-from daemon.vocabulary import Trigger
+from daemon.vocabulary import Outcome, Trigger
 
 Mode = Literal["enforce", "dry-run", "alert"]
 MODES: tuple[Mode, ...] = ("enforce", "dry-run", "alert")
@@ -106,6 +107,15 @@ class Action:
     write_actions: frozenset[str] = frozenset()
     # SNS topic told about an alerted action (rules.notify_topic).
     notify_topic: str = ""
+    # The calls restart the application: it is RUNNING and one of them changes its configuration.
+    restarts: bool = False
+    # Set when the calls must not be sent now: the outcome to record and why (a disruption
+    # window, the fix budget, a backoff after a rolled-back fix); `deferred_until` for a window.
+    held: Outcome | None = None
+    reason: str = ""
+    deferred_until: datetime | None = None
+    # A merged action: the one-rule actions it was merged from (to retry without one of them).
+    parts: tuple[Action, ...] = ()
 
     @property
     def alert_only(self) -> bool:

@@ -15,7 +15,11 @@ Result = Literal["in_sync", "drift", "fixed", "skipped", "gone", "error"]
 # What the caller of a reconcile does next (controller-runtime's three outcomes).
 Next = Literal["done", "retry", "terminal"]
 # What happened to one remediation action.
-Outcome = Literal["applied", "planned", "failed", "skipped", "alerted"]
+# pending: a restarting change was accepted and is being followed; deferred: waits for a
+# disruption window; rolled_back: the service undid the change (system rollback).
+Outcome = Literal[
+    "applied", "planned", "failed", "skipped", "alerted", "pending", "deferred", "rolled_back"
+]
 
 TRIGGERS: tuple[Trigger, ...] = get_args(Trigger)
 RESULTS: tuple[Result, ...] = get_args(Result)

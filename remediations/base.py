@@ -28,6 +28,7 @@ from typing import Any, ClassVar, Generic, Protocol, TypeVar, cast, get_args, ge
 from pydantic import BaseModel, ConfigDict
 
 from daemon.state import AppRef, Call, Drift, Mode, Observed
+from remediations.disruption import Disruption
 
 
 class RuleSettings(BaseModel):
@@ -38,6 +39,8 @@ class RuleSettings(BaseModel):
     enabled: bool = True
     # None means "the config's default mode".
     mode: Mode | None = None
+    # Fixes that restart a RUNNING app: None means `defaults.disruption` (else alert).
+    disruption: Disruption | None = None
 
 
 class Reader(Protocol):

@@ -12,7 +12,7 @@ from __future__ import annotations
 from pydantic import Field, model_validator
 
 from daemon.state import Call, Drift, Observed
-from remediations.base import AppliesTo, Rule, RuleSettings
+from remediations.base import FLINK_STREAMING, Rule, RuleSettings
 from remediations.network import VPC_EVENTS, vpc_configurations
 
 MAX_SUBNETS = 16  # AddApplicationVpcConfiguration limits
@@ -49,8 +49,9 @@ class VpcRequired(Rule[Settings, None]):
     # The default mode is enforce: the fix itself is opt-in (add_vpc_configuration).
     write_actions = ("kinesisanalytics:AddApplicationVpcConfiguration",)
     trigger_events = VPC_EVENTS
-    # Flink and Studio applications; the legacy SQL runtime has no VPC option.
-    applies_to = AppliesTo(runtimes=frozenset({"FLINK", "ZEPPELIN-FLINK"}))
+    # Flink streaming applications only: the legacy SQL runtime has no VPC option, and a
+    # Studio notebook's network is its owners' choice (attaching it would cut its access).
+    applies_to = FLINK_STREAMING
 
     def check(self, settings: Settings, observed: Observed) -> tuple[Drift, ...]:
         vpcs = vpc_configurations(observed.detail)

@@ -9,8 +9,10 @@ docs/audit.md describes each record and field.
 - `remediation_call_failed`: that request failed; `maybe_applied` says whether it may have
   taken effect anyway (a 5xx or a dropped connection: the reply, not the change, was lost);
 - one outcome record per drift: `remediation_applied` (with AWS request ids), `_planned`,
-  `_failed`, `_skipped`, `violation_alerted`. `confirmed: "state re-read"` on an applied
-  record means the reply was lost and a fresh read found the change in place.
+  `_failed`, `_skipped`, `_pending` (a restarting change accepted, being followed),
+  `_deferred` (waits for a disruption window), `_rolled_back`, `violation_alerted`.
+  `confirmed: "state re-read"` on an applied record means the reply was lost and a fresh
+  read found the change in place.
 """
 
 from __future__ import annotations
@@ -31,6 +33,9 @@ _EVENT_NAMES: dict[Outcome, str] = {
     "failed": "remediation_failed",
     "skipped": "remediation_skipped",
     "alerted": "violation_alerted",
+    "pending": "remediation_pending",
+    "deferred": "remediation_deferred",
+    "rolled_back": "remediation_rolled_back",
 }
 
 audit_log = structlog.get_logger("flink_remediator.audit")

@@ -2,13 +2,15 @@
 
 It owns modes (enforce, dry-run, alert) and version tokens. Concurrent modification and
 "resource in use" are raised to the reconciler, which re-observes and re-plans; permanent
-errors are recorded and never retried.
+errors are recorded and never retried. It never waits for an application to settle: a change
+the service is still applying ends the action `pending` with its OperationId, which the
+reconciler follows on a later reconcile (daemon/reconcile/outcomes.py).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -16,7 +18,9 @@ import structlog
 
 from daemon import errors
 from daemon.apply import audit
+from daemon.apply.merge import merged_call
 from daemon.apply.notify import Notifier
+from daemon.apply.rejections import REJECTION_CODES, culprit
 from daemon.aws import Aws
 from daemon.iam_actions import iam_action
 from daemon.state import TRANSITIONAL_STATUSES, Action, AppRef, Call, Cause, Mode, Plan
@@ -25,9 +29,6 @@ from daemon.vocabulary import Outcome
 
 log = structlog.get_logger(__name__)
 
-# May `rule` still fix the app? (the fight budget; the actor is who caused the drift)
-Guard = Callable[[AppRef, str, str], bool]
-
 
 @dataclass(frozen=True)
 class ActionOutcome:
@@ -35,38 +36,32 @@ class ActionOutcome:
     outcome: Outcome
     error: str = ""
     retryable: bool = False  # a transient failure: the triggering event should come back
+    # pending: the operation the service is applying ("" when its reply named none)
+    operation_id: str = ""
 
 
 @dataclass
 class _Version:
-    """The application's version id as it moves with each versioned call we make."""
+    """The application's version id as it moves with each versioned call we make, and
+    whether a change of ours is still in progress (then the service refuses another)."""
 
     current: int
-    calls_made: int = 0
+    in_progress: str | None = None  # the OperationId ("" if none was returned)
 
 
 class Executor:
-    def __init__(
-        self,
-        aws: Aws,
-        notifier: Notifier,
-        dry_run: bool = False,
-        guard: Guard | None = None,
-        settle_timeout_seconds: float = 120.0,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
+    def __init__(self, aws: Aws, notifier: Notifier, dry_run: bool = False) -> None:
         self._aws = aws
         self._dry_run = dry_run
-        self._guard = guard
-        self._settle_timeout = settle_timeout_seconds
-        self._sleep = sleep
         self._notifier = notifier
         # Writes whose reply was lost, waiting for the re-read that tells if they took effect.
         self._unconfirmed: list[tuple[Action, Cause]] = []
+        self.version_after = 0  # the app's version after our last execute
 
     def execute(self, plan: Plan, cause: Cause) -> tuple[ActionOutcome, ...]:
         version = _Version(plan.version_id)
-        outcomes = tuple(self._execute_action(a, version, cause) for a in plan.actions)
+        outcomes = tuple(o for a in plan.actions for o in self._execute_action(a, version, cause))
+        self.version_after = version.current
         if not self._dry_run:
             alerted = {r for o in outcomes if o.outcome == "alerted" for r in o.action.rules}
             self._notifier.forget_cleared(plan.app, alerted)
@@ -90,11 +85,15 @@ class Executor:
             self._finish(action, "failed", cause, "outcome unknown: the reply was lost", True)
         self._unconfirmed.clear()
 
-    def _execute_action(self, action: Action, version: _Version, cause: Cause) -> ActionOutcome:
+    def _execute_action(
+        self, action: Action, version: _Version, cause: Cause
+    ) -> tuple[ActionOutcome, ...]:
+        if action.held is not None:  # a window, the fix budget, a backoff: recorded, not sent
+            return (self._finish(action, action.held, cause, action.reason),)
         if action.alert_only:
             if action.notify_topic and not self._dry_run:
                 self._notifier.notify(self._aws, action, cause)
-            return self._finish(action, "alerted", cause)
+            return (self._finish(action, "alerted", cause),)
         undeclared = sorted({iam_action(c.service, c.operation) for c in action.calls})
         undeclared = [a for a in undeclared if a not in action.write_actions]
         if undeclared:  # a rule bug: refused before any call, in dry-run too
@@ -102,17 +101,24 @@ class Executor:
                 undeclared[0],
                 f"{', '.join(undeclared)} not among the write actions of {', '.join(action.rules)}",
             )
-            return self._finish(action, "failed", cause, str(error))
+            return (self._finish(action, "failed", cause, str(error)),)
         if self._dry_run or action.mode == "dry-run":
-            return self._finish(action, "planned", cause)
-        if self._guard is not None and not all(
-            self._guard(action.app, r, cause.actor) for r in action.rules
-        ):
-            return self._finish(action, "skipped", cause, "fix budget exhausted")
+            return (self._finish(action, "planned", cause),)
+        if version.in_progress is not None and any(c.versioned for c in action.calls):
+            # The service refuses a second change while ours runs; planned again after it.
+            reason = "waits for the change in progress on the application"
+            return (self._finish(action, "skipped", cause, reason, retryable=True),)
+        return self._send_action(action, version, cause)
+
+    def _send_action(
+        self, action: Action, version: _Version, cause: Cause
+    ) -> tuple[ActionOutcome, ...]:
         started = time.monotonic()
         trails: list[audit.WriteTrail] = []
         try:
             for call in action.calls:
+                if call.versioned and version.in_progress is not None:
+                    break  # the rest is planned again once our change has settled
                 trails.append(audit.WriteTrail(action, call, cause))
                 self._send(call, action.app, version, trails[-1])
         except errors.ReplanNeeded as exc:
@@ -123,46 +129,70 @@ class Executor:
             if any(t.maybe_applied for t in trails):
                 self._unconfirmed.append((action, cause))
                 raise errors.WriteOutcomeUnknown(exc.operation, exc.code, str(exc)) from exc
-            return self._finish(action, "failed", cause, str(exc), retryable=True)
+            return (self._finish(action, "failed", cause, str(exc), retryable=True),)
         except errors.PermanentAwsError as exc:
-            return self._finish(action, "failed", cause, str(exc))
+            if exc.code in REJECTION_CODES and len(action.parts) > 1:
+                return self._without_rejected(action, exc, version, cause)
+            return (self._finish(action, "failed", cause, str(exc)),)
         finally:
             for rule in action.rules:
                 metrics.observe_remediation_duration(rule, time.monotonic() - started)
         request_ids = [i for t in trails for i in t.request_ids]
-        return self._finish(action, "applied", cause, aws_request_ids=request_ids)
+        if version.in_progress is not None:
+            operation = version.in_progress
+            return (
+                self._finish(
+                    action, "pending", cause, operation_id=operation, aws_request_ids=request_ids
+                ),
+            )
+        return (self._finish(action, "applied", cause, aws_request_ids=request_ids),)
+
+    def _without_rejected(
+        self, action: Action, exc: errors.AwsError, version: _Version, cause: Cause
+    ) -> tuple[ActionOutcome, ...]:
+        """The service rejected a merged UpdateApplication: drop the rule whose field it named
+        (else split the rules in halves) so the other rules' fixes still land."""
+        parts = action.parts
+        rejected = culprit(str(exc), [_update_of(p).params for p in parts])
+        log.warning("merged_update_rejected", rules=list(action.rules), error=str(exc))
+        if rejected is not None:
+            rest = parts[:rejected] + parts[rejected + 1 :]
+            failed = self._finish(parts[rejected], "failed", cause, str(exc))
+            return (failed, *self._execute_action(_update_only(action, rest), version, cause))
+        half = len(parts) // 2
+        first = self._execute_action(_update_only(action, parts[:half]), version, cause)
+        return first + self._execute_action(_update_only(action, parts[half:]), version, cause)
 
     def _send(self, call: Call, app: AppRef, version: _Version, trail: audit.WriteTrail) -> None:
         params: dict[str, Any] = dict(call.params)
         if call.versioned:
-            if version.calls_made:
-                # Our previous call put the app in UPDATING; the next one would be refused.
-                version.current = self.wait_until_settled(app)
             params["CurrentApplicationVersionId"] = version.current
         response = self._aws.observed_call(trail, call.service, call.operation, **params)
         if call.versioned:
             version.current = _new_version(response, version.current)
-            version.calls_made += 1
+            version.in_progress = self._in_progress(app, response)
 
-    def wait_until_settled(self, app: AppRef) -> int:
-        """Poll (with backoff) until the app leaves a transitional status; its version id."""
-        deadline = time.monotonic() + self._settle_timeout
-        delay = 0.1
-        while True:
-            detail = self._aws.call(
-                "kinesisanalyticsv2", "DescribeApplication", ApplicationName=app.name
-            )["ApplicationDetail"]
-            if detail["ApplicationStatus"] not in TRANSITIONAL_STATUSES:
-                return int(detail["ApplicationVersionId"])
-            if time.monotonic() > deadline:
-                raise errors.ResourceInUse(
-                    "DescribeApplication",
-                    "ResourceInUseException",
-                    f"{app.name} still {detail['ApplicationStatus']} after "
-                    f"{self._settle_timeout:.0f}s",
-                )
-            self._sleep(delay)
-            delay = min(delay * 2, 5.0)
+    def _in_progress(self, app: AppRef, response: Mapping[str, Any]) -> str | None:
+        """None when the change is complete; else the OperationId to follow ("" for none)."""
+        operation_id = str(response.get("OperationId") or "")
+        if operation_id:
+            details = self._aws.call(
+                "kinesisanalyticsv2",
+                "DescribeApplicationOperation",
+                ApplicationName=app.name,
+                OperationId=operation_id,
+            )["ApplicationOperationInfoDetails"]
+            return None if details.get("OperationStatus") == "SUCCESSFUL" else operation_id
+        detail = self._aws.call(
+            "kinesisanalyticsv2", "DescribeApplication", ApplicationName=app.name
+        )["ApplicationDetail"]
+        return "" if detail.get("ApplicationStatus") in TRANSITIONAL_STATUSES else None
+
+    def record(
+        self, action: Action, outcome: Outcome, cause: Cause, error: str = "", **extra: Any
+    ) -> ActionOutcome:
+        """Record an outcome learned later (a followed change): audit and metrics."""
+        return self._finish(action, outcome, cause, error, **extra)
 
     def _finish(
         self,
@@ -171,15 +201,37 @@ class Executor:
         cause: Cause,
         error: str = "",
         retryable: bool = False,
+        operation_id: str = "",
         **extra: Any,
     ) -> ActionOutcome:
         # In a global dry-run an enforcing action is recorded as dry-run, in metrics and audit;
         # the returned outcome keeps the configured mode (what `plan` shows `apply` would do).
         mode: Mode = "dry-run" if self._dry_run and action.mode == "enforce" else action.mode
+        if operation_id:
+            extra["operation_id"] = operation_id
         audit.record(replace(action, mode=mode), outcome, cause, error, **extra)
         for rule in action.rules:
             metrics.count_remediation(rule, outcome, mode)
-        return ActionOutcome(action, outcome, error, retryable)
+        return ActionOutcome(action, outcome, error, retryable, operation_id)
+
+
+def _update_of(action: Action) -> Call:
+    return next(c for c in action.calls if c.versioned and c.operation == "UpdateApplication")
+
+
+def _update_only(merged: Action, parts: tuple[Action, ...]) -> Action:
+    """What to send again for `parts` of a rejected merged action: their UpdateApplication
+    parameters merged (their other calls were already sent)."""
+    update = merged_call([_update_of(p) for p in parts])
+    if len(parts) == 1:
+        return replace(parts[0], calls=(update,))
+    return replace(
+        merged,
+        rules=tuple(r for p in parts for r in p.rules),
+        drifts=tuple(d for p in parts for d in p.drifts),
+        calls=(update,),
+        parts=parts,
+    )
 
 
 def _new_version(response: Mapping[str, Any], previous: int) -> int:

@@ -14,6 +14,7 @@ from daemon.desired.glob import glob_matches
 from daemon.desired.model import ConfigurableRule, ExecutionRolesModel
 from daemon.state import AppRef, Mode
 from remediations.base import RuleSettings
+from remediations.disruption import Disruption
 
 
 def _any_glob(value: str, globs: tuple[str, ...]) -> bool:
@@ -94,6 +95,8 @@ class DesiredConfig:
     controls: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     execution_roles: ExecutionRolesModel | None = None
     daemon_role_arn: str | None = None
+    # `defaults.disruption`: for rules whose settings set no `disruption`.
+    default_disruption: Disruption | None = None
     # resolve() memo: matched override indices -> resolved rules. Not part of the value.
     _memo: dict[tuple[int, ...], Any] = field(default_factory=dict, repr=False)
 

@@ -33,6 +33,7 @@ BASE_READ = (
     "sts:GetCallerIdentity",
     "kinesisanalytics:ListApplications",
     "kinesisanalytics:DescribeApplication",
+    "kinesisanalytics:DescribeApplicationOperation",  # follows a restarting fix to its end
     "kinesisanalytics:ListTagsForResource",
     "ec2:DescribeRouteTables",  # EC2 route events -> the subnets a table serves
     "iam:ListEntitiesForPolicy",  # IAM policy events -> the roles it is attached to

@@ -224,6 +224,7 @@ def _build(source: Source, config: Any, rules: Mapping[str, ConfigurableRule]) -
         accounts=tuple(config.accounts),
         regions=tuple(config.regions),
         default_mode=config.defaults.mode,
+        default_disruption=config.defaults.disruption,
         ignore_tag=None if tag is None else IgnoreTag(tag.key, tag.value),
         rules={rule_id: getattr(config.rules, rule_id) for rule_id in rules},
         overrides=overrides,

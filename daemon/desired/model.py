@@ -29,6 +29,7 @@ from daemon.desired.evidence_model import evidence_models
 from daemon.regions import region_problem
 from daemon.state import Mode
 from remediations.base import RuleSettings
+from remediations.disruption import Disruption
 
 CONFIG_VERSION = 1
 DEFAULT_IGNORE_TAG_KEY = "flink-remediator/ignore"
@@ -117,6 +118,10 @@ class DefaultsModel(_Strict):
     mode: Mode | None = Field(
         default=None,
         description="Mode of every rule that does not set its own; else the rule's default.",
+    )
+    disruption: Disruption | None = Field(
+        default=None,
+        description="Fixes that restart a RUNNING app, for rules that set none (else alert).",
     )
 
 

@@ -65,6 +65,8 @@ def _merge(config: DesiredConfig, matched: tuple[int, ...]) -> Mapping[str, Reso
         settings = base if not applied else _validated(config, rule_id, values, applied)
         if not settings.enabled:
             continue
+        if settings.disruption is None and config.default_disruption is not None:
+            settings = settings.model_copy(update={"disruption": config.default_disruption})
         mode = settings.mode or config.default_mode or config.known_rules[rule_id].default_mode
         out[rule_id] = ResolvedRule(settings, mode, tuple(applied))
     return MappingProxyType(out)

@@ -37,6 +37,19 @@ class FixBudget:
 
     def allow(self, app: AppRef, rule: str, actor: str = "") -> bool:
         """May `rule` fix `app` now? Counts the fix when it may."""
+        return self._check(app, rule, actor, charge=True)
+
+    def allows(self, app: AppRef, rule: str, actor: str = "") -> bool:
+        """May `rule` fix `app` now? Counts nothing: `charge` once the fix succeeded (a fix
+        that failed or was rolled back is not a fight)."""
+        return self._check(app, rule, actor, charge=False)
+
+    def charge(self, app: AppRef, rule: str) -> None:
+        """A fix of `rule` on `app` succeeded: it counts toward the budget."""
+        with self._lock:
+            self._fixes.setdefault((app, rule), deque()).append(self._clock())
+
+    def _check(self, app: AppRef, rule: str, actor: str, charge: bool) -> bool:
         key = (app, rule)
         now = self._clock()
         with self._lock:
@@ -46,7 +59,8 @@ class FixBudget:
             if actor:
                 self._last_actor[key] = actor
             if len(fixes) < self._limit:
-                fixes.append(now)
+                if charge:
+                    fixes.append(now)
                 if key in self._fighting:
                     self._fighting.discard(key)
                     metrics.set_fight(app, rule, False)

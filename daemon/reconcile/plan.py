@@ -1,25 +1,36 @@
 """Plan: pure code that turns an observation and the enabled rules into actions.
 
 Several rules that each want UpdateApplication on one application share one call (one version
-bump), so the plan shows one action with several changes.
+bump), so the plan shows one action with several changes. Before merging, each rule's action
+is held when it may not run now (`holds`: the fix budget, a backoff) or when it would restart
+the running application outside what its `disruption` settings allow: a held rule drops out of
+the merged call and the others proceed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from datetime import UTC, datetime
 
+from daemon.apply.merge import MergeConflict, deep_merge
+from daemon.reconcile.disruption import gate, restarts
 from daemon.state import Action, Call, Drift, Mode, Observed, Plan
 from remediations.base import AnyRule, RuleSettings
 
 MERGEABLE_OPERATIONS = frozenset({("kinesisanalyticsv2", "UpdateApplication")})
+__all__ = ["MergeConflict", "deep_merge", "merge_updates", "plan"]
 
 
-class MergeConflict(ValueError):
-    """Two rules want different values for the same field."""
-
-
-def plan(observed: Observed, rules: Sequence[tuple[AnyRule, RuleSettings, Mode]]) -> Plan:
+def plan(
+    observed: Observed,
+    rules: Sequence[tuple[AnyRule, RuleSettings, Mode]],
+    now: datetime | None = None,
+    hold: Callable[[str], str] | None = None,
+) -> Plan:
+    """`now` decides disruption windows; `hold(rule id)`: why that rule's fix must wait, ""
+    if it may run (asked only for rules with a fix; the drift is still reported, skipped)."""
+    moment = now or datetime.now(UTC)
     actions: list[Action] = []
     for rule, settings, mode in rules:
         if not rule.applies(observed.detail):
@@ -35,7 +46,12 @@ def plan(observed: Observed, rules: Sequence[tuple[AnyRule, RuleSettings, Mode]]
         calls = rule.fix(settings, observed, fixable) if fixable else ()
         if calls:
             allowed = frozenset(rule.write_actions)
-            actions.append(Action(observed.app, (rule.id,), mode, fixable, calls, allowed))
+            action = Action(observed.app, (rule.id,), mode, fixable, calls, allowed)
+            action = replace(action, restarts=restarts(observed.status, calls))
+            reason = hold(rule.id) if hold is not None and mode == "enforce" else ""
+            if reason:
+                action = replace(action, held="skipped", reason=reason)
+            actions.append(gate(action, settings.disruption, moment))
         else:
             unfixable = drifts
         if unfixable:
@@ -75,6 +91,8 @@ def _mergeable(a: Action, b: Action) -> bool:
     return (
         a.mode == b.mode
         and a.mode != "alert"
+        and a.held is None
+        and b.held is None
         and _update_call(a) is not None
         and _update_call(b) is not None
     )
@@ -93,20 +111,15 @@ def _combine(a: Action, b: Action) -> Action:
     others = tuple(c for c in a.calls + b.calls if c not in (update_a, update_b))
     drifts: tuple[Drift, ...] = a.drifts + b.drifts
     allowed = a.write_actions | b.write_actions
-    return Action(a.app, a.rules + b.rules, a.mode, drifts, (*others, update), allowed)
-
-
-def deep_merge(a: Mapping[str, Any], b: Mapping[str, Any]) -> dict[str, Any]:
-    """Merge two request documents: mappings recursively, lists concatenated, equal scalars
-    kept; different scalars for one key raise MergeConflict."""
-    out = dict(a)
-    for key, value in b.items():
-        if key not in out:
-            out[key] = value
-        elif isinstance(out[key], Mapping) and isinstance(value, Mapping):
-            out[key] = deep_merge(out[key], value)
-        elif isinstance(out[key], list) and isinstance(value, list):
-            out[key] = [*out[key], *value]
-        elif out[key] != value:
-            raise MergeConflict(f"{key}: {out[key]!r} != {value!r}")
-    return out
+    parts = (a.parts or (a,)) + (b.parts or (b,))
+    calls = (*others, update)
+    return Action(
+        a.app,
+        a.rules + b.rules,
+        a.mode,
+        drifts,
+        calls,
+        allowed,
+        restarts=a.restarts or b.restarts,
+        parts=parts,
+    )

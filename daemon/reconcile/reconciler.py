@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from typing import Any
 
 import structlog
 
 from daemon import errors
-from daemon.apply.executor import ActionOutcome, Executor, Guard
+from daemon.apply.executor import ActionOutcome, Executor
 from daemon.apply.notify import Notifier
 from daemon.aws import Aws
+from daemon.reconcile.budget import FixBudget
+from daemon.reconcile.disruption import DeferredFixes
+from daemon.reconcile.followup import settle
 from daemon.reconcile.locks import ResourceLocks
 from daemon.reconcile.observe import RoleIndex, describe, observe
+from daemon.reconcile.outcomes import POLL_SECONDS, FollowUps, Pending
 from daemon.reconcile.plan import plan as make_plan
 from daemon.reconcile.verdicts import VerdictSink, verdict_for
 from daemon.state import TRANSITIONAL_STATUSES, AppRef, Cause, Mode, Plan
@@ -27,6 +32,9 @@ log = structlog.get_logger(__name__)
 EnabledRules = Sequence[tuple[AnyRule, RuleSettings, Mode]]
 # Given an app and its tags: the enabled rules with settings and mode, or why it is skipped.
 Resolver = Callable[[AppRef, Mapping[str, str]], EnabledRules | str]
+# May `rule` still fix the app? (the fight budget; the actor is who caused the drift)
+Guard = Callable[[AppRef, str, str], bool]
+BUSY_RETRY_SECONDS = 30.0  # the app is in a transitional status someone else started
 
 
 @dataclass(frozen=True)
@@ -46,10 +54,11 @@ class ReconcileResult:
     def next(self) -> Next:
         """What the caller does next, as in controller-runtime: `done` (acknowledge), `retry`
         (reconcile again after retry_after_seconds; never acknowledged as done), `terminal`
-        (acknowledge and leave the violation raised: retrying cannot help)."""
-        if self.result != "error":
-            return "done"
-        return "retry" if self.retryable else "terminal"
+        (acknowledge and leave the violation raised: retrying cannot help). A reconcile that
+        started a change, or found the app busy, asks for a retry to follow it."""
+        if self.result == "error":
+            return "retry" if self.retryable else "terminal"
+        return "retry" if self.retry_after_seconds > 0 else "done"
 
 
 class Reconciler:
@@ -60,11 +69,23 @@ class Reconciler:
         dry_run: bool = False,
         guard: Guard | None = None,
         max_replans: int = 3,
-        settle_timeout_seconds: float = 120.0,
+        settle_timeout_seconds: float = 120.0,  # unused: no reconcile waits for a status
         role_index: RoleIndex | None = None,
         notifier: Notifier | None = None,
         verdicts: VerdictSink | None = None,
+        budget: FixBudget | None = None,
+        follow_ups: FollowUps | None = None,
+        deferred: DeferredFixes | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
+        # The runtime passes `guard=budget.allow`: take the budget itself, to check before
+        # a fix and charge only after it succeeded.
+        owner = getattr(guard, "__self__", None)
+        self._budget = budget or (owner if isinstance(owner, FixBudget) else None)
+        self._guard = None if self._budget is not None else guard
+        self.follow_ups = follow_ups or FollowUps()
+        self.deferred = deferred or DeferredFixes(clock)
+        self._clock = clock
         self._verdicts = verdicts  # evidence (Security Hub, report): told each rule's verdict
         # Remembers what was announced across reconciles: one per reconciler, shared by its
         # per-reconcile executors.
@@ -74,9 +95,7 @@ class Reconciler:
         self._aws_for = aws_for
         self._resolver = resolver
         self._dry_run = dry_run
-        self._guard = guard
         self._max_replans = max_replans
-        self._settle_timeout = settle_timeout_seconds
 
     def reconcile(self, app: AppRef, cause: Cause) -> ReconcileResult:
         started = time.monotonic()
@@ -99,7 +118,7 @@ class Reconciler:
 
     def _reconcile(self, app: AppRef, cause: Cause) -> ReconcileResult:
         aws = self._aws_for(app)
-        executor = Executor(aws, self._notifier, self._dry_run, self._guard, self._settle_timeout)
+        executor = Executor(aws, self._notifier, self._dry_run)
         try:
             return self._replan_loop(app, cause, aws, executor)
         finally:
@@ -115,22 +134,37 @@ class Reconciler:
                 rules = self._resolver(app, tags)
                 if isinstance(rules, str):
                     return ReconcileResult(app, "skipped", error=rules, detail=detail)
-                if detail.get("ApplicationStatus") in TRANSITIONAL_STATUSES:
-                    executor.wait_until_settled(app)
-                    detail, tags = describe(aws, app)
+                fingerprints = {r.id: s.model_dump_json() for r, s, _ in rules}
+                settled = settle(app, detail, aws, self.follow_ups, executor, fingerprints)
+                busy = detail.get("ApplicationStatus") in TRANSITIONAL_STATUSES
+                if settled.retry_after_seconds or busy:
+                    # Never wait in a worker: look again later (our change, or someone's).
+                    delay = settled.retry_after_seconds or BUSY_RETRY_SECONDS
+                    why = f"{detail.get('ApplicationStatus')}: looking again in {delay:.0f} s"
+                    return ReconcileResult(
+                        app, "skipped", None, settled.outcomes, why, False, detail, delay
+                    )
                 readers = [(r, s) for r, s, _ in rules]
                 observed = observe(app, detail, tags, readers, aws, self._role_index)
-                plan = make_plan(observed, rules)
+                hold = self._holds(app, rules, observed.version_id, fingerprints, cause)
+                plan = make_plan(observed, rules, self._clock(), hold)
                 shared = () if self._dry_run else _shared_resources(plan)
                 with self._resource_locks.holding(shared):
                     if shared:
                         # Another app's reconcile may just have fixed this shared resource:
                         # decide on a fresh read, under the lock.
                         observed = observe(app, detail, tags, readers, aws, self._role_index)
-                        plan = make_plan(observed, rules)
+                        plan = make_plan(observed, rules, self._clock(), hold)
                     _log_drifts(plan)
                     # A write whose reply was lost in an earlier round: this fresh plan tells.
-                    outcomes = executor.confirm(plan) + executor.execute(plan, cause)
+                    outcomes = (
+                        self._verified(plan, settled.succeeded, executor)
+                        + executor.confirm(plan)
+                        + executor.execute(plan, cause)
+                    )
+                self._after_execute(app, plan, outcomes, executor, cause)
+                self.deferred.record(app, plan.actions, [r.id for r, _, _ in rules])
+                outcomes = settled.outcomes + outcomes
                 self._update_violations(app, rules, outcomes, cause)
                 return _result(app, plan, outcomes, observed.detail)
             except errors.ReplanNeeded as exc:
@@ -138,12 +172,90 @@ class Reconciler:
                 log.info("reconcile_replanned", attempt=attempt, reason=last_error)
             except errors.ApplicationGone as exc:
                 metrics.forget_application(app)
+                self.deferred.forget(app)
                 return ReconcileResult(app, "gone", error=str(exc))
             except errors.PermanentAwsError as exc:
                 return ReconcileResult(app, "error", error=str(exc))
             except errors.RetryableAwsError as exc:
                 return ReconcileResult(app, "error", error=str(exc), retryable=True)
         return ReconcileResult(app, "error", error=last_error, retryable=True)
+
+    def _holds(
+        self,
+        app: AppRef,
+        rules: EnabledRules,
+        version: int,
+        fingerprints: Mapping[str, str],
+        cause: Cause,
+    ) -> Callable[[str], str]:
+        """Why a rule's fix must wait ("" if it may run): a backoff after a fix that did not
+        hold, or the fix budget. Asked per rule before merging, only for rules with a fix."""
+        modes = {r.id: m for r, _, m in rules}
+
+        def hold(rule: str) -> str:
+            backoff = self.follow_ups.backing_off(app, rule, version, fingerprints.get(rule, ""))
+            if backoff is not None:
+                left = max(backoff.until - self.follow_ups.now(), 0.0)
+                return f"backing off for {left / 60:.0f} min: the last fix did not hold"
+            if self._dry_run or modes.get(rule) != "enforce":
+                return ""
+            if self._budget is not None:
+                allowed = self._budget.allows(app, rule, cause.actor)
+            else:
+                allowed = self._guard is None or self._guard(app, rule, cause.actor)
+            return "" if allowed else "fix budget exhausted"
+
+        return hold
+
+    @staticmethod
+    def _verified(
+        plan: Plan, succeeded: tuple[Pending, ...], executor: Executor
+    ) -> tuple[ActionOutcome, ...]:
+        """Changes whose operation succeeded: `applied` for the drifts the fresh plan no longer
+        finds (what is left is planned again: the next step of a several-call fix)."""
+        remaining = {(d.rule, d.field, d.resource) for d in plan.drifts}
+        out = []
+        for change in succeeded:
+            gone = tuple(
+                d for d in change.action.drifts if (d.rule, d.field, d.resource) not in remaining
+            )
+            if gone:
+                action = replace(change.action, drifts=gone)
+                out.append(
+                    executor.record(
+                        action,
+                        "applied",
+                        change.cause,
+                        operation_id=change.operation_id,
+                        verified="operation SUCCESSFUL and state re-read",
+                    )
+                )
+        return tuple(out)
+
+    def _charge(self, app: AppRef, rule: str) -> None:
+        if self._budget is not None:
+            self._budget.charge(app, rule)
+
+    def _after_execute(
+        self,
+        app: AppRef,
+        plan: Plan,
+        outcomes: tuple[ActionOutcome, ...],
+        executor: Executor,
+        cause: Cause,
+    ) -> None:
+        """Follow the changes still in progress; count the fixes that succeeded."""
+        now = self.follow_ups.now()
+        for outcome in outcomes:
+            if outcome.outcome == "pending":
+                pending = Pending(outcome.action, cause, outcome.operation_id, plan.version_id, now)
+                self.follow_ups.remember(pending)
+            elif outcome.outcome == "applied" and not self._dry_run:
+                for rule in outcome.action.rules:
+                    self._charge(app, rule)
+                    self.follow_ups.succeeded(app, rule)
+        if executor.version_after != plan.version_id:
+            self.follow_ups.moved_by_us(app, executor.version_after)
 
     def _update_violations(
         self, app: AppRef, rules: EnabledRules, outcomes: tuple[ActionOutcome, ...], cause: Cause
@@ -192,7 +304,8 @@ def _log_drifts(plan: Plan) -> None:
 def _result(
     app: AppRef, plan: Plan, outcomes: tuple[ActionOutcome, ...], detail: Mapping[str, Any]
 ) -> ReconcileResult:
-    failed = [o for o in outcomes if o.outcome == "failed"]
+    failed = [o for o in outcomes if o.outcome in ("failed", "rolled_back")]
+    delay = POLL_SECONDS if any(o.outcome == "pending" for o in outcomes) else 0.0
     if failed:
         return ReconcileResult(
             app,
@@ -202,9 +315,9 @@ def _result(
             error="; ".join(o.error for o in failed),
             retryable=any(o.retryable for o in failed),
             detail=detail,
+            retry_after_seconds=delay,
         )
-    if any(o.outcome == "applied" for o in outcomes):
+    if any(o.outcome == "applied" for o in outcomes) and not delay:
         return ReconcileResult(app, "fixed", plan, outcomes, detail=detail)
-    return ReconcileResult(
-        app, "drift" if plan.drifts else "in_sync", plan, outcomes, detail=detail
-    )
+    drift: Result = "drift" if plan.drifts else "in_sync"
+    return ReconcileResult(app, drift, plan, outcomes, detail=detail, retry_after_seconds=delay)

@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, TextIO
 
 from daemon.apply.executor import ActionOutcome
+from daemon.reconcile.disruption import RESTARTS_TEXT, call_restarts
 from daemon.reconcile.reconciler import ReconcileResult
 from daemon.state import AppRef, Drift
 
@@ -28,7 +29,10 @@ _VERBS = {
     "applied": "applied",
     "alerted": "alert only",
     "failed": "FAILED",
-    "skipped": "skipped (fix budget spent)",
+    "skipped": "skipped",
+    "pending": "applying (following the change)",
+    "deferred": "deferred",
+    "rolled_back": "ROLLED BACK",
 }
 
 
@@ -63,6 +67,14 @@ def _app_json(result: ReconcileResult, overrides: Mapping[str, tuple[str, ...]])
                 "outcome": outcome.outcome,
                 **({"error": outcome.error} if outcome.error else {}),
                 **({"notify_topic": action.notify_topic} if action.notify_topic else {}),
+                "restarts": action.restarts,
+                **({"reason": action.reason} if action.reason else {}),
+                **(
+                    {"deferred_until": action.deferred_until.isoformat()}
+                    if action.deferred_until
+                    else {}
+                ),
+                **({"operation_id": outcome.operation_id} if outcome.operation_id else {}),
                 "calls": [
                     {
                         "service": c.service,
@@ -70,6 +82,7 @@ def _app_json(result: ReconcileResult, overrides: Mapping[str, tuple[str, ...]])
                         "params": dict(c.params),
                         "resource": c.resource,
                         "versioned": c.versioned,
+                        "restarts_running_application": call_restarts(c),
                     }
                     for c in action.calls
                 ],
@@ -136,8 +149,12 @@ def _action_lines(
     action = outcome.action
     calls = ", ".join(c.operation for c in action.calls) or "none (alert)"
     verb = _VERBS.get(outcome.outcome, outcome.outcome)
+    if action.reason and outcome.outcome == action.held:
+        verb = action.reason  # e.g. "deferred until ... (restarts the running application)"
+    elif action.restarts:
+        verb = f"{verb} ({RESTARTS_TEXT})"
     lines = [f"  {'+'.join(action.rules)} [{action.mode}] {verb}: {calls}"]
-    if outcome.error:
+    if outcome.error and outcome.error != action.reason:
         lines.append(f"    error: {outcome.error}")
     for drift in action.drifts:
         lines += _drift_lines(drift, app, overrides.get(drift.rule, ()))

@@ -36,6 +36,9 @@ disable_created_metrics()  # type: ignore[no-untyped-call]
 
 PREFIX = "flink_remediator"
 
+# How a followed fix ended when it did not hold (flink_remediator_fix_operations_failed_total).
+FixFailure = Literal["rolled_back", "failed"]
+FIX_FAILURES: tuple[FixFailure, ...] = get_args(FixFailure)
 EventSource = Literal["aws.kinesisanalytics", "aws.iam", "aws.ec2", "other"]
 IgnoreReason = Literal[
     "not_json",  # the message body is not JSON
@@ -107,6 +110,20 @@ FIGHT_ACTIVE = Gauge(
     "1 while fixes of this rule on this application are suspended: another actor keeps undoing "
     "them (the per-application fix budget is spent), else 0.",
     [*APP_LABELS, "rule"],
+    registry=REGISTRY,
+)
+FIX_DEFERRED = Gauge(
+    f"{PREFIX}_fix_deferred",
+    "1 while a fix of this rule on this application waits for a disruption window (it would "
+    "restart the running application), else 0.",
+    [*APP_LABELS, "rule"],
+    registry=REGISTRY,
+)
+FIX_OPERATIONS_FAILED = Counter(
+    f"{PREFIX}_fix_operations_failed",
+    "Fixes the service accepted and then did not complete, by rule and outcome: rolled_back "
+    "(a system rollback undid it) or failed (the operation failed).",
+    ["rule", "outcome"],
     registry=REGISTRY,
 )
 APPLICATIONS = Gauge(
@@ -249,6 +266,8 @@ def declare_rule(rule: str, mode: Mode) -> None:
     """Create a rule's counters at 0 (call for every enabled rule at start and after a reload),
     so the first drift or failure is an increase that rate() and alerts can see."""
     DRIFTS_DETECTED.labels(rule=rule)
+    for reverted in FIX_FAILURES:
+        FIX_OPERATIONS_FAILED.labels(rule=rule, outcome=reverted)
     for outcome in OUTCOMES:
         REMEDIATIONS.labels(rule=rule, outcome=outcome, mode=_check(mode, MODES, "mode"))
 
@@ -284,12 +303,24 @@ def set_fight(app: AppRef, rule: str, active: bool) -> None:
         FIGHT_ACTIVE.labels(**_app_labels(app, rule)).set(1 if active else 0)
 
 
+def set_fix_deferred(app: AppRef, rule: str, deferred: bool) -> None:
+    """True while a restarting fix of (app, rule) waits for a disruption window."""
+    with _lock:
+        _app_rules.setdefault(app, set()).add(rule)
+        FIX_DEFERRED.labels(**_app_labels(app, rule)).set(1 if deferred else 0)
+
+
+def count_fix_operation_failed(rule: str, outcome: FixFailure) -> None:
+    """A fix the service accepted ended rolled back or failed (its operation said so)."""
+    FIX_OPERATIONS_FAILED.labels(rule=rule, outcome=_check(outcome, FIX_FAILURES, "outcome")).inc()
+
+
 def forget_application(app: AppRef) -> None:
     """Remove every per-application series of `app` (it left the inventory)."""
     with _lock:
         for rule in _app_rules.pop(app, set()):
             values = tuple(_app_labels(app, rule).values())
-            for gauge in (VIOLATION_ACTIVE, FIGHT_ACTIVE):
+            for gauge in (VIOLATION_ACTIVE, FIGHT_ACTIVE, FIX_DEFERRED):
                 gauge.remove(*values)
 
 

@@ -25,7 +25,9 @@ def write_config(
         "version": 1,
         "accounts": [account],
         "regions": list(regions),
-        "defaults": {"mode": "enforce"},
+        # The demo's applications are RUNNING; restarts are allowed here (these tests are about
+        # other things; tests/e2e/test_safe_remediation.py is about restarts).
+        "defaults": {"mode": "enforce", "disruption": {"running": "allow"}},
         "rules": rules,
     }
     path.write_text(yaml.safe_dump(doc, sort_keys=False))

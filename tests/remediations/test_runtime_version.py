@@ -27,15 +27,37 @@ def test_default_allowlist_accepts_current_and_rejects_end_of_support_runtimes()
     assert "owner" in drift.message
 
 
+def test_each_family_is_judged_by_its_own_list_and_unknown_families_not_at_all() -> None:
+    settings = Settings(allowed={"FLINK": ["FLINK-1_20"], "ZEPPELIN-FLINK": ["ZEPPELIN-FLINK-3_0"]})
+    studio = {**posture_detail(runtime="ZEPPELIN-FLINK-3_0"), "ApplicationMode": "INTERACTIVE"}
+    assert RULE.check(settings, observed_with(studio)) == ()
+    old_studio = {**studio, "RuntimeEnvironment": "ZEPPELIN-FLINK-1_0"}
+    (drift,) = RULE.check(settings, observed_with(old_studio))
+    assert drift.desired == ("ZEPPELIN-FLINK-3_0",)
+    # No SQL list: SQL applications are not judged (the rule does not know that family).
+    assert RULE.check(settings, observed_with(posture_detail(runtime="SQL-1_0"))) == ()
+    with_sql = Settings(allowed={"SQL": ["SQL-2_*"]})
+    assert RULE.check(with_sql, observed_with(posture_detail(runtime="SQL-1_0"))) != ()
+    assert RULE.check(with_sql, observed_with(posture_detail(runtime="FLINK-1_6"))) == ()
+
+
+@pytest.mark.parametrize("allowed", [{}, {"FLINK": []}, {"BEAM": ["X"]}])
+def test_empty_or_unknown_families_are_refused(allowed: Any) -> None:
+    with pytest.raises(ValueError):
+        Settings(allowed=allowed)
+
+
 @given(posture_details(), allowlists)
 def test_drift_iff_no_pattern_matches_and_never_a_fix(
     detail: dict[str, Any], allowed: list[str]
 ) -> None:
-    settings = Settings(allowed=allowed)
+    settings = Settings(allowed=allowed)  # a plain list is the FLINK family's
     state = observed_with(detail)
     drifts = RULE.check(settings, state)
-    matches = any(fnmatchcase(detail["RuntimeEnvironment"], p) for p in allowed)
-    assert bool(drifts) == (not matches)
+    runtime = detail["RuntimeEnvironment"]
+    matches = any(fnmatchcase(runtime, p) for p in allowed)
+    judged = runtime.startswith("FLINK-")
+    assert bool(drifts) == (judged and not matches)
     assert all(not d.fixable for d in drifts)
     assert RULE.fix(settings, state, drifts) == ()
 

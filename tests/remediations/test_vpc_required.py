@@ -59,10 +59,11 @@ def test_an_empty_allowlist_allows_any_subnet() -> None:
     assert RULE.check(Settings(), observed(vpc_detail((VPC, ("subnet-q",), ("sg-1",))))) == ()
 
 
-def test_sql_applications_cannot_run_in_a_vpc_and_are_not_checked() -> None:
+def test_sql_applications_and_studio_notebooks_are_not_checked() -> None:
     assert not RULE.applies(vpc_detail(runtime="SQL-1_0"))
     studio = {**vpc_detail(runtime="ZEPPELIN-FLINK-3_0"), "ApplicationMode": "INTERACTIVE"}
-    assert RULE.applies(studio) and RULE.check(FIX_ON, observed(studio)) != ()
+    assert not RULE.applies(studio)
+    assert RULE.applies(vpc_detail(runtime="FLINK-1_20"))
 
 
 @pytest.mark.parametrize(

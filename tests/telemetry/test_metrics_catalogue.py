@@ -34,6 +34,8 @@ def exposed() -> Iterator[dict[str, DocumentedMetric]]:
     metrics.observe_remediation_duration("catalogue_rule", 0.3)
     metrics.set_violation(APP, "catalogue_rule", True)
     metrics.set_fight(APP, "catalogue_rule", False)
+    metrics.set_fix_deferred(APP, "catalogue_rule", False)
+    metrics.count_fix_operation_failed("catalogue_rule", "rolled_back")
     metrics.set_application_count(APP.account, APP.region, 1)
     metrics.observe_event_lag(2.0)
     metrics.count_aws_call("kinesisanalyticsv2", "DescribeApplication")
@@ -78,6 +80,7 @@ def test_documented_label_values_are_the_enforced_ones() -> None:
         ("flink_remediator_reconciles_total", "result"): vocabulary.RESULTS,
         ("flink_remediator_remediations_total", "outcome"): vocabulary.OUTCOMES,
         ("flink_remediator_remediations_total", "mode"): MODES,
+        ("flink_remediator_fix_operations_failed_total", "outcome"): metrics.FIX_FAILURES,
         ("flink_remediator_queue_messages", "queue"): metrics.QUEUE_NAMES,
         ("flink_remediator_config_reloads_total", "result"): metrics.CONFIG_RELOAD_RESULTS,
         ("flink_remediator_evidence_findings_total", "result"): metrics.FINDING_RESULTS,

@@ -71,6 +71,7 @@ def test_json_carries_overrides_and_what_apply_needs_to_replay_the_calls() -> No
         "params": {"RoleName": "r", "PolicyDocument": "{}"},
         "resource": ROLE,
         "versioned": False,
+        "restarts_running_application": False,
     }
 
 

@@ -23,7 +23,7 @@ GOOD = 'version: 1\naccounts: ["123456789012"]\nregions: [us-east-1]\n'
 BAD = GOOD + "defaults:\n  mode: loud\n  colour: red\n"
 BAD_PROBLEMS = [
     "5: defaults.mode: Input should be 'enforce', 'dry-run' or 'alert'",
-    "6: defaults.colour: unknown key 'colour'; allowed keys: mode",
+    "6: defaults.colour: unknown key 'colour'; allowed keys: mode, disruption",
 ]
 needs_logging_rule = pytest.mark.skipif(
     "cloudwatch_logging" not in RULES, reason="cloudwatch_logging is not registered yet"

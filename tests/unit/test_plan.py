@@ -9,6 +9,7 @@ import pytest
 from daemon.reconcile.plan import MergeConflict, deep_merge, plan
 from daemon.state import Call, Drift, Mode, Observed
 from remediations.base import Rule, RuleSettings
+from remediations.disruption import Disruption
 from tests.factories import APP, flink_detail, observed
 
 
@@ -61,8 +62,13 @@ ROLLBACK = {
 }
 
 
+# The app in these tests is RUNNING: its restarting fixes are allowed here (disruption is
+# tested in test_disruption.py).
+ALLOW = RuleSettings(disruption=Disruption(running="allow"))
+
+
 def run(*rules: tuple[FakeRule, Mode]) -> Any:
-    return plan(observed(flink_detail()), [(r, RuleSettings(), m) for r, m in rules])
+    return plan(observed(flink_detail()), [(r, ALLOW, m) for r, m in rules])
 
 
 def test_no_drift_gives_no_action() -> None:

@@ -1,0 +1,113 @@
+"""Settle the changes of an application that were still being applied at its last reconcile.
+
+Called first in every reconcile of the app: each pending change is asked about once
+(DescribeApplicationOperation, or the app's status when the reply named no operation). A failed
+one is recorded `failed` or `rolled_back` and backed off; a successful one is returned, for the
+reconcile to record `applied` for the drifts its fresh plan no longer finds (an action of several
+changes may have made only its first: the rest is planned again). One still in progress stays
+pending and the reconcile is retried after a delay. Never waits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Any, Literal
+
+import structlog
+
+from daemon import errors
+from daemon.apply.executor import ActionOutcome, Executor
+from daemon.aws import Aws
+from daemon.reconcile.outcomes import FollowUps, Pending
+from daemon.state import TRANSITIONAL_STATUSES, AppRef
+from daemon.telemetry import metrics
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class Settled:
+    outcomes: tuple[ActionOutcome, ...] = ()  # failed and rolled-back changes, recorded
+    succeeded: tuple[Pending, ...] = ()  # for the reconcile to record against its fresh plan
+    retry_after_seconds: float = 0.0  # > 0: a change is still in progress
+
+
+def settle(
+    app: AppRef,
+    detail: Mapping[str, Any],
+    aws: Aws,
+    follow_ups: FollowUps,
+    executor: Executor,
+    settings: Mapping[str, str],
+) -> Settled:
+    """`settings`: rule id -> its settings now (a backoff remembers them)."""
+    pending = follow_ups.pending(app)
+    if not pending:
+        return Settled()
+    if detail.get("ApplicationStatus") in TRANSITIONAL_STATUSES:
+        still = tuple(replace(p, polls=p.polls + 1) for p in pending)
+        follow_ups.replace_pending(app, still)
+        return Settled(retry_after_seconds=follow_ups.poll_delay(still))
+    version = int(detail.get("ApplicationVersionId", 0))
+    outcomes: list[ActionOutcome] = []
+    succeeded: list[Pending] = []
+    waiting: list[Pending] = []
+    for change in pending:
+        status, error = _status(aws, app, change, detail)
+        if status == "IN_PROGRESS":
+            waiting.append(replace(change, polls=change.polls + 1))
+            continue
+        action, cause = change.action, change.cause
+        if status == "applied":
+            succeeded.append(change)
+            continue
+        outcome: Literal["rolled_back", "failed"] = (
+            "rolled_back" if status == "rolled_back" else "failed"
+        )
+        outcomes.append(
+            executor.record(action, outcome, cause, error, operation_id=change.operation_id)
+        )
+        for rule in action.rules:
+            metrics.count_fix_operation_failed(rule, outcome)
+            backoff = follow_ups.back_off(app, rule, version, settings.get(rule, ""))
+            log.warning(
+                "fix_backed_off",
+                rule=rule,
+                outcome=outcome,
+                error=error,
+                backoff_seconds=backoff.seconds,
+            )
+    follow_ups.replace_pending(app, tuple(waiting))
+    if succeeded:
+        follow_ups.moved_by_us(app, version)
+    delay = follow_ups.poll_delay(tuple(waiting)) if waiting else 0.0
+    return Settled(tuple(outcomes), tuple(succeeded), delay)
+
+
+def _status(aws: Aws, app: AppRef, change: Pending, detail: Mapping[str, Any]) -> tuple[str, str]:
+    """IN_PROGRESS, applied, failed or rolled_back, and the service's error."""
+    if not change.operation_id:
+        rolled_from = int(detail.get("ApplicationVersionRolledBackFrom", 0) or 0)
+        if rolled_from > change.version_before:
+            return "rolled_back", "the service rolled the application back"
+        return "applied", ""
+    try:
+        details = aws.call(
+            "kinesisanalyticsv2",
+            "DescribeApplicationOperation",
+            ApplicationName=app.name,
+            OperationId=change.operation_id,
+        )["ApplicationOperationInfoDetails"]
+    except errors.ResourceNotFound as exc:
+        return "failed", f"operation {change.operation_id} is unknown: {exc}"
+    status = str(details.get("OperationStatus", ""))
+    if status == "IN_PROGRESS":
+        return "IN_PROGRESS", ""
+    if status == "SUCCESSFUL":
+        return "applied", ""
+    failure = details.get("OperationFailureDetails") or {}
+    error = str((failure.get("ErrorInfo") or {}).get("ErrorString") or f"operation {status}")
+    if failure.get("RollbackOperationId"):
+        return "rolled_back", f"{error} (rolled back by {failure['RollbackOperationId']})"
+    return "failed", error
