@@ -28,7 +28,7 @@ from daemon.reconcile.budget import FixBudget
 from daemon.reconcile.inventory import AppFacts, Inventory
 from daemon.reconcile.reconciler import Reconciler
 from daemon.reconcile.rules import resolver_for
-from daemon.reconcile.workqueue import Retry, WorkQueue
+from daemon.reconcile.workqueue import QueueClosed, QueueFull, Retry, WorkQueue
 from daemon.runtime_config import ConfigWatcher
 from daemon.settings import RunSettings
 from daemon.state import AppRef
@@ -37,6 +37,8 @@ from daemon.tasks import Schedule, Tasks
 from daemon.telemetry.server import HealthServer, Heartbeat, Reachability
 
 log = structlog.get_logger(__name__)
+
+DEFERRED_CHECK_SECONDS = 60.0  # windows are minutes long: a fix starts within a minute of opening
 READY_PROBE_SECONDS = 5.0  # /readyz follows AWS and the queue within about this
 
 
@@ -48,11 +50,11 @@ class Daemon:
         self.inventory, self.indexed = Inventory(), threading.Event()
         self.budget = FixBudget(s.fix_budget, s.fix_budget_window_seconds)
         self.router = Router(self.inventory, aws.region)
-        guard, roles = self.budget.allow, self.inventory.role_index(self.indexed.is_set)
+        roles = self.inventory.role_index(self.indexed.is_set)
         rules = resolver_for(self.config.current)
         self.evidence = publisher_for(config, aws)  # Security Hub findings, or None
         self.reconciler = Reconciler(
-            aws, rules, s.dry_run, guard=guard, role_index=roles, verdicts=self.evidence
+            aws, rules, s.dry_run, budget=self.budget, role_index=roles, verdicts=self.evidence
         )
         self.backoff = RetryBackoff()
         self.work: AppQueue = WorkQueue(
@@ -92,6 +94,7 @@ class Daemon:
         sweeper = Sweeper(self.aws, self.account, self.config.current, *parts, every, self.indexed)
         self.schedule.every("sweep", sweeper.sweep, every, jitter=jitter, now=True)
         self.schedule.every("config_reload", self.config.reload_if_changed, s.config_poll_seconds)
+        self.schedule.every("deferred_fixes", self._submit_deferred, DEFERRED_CHECK_SECONDS)
         self.schedule.every("aws_probe", self.aws_reachability.check, READY_PROBE_SECONDS)
         self.tasks.add("scheduler", self.schedule.start, self.schedule.stop)
         if s.queue_url:
@@ -140,6 +143,15 @@ class Daemon:
 
     def _ask_sts(self) -> object:
         return self.aws.region(self.home_region).call("sts", "GetCallerIdentity")
+
+    def _submit_deferred(self) -> None:
+        """Fixes deferred to a maintenance window: reconcile each app whose window has opened
+        (a token-less submit, coalesced with any other work for the app)."""
+        for app in self.reconciler.deferred.due():
+            try:
+                self.work.submit(app)
+            except (QueueFull, QueueClosed) as exc:  # the next check tries again
+                log.warning("work_refused", app=app.name, reason=str(exc))
 
     def _drain(self) -> None:
         report = self.work.stop(self.settings.shutdown_grace_seconds)

@@ -32,8 +32,6 @@ log = structlog.get_logger(__name__)
 EnabledRules = Sequence[tuple[AnyRule, RuleSettings, Mode]]
 # Given an app and its tags: the enabled rules with settings and mode, or why it is skipped.
 Resolver = Callable[[AppRef, Mapping[str, str]], EnabledRules | str]
-# May `rule` still fix the app? (the fight budget; the actor is who caused the drift)
-Guard = Callable[[AppRef, str, str], bool]
 BUSY_RETRY_SECONDS = 30.0  # the app is in a transitional status someone else started
 
 
@@ -67,9 +65,7 @@ class Reconciler:
         aws_for: Callable[[AppRef], Aws],
         resolver: Resolver,
         dry_run: bool = False,
-        guard: Guard | None = None,
         max_replans: int = 3,
-        settle_timeout_seconds: float = 120.0,  # unused: no reconcile waits for a status
         role_index: RoleIndex | None = None,
         notifier: Notifier | None = None,
         verdicts: VerdictSink | None = None,
@@ -78,11 +74,8 @@ class Reconciler:
         deferred: DeferredFixes | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
-        # The runtime passes `guard=budget.allow`: take the budget itself, to check before
-        # a fix and charge only after it succeeded.
-        owner = getattr(guard, "__self__", None)
-        self._budget = budget or (owner if isinstance(owner, FixBudget) else None)
-        self._guard = None if self._budget is not None else guard
+        # The fight budget: checked per rule before a fix, charged only after it succeeded.
+        self._budget = budget
         self.follow_ups = follow_ups or FollowUps()
         self.deferred = deferred or DeferredFixes(clock)
         self._clock = clock
@@ -199,11 +192,9 @@ class Reconciler:
                 return f"backing off for {left / 60:.0f} min: the last fix did not hold"
             if self._dry_run or modes.get(rule) != "enforce":
                 return ""
-            if self._budget is not None:
-                allowed = self._budget.allows(app, rule, cause.actor)
-            else:
-                allowed = self._guard is None or self._guard(app, rule, cause.actor)
-            return "" if allowed else "fix budget exhausted"
+            if self._budget is None or self._budget.allows(app, rule, cause.actor):
+                return ""
+            return "fix budget exhausted"
 
         return hold
 

@@ -71,7 +71,6 @@ class Harness:
             lambda _: self.aws,
             lambda _app, _tags: list(rules),
             dry_run,
-            settle_timeout_seconds=20,
             role_index=self.role_index(),
         )
         return reconciler.reconcile(app, Cause(trigger="cli"))

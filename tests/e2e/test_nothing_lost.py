@@ -161,25 +161,12 @@ def test_a_redelivery_in_flight_with_a_failing_heartbeat_and_throttled_fix_is_ac
     assert len(daemon.events("remediation_applied", app=APP)) == 1
 
 
-# The reconcile side (issue 13 item 5, another branch) charges the fix budget only for a fix
-# that succeeded; until then each failed write attempt during the outage counts as a fix and the
-# default budget (5) reports a fight. The roomy budget isolates what the runtime owes.
-DEFAULT_BUDGET = pytest.param(
-    (),
-    id="default-budget",
-    marks=pytest.mark.xfail(
-        strict=True, reason="fix budget still charged for failed attempts (reconcile side)"
-    ),
-)
-
-
-@pytest.mark.parametrize(
-    "budget", [DEFAULT_BUDGET, pytest.param(("--fix-budget", "100"), id="roomy-budget")]
-)
 def test_a_write_outage_is_retried_in_flight_and_fixed_within_seconds_of_recovery(
-    sandbox: SandboxProcess, start_daemon: Any, budget: tuple[str, ...]
+    sandbox: SandboxProcess, start_daemon: Any
 ) -> None:
-    daemon = start_daemon(*budget)
+    # The default fix budget (5 per hour): failed attempts during the outage are not fixes, so
+    # they never count toward a fight.
+    daemon = start_daemon()
     flink = sandbox.client("kinesisanalyticsv2")
     outage = {"kind": "outage", "service": "kinesisanalytics", "operation": WRITES}
     faults(sandbox, [{**outage, "seconds": OUTAGE_SECONDS}])
