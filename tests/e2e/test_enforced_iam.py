@@ -28,7 +28,7 @@ from daemon.desired.iam_policy import BASE_READ
 from remediations import REGISTRY
 from remediations.base import AnyRule
 from sandbox.server import Sandbox
-from sandbox.testing import DUMMY, Credentials, client, create_user
+from sandbox.testing import DUMMY, FLINK_TRUST_POLICY, Credentials, client, create_user
 from tests.contract.harness import Harness
 from tests.contract.scenarios import scenario_for
 
@@ -36,16 +36,7 @@ pytestmark = pytest.mark.e2e
 
 ROLE_TAG = {"key": "flink-remediator/execution-role", "value": "true"}
 OWN_ROLE = "flink-remediator"
-TRUST = {
-    "Version": "2012-10-17",
-    "Statement": [
-        {
-            "Effect": "Allow",
-            "Principal": {"Service": "kinesisanalytics.amazonaws.com"},
-            "Action": "sts:AssumeRole",
-        }
-    ],
-}
+TRUST = FLINK_TRUST_POLICY  # the execution role trust the service needs
 
 
 @dataclass
