@@ -46,6 +46,7 @@ class CallRecord:
     emitted: bool  # a CloudTrail envelope was routed for it
     # The Managed Flink application a kinesisanalytics call names (per-app accounting).
     application: str | None = None
+    account: str | None = None  # the account the call acted in (its access key's)
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
