@@ -15,9 +15,10 @@ import pytest
 from daemon.aws import Aws, AwsByRegion
 from daemon.reconcile.inventory import Inventory, index_applications
 from daemon.reconcile.reconciler import Reconciler
-from daemon.state import AppRef, Cause
+from daemon.state import AppRef, Cause, Mode
 from remediations import execution_role_trust as trust
 from remediations import trust_policy
+from remediations.base import AnyRule, RuleSettings
 from sandbox.server import Sandbox
 
 ROLE = "shared-execution"
@@ -41,7 +42,9 @@ class Replica:
         index_applications(
             AwsByRegion(lambda _: aws), sandbox.account_id, [sandbox.region], self.inventory
         )
-        rules = [(trust.ExecutionRoleTrust(), trust.Settings(), "enforce")]
+        rules: list[tuple[AnyRule, RuleSettings, Mode]] = [
+            (trust.ExecutionRoleTrust(), trust.Settings(), "enforce")
+        ]
         self.reconciler = Reconciler(
             lambda _: aws,
             lambda _a, _t: rules,
