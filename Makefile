@@ -24,6 +24,7 @@ lint: install
 	$(VENV)/bin/ruff format --check daemon remediations sandbox tests benchmarks
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
+	$(VENV)/bin/cfn-lint deploy/cloudformation/*.yaml
 
 test: install lint
 	$(VENV)/bin/pytest -q $(PYTEST_ARGS)

@@ -14,7 +14,6 @@ import threading
 import structlog
 
 from daemon import errors
-from daemon.aws import AwsByRegion
 from daemon.desired.config import DesiredConfig
 from daemon.evidence.securityhub import SecurityHubPublisher, publisher_for
 from daemon.ingest.consumer import EventConsumer
@@ -24,12 +23,14 @@ from daemon.ingest.intake import Intake
 from daemon.ingest.router import Router
 from daemon.ingest.sqs import SqsQueue
 from daemon.ingest.work import AppQueue, RetryBackoff, Work, cause_of, settle, submitter
+from daemon.reconcile.accounts import AccountDirectory
 from daemon.reconcile.budget import FixBudget
 from daemon.reconcile.inventory import AppFacts, Inventory
 from daemon.reconcile.reconciler import Reconciler
 from daemon.reconcile.rules import resolver_for
 from daemon.reconcile.workqueue import QueueClosed, QueueFull, Retry, WorkQueue
 from daemon.runtime_config import ConfigWatcher
+from daemon.sessions import AwsByAccount
 from daemon.settings import RunSettings
 from daemon.state import AppRef
 from daemon.sweeper import Sweeper
@@ -43,16 +44,21 @@ READY_PROBE_SECONDS = 5.0  # /readyz follows AWS and the queue within about this
 
 
 class Daemon:
-    def __init__(self, settings: RunSettings, config: DesiredConfig, aws: AwsByRegion) -> None:
+    def __init__(self, settings: RunSettings, config: DesiredConfig) -> None:
         s = self.settings = settings
-        self.aws, self.account = aws, ""
+        self.account, self._own_arn = "", ""
+        self.intake: Intake | None = None
         self.config = ConfigWatcher(config, s.config)
+        self.directory = AccountDirectory(
+            self.config.current, lambda: self.aws.region(self.home_region)
+        )
+        aws = self.aws = AwsByAccount(self.directory.accesses, self.home_region)
         self.inventory, self.indexed = Inventory(), threading.Event()
         self.budget = FixBudget(s.fix_budget, s.fix_budget_window_seconds)
-        self.router = Router(self.inventory, aws.region)
+        self.router = Router(self.inventory, aws.account)
         roles = self.inventory.role_index(self.indexed.is_set)
         rules = resolver_for(self.config.current)
-        self.evidence = publisher_for(config, aws)  # Security Hub findings, or None
+        self.evidence = publisher_for(config, aws.own)  # Security Hub findings, or None
         self.reconciler = Reconciler(
             aws, rules, s.dry_run, budget=self.budget, role_index=roles, verdicts=self.evidence
         )
@@ -81,24 +87,26 @@ class Daemon:
 
     def start(self) -> None:
         self.tasks.start()  # the health server answers probes from here on
-        caller = self.aws.region(self.home_region).call("sts", "GetCallerIdentity")
-        if str(caller["Account"]) not in self.config.current().accounts:
-            raise errors.SettingsError(
-                f"credentials are for account {caller['Account']}, which the config does not list"
-            )
+        caller = self.aws.identify()
+        self.directory.own_account = caller["Account"]
+        self._check_accounts(self.directory.refresh())
         self.account = str(caller["Account"])
         self.aws_reachability.record(True)
         self.config.publish()
         s, parts = self.settings, (self.inventory, self.budget, self.submit)
         every, jitter = s.sweep_interval_seconds, s.sweep_jitter_seconds
-        sweeper = Sweeper(self.aws, self.account, self.config.current, *parts, every, self.indexed)
+        accounts = self._refresh_accounts
+        sweeper = Sweeper(
+            self.aws.account, accounts, self.config.current, *parts, every, self.indexed
+        )
         self.schedule.every("sweep", sweeper.sweep, every, jitter=jitter, now=True)
         self.schedule.every("config_reload", self.config.reload_if_changed, s.config_poll_seconds)
         self.schedule.every("deferred_fixes", self._submit_deferred, DEFERRED_CHECK_SECONDS)
         self.schedule.every("aws_probe", self.aws_reachability.check, READY_PROBE_SECONDS)
         self.tasks.add("scheduler", self.schedule.start, self.schedule.stop)
+        self._own_arn = str(caller["Arn"])
         if s.queue_url:
-            self._add_consumer(str(caller["Arn"]))
+            self._add_consumer()
         if self.evidence is not None:
             self._add_evidence(self.evidence, str(caller["Arn"]))
         self.tasks.add("workers", self.work.start, self._drain)
@@ -113,17 +121,45 @@ class Daemon:
             tasks=list(self.tasks.names()),
         )
 
+    def _check_accounts(self, accounts: tuple[str, ...]) -> None:
+        """Every covered account but the credentials' own needs a role to assume."""
+        own = self.directory.own_account
+        unreachable = [
+            a for a, access in self.directory.accesses().items() if a != own and not access.role_arn
+        ]
+        if unreachable:
+            raise errors.SettingsError(
+                f"credentials are for account {own}; accounts {unreachable} have no "
+                "assume_role (set it at top level or per account)"
+            )
+
+    def _refresh_accounts(self) -> tuple[str, ...]:
+        """Each sweep: re-read the organisation, and teach intake the member roles."""
+        accounts = self.directory.refresh()
+        if self.intake is not None:
+            self.intake.set_identity(self._own_identity())
+        return accounts
+
+    def _own_identity(self) -> OwnIdentity:
+        own = OwnIdentity.from_caller_identity(self._own_arn)
+        return own.with_roles(a.role_arn for a in self.directory.accesses().values() if a.role_arn)
+
     def stop(self) -> None:
         """Stop receiving, finish in-flight reconciles within the grace period, release the rest
         (their messages reappear), send the last acknowledgements and stop serving."""
         self.stopping.set()
         log.info("daemon_stopped", tasks=list(self.tasks.stop()))
 
-    def _add_consumer(self, own_arn: str) -> None:
+    def _add_consumer(self) -> None:
         s, home = self.settings, self.aws.region(self.home_region)
         sqs = SqsQueue(home, s.queue_url, s.visibility_timeout_seconds, s.poll_wait_seconds)
-        own = OwnIdentity.from_caller_identity(own_arn)
-        intake = Intake(own, EventIdCache(), self.config.current, dedupe_completed_only=True)
+        intake = self.intake = Intake(
+            self._own_identity(),
+            EventIdCache(),
+            self.config.current,
+            self.directory.accounts,
+            dedupe_completed_only=True,
+        )
         consumer = EventConsumer(sqs, intake, self.router, self.submit, s.dlq_url)
         poller = Heartbeat(s.poll_wait_seconds * 3 + 60)
         self.health.add_liveness("sqs_poller", poller.fresh)

@@ -1,15 +1,18 @@
 """The periodic sweep: the level-triggered safety net that catches what events missed.
 
-Each sweep lists every application of the account in every configured region, refreshes the
-index (forgetting the gone), and owes each application a reconcile through the same work queue
-as events. It waits (bounded) for those reconciles, so its duration and outcome are measured.
+Each sweep re-reads which accounts are covered (the organisation, if configured), lists every
+application of each account in every configured region (member accounts through their assumed
+role), refreshes the index (forgetting the gone), and owes each application a reconcile through
+the same work queue as events. One account failing (say, its role cannot be assumed) fails the
+sweep but not the other accounts' listing. It waits (bounded) for those reconciles, so its
+duration and outcome are measured.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import structlog
 
@@ -29,8 +32,8 @@ log = structlog.get_logger(__name__)
 class Sweeper:
     def __init__(
         self,
-        aws: AwsByRegion,
-        account: str,
+        aws: Callable[[str], AwsByRegion],
+        accounts: Callable[[], Iterable[str]],
         config: Callable[[], DesiredConfig],
         inventory: Inventory,
         budget: FixBudget,
@@ -39,7 +42,7 @@ class Sweeper:
         indexed: threading.Event | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._aws, self._account, self._config = aws, account, config
+        self._aws, self._accounts, self._config = aws, accounts, config
         self._inventory, self._budget, self._submit = inventory, budget, submit
         self._wait, self._clock = wait_seconds, clock
         # Set after the first complete listing: role rules must not act on a partial index.
@@ -50,9 +53,9 @@ class Sweeper:
         within `wait_seconds` (a sweep that runs longer is reported failed, not cancelled)."""
         started = self._clock()
         try:
-            apps = self._index()
+            apps, ok = self._index()
             self._budget.expire()
-            ok = self._reconcile(apps) if apps else True
+            ok = (self._reconcile(apps) if apps else True) and ok
         except errors.AwsError as exc:
             log.error("sweep_failed", error=str(exc))
             ok = False
@@ -61,15 +64,29 @@ class Sweeper:
         log.info("sweep_finished", apps=len(self._inventory), ok=ok, seconds=round(seconds, 3))
         return ok
 
-    def _index(self) -> set[AppRef]:
+    def _index(self) -> tuple[set[AppRef], bool]:
+        """Every covered account's applications; False if some account could not be listed
+        (its apps stay indexed as they were: a failed read is not a deletion)."""
         apps: set[AppRef] = set()
-        for region in self._config().regions:
-            found = index_applications(self._aws, self._account, [region], self._inventory)
-            for gone in self._inventory.retain(self._account, region, found):
+        complete = True
+        for account in self._accounts():
+            try:
+                apps.update(self._index_account(account))
+            except errors.AwsError as exc:
+                log.error("sweep_account_failed", account=account, error=str(exc))
+                complete = False
+        if complete:
+            self.indexed.set()
+        return apps, complete
+
+    def _index_account(self, account: str) -> set[AppRef]:
+        regions = self._config().regions
+        apps = set(index_applications(self._aws(account), account, regions, self._inventory))
+        for region in regions:
+            found = {a for a in apps if a.region == region}
+            for gone in self._inventory.retain(account, region, found):
                 metrics.forget_application(gone)
-            metrics.set_application_count(self._account, region, len(found))
-            apps.update(found)
-        self.indexed.set()
+            metrics.set_application_count(account, region, len(found))
         return apps
 
     def _reconcile(self, apps: set[AppRef]) -> bool:

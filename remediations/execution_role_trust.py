@@ -21,11 +21,18 @@ inventory), or the fix would lock the others out. So:
   is split: Managed Flink gets its own conditioned copy, the others keep the statement as it was,
   because conditions on an application's ARN would lock the other principals out.
 - A role that does not exist (or an app without one) is nobody's to assume: no drift.
+- Several replicas (or a stale inventory): an application ARN the trust policy already names is
+  never removed because the inventory lacks it (a replica that has not yet indexed a new app
+  would lock it out). It is dropped only when DescribeApplication in that application's
+  account and Region says it does not exist; one in another Region is kept.
+- The account (`aws:SourceAccount`) is the application's as read from AWS (its ARN in
+  DescribeApplication), never an event's.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -40,6 +47,7 @@ from remediations.trust_policy import (
     SERVICE,
     SOURCE_ACCOUNT,
     SOURCE_ARN,
+    SOURCE_ARN_OPERATORS,
     Wanted,
     compliant,
     fixed_document,
@@ -61,11 +69,44 @@ class RoleTrust:
     role_arn: str
     trust: docs.Document
     apps: tuple[str, ...] | None  # ARNs of every app using the role; None: inventory incomplete
+    app_arn: str = ""  # this application's ARN as DescribeApplication gave it
+    # ARNs the trust policy names that the inventory lacks but that still exist (or cannot be
+    # checked from here): kept, never removed on the inventory's word alone.
+    kept: tuple[str, ...] = ()
+
+
+_APP_ARN = re.compile(r"^arn:aws[a-z-]*:kinesisanalytics:([a-z0-9-]+):(\d{12}):application/(.+)$")
+
+
+def _named_apps(trust: docs.Document) -> set[str]:
+    """Exact application ARNs in the SourceArn conditions of the Managed Flink statements."""
+    named: set[str] = set()
+    for statement in docs.statements(trust):
+        condition = statement.get("Condition")
+        if not lets_flink_assume(statement) or not isinstance(condition, Mapping):
+            continue
+        for operator in SOURCE_ARN_OPERATORS:
+            for values in docs.condition_values(condition, operator, SOURCE_ARN):
+                named |= {str(v) for v in values if _APP_ARN.match(str(v)) and "*" not in str(v)}
+    return named
+
+
+def _still_exists(arn: str, own_arn: str, read: Reader) -> bool:
+    """False only when DescribeApplication (in this app's account and Region, the reach of
+    `read`) says the application is gone."""
+    match, own = _APP_ARN.match(arn), _APP_ARN.match(own_arn)
+    if match is None or own is None or match.group(1, 2) != own.group(1, 2):
+        return True  # another account or Region: cannot be disproved from here
+    try:
+        read("kinesisanalyticsv2", "DescribeApplication", ApplicationName=match[3])
+    except errors.ResourceNotFound:
+        return False
+    return True
 
 
 class ExecutionRoleTrust(Rule[Settings, RoleTrust]):
     summary = "The execution role's trust policy names the account and every app using it."
-    read_actions = ("iam:GetRole",)
+    read_actions = ("iam:GetRole", "kinesisanalytics:DescribeApplication")
     write_actions = ("iam:UpdateAssumeRolePolicy",)
     # The role's trust changed, or an application started using the role.
     trigger_events = frozenset({"UpdateAssumeRolePolicy", "CreateApplication", "UpdateApplication"})
@@ -82,15 +123,28 @@ class ExecutionRoleTrust(Rule[Settings, RoleTrust]):
         except errors.ResourceNotFound:
             return None  # a role that does not exist is nobody's to assume
         apps = read.apps_using_role(role_arn)
+        trust = docs.load(role.get("AssumeRolePolicyDocument") or {})
+        app_arn = str(detail.get("ApplicationARN") or app.arn)
+        known = {app_arn} | {a.arn for a in apps or ()}
+        kept = sorted(
+            arn
+            for arn in _named_apps(trust) - known
+            if apps is not None and _still_exists(arn, app_arn, read)
+        )
         return RoleTrust(
             str(role.get("Arn") or role_arn),
-            docs.load(role.get("AssumeRolePolicyDocument") or {}),
+            trust,
             None if apps is None else tuple(sorted(a.arn for a in apps)),
+            app_arn,
+            tuple(kept),
         )
 
     def _wanted(self, settings: Settings, observed: Observed, facts: RoleTrust) -> Wanted:
-        users = set(facts.apps or ()) | {observed.app.arn}
-        return wanted_for(observed.app.account, users, settings.source_arn)
+        own = facts.app_arn or observed.app.arn
+        users = set(facts.apps or ()) | {own} | set(facts.kept)
+        match = _APP_ARN.match(own)
+        account = match[2] if match else observed.app.account
+        return wanted_for(account, users, settings.source_arn)
 
     def check(self, settings: Settings, observed: Observed) -> tuple[Drift, ...]:
         facts = self.facts(observed)
@@ -107,7 +161,8 @@ class ExecutionRoleTrust(Rule[Settings, RoleTrust]):
         if not bad:
             return ()
         role = facts.role_arn
-        users = sorted(docs.resource_name(a) for a in set(facts.apps or ()) | {observed.app.arn})
+        everyone = set(facts.apps or ()) | {facts.app_arn or observed.app.arn} | set(facts.kept)
+        users = sorted(docs.resource_name(a) for a in everyone)
         if complete:
             note = f"the change affects every application using it: {', '.join(users)}"
         else:

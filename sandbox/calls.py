@@ -47,6 +47,7 @@ class CallRecord:
     # The Managed Flink application a kinesisanalytics call names (per-app accounting).
     application: str | None = None
     request_id: str | None = None  # the x-amzn-RequestId answered (Managed Flink calls)
+    account: str | None = None  # the account the call acted in (its access key's)
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)

@@ -1,8 +1,8 @@
 """`flink-remediator sandbox serve`: run the local AWS account until SIGTERM or SIGINT.
 
 stdout carries exactly one JSON line (endpoint_url, queue_url, dlq_url, region, account_id,
-with --demo the principals and network, with --enforce-iam the admin's keys); everything else
-goes to stderr.
+with --demo the principals and network, with --accounts N the member accounts with their role
+ARNs and the central bus, with --enforce-iam the admin's keys); everything else goes to stderr.
 """
 
 from __future__ import annotations
@@ -38,6 +38,14 @@ def register(subparsers: Any) -> None:
         "--demo", action="store_true", help="seed demo users, a VPC and Flink applications"
     )
     serve.add_argument(
+        "--accounts",
+        type=int,
+        default=0,
+        metavar="N",
+        help="with --demo: also N member accounts, reached by an assumed role, whose events "
+        "reach the queue through a central bus (listed in the JSON line's `accounts`)",
+    )
+    serve.add_argument(
         "--transition-seconds",
         type=float,
         default=DEFAULT_TRANSITION_SECONDS,
@@ -53,7 +61,8 @@ def register(subparsers: Any) -> None:
 
 
 def serve_command(args: argparse.Namespace) -> int:
-    from sandbox.demo import seed
+    from sandbox.accounts_demo import seed_members
+    from sandbox.demo import Seeder, seed
     from sandbox.server import Sandbox
 
     logging.basicConfig(stream=sys.stderr, level=logging.WARNING)
@@ -64,6 +73,12 @@ def serve_command(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
+    if args.accounts and not args.demo:
+        sys.stderr.write("error: --accounts N needs --demo\n")
+        return 2
+    if not 0 <= args.accounts <= 50:
+        sys.stderr.write(f"error: --accounts must be 0..50, got {args.accounts}\n")
+        return 2
     sandbox = Sandbox(
         port=args.port,
         region=args.region,
@@ -73,14 +88,25 @@ def serve_command(args: argparse.Namespace) -> int:
     try:
         info: dict[str, Any] = sandbox.info()
         if args.demo:
+            queues = (sandbox.queue_url, sandbox.dlq_url)
             info.update(
                 seed(
                     sandbox.endpoint_url,
                     sandbox.region,
                     sandbox.account_id,
-                    (sandbox.queue_url, sandbox.dlq_url),
+                    queues,
+                    forget=not args.accounts,
                 )
             )
+            if args.accounts:
+                hub = Seeder(sandbox.endpoint_url, sandbox.region, sandbox.account_id)
+                daemon_arn = info["principals"]["daemon"]["arn"]
+                queue_arn = (
+                    f"arn:aws:sqs:{sandbox.region}:{sandbox.account_id}:"
+                    + (sandbox.queue_url.rsplit("/", 1)[-1])
+                )
+                info.update(seed_members(hub, args.accounts, queue_arn, daemon_arn))
+                hub.forget_seeding(queues)
         sys.stdout.write(json.dumps(info) + "\n")
         sys.stdout.flush()
         while not stop.wait(timeout=1.0):

@@ -52,21 +52,32 @@ DEMO_APPS: tuple[DemoApp, ...] = (
 
 
 class Seeder:
-    def __init__(self, endpoint_url: str, region: str, account_id: str) -> None:
-        self.endpoint_url, self.region, self.account_id = endpoint_url, region, account_id
+    """Seeds one account; `keys` (access key, secret, session token) select a member account
+    (an assumed role's keys act in the role's account, as in moto)."""
 
-    def client(self, service: str) -> Any:
+    def __init__(
+        self,
+        endpoint_url: str,
+        region: str,
+        account_id: str,
+        keys: tuple[str, str, str | None] = ("sandbox-admin", "sandbox", None),
+    ) -> None:
+        self.endpoint_url, self.region, self.account_id = endpoint_url, region, account_id
+        self.keys = keys
+
+    def client(self, service: str, region: str | None = None) -> Any:
         return boto3.client(
             service,
             endpoint_url=self.endpoint_url,
-            region_name=self.region,
-            aws_access_key_id="sandbox-admin",
-            aws_secret_access_key="sandbox",
+            region_name=region or self.region,
+            aws_access_key_id=self.keys[0],
+            aws_secret_access_key=self.keys[1],
+            aws_session_token=self.keys[2],
         )
 
-    def users(self) -> dict[str, dict[str, str]]:
+    def users(self, principals_wanted: dict[str, str] = PRINCIPALS) -> dict[str, dict[str, str]]:
         iam, principals = self.client("iam"), {}
-        for role, user_name in PRINCIPALS.items():
+        for role, user_name in principals_wanted.items():
             user = iam.create_user(UserName=user_name)["User"]
             key = iam.create_access_key(UserName=user_name)["AccessKey"]
             principals[role] = {
@@ -209,16 +220,22 @@ class Seeder:
 
 
 def seed(
-    endpoint_url: str, region: str, account_id: str, queue_urls: tuple[str, ...]
+    endpoint_url: str,
+    region: str,
+    account_id: str,
+    queue_urls: tuple[str, ...],
+    forget: bool = True,
 ) -> dict[str, Any]:
-    """Create the demo account; returns the principals (users with their keys) and network."""
+    """Create the demo account; returns the principals (users with their keys) and network.
+    `forget=False` leaves the purge to the caller (SQS allows one PurgeQueue a minute)."""
     seeder = Seeder(endpoint_url, region, account_id)
     principals = seeder.users()
     network = seeder.network()
     for app in DEMO_APPS:
         seeder.application(app, network)
     seeder.wait_settled()
-    seeder.forget_seeding(queue_urls)
+    if forget:
+        seeder.forget_seeding(queue_urls)
     return {
         "principals": principals,
         "network": network,

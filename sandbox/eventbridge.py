@@ -104,14 +104,17 @@ def provision(
     return Queues(queue_url=queue_url, dlq_url=dlq_url, queue_arn=queue_arn)
 
 
-def deliver(event: dict[str, Any], account_id: str, region: str, hops: int = 0) -> int:
-    """Route `event` through the ENABLED rules of `region`'s default bus; returns deliveries."""
+def deliver(
+    event: dict[str, Any], account_id: str, region: str, hops: int = 0, bus_name: str = "default"
+) -> int:
+    """Route `event` through the ENABLED rules of a bus (the account's default bus unless
+    forwarded to another, e.g. the central bus of the daemon's account); returns deliveries."""
     from moto.events.models import events_backends
     from moto.sqs.models import sqs_backends
 
     if hops > 3:  # a forwarding loop between buses
         return 0
-    bus = events_backends[account_id][region].event_buses.get("default")
+    bus = events_backends[account_id][region].event_buses.get(bus_name)
     delivered = 0
     for rule in list(bus.rules.values()) if bus else []:
         if rule.state != "ENABLED" or not rule.event_pattern.matches_event(event):  # type: ignore[arg-type]
@@ -125,5 +128,6 @@ def deliver(event: dict[str, Any], account_id: str, region: str, hops: int = 0) 
                 )
                 delivered += 1
             elif service == "events" and resource.startswith("event-bus/"):
-                delivered += deliver(event, target_account, target_region, hops + 1)
+                name = resource.removeprefix("event-bus/")
+                delivered += deliver(event, target_account, target_region, hops + 1, name)
     return delivered

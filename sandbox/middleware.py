@@ -4,6 +4,9 @@
 - everything else passes through to moto unchanged;
 - every call is written to the call log, and watched mutating calls (Flink, IAM role, EC2 route)
   become CloudTrail envelopes routed through the sandbox's EventBridge rules;
+- the account of a call is the account of its access key, as in moto (an assumed role's key
+  belongs to the role's account): Flink apps, call records and CloudTrail records
+  (recipientAccountId, the account's own buses) are per account;
 - /_sandbox/* is the control API (see sandbox/README.md).
 """
 
@@ -18,6 +21,8 @@ import uuid
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
+
+from moto.core.models import DEFAULT_ACCOUNT_ID
 
 from sandbox import cloudtrail, wire
 from sandbox.calls import CallLog, CallRecord, is_mutating
@@ -46,23 +51,33 @@ class SandboxMiddleware:
         self.transition_seconds = transition_seconds
         self.calls = CallLog()
         self.admin: AdminHandler | None = None
-        self._flink: dict[str, FlinkBackend] = {}
+        self._flink: dict[tuple[str, str], FlinkBackend] = {}
         self._lock = threading.Lock()
         self.clock = SandboxClock()  # shared by every Region's Flink backend
 
-    def flink_backend(self, region: str) -> FlinkBackend:
+    def flink_backend(self, region: str, account_id: str | None = None) -> FlinkBackend:
+        account = account_id or self.account_id
         with self._lock:
-            backend = self._flink.get(region)
+            backend = self._flink.get((account, region))
             if backend is None:
                 backend = FlinkBackend(
-                    self.account_id,
+                    account,
                     region,
-                    MotoLookups(self.account_id, region),
+                    MotoLookups(account, region),
                     self.transition_seconds,
                     clock=self.clock.now,
                 )
-                self._flink[region] = backend
+                self._flink[(account, region)] = backend
             return backend
+
+    def account_of(self, scope: Scope | None) -> str:
+        """The account a request acts in: its access key's (moto's own rule)."""
+        from moto.iam.models import get_account_id_from
+
+        if scope is None:
+            return self.account_id
+        account = get_account_id_from(scope.access_key_id)
+        return self.account_id if account == DEFAULT_ACCOUNT_ID else account
 
     def set_transition_seconds(self, seconds: float) -> None:
         with self._lock:
@@ -110,16 +125,15 @@ class SandboxMiddleware:
         operation: str,
     ) -> Iterable[bytes]:
         region = scope.region if scope else self.region
+        account = self.account_of(scope)
         request: dict[str, Any] = {}
         error: tuple[str, str] | None = None
         response: dict[str, Any] | None = None
         try:
             request = json.loads(body or b"{}")
-            backend = self.flink_backend(region)
-            authorize_flink(
-                environ, body, operation, request, region, self.account_id, backend.tags_of
-            )
-            response = handle(self.flink_backend(region), operation, request)
+            backend = self.flink_backend(region, account)
+            authorize_flink(environ, body, operation, request, region, account, backend.tags_of)
+            response = handle(backend, operation, request)
             status, out = 200, json.dumps(response).encode()
         except FlinkApiError as exc:
             error, status, out = (exc.code, exc.message), exc.status, exc.body()
@@ -236,7 +250,8 @@ class SandboxMiddleware:
         request_id: str | None = None,
     ) -> None:
         key = scope.access_key_id if scope else None
-        identity = user_identity(key, region, self.account_id)
+        account = self.account_of(scope)
+        identity = user_identity(key, region, account)
         emitted = False
         if cloudtrail.is_emitted(service, operation):
             call = cloudtrail.ApiCall(
@@ -253,10 +268,10 @@ class SandboxMiddleware:
             )
             if request_id:
                 call = dataclasses.replace(call, request_id=request_id)
-            detail = cloudtrail.record(call, identity, self.account_id)
-            event = cloudtrail.envelope(call, detail, self.account_id)
+            detail = cloudtrail.record(call, identity, account)
+            event = cloudtrail.envelope(call, detail, account)
             try:
-                emitted = deliver(event, self.account_id, event["region"]) > 0
+                emitted = deliver(event, account, event["region"]) > 0
             except Exception:
                 log.exception("sandbox_event_delivery_failed")
         self.calls.add(
@@ -272,6 +287,7 @@ class SandboxMiddleware:
                 emitted=emitted,
                 application=_application(service, request),
                 request_id=request_id,
+                account=account,
             )
         )
 

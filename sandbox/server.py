@@ -201,7 +201,8 @@ class Sandbox:
 
 
 def _selected(record: CallRecord, wanted: dict[str, str]) -> bool:
-    """Filters of GET /_sandbox/calls: service, operation, mutating=true|false, caller_arn."""
+    """Filters of GET /_sandbox/calls: service, operation, mutating=true|false, caller_arn,
+    account."""
     values = record.as_json()
     for key, expected in wanted.items():
         actual = values.get(key)

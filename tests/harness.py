@@ -98,9 +98,9 @@ class Target:
 
 
 class SandboxProcess:
-    def __init__(self) -> None:
+    def __init__(self, *args: str) -> None:
         self.process = subprocess.Popen(
-            [*CLI, "sandbox", "serve", "--demo", "--port", str(free_port())],
+            [*CLI, "sandbox", "serve", "--demo", "--port", str(free_port()), *args],
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
             text=True,

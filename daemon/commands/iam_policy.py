@@ -16,6 +16,7 @@ from typing import Any
 
 from daemon import errors
 from daemon.aws import Aws
+from daemon.desired.iam_hub import hub_policy, member_policy
 from daemon.desired.iam_policy import EventQueue, daemon_policy
 from daemon.desired.loader import load_config
 from daemon.ingest.sqs import dead_letter_arn
@@ -42,6 +43,15 @@ def register(subparsers: Any) -> None:
     p.add_argument("--queue-kms-key-arn", default="", help="the queue's KMS key (--queue-arn)")
     p.add_argument("--own-role-arn", default="", help="the daemon's role (default: config)")
     p.add_argument("--read-only", action="store_true", help="for dry-run only deployments")
+    split = p.add_mutually_exclusive_group()
+    split.add_argument(
+        "--hub",
+        action="store_true",
+        help="many accounts: the daemon's own role (queue, sts:AssumeRole on the member roles)",
+    )
+    split.add_argument(
+        "--member", action="store_true", help="many accounts: the member role in each account"
+    )
     p.set_defaults(func=print_policy)
 
 
@@ -70,9 +80,14 @@ def print_policy(args: argparse.Namespace) -> int:
             queue = lookup_queue(Aws(_url_region(args.queue_url)), args.queue_url)
         elif args.queue_arn:
             queue = EventQueue(args.queue_arn, args.dlq_arn, args.queue_kms_key_arn)
-        policy = daemon_policy(
-            config, queue, own_role_arn=args.own_role_arn, read_only=args.read_only
-        )
+        if args.hub:
+            policy = hub_policy(config, queue)
+        elif args.member:
+            policy = member_policy(config, read_only=args.read_only)
+        else:
+            policy = daemon_policy(
+                config, queue, own_role_arn=args.own_role_arn, read_only=args.read_only
+            )
     except errors.ConfigError as exc:
         print("\n".join(exc.problems), file=sys.stderr)
         return 1

@@ -17,17 +17,18 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from daemon import errors
 from daemon.apply.executor import Executor
 from daemon.apply.notify import Notifier
-from daemon.aws import AwsByRegion
 from daemon.commands import exits
+from daemon.commands.fleet import connect, index_all
 from daemon.commands.interrupts import Interrupts
 from daemon.commands.passes import PassResult, RecordingResolver, run_pass, select
 from daemon.commands.plan_file import PlanFileError, load_plan, stale_apps
 from daemon.commands.preflight import caller_identity
 from daemon.desired.loader import load_config
 from daemon.evidence.securityhub import publisher_for
-from daemon.reconcile.inventory import Inventory, index_applications
+from daemon.reconcile.inventory import Inventory
 from daemon.reconcile.reconciler import Reconciler, ReconcileResult
 from daemon.reconcile.report import Overrides, render_text, to_json
+from daemon.sessions import AwsByAccount
 from daemon.settings import home_region
 from daemon.state import AppRef, Cause, Plan
 from daemon.telemetry import logs
@@ -90,16 +91,13 @@ def run_plan_or_apply(args: argparse.Namespace) -> int:
     identity = caller_identity(region)
     if isinstance(identity, str):
         return exits.fail(identity, exits.UNAVAILABLE)
-    aws = AwsByRegion()
     try:
-        account = str(identity.get("Account") or aws.region(region).account_id())
-        if account not in config.accounts:
-            return exits.fail(
-                f"the credentials are for account {account}, which {args.config} "
-                f"does not list in accounts {list(config.accounts)}"
-            )
+        fleet = connect(config, region)
+        aws = fleet.aws
         inventory = Inventory()
-        found = index_applications(aws, account, config.regions, inventory)
+        found = index_all(fleet, config, inventory)
+    except errors.SettingsError as exc:
+        return exits.fail(str(exc))
     except errors.AwsError as exc:
         return exits.fail(str(exc))
     apps, unmatched = select(found, args.app)
@@ -107,7 +105,7 @@ def run_plan_or_apply(args: argparse.Namespace) -> int:
         return exits.fail(f"--app {', '.join(unmatched)}: no application of that name")
     resolver = RecordingResolver(config)
     # Security Hub findings: from `apply` (also --dry-run), never from `plan` (it writes nothing).
-    evidence = publisher_for(config, aws) if args.command == "apply" else None
+    evidence = publisher_for(config, aws.own) if args.command == "apply" else None
     reconciler = Reconciler(
         aws,
         resolver,
@@ -135,8 +133,11 @@ def _apply_saved(args: argparse.Namespace) -> int:
     if unmatched:
         return exits.fail(f"--app {', '.join(unmatched)}: not in {saved.path}")
     plans = {p.app: p for p in saved.plans if p.app in chosen}
-    aws = AwsByRegion()
+    # A saved plan carries no config, so no member roles: it applies to the credentials' own
+    # account only (an app of another account fails with NoRoleForAccount, never elsewhere).
+    aws = AwsByAccount()
     try:
+        aws.identify()
         stale = stale_apps(list(plans.values()), aws)
     except errors.AwsError as exc:
         return exits.fail(str(exc))

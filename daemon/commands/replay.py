@@ -13,8 +13,8 @@ import sys
 from typing import Any
 
 from daemon import errors
-from daemon.aws import AwsByRegion
 from daemon.commands import exits
+from daemon.commands.fleet import connect, index_all
 from daemon.commands.preflight import caller_identity
 from daemon.desired.loader import load_config
 from daemon.ingest.dedupe import EventIdCache
@@ -22,7 +22,7 @@ from daemon.ingest.files import read_events
 from daemon.ingest.identity import OwnIdentity
 from daemon.ingest.intake import Ignored, Intake
 from daemon.ingest.router import Router
-from daemon.reconcile.inventory import Inventory, index_applications
+from daemon.reconcile.inventory import Inventory
 from daemon.reconcile.reconciler import Reconciler
 from daemon.reconcile.report import render_text, to_json
 from daemon.reconcile.rules import resolver_for
@@ -56,20 +56,19 @@ def replay(args: argparse.Namespace) -> int:
     if bad:
         more = f" (and {len(bad) - 1} more files)" if len(bad) > 1 else ""
         return exits.fail(f"{bad[0]}{more}")
-    aws = AwsByRegion()
     out = sys.stderr if args.output == "json" else sys.stdout
     caller = caller_identity(config.regions[0])
     if isinstance(caller, str):
         return exits.fail(caller, exits.UNAVAILABLE)
     try:
-        caller = caller or aws.region(config.regions[0]).call("sts", "GetCallerIdentity")
-        account = str(caller["Account"])
+        fleet = connect(config, config.regions[0])
+        aws, directory = fleet.aws, fleet.directory
         inventory = Inventory()
-        index_applications(aws, account, config.regions, inventory)
-        intake = Intake(
-            OwnIdentity.from_caller_identity(str(caller["Arn"])), EventIdCache(), lambda: config
-        )
-        router = Router(inventory, aws.region)
+        index_all(fleet, config, inventory)
+        roles = (a.role_arn for a in directory.accesses().values() if a.role_arn)
+        own = OwnIdentity.from_caller_identity(fleet.own_arn).with_roles(roles)
+        intake = Intake(own, EventIdCache(), lambda: config, directory.accounts)
+        router = Router(inventory, aws.account)
         causes: dict[AppRef, Cause] = {}
         for path in args.files:
             for location, body in read_events(path):

@@ -16,6 +16,7 @@ from typing import Any
 
 from daemon import errors
 from daemon.aws import AwsByRegion
+from daemon.commands.fleet import connect, index_all
 from daemon.desired.config import DesiredConfig
 from daemon.desired.loader import load_config
 from daemon.evidence.history import FindingHistory, read_history
@@ -23,7 +24,7 @@ from daemon.evidence.html import to_html
 from daemon.evidence.render import to_csv, to_json
 from daemon.evidence.report import Control, Report, build_report
 from daemon.reconcile.fleet import reconcile_all
-from daemon.reconcile.inventory import Inventory, index_applications
+from daemon.reconcile.inventory import Inventory
 from daemon.reconcile.reconciler import Reconciler
 from daemon.reconcile.rules import resolver_for
 from daemon.reconcile.verdicts import Verdict
@@ -71,20 +72,13 @@ def run_report(args: argparse.Namespace) -> int:
     except errors.ConfigError as exc:
         print("\n".join(exc.problems), file=sys.stderr)
         return EXIT_ERROR
-    aws = AwsByRegion()
     try:
-        account = aws.region(config.regions[0]).account_id()
-        if account not in config.accounts:
-            print(
-                f"error: the credentials are for account {account}, which {args.config} "
-                f"does not list in accounts {list(config.accounts)}",
-                file=sys.stderr,
-            )
-            return EXIT_ERROR
+        fleet = connect(config, config.regions[0])
+        aws, account = fleet.aws, fleet.directory.own_account
         inventory = Inventory()
-        apps = sorted(index_applications(aws, account, config.regions, inventory))
-        history = _history(config, aws, account)
-    except errors.AwsError as exc:
+        apps = sorted(index_all(fleet, config, inventory))
+        history = _history(config, aws.own, account)
+    except (errors.AwsError, errors.SettingsError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_ERROR
     sink = _Collected()

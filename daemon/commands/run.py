@@ -9,7 +9,6 @@ from typing import Any
 import structlog
 
 from daemon import errors, settings
-from daemon.aws import AwsByRegion
 from daemon.commands import exits
 from daemon.commands.interrupts import Interrupts
 from daemon.commands.preflight import caller_identity
@@ -53,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
     if isinstance(identity, str):
         return exits.fail(identity, exits.UNAVAILABLE)
     try:
-        daemon = Daemon(run_settings, config, AwsByRegion())
+        daemon = Daemon(run_settings, config)
     except OSError as exc:
         where = f"{run_settings.metrics_host}:{run_settings.metrics_port}"
         return exits.fail(

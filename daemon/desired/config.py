@@ -12,6 +12,7 @@ from typing import Any
 
 from daemon.desired.glob import glob_matches
 from daemon.desired.model import ConfigurableRule, ExecutionRolesModel
+from daemon.sessions import ACCOUNT_PLACEHOLDER, AccountAccess
 from daemon.state import AppRef, Mode
 from remediations.base import RuleSettings
 from remediations.disruption import Disruption
@@ -76,6 +77,14 @@ class SecurityHubSettings:
     runbook_url: str = ""
 
 
+@dataclass(frozen=True)
+class Organization:
+    """`organization:`: every ACTIVE account under these OUs or roots, recursively."""
+
+    ou_ids: tuple[str, ...]
+    exclude_accounts: frozenset[str] = frozenset()
+
+
 @dataclass(frozen=True, eq=False)
 class DesiredConfig:
     """A validated desired-state file. `rules` holds every known rule's settings after the
@@ -97,6 +106,12 @@ class DesiredConfig:
     daemon_role_arn: str | None = None
     # `defaults.disruption`: for rules whose settings set no `disruption`.
     default_disruption: Disruption | None = None
+    # `accounts:` given as mappings (explicit role / external id), the top-level role template
+    # ("arn:aws:iam::{account}:role/...") and external id, and organisation discovery.
+    account_entries: Mapping[str, AccountAccess] = field(default_factory=dict)
+    assume_role: str | None = None
+    external_id: str | None = None
+    organization: Organization | None = None
     # resolve() memo: matched override indices -> resolved rules. Not part of the value.
     _memo: dict[tuple[int, ...], Any] = field(default_factory=dict, repr=False)
 
@@ -114,6 +129,18 @@ class DesiredConfig:
             hub.enabled, hub.region, severity, hub.flush_interval_seconds, hub.runbook_url
         )
         return {"security_hub": settings, "controls": refs}
+
+    def access_for(self, account: str, own_account: str) -> AccountAccess:
+        """How to reach `account`: its own role, else the template, except that the
+        credentials' own account uses them directly unless its entry names a role."""
+        entry = self.account_entries.get(account)
+        role = entry.role_arn if entry is not None else None
+        if role is None and account != own_account:
+            role = self.assume_role
+        if role is None:
+            return AccountAccess(account)
+        external = (entry.external_id if entry is not None else None) or self.external_id
+        return AccountAccess(account, role.replace(ACCOUNT_PLACEHOLDER, account), external)
 
     @property
     def rule_ids(self) -> tuple[str, ...]:

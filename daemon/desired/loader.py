@@ -10,13 +10,14 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from daemon.desired.config import DesiredConfig, IgnoreTag, Match, Override
+from daemon.desired.config import DesiredConfig, IgnoreTag, Match, Organization, Override
 from daemon.desired.glob import glob_matches
 from daemon.desired.limits import Limits
 from daemon.desired.model import CONFIG_VERSION, ConfigurableRule, config_model
 from daemon.desired.problems import from_validation_error
 from daemon.desired.source import Problem, Source, fail, format_path, read_source, too_big
 from daemon.errors import ConfigError
+from daemon.sessions import AccountAccess
 from remediations.base import RuleSettings
 
 
@@ -102,7 +103,12 @@ def _cross_checks(
 ) -> list[Problem]:
     """What one section cannot know alone: names unique, overrides that can never match,
     and each override's settings merged onto `rules:` still valid as a whole."""
-    problems = _listed_twice(source, ("accounts",), config.accounts)
+    ids = [_account_id(a) for a in config.accounts]
+    problems = _listed_twice(source, ("accounts",), ids)
+    if not ids and config.organization is None:
+        problems.append(
+            _at(source, ("accounts",), "list at least one account, or give `organization:`")
+        )
     problems += _listed_twice(source, ("regions",), config.regions)
     first_name: dict[str, int] = {}
     for index, override in enumerate(config.overrides):
@@ -120,7 +126,7 @@ def _cross_checks(
             )
         first_name.setdefault(override.name, index)
         for pos, account in enumerate(override.match.accounts or ()):
-            if account not in config.accounts:
+            if config.organization is None and account not in ids:
                 problems.append(
                     _at(
                         source,
@@ -221,7 +227,7 @@ def _build(source: Source, config: Any, rules: Mapping[str, ConfigurableRule]) -
     return DesiredConfig(
         path=source.file,
         sha256=source.sha256,
-        accounts=tuple(config.accounts),
+        accounts=tuple(_account_id(a) for a in config.accounts),
         regions=tuple(config.regions),
         default_mode=config.defaults.mode,
         default_disruption=config.defaults.disruption,
@@ -232,7 +238,30 @@ def _build(source: Source, config: Any, rules: Mapping[str, ConfigurableRule]) -
         **DesiredConfig.evidence_from(config),
         execution_roles=config.execution_roles,
         daemon_role_arn=config.daemon_role_arn,
+        **_account_access(config),
     )
+
+
+def _account_id(entry: Any) -> str:
+    return entry if isinstance(entry, str) else str(entry.id)
+
+
+def _account_access(config: Any) -> dict[str, Any]:
+    """`accounts:` mappings, the top-level role template and `organization:` as config values."""
+    entries = {
+        a.id: AccountAccess(a.id, a.assume_role, a.external_id)
+        for a in config.accounts
+        if not isinstance(a, str)
+    }
+    org = config.organization
+    return {
+        "account_entries": entries,
+        "assume_role": config.assume_role,
+        "external_id": config.external_id,
+        "organization": None
+        if org is None
+        else Organization(tuple(org.ou_ids), frozenset(org.exclude_accounts)),
+    }
 
 
 def _tuple(values: list[str] | None) -> tuple[str, ...] | None:

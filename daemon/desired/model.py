@@ -20,6 +20,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    PlainValidator,
     ValidationError,
     create_model,
     model_validator,
@@ -155,6 +156,46 @@ class ExecutionRolesModel(_Strict):
 
 
 _ROLE_ARN = r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$"
+# A role ARN, or a template whose account is `{account}` (filled in per account).
+_ROLE_TEMPLATE = r"^arn:aws[a-z-]*:iam::(\d{12}|\{account\}):role/[\w+=,.@/-]+$"
+_EXTERNAL_ID = r"^[A-Za-z0-9_+=,.@:/-]{2,1224}$"
+_OU_OR_ROOT = r"^(ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}|r-[0-9a-z]{4,32})$"
+
+
+class AccountModel(_Strict):
+    """One account as a mapping: its id and, optionally, how to reach it."""
+
+    id: AccountId
+    assume_role: str | None = Field(
+        default=None,
+        pattern=_ROLE_TEMPLATE,
+        description="Role the daemon assumes in this account (overrides the top-level one).",
+    )
+    external_id: str | None = Field(default=None, pattern=_EXTERNAL_ID)
+
+
+class OrganizationModel(_Strict):
+    """Accounts discovered in AWS Organizations (re-read on every sweep): every ACTIVE account
+    under these OUs or roots, recursively, except the excluded ones."""
+
+    ou_ids: list[Annotated[str, Field(pattern=_OU_OR_ROOT)]] = Field(min_length=1)
+    exclude_accounts: list[AccountId] = Field(default_factory=list)
+
+
+def _account_entry(value: object) -> str | AccountModel:
+    # A plain validator, so an error names `accounts[N]` (or `accounts[N].field`) only.
+    if isinstance(value, dict):
+        return AccountModel.model_validate(value)
+    value = _account_from_yaml(value)
+    if not isinstance(value, str):
+        raise ValueError("an account is a 12-digit id or a mapping {id, assume_role, external_id}")
+    return _check_account(value)
+
+
+AccountEntry = Annotated[
+    str | AccountModel,
+    PlainValidator(_account_entry, json_schema_input_type=AccountId | AccountModel),
+]
 
 
 class MatchModel(_Strict):
@@ -263,7 +304,10 @@ def _build(rules: tuple[_RuleKey, ...]) -> type[BaseModel]:
         "DesiredState",
         __base__=_Strict,
         version=(Literal[1], Field(description=f"Config format version: {CONFIG_VERSION}.")),
-        accounts=(list[AccountId], Field(min_length=1)),
+        accounts=(
+            list[AccountEntry],
+            Field(description="Account ids, or mappings {id, assume_role, external_id}."),
+        ),
         regions=(list[Region], Field(min_length=1)),
         defaults=(DefaultsModel, Field(default_factory=DefaultsModel)),
         ignore_tag=(IgnoreTagModel | None, Field(default_factory=IgnoreTagModel)),
@@ -278,6 +322,20 @@ def _build(rules: tuple[_RuleKey, ...]) -> type[BaseModel]:
                 pattern=_ROLE_ARN,
                 description="The daemon's own role: `iam-policy` denies every write on it.",
             ),
+        ),
+        assume_role=(
+            str | None,
+            Field(
+                default=None,
+                pattern=_ROLE_TEMPLATE,
+                description="Role assumed in every account but the credentials' own, e.g. "
+                "arn:aws:iam::{account}:role/flink-remediator-member.",
+            ),
+        ),
+        external_id=(str | None, Field(default=None, pattern=_EXTERNAL_ID)),
+        organization=(
+            OrganizationModel | None,
+            Field(default=None, description="Also every account found under these OUs."),
         ),
         rules=(rules_model, Field(default_factory=rules_model)),
         overrides=(list[override], Field(default_factory=list)),  # type: ignore[valid-type]

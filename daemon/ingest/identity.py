@@ -7,13 +7,17 @@ is read from `sessionContext.sessionIssuer.arn` (which carries the role path) or
 parsed from its assumed-role ARN. IAM role names are unique per account regardless of path and
 case, so roles compare by (partition, account, name case-insensitively).
 
+In member accounts the daemon acts as the member role it assumes there: `with_roles` adds those
+roles, so an event the daemon caused in any account is recognised as its own.
+
 Caveat: a human using the daemon's role is treated as the daemon; give the daemon its own role.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 
 from daemon.errors import SettingsError
 from daemon.ingest.events import Hint
@@ -39,6 +43,7 @@ class OwnIdentity:
 
     arn: str
     role: RoleKey | None = None
+    member_roles: frozenset[RoleKey] = frozenset()  # roles it assumes in other accounts
 
     @classmethod
     def from_caller_identity(cls, arn: str) -> OwnIdentity:
@@ -48,9 +53,17 @@ class OwnIdentity:
             raise SettingsError(f"not an IAM or STS principal ARN: {arn!r}")
         return cls(arn=arn, role=role_of(arn))
 
+    def with_roles(self, role_arns: Iterable[str]) -> OwnIdentity:
+        """The same identity, also acting as these (member) roles."""
+        roles = {key for arn in role_arns if (key := role_of(arn)) is not None}
+        return replace(self, member_roles=frozenset(roles))
+
     def caused(self, hint: Hint) -> bool:
-        """True if the event was made by this identity (or, for a role, any of its sessions)."""
+        """True if the event was made by this identity (or, for a role, any of its sessions,
+        or a session of a member role it assumes)."""
+        arns = [arn for arn in (hint.actor_issuer_arn, hint.actor) if arn]
+        if any(role_of(arn) in self.member_roles for arn in arns):
+            return True
         if self.role is None:
             return bool(hint.actor) and hint.actor == self.arn
-        arns = (hint.actor_issuer_arn, hint.actor)
-        return any(role_of(arn) == self.role for arn in arns if arn)
+        return any(role_of(arn) == self.role for arn in arns)

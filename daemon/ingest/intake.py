@@ -1,9 +1,11 @@
 """The front of the event pipeline, shared by the daemon and `replay`: parse, then drop what
-must not cause work (the daemon's own changes, duplicates), counting every drop by reason."""
+must not cause work (the daemon's own changes, duplicates, accounts and Regions not covered),
+counting every drop by reason. Nothing here calls AWS: an event claiming an account the daemon
+does not cover is dropped before anything reads it."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import cast
@@ -36,6 +38,7 @@ class Intake:
         identity: OwnIdentity,
         dedupe: EventIdCache,
         config: Callable[[], DesiredConfig],
+        accounts: Callable[[], Iterable[str]] | None = None,
         *,
         dedupe_completed_only: bool = False,
     ) -> None:
@@ -43,14 +46,20 @@ class Intake:
         self._dedupe = dedupe
         self._completed_only = dedupe_completed_only
         self._config = config
+        # The covered accounts (config plus organisation discovery); default: the config's.
+        self._accounts = accounts or (lambda: self._config().accounts)
         self._event_names = LIFECYCLE_EVENTS.union(*(r.trigger_events for r in RULES.values()))
+
+    def set_identity(self, identity: OwnIdentity) -> None:
+        """Member roles change when accounts are discovered or the config is reloaded."""
+        self._identity = identity
 
     def accept(self, body: str | bytes) -> Hint | Ignored:
         config = self._config()
         try:
             hint = parse(
                 body,
-                accounts=frozenset(config.accounts),
+                accounts=frozenset(self._accounts()),
                 regions=frozenset(config.regions),
                 event_names=self._event_names,
             )

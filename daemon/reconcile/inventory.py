@@ -58,6 +58,7 @@ class Inventory:
 
     def __init__(self) -> None:
         self._apps: dict[AppRef, AppFacts] = {}
+        self._indexed_accounts: set[str] = set()  # listed completely at least once
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
@@ -67,6 +68,14 @@ class Inventory:
     def update(self, app: AppRef, facts: AppFacts) -> None:
         with self._lock:
             self._apps[app] = facts
+
+    def mark_indexed(self, account: str) -> None:
+        with self._lock:
+            self._indexed_accounts.add(account)
+
+    def indexed(self, account: str) -> bool:
+        with self._lock:
+            return account in self._indexed_accounts
 
     def forget(self, app: AppRef) -> None:
         with self._lock:
@@ -111,12 +120,13 @@ class Inventory:
     def role_index(
         self, complete: Callable[[], bool]
     ) -> Callable[[str], tuple[AppRef, ...] | None]:
-        """A `RoleIndex` over this inventory; None until `complete()` says it is filled."""
+        """A `RoleIndex` over this inventory; None until `complete()` says it is filled and
+        the role's account has been listed completely."""
 
         def apps_using(role_arn: str) -> tuple[AppRef, ...] | None:
-            if not complete():
-                return None
             account = role_arn.split(":")[4] if role_arn.count(":") >= 5 else ""
+            if not complete() or not self.indexed(account):
+                return None
             return tuple(sorted(self.for_roles(account, [role_arn.rsplit("/", 1)[-1]])))
 
         return apps_using
@@ -128,7 +138,8 @@ class Inventory:
 def index_applications(
     aws: Any, account: str, regions: Iterable[str], inventory: Inventory
 ) -> tuple[AppRef, ...]:
-    """Fill the index from scratch (read-only: ListApplications and DescribeApplication)."""
+    """Fill the index from scratch (read-only: ListApplications and DescribeApplication).
+    `aws` is the account's clients (`region(r)`); the account counts as indexed after."""
     found: list[AppRef] = []
     for region in regions:
         client = aws.region(region)
@@ -138,4 +149,5 @@ def index_applications(
             )["ApplicationDetail"]
             inventory.update(app, AppFacts.from_detail(detail))
             found.append(app)
+    inventory.mark_indexed(account)
     return tuple(found)

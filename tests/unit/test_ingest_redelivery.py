@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -109,7 +110,9 @@ class Rig:
         self.work: AppQueue = WorkQueue(
             runs, on_done=settle, workers=1, debounce_seconds=0, clock=self.clock
         )
-        router = Router(Inventory(), lambda region: self.sqs_api)  # type: ignore[arg-type,return-value]
+        # Every account's and Region's reads go to the fake (whose routing reads can fail).
+        fake_regions = SimpleNamespace(region=lambda region: self.sqs_api)
+        router = Router(Inventory(), lambda account: fake_regions)  # type: ignore[arg-type,return-value]
         self.consumer = EventConsumer(self.queue, intake, router, submitter(self.work))
         self.work.start()
 

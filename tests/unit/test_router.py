@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from daemon.aws import AwsByRegion
 from daemon.ingest.events import Hint
 from daemon.ingest.router import Router
 from daemon.reconcile.inventory import AppFacts, Inventory
@@ -54,7 +55,8 @@ def router_for(ec2: RouteTables, *apps: tuple[AppRef, AppFacts]) -> Router:
     inventory = Inventory()
     for app, facts in apps:
         inventory.update(app, facts)
-    return Router(inventory, lambda region: ec2)  # type: ignore[arg-type, return-value]
+    clients = AwsByRegion(lambda region: ec2)  # type: ignore[arg-type, return-value]
+    return Router(inventory, lambda account: clients)
 
 
 def test_a_route_table_event_reaches_the_apps_of_its_live_associations_only() -> None:

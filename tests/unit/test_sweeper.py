@@ -49,8 +49,9 @@ def config_for(sandbox: Sandbox, tmp_path: Path) -> DesiredConfig:
 
 def sweeper(h: Harness, config: DesiredConfig, submit: Reconciles, **kw: Any) -> Sweeper:
     aws = AwsByRegion(lambda _region: h.aws)
+    accounts = lambda: [h.sandbox.account_id]  # noqa: E731
     return Sweeper(
-        aws, h.sandbox.account_id, lambda: config, Inventory(), FixBudget(5, 60), submit, **kw
+        lambda _account: aws, accounts, lambda: config, Inventory(), FixBudget(5, 60), submit, **kw
     )
 
 
@@ -108,8 +109,8 @@ def test_an_aws_failure_fails_the_sweep_and_leaves_the_index_incomplete(
 
     submit = Reconciles()
     sweep = Sweeper(
-        AwsByRegion(unreachable),
-        h.sandbox.account_id,
+        lambda _account: AwsByRegion(unreachable),
+        lambda: [h.sandbox.account_id],
         lambda: config_for(h.sandbox, tmp_path),
         Inventory(),
         FixBudget(5, 60),
@@ -118,5 +119,5 @@ def test_an_aws_failure_fails_the_sweep_and_leaves_the_index_incomplete(
     )
     with capture_logs() as logs:
         assert sweep.sweep() is False
-    assert [r["event"] for r in logs] == ["sweep_failed", "sweep_finished"]
+    assert [r["event"] for r in logs] == ["sweep_account_failed", "sweep_finished"]
     assert submit.asked == [] and not sweep.indexed.is_set()

@@ -1,0 +1,52 @@
+"""What `plan`, `apply`, `report` and `replay` share: the gateway over every covered account
+(member accounts through their assumed role) and one complete inventory of them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from daemon import errors
+from daemon.desired.config import DesiredConfig
+from daemon.reconcile.accounts import AccountDirectory
+from daemon.reconcile.inventory import Inventory, index_applications
+from daemon.sessions import AwsByAccount
+from daemon.state import AppRef
+
+
+@dataclass(frozen=True)
+class Fleet:
+    aws: AwsByAccount
+    directory: AccountDirectory
+    own_arn: str
+
+
+def connect(config: DesiredConfig, home_region: str) -> Fleet:
+    """Identify the credentials, read the organisation if configured, and check that every
+    covered account other than the credentials' own has a role to assume (SettingsError)."""
+    directory = AccountDirectory(lambda: config, lambda: aws.region(home_region))
+    aws = AwsByAccount(directory.accesses, home_region)
+    caller = aws.identify()
+    own = directory.own_account = caller["Account"]
+    accounts = directory.refresh()
+    unreachable = [a for a in accounts if a != own and not config.access_for(a, own).role_arn]
+    if unreachable:
+        raise errors.SettingsError(
+            f"the credentials are for account {own}; {config.path} lists accounts "
+            f"{unreachable} without an assume_role to reach them (accounts {list(accounts)})"
+        )
+    return Fleet(aws, directory, caller["Arn"])
+
+
+def index_all(fleet: Fleet, config: DesiredConfig, inventory: Inventory) -> tuple[AppRef, ...]:
+    """Every application of every covered account and configured region."""
+    found: list[AppRef] = []
+    for account in fleet.directory.accounts():
+        try:
+            clients = fleet.aws.account(account)
+            found += index_applications(clients, account, config.regions, inventory)
+        except errors.AwsError as exc:
+            # The command stops either way: say which account, whatever the kind of failure.
+            raise errors.PermanentAwsError(
+                exc.operation, exc.code, f"account {account}: {exc}"
+            ) from exc
+    return tuple(found)
