@@ -19,6 +19,7 @@ from daemon.desired.config import DesiredConfig
 from daemon.ingest.work import Submit
 from daemon.reconcile.budget import FixBudget
 from daemon.reconcile.inventory import Inventory, index_applications
+from daemon.reconcile.pass_reads import PassReads
 from daemon.reconcile.workqueue import Ticket
 from daemon.state import AppRef, Cause
 from daemon.telemetry import metrics
@@ -44,6 +45,7 @@ class Sweeper:
         self._wait, self._clock = wait_seconds, clock
         # Set after the first complete listing: role rules must not act on a partial index.
         self.indexed = indexed if indexed is not None else threading.Event()
+        self._reads: PassReads | None = None
 
     def sweep(self) -> bool:
         """One sweep; True when every application was listed and reconciled without error
@@ -63,8 +65,11 @@ class Sweeper:
 
     def _index(self) -> set[AppRef]:
         apps: set[AppRef] = set()
+        self._reads = PassReads()  # the listing's details and batched reads, for this sweep
         for region in self._config().regions:
-            found = index_applications(self._aws, self._account, [region], self._inventory)
+            found = index_applications(
+                self._aws, self._account, [region], self._inventory, self._reads
+            )
             for gone in self._inventory.retain(self._account, region, found):
                 metrics.forget_application(gone)
             metrics.set_application_count(self._account, region, len(found))
@@ -80,6 +85,6 @@ class Sweeper:
             outcome[0] = ok
             done.set()
 
-        self._submit(apps, Cause("sweep"), Ticket(apps, settled))
+        self._submit(apps, Cause("sweep", reads=self._reads), Ticket(apps, settled))
         done.wait(self._wait)
         return outcome[0]

@@ -26,6 +26,7 @@ from daemon.commands.preflight import caller_identity
 from daemon.desired.loader import load_config
 from daemon.evidence.securityhub import publisher_for
 from daemon.reconcile.inventory import Inventory, index_applications
+from daemon.reconcile.pass_reads import PassReads
 from daemon.reconcile.reconciler import Reconciler, ReconcileResult
 from daemon.reconcile.report import Overrides, render_text, to_json
 from daemon.settings import home_region
@@ -98,8 +99,8 @@ def run_plan_or_apply(args: argparse.Namespace) -> int:
                 f"the credentials are for account {account}, which {args.config} "
                 f"does not list in accounts {list(config.accounts)}"
             )
-        inventory = Inventory()
-        found = index_applications(aws, account, config.regions, inventory)
+        inventory, reads = Inventory(), PassReads()
+        found = index_applications(aws, account, config.regions, inventory, reads)
     except errors.AwsError as exc:
         return exits.fail(str(exc))
     apps, unmatched = select(found, args.app)
@@ -118,7 +119,7 @@ def run_plan_or_apply(args: argparse.Namespace) -> int:
     interrupts = Interrupts(FORCED)
     interrupts.install()
     done = _with_progress(
-        lambda app: reconciler.reconcile(app, Cause("cli")), apps, args, interrupts
+        lambda app: reconciler.reconcile(app, Cause("cli", reads=reads)), apps, args, interrupts
     )
     if evidence is not None:
         evidence.flush()

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from daemon.aws import Aws
+from daemon.reconcile.pass_reads import PassReads
 from daemon.state import AppRef
 
 
@@ -163,9 +164,14 @@ _NO_APPS: frozenset[AppRef] = frozenset()
 
 
 def index_applications(
-    aws: Any, account: str, regions: Iterable[str], inventory: Inventory
+    aws: Any,
+    account: str,
+    regions: Iterable[str],
+    inventory: Inventory,
+    reads: PassReads | None = None,
 ) -> tuple[AppRef, ...]:
-    """Fill the index from scratch (read-only: ListApplications and DescribeApplication)."""
+    """Fill the index from scratch (read-only: ListApplications and DescribeApplication);
+    `reads` keeps each detail as the observation of the pass that follows."""
     found: list[AppRef] = []
     for region in regions:
         client = aws.region(region)
@@ -174,5 +180,7 @@ def index_applications(
                 "kinesisanalyticsv2", "DescribeApplication", ApplicationName=app.name
             )["ApplicationDetail"]
             inventory.update(app, AppFacts.from_detail(detail))
+            if reads is not None:
+                reads.remember_detail(app, detail)
             found.append(app)
     return tuple(found)
