@@ -6,9 +6,11 @@ a subnet's routes reach applications only through this index.
 
 from __future__ import annotations
 
+import functools
 import sys
 import threading
 from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -169,18 +171,26 @@ def index_applications(
     regions: Iterable[str],
     inventory: Inventory,
     reads: PassReads | None = None,
+    workers: int = 8,
 ) -> tuple[AppRef, ...]:
-    """Fill the index from scratch (read-only: ListApplications and DescribeApplication);
-    `reads` keeps each detail as the observation of the pass that follows."""
+    """Fill the index from scratch (read-only: ListApplications, then DescribeApplication of
+    `workers` apps at a time); `reads` keeps each detail as the observation of the pass that
+    follows."""
     found: list[AppRef] = []
     for region in regions:
         client = aws.region(region)
-        for app in list_applications(client, account):
-            detail = client.call(
-                "kinesisanalyticsv2", "DescribeApplication", ApplicationName=app.name
-            )["ApplicationDetail"]
-            inventory.update(app, AppFacts.from_detail(detail))
-            if reads is not None:
-                reads.remember_detail(app, detail)
-            found.append(app)
+        listed = list_applications(client, account)
+        index = functools.partial(_index_one, client, inventory, reads)
+        with ThreadPoolExecutor(max(1, workers), thread_name_prefix="index") as pool:
+            list(pool.map(index, listed))  # list(): the first error is raised here
+        found.extend(listed)
     return tuple(found)
+
+
+def _index_one(client: Aws, inventory: Inventory, reads: PassReads | None, app: AppRef) -> None:
+    detail = client.call("kinesisanalyticsv2", "DescribeApplication", ApplicationName=app.name)[
+        "ApplicationDetail"
+    ]
+    inventory.update(app, AppFacts.from_detail(detail))
+    if reads is not None:
+        reads.remember_detail(app, detail)
