@@ -13,6 +13,7 @@ import json
 import tempfile
 import time
 from collections import Counter
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -85,6 +86,7 @@ def run(sandbox: Sandbox, config: Path, names: list[str]) -> dict[str, Any]:
             quiet(daemon, 2.0, 600)
             before = daemon.metric("flink_remediator_reconciles_total", trigger="event")
             sandbox.middleware.calls.clear()
+            before_records = len(daemon.records())
             began = time.perf_counter()
             drift(sandbox, names[:APPS])
             sqs = client(sandbox.endpoint_url, sandbox.region, "sqs")
@@ -104,6 +106,7 @@ def run(sandbox: Sandbox, config: Path, names: list[str]) -> dict[str, Any]:
                 if c.caller_arn == daemon_arn and c.service == "kinesisanalytics"
             )
             hwm = rss_mb(daemon.process.pid)
+            spread = arrival_spread(daemon, before_records)
         finally:
             daemon.stop()
     return {
@@ -113,7 +116,19 @@ def run(sandbox: Sandbox, config: Path, names: list[str]) -> dict[str, Any]:
         "burst_wall": settled,
         "reconciles": reconciles - before,
         "flink_calls": dict(calls),
+        "arrival_spread": spread,
     }
+
+
+def arrival_spread(daemon: DaemonProcess, skip: int) -> float:
+    """Seconds between the first and the last burst event the daemon accepted: how long the
+    burst took to arrive through SQS (the work queue's bound covers debounce + one run)."""
+    stamps = [
+        datetime.fromisoformat(str(r["timestamp"]).replace("Z", "+00:00")).timestamp()
+        for r in daemon.records()[skip:]
+        if r.get("event") == "event_received" and "timestamp" in r
+    ]
+    return max(stamps) - min(stamps) if stamps else 0.0
 
 
 def drift(sandbox: Sandbox, names: list[str]) -> None:

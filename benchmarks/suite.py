@@ -106,7 +106,7 @@ def print_table(apps: int, rows: dict[str, Any]) -> None:
         )
     daemon = rows.get("daemon")
     if daemon:
-        flink = daemon["flink_calls"]
+        flink, spread = daemon["flink_calls"], daemon["arrival_spread"]
         reads = flink.get("DescribeApplication", 0) + flink.get("ListTagsForResource", 0)
         fixes = sum(
             n for op, n in flink.items() if op not in ("DescribeApplication", "ListTagsForResource")
@@ -118,6 +118,8 @@ def print_table(apps: int, rows: dict[str, Any]) -> None:
             f"{daemon['rss_peak_mb']:.0f} MB |\n"
             f"| burst: {burst.EVENTS} events on {burst.APPS} apps, settled in | "
             f"{daemon['burst_wall']:.2f} s |\n"
+            f"| burst arrival through SQS (first to last event accepted) | "
+            f"{spread:.2f} s ({burst.EVENTS / max(spread, 0.001):.0f} events/s) |\n"
             f"| reconciles (per app) | {daemon['reconciles']:.0f} "
             f"({daemon['reconciles'] / burst.APPS:.2f}) |\n"
             f"| Flink calls / (reconciles x 2 reads + writes) | {sum(flink.values())} / "
