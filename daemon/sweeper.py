@@ -85,6 +85,7 @@ class Sweeper:
             outcome[0] = ok
             done.set()
 
-        self._submit(apps, Cause("sweep", reads=self._reads), Ticket(apps, settled))
+        reads, self._reads = self._reads, None  # the queued work holds it, and frees it
+        self._submit(apps, Cause("sweep", reads=reads), Ticket(apps, settled))
         done.wait(self._wait)
         return outcome[0]
