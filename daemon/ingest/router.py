@@ -10,6 +10,12 @@ policy's roles, a route table's subnets) are remembered for `ttl_seconds`, so a 
 table or policy costs one read; an event that changes what they answer (attaching or detaching
 a policy, associating a table) forgets the entry first, and the sweep is the safety net for a
 missed event within the TTL.
+
+An application event is already covered when the app's last observed LastUpdateTimestamp is at
+least one second (CloudTrail's eventTime resolution) after the event's time: that read came
+after a later update of the same app, so it saw this change, and its reconcile acted on it.
+Such an app is not owed another reconcile (both times are AWS's clock). This is what keeps a
+burst that arrives over many seconds to ~2 reconciles per app (docs/performance.md).
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from daemon.reconcile.inventory import Inventory
 from daemon.state import AppRef
 from remediations.network import served_by
 
+CLOUDTRAIL_RESOLUTION_SECONDS = 1.0  # eventTime is truncated to whole seconds
 Served = tuple[frozenset[str], frozenset[str]]  # (subnets, VPCs) a route table serves
 # Events after which a remembered answer may be wrong.
 _CHANGES_POLICY_ROLES = frozenset({"AttachRolePolicy", "DetachRolePolicy", "DeletePolicy"})
@@ -70,7 +77,11 @@ class Router:
 
     def apps_for(self, hint: Hint) -> set[AppRef]:
         self._forget_changed(hint)
-        apps = {AppRef(hint.account, hint.region, name) for name in hint.app_names}
+        apps = {
+            app
+            for app in (AppRef(hint.account, hint.region, name) for name in hint.app_names)
+            if not self._already_observed(app, hint)
+        }
         roles = set(hint.role_names)
         for policy_arn in hint.policy_arns:
             roles |= self._roles_with_policy(policy_arn)
@@ -78,6 +89,12 @@ class Router:
             apps |= self._inventory.for_roles(hint.account, roles)
         apps |= self._network_apps(hint)
         return apps
+
+    def _already_observed(self, app: AppRef, hint: Hint) -> bool:
+        if hint.event_time is None or hint.source != "aws.kinesisanalytics":
+            return False
+        cutoff = hint.event_time.timestamp() + CLOUDTRAIL_RESOLUTION_SECONDS
+        return self._inventory.updated_at(app) >= cutoff
 
     def _forget_changed(self, hint: Hint) -> None:
         if hint.event_name in _CHANGES_POLICY_ROLES:

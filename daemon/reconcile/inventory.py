@@ -12,6 +12,7 @@ import threading
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from daemon.aws import Aws
@@ -44,6 +45,9 @@ class AppFacts:
     role_name: str = ""
     subnet_ids: frozenset[str] = frozenset()
     vpc_ids: frozenset[str] = frozenset()
+    # LastUpdateTimestamp of the observed detail (epoch seconds, 0 unknown): the read behind
+    # these facts saw every change made before it (daemon/ingest/router.py skips such events).
+    updated_at: float = 0.0
 
     @classmethod
     def from_detail(cls, detail: Mapping[str, Any]) -> AppFacts:
@@ -57,7 +61,17 @@ class AppFacts:
             role_name=sys.intern(role_arn.rsplit("/", 1)[-1]) if role_arn else "",
             subnet_ids=subnets or _NONE,
             vpc_ids=vpc_ids or _NONE,
+            updated_at=_epoch(detail.get("LastUpdateTimestamp")),
         )
+
+
+def _epoch(value: Any) -> float:
+    if isinstance(value, datetime):
+        return value.timestamp()
+    try:
+        return float(value or 0)
+    except (TypeError, ValueError):
+        return 0.0
 
 
 _NONE: frozenset[str] = frozenset()
@@ -157,6 +171,12 @@ class Inventory:
             return tuple(sorted(self.for_roles(account, [role_arn.rsplit("/", 1)[-1]])))
 
         return apps_using
+
+    def updated_at(self, app: AppRef) -> float:
+        """The LastUpdateTimestamp last observed for `app` (0 when unknown)."""
+        with self._lock:
+            facts = self._apps.get(app)
+        return facts.updated_at if facts is not None else 0.0
 
     def in_any_vpc(self, account: str, region: str) -> set[AppRef]:
         return self._union(self._in_vpc, [(account, region)])

@@ -6,6 +6,7 @@ listing it for a while, so this feeds DescribeRouteTables-shaped answers from a 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from daemon.ingest.events import Hint
@@ -77,3 +78,40 @@ def test_a_main_table_event_reaches_every_app_of_its_vpc() -> None:
     one, other = app_in("one", "subnet-1"), app_in("other", "subnet-2")
     assert router_for(ec2, one, other).apps_for(route_event("rtb-main")) == {one[0], other[0]}
     assert ec2.calls == [("ec2", "DescribeRouteTables")]
+
+
+def app_event(name: str, at: datetime | None, source: str = "aws.kinesisanalytics") -> Hint:
+    return Hint(
+        event_id="e-2",
+        event_name="UpdateApplication",
+        source=source,
+        account=ACCOUNT,
+        region=REGION,
+        event_time=at,
+        actor="arn:aws:iam::123456789012:user/someone",
+        actor_type="IAMUser",
+        app_names=(name,),
+    )
+
+
+def test_an_app_event_older_than_the_last_observed_update_owes_no_reconcile() -> None:
+    """The inventory's facts came from a read of a version updated after the event's second:
+    that read saw the change. Anything not certainly older still routes."""
+    observed = datetime(2026, 1, 1, 12, 0, 10, tzinfo=UTC)
+    app = AppRef(ACCOUNT, REGION, "orders")
+    router = router_for(RouteTables(), (app, AppFacts(updated_at=observed.timestamp())))
+    assert router.apps_for(app_event("orders", observed - timedelta(seconds=1))) == set()
+    # eventTime is truncated to the second: the same second may be later than the read.
+    assert router.apps_for(app_event("orders", observed - timedelta(seconds=0.5))) == {app}
+    assert router.apps_for(app_event("orders", observed)) == {app}
+    assert router.apps_for(app_event("orders", None)) == {app}
+    assert router.apps_for(app_event("other", observed - timedelta(hours=1))) == {
+        AppRef(ACCOUNT, REGION, "other")
+    }
+
+
+def test_last_update_comes_from_the_detail_the_inventory_saw() -> None:
+    updated = datetime(2026, 1, 1, 12, 0, 10, tzinfo=UTC)
+    facts = AppFacts.from_detail({"LastUpdateTimestamp": updated})
+    assert facts.updated_at == updated.timestamp()
+    assert AppFacts.from_detail({}).updated_at == 0.0
