@@ -35,7 +35,7 @@ def raise_quota(endpoint_url: str, limit: int) -> None:
         pass
 
 
-def seed(endpoint_url: str, region: str, apps: int, workers: int = 8) -> list[str]:
+def seed(endpoint_url: str, region: str, queue_url: str, apps: int, workers: int = 8) -> list[str]:
     """Create `apps` applications (and their roles, log groups and streams); their names."""
     raise_quota(endpoint_url, max(apps, 100))
     iam = client(endpoint_url, region, "iam")
@@ -60,6 +60,8 @@ def seed(endpoint_url: str, region: str, apps: int, workers: int = 8) -> list[st
 
     with ThreadPoolExecutor(workers) as pool:
         list(pool.map(create, range(apps)))
+    # The seeding's own CloudTrail events are not part of any measurement.
+    client(endpoint_url, region, "sqs").purge_queue(QueueUrl=queue_url)
     return names
 
 

@@ -51,6 +51,7 @@ def child(sandbox: Sandbox, *argv: str) -> dict[str, Any]:
 def counted(sandbox: Sandbox, step: Any) -> tuple[dict[str, Any], Counter[str]]:
     sandbox.middleware.calls.clear()
     figures = step()
+    print(f"  {figures}", file=sys.stderr)
     calls = Counter(f"{c.service}:{c.operation}" for c in sandbox.calls() if c.service != "sts")
     return figures, calls
 
@@ -70,7 +71,7 @@ def main() -> None:
 
 def run(sandbox: Sandbox, apps: int, with_burst: bool) -> dict[str, Any]:
     began = time.perf_counter()
-    names = fleet.seed(sandbox.endpoint_url, sandbox.region, apps)
+    names = fleet.seed(sandbox.endpoint_url, sandbox.region, sandbox.queue_url, apps)
     print(f"seeded {len(names)} apps in {time.perf_counter() - began:.1f} s", file=sys.stderr)
     with tempfile.TemporaryDirectory() as folder:
         config = Path(folder) / "desired.yaml"
