@@ -3,7 +3,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 PYTEST_ARGS ?=
 
-.PHONY: test lint typecheck install run plan clean
+.PHONY: test lint typecheck install run plan clean bench
 
 # Dependencies at the versions of requirements-dev.lock (hash-checked; the image installs the
 # same versions from requirements.lock), then the project itself, editable, without dependencies.
@@ -35,3 +35,9 @@ run: install
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info
+
+# The benchmark suite (figures only, never part of `make test`): N apps in one sandbox, the
+# bare-boto3 floor, plan, apply, the daemon's sweep and a burst, route throughput; one table.
+N ?= 500
+bench: install
+	$(VENV)/bin/python -m benchmarks.suite --apps $(N)

@@ -142,3 +142,6 @@ class Cause:
     trigger: Trigger = "cli"
     event_id: str = ""
     actor: str = ""
+    # A pass's shared reads (daemon.reconcile.pass_reads.PassReads: the listing's details and
+    # batched rule reads), carried with the work item from a sweep or `plan`/`apply`.
+    reads: Any = field(default=None, compare=False, repr=False)

@@ -22,6 +22,7 @@ from daemon.desired.config import DesiredConfig
 from daemon.ingest.work import Submit
 from daemon.reconcile.budget import FixBudget
 from daemon.reconcile.inventory import Inventory, index_applications
+from daemon.reconcile.pass_reads import PassReads
 from daemon.reconcile.workqueue import Ticket
 from daemon.state import AppRef, Cause
 from daemon.telemetry import metrics
@@ -47,6 +48,7 @@ class Sweeper:
         self._wait, self._clock = wait_seconds, clock
         # Set after the first complete listing: role rules must not act on a partial index.
         self.indexed = indexed if indexed is not None else threading.Event()
+        self._reads: PassReads | None = None
 
     def sweep(self) -> bool:
         """One sweep; True when every application was listed and reconciled without error
@@ -68,6 +70,7 @@ class Sweeper:
         """Every covered account's applications; False if some account could not be listed
         (its apps stay indexed as they were: a failed read is not a deletion)."""
         apps: set[AppRef] = set()
+        self._reads = PassReads()  # the listing's details and batched reads, for this sweep
         complete = True
         for account in self._accounts():
             try:
@@ -81,7 +84,10 @@ class Sweeper:
 
     def _index_account(self, account: str) -> set[AppRef]:
         regions = self._config().regions
-        apps = set(index_applications(self._aws(account), account, regions, self._inventory))
+        listed = index_applications(
+            self._aws(account), account, regions, self._inventory, self._reads
+        )
+        apps = set(listed)
         for region in regions:
             found = {a for a in apps if a.region == region}
             for gone in self._inventory.retain(account, region, found):
@@ -97,6 +103,7 @@ class Sweeper:
             outcome[0] = ok
             done.set()
 
-        self._submit(apps, Cause("sweep"), Ticket(apps, settled))
+        reads, self._reads = self._reads, None  # the queued work holds it, and frees it
+        self._submit(apps, Cause("sweep", reads=reads), Ticket(apps, settled))
         done.wait(self._wait)
         return outcome[0]

@@ -49,6 +49,7 @@ class SandboxMiddleware:
         self.account_id = account_id
         self.region = region
         self.transition_seconds = transition_seconds
+        self.max_applications: int | None = None  # None: the service's default quota
         self.calls = CallLog()
         self.admin: AdminHandler | None = None
         self._flink: dict[tuple[str, str], FlinkBackend] = {}
@@ -67,6 +68,8 @@ class SandboxMiddleware:
                     self.transition_seconds,
                     clock=self.clock.now,
                 )
+                if self.max_applications is not None:
+                    backend.max_applications = self.max_applications
                 self._flink[(account, region)] = backend
             return backend
 
@@ -84,6 +87,12 @@ class SandboxMiddleware:
             self.transition_seconds = seconds
             for backend in self._flink.values():
                 backend.transition_seconds = seconds
+
+    def set_max_applications(self, limit: int) -> None:
+        with self._lock:
+            self.max_applications = limit
+            for backend in self._flink.values():
+                backend.max_applications = limit
 
     def reset_flink(self) -> None:
         with self._lock:

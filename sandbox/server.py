@@ -191,6 +191,8 @@ class Sandbox:
             settings = _json_or_form(body)
             if "transition_seconds" in settings:
                 self.set_transition_seconds(float(settings["transition_seconds"]))
+            if "max_applications" in settings:  # the per-Region quota (benchmarks)
+                self.middleware.set_max_applications(int(settings["max_applications"]))
             if "enforce_iam" in settings:
                 self.set_enforce_iam(str(settings["enforce_iam"]).lower() == "true")
             return 200, self.info()

@@ -9,6 +9,7 @@ from daemon import errors
 from daemon.desired.config import DesiredConfig
 from daemon.reconcile.accounts import AccountDirectory
 from daemon.reconcile.inventory import Inventory, index_applications
+from daemon.reconcile.pass_reads import PassReads
 from daemon.sessions import AwsByAccount
 from daemon.state import AppRef
 
@@ -37,13 +38,16 @@ def connect(config: DesiredConfig, home_region: str) -> Fleet:
     return Fleet(aws, directory, caller["Arn"])
 
 
-def index_all(fleet: Fleet, config: DesiredConfig, inventory: Inventory) -> tuple[AppRef, ...]:
-    """Every application of every covered account and configured region."""
+def index_all(
+    fleet: Fleet, config: DesiredConfig, inventory: Inventory, reads: PassReads | None = None
+) -> tuple[AppRef, ...]:
+    """Every application of every covered account and configured region (`reads` keeps each
+    DescribeApplication as the observation of the pass that follows)."""
     found: list[AppRef] = []
     for account in fleet.directory.accounts():
         try:
             clients = fleet.aws.account(account)
-            found += index_applications(clients, account, config.regions, inventory)
+            found += index_applications(clients, account, config.regions, inventory, reads)
         except errors.AwsError as exc:
             # The command stops either way: say which account, whatever the kind of failure.
             raise errors.PermanentAwsError(

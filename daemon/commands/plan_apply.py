@@ -26,6 +26,7 @@ from daemon.commands.preflight import caller_identity
 from daemon.desired.loader import load_config
 from daemon.evidence.securityhub import publisher_for
 from daemon.reconcile.inventory import Inventory
+from daemon.reconcile.pass_reads import PassReads
 from daemon.reconcile.reconciler import Reconciler, ReconcileResult
 from daemon.reconcile.report import Overrides, render_text, to_json
 from daemon.sessions import AwsByAccount
@@ -94,8 +95,8 @@ def run_plan_or_apply(args: argparse.Namespace) -> int:
     try:
         fleet = connect(config, region)
         aws = fleet.aws
-        inventory = Inventory()
-        found = index_all(fleet, config, inventory)
+        inventory, reads = Inventory(), PassReads()
+        found = index_all(fleet, config, inventory, reads)
     except errors.SettingsError as exc:
         return exits.fail(str(exc))
     except errors.AwsError as exc:
@@ -116,7 +117,7 @@ def run_plan_or_apply(args: argparse.Namespace) -> int:
     interrupts = Interrupts(FORCED)
     interrupts.install()
     done = _with_progress(
-        lambda app: reconciler.reconcile(app, Cause("cli")), apps, args, interrupts
+        lambda app: reconciler.reconcile(app, Cause("cli", reads=reads)), apps, args, interrupts
     )
     if evidence is not None:
         evidence.flush()

@@ -3,12 +3,23 @@
 kinesisanalytics events name the application; IAM events name a role (or a managed policy,
 whose roles IAM lists); EC2 events name route tables, subnets or VPCs, which the inventory maps
 to the apps whose subnets use them. A look-up may read AWS (which subnets a table serves), never
-write. Over-approximating is harmless: reconciling an unaffected app finds no drift. Look-ups
-read the event's account (through its assumed role), which intake has already checked is covered.
+write. Over-approximating is harmless: reconciling an unaffected app finds no drift.
+
+Every look-up is an index hit (daemon/reconcile/inventory.py). The two that need AWS (a managed
+policy's roles, a route table's subnets) are remembered for `ttl_seconds`, so a burst about one
+table or policy costs one read; an event that changes what they answer (attaching or detaching
+a policy, associating a table) forgets the entry first, and the sweep is the safety net for a
+missed event within the TTL.
+
+Look-ups read the event's account (through its assumed role), which intake has already checked
+is covered. Every application an event names is owed a reconcile: an event is a hint, and an
+extra reconcile finds no drift, where a skipped one could leave a drift until the next sweep.
 """
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable
 
 from daemon.aws import Aws, AwsByRegion
@@ -18,16 +29,51 @@ from daemon.reconcile.inventory import Inventory
 from daemon.state import AppRef
 from remediations.network import served_by
 
+Served = tuple[frozenset[str], frozenset[str]]  # (subnets, VPCs) a route table serves
+# Events after which a remembered answer may be wrong.
+_CHANGES_POLICY_ROLES = frozenset({"AttachRolePolicy", "DetachRolePolicy", "DeletePolicy"})
+
+
+class _Remembered:
+    """A small thread-safe TTL map with an injected clock (bounded: oldest dropped first)."""
+
+    def __init__(self, ttl_seconds: float, clock: Callable[[], float], limit: int = 10_000):
+        self._ttl, self._clock, self._limit = ttl_seconds, clock, limit
+        self._values: dict[tuple[str, ...], tuple[float, object]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[str, ...]) -> object | None:
+        with self._lock:
+            hit = self._values.get(key)
+            if hit is None or self._clock() - hit[0] >= self._ttl:
+                return None
+            return hit[1]
+
+    def put(self, key: tuple[str, ...], value: object) -> None:
+        with self._lock:
+            if len(self._values) >= self._limit:
+                del self._values[next(iter(self._values))]
+            self._values[key] = (self._clock(), value)
+
+    def forget(self, key: tuple[str, ...]) -> None:
+        with self._lock:
+            self._values.pop(key, None)
+
 
 class Router:
-    def __init__(self, inventory: Inventory, aws_for_account: Callable[[str], AwsByRegion]) -> None:
+    def __init__(
+        self,
+        inventory: Inventory,
+        aws_for_account: Callable[[str], AwsByRegion],
+        ttl_seconds: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._inventory = inventory
         self._accounts = aws_for_account
-
-    def _aws(self, account: str, region: str) -> Aws:
-        return self._accounts(account).region(region)
+        self._remembered = _Remembered(ttl_seconds, clock)
 
     def apps_for(self, hint: Hint) -> set[AppRef]:
+        self._forget_changed(hint)
         apps = {AppRef(hint.account, hint.region, name) for name in hint.app_names}
         roles = set(hint.role_names)
         for policy_arn in hint.policy_arns:
@@ -37,14 +83,42 @@ class Router:
         apps |= self._network_apps(hint)
         return apps
 
-    def _roles_with_policy(self, account: str, policy_arn: str) -> set[str]:
+    def _aws(self, account: str, region: str) -> Aws:
+        return self._accounts(account).region(region)
+
+    def _forget_changed(self, hint: Hint) -> None:
+        if hint.event_name in _CHANGES_POLICY_ROLES:
+            for policy_arn in hint.policy_arns:
+                self._remembered.forget(("policy", hint.account, policy_arn))
+        if hint.association_ids or (hint.route_table_ids and hint.subnet_ids):
+            for table_id in hint.route_table_ids:
+                self._remembered.forget(("table", hint.account, hint.region, table_id))
+
+    def _roles_with_policy(self, account: str, policy_arn: str) -> frozenset[str]:
+        key = ("policy", account, policy_arn)
+        remembered = self._remembered.get(key)
+        if isinstance(remembered, frozenset):
+            return remembered
+        roles: set[str] = set()
+        marker: str | None = None
         try:
-            page = self._aws(account, "us-east-1").call(
-                "iam", "ListEntitiesForPolicy", PolicyArn=policy_arn, EntityFilter="Role"
-            )
+            while True:
+                page = self._aws(account, "us-east-1").call(
+                    "iam",
+                    "ListEntitiesForPolicy",
+                    PolicyArn=policy_arn,
+                    EntityFilter="Role",
+                    **({"Marker": marker} if marker else {}),
+                )
+                roles |= {r["RoleName"] for r in page.get("PolicyRoles", [])}
+                marker = page.get("Marker") if page.get("IsTruncated") else None
+                if not marker:
+                    break
         except ResourceNotFound:
-            return set()
-        return {r["RoleName"] for r in page.get("PolicyRoles", [])}
+            pass
+        answer = frozenset(roles)
+        self._remembered.put(key, answer)
+        return answer
 
     def _network_apps(self, hint: Hint) -> set[AppRef]:
         account, region = hint.account, hint.region
@@ -68,14 +142,28 @@ class Router:
         subnets: set[str] = set()
         vpcs: set[str] = set()
         for table_id in table_ids:
-            try:
-                tables = self._aws(account, region).call(
-                    "ec2", "DescribeRouteTables", RouteTableIds=[table_id]
-                )["RouteTables"]
-            except ResourceNotFound:
-                continue
-            for table in tables:
+            table_subnets, table_vpcs = self._table(account, region, table_id)
+            subnets |= table_subnets
+            vpcs |= table_vpcs
+        return subnets, vpcs
+
+    def _table(self, account: str, region: str, table_id: str) -> Served:
+        key = ("table", account, region, table_id)
+        remembered = self._remembered.get(key)
+        if isinstance(remembered, tuple):
+            return remembered
+        subnets: set[str] = set()
+        vpcs: set[str] = set()
+        try:
+            tables = self._aws(account, region).call(
+                "ec2", "DescribeRouteTables", RouteTableIds=[table_id]
+            )
+            for table in tables["RouteTables"]:
                 table_subnets, table_vpcs = served_by(table)
                 subnets |= table_subnets
                 vpcs |= table_vpcs
-        return subnets, vpcs
+        except ResourceNotFound:
+            pass
+        answer = (frozenset(subnets), frozenset(vpcs))
+        self._remembered.put(key, answer)
+        return answer

@@ -12,6 +12,14 @@ import threading
 from collections.abc import Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 
+_held = threading.local()
+
+
+def deciding() -> bool:
+    """True in a thread that holds resource locks: it is about to write, so its reads must be
+    fresh, not a pass's shared answers (daemon/reconcile/pass_reads.py)."""
+    return bool(getattr(_held, "count", 0))
+
 
 class ResourceLocks:
     def __init__(self) -> None:
@@ -26,6 +34,11 @@ class ResourceLocks:
     def holding(self, keys: Iterable[str]) -> Iterator[None]:
         """Hold the locks of all keys; taken in sorted order, so two holders never deadlock."""
         with ExitStack() as stack:
-            for key in sorted(set(keys)):
+            wanted = sorted(set(keys))
+            for key in wanted:
                 stack.enter_context(self._lock(key))
-            yield
+            _held.count = getattr(_held, "count", 0) + (1 if wanted else 0)
+            try:
+                yield
+            finally:
+                _held.count -= 1 if wanted else 0

@@ -9,6 +9,8 @@ from typing import Any
 from daemon import errors
 from daemon.aws import Aws
 from daemon.iam_actions import iam_action
+from daemon.reconcile.locks import deciding
+from daemon.reconcile.pass_reads import PassReads
 from daemon.state import AppRef, Observed
 from remediations.base import AnyRule, RuleSettings
 
@@ -20,7 +22,9 @@ class MemoReader:
     """A `remediations.base.Reader` for one rule: it refuses (UndeclaredAction) any operation
     outside the rule's declared read actions, so an observe cannot write or read more than the
     daemon's policy says. Each distinct read is made at most once per reconcile: readers made
-    with `for_rule` share one cache, so two rules that need the same role cost one IAM call."""
+    with `for_rule` share one cache, so two rules that need the same role cost one IAM call.
+    With a pass (`PassReads`, made for `app`), reads it shares come from it: a log group
+    listing or a role document read once for every app of the pass."""
 
     def __init__(
         self,
@@ -28,15 +32,17 @@ class MemoReader:
         read_actions: Iterable[str],
         role_index: RoleIndex | None = None,
         cache: dict[str, Mapping[str, Any] | errors.AwsError] | None = None,
+        shared: tuple[AppRef, PassReads] | None = None,
     ) -> None:
         self._aws = aws
         self._allowed = frozenset(read_actions)
         self._role_index = role_index
         self._cache: dict[str, Mapping[str, Any] | errors.AwsError] = {} if cache is None else cache
+        self._shared = shared
 
     def for_rule(self, read_actions: Iterable[str]) -> MemoReader:
         """A reader allowed `read_actions`, sharing this one's cache."""
-        return MemoReader(self._aws, read_actions, self._role_index, self._cache)
+        return MemoReader(self._aws, read_actions, self._role_index, self._cache, self._shared)
 
     def __call__(self, service: str, operation: str, **params: Any) -> Mapping[str, Any]:
         action = iam_action(service, operation)
@@ -48,7 +54,7 @@ class MemoReader:
         key = json.dumps([service, operation, params], sort_keys=True, default=str)
         if key not in self._cache:
             try:
-                self._cache[key] = self._aws.call(service, operation, **params)
+                self._cache[key] = self._read(service, operation, params)
             except errors.ResourceNotFound as exc:
                 self._cache[key] = exc
         cached = self._cache[key]
@@ -56,18 +62,37 @@ class MemoReader:
             raise cached
         return cached
 
+    def _read(self, service: str, operation: str, params: dict[str, Any]) -> Mapping[str, Any]:
+        if self._shared is not None:
+            app, reads = self._shared
+            answer = reads.answer(
+                app, self._aws.region, service, operation, params, self._fetch, fresh=deciding()
+            )
+            if answer is not None:
+                return answer
+        return self._aws.call(service, operation, **params)
+
+    def _fetch(self, service: str, operation: str, params: dict[str, Any]) -> Mapping[str, Any]:
+        return self._aws.call(service, operation, **params)
+
     def apps_using_role(self, role_arn: str) -> tuple[AppRef, ...] | None:
         return self._role_index(role_arn) if self._role_index is not None else None
 
 
-def describe(aws: Aws, app: AppRef) -> tuple[Mapping[str, Any], dict[str, str]]:
-    """DescribeApplication and its tags. Raises ApplicationGone if the app was deleted."""
+def describe(
+    aws: Aws, app: AppRef, detail: Mapping[str, Any] | None = None
+) -> tuple[Mapping[str, Any], dict[str, str]]:
+    """DescribeApplication (unless the caller already read `detail`) and the app's tags.
+    Raises ApplicationGone if the app was deleted."""
     try:
-        response = aws.call("kinesisanalyticsv2", "DescribeApplication", ApplicationName=app.name)
+        if detail is None:
+            response = aws.call(
+                "kinesisanalyticsv2", "DescribeApplication", ApplicationName=app.name
+            )
+            detail = response["ApplicationDetail"]
+        tags = aws.call("kinesisanalyticsv2", "ListTagsForResource", ResourceARN=app.arn)
     except errors.ResourceNotFound as exc:
         raise errors.ApplicationGone(exc.operation, exc.code, str(exc)) from exc
-    detail = response["ApplicationDetail"]
-    tags = aws.call("kinesisanalyticsv2", "ListTagsForResource", ResourceARN=app.arn)
     return detail, {t["Key"]: t.get("Value", "") for t in tags.get("Tags", [])}
 
 
@@ -78,9 +103,11 @@ def observe(
     rules: Sequence[tuple[AnyRule, RuleSettings]],
     aws: Aws,
     role_index: RoleIndex | None = None,
+    reads: PassReads | None = None,
 ) -> Observed:
-    """Complete an observation with the reads of each enabled rule that applies to the app."""
-    reader = MemoReader(aws, (), role_index)
+    """Complete an observation with the reads of each enabled rule that applies to the app
+    (those a pass shares from `reads`)."""
+    reader = MemoReader(aws, (), role_index, shared=None if reads is None else (app, reads))
     facts = {
         rule.id: rule.observe(settings, app, detail, reader.for_rule(rule.read_actions))
         for rule, settings in rules

@@ -90,14 +90,20 @@ class Reconciler:
         self._dry_run = dry_run
         self._max_replans = max_replans
 
-    def reconcile(self, app: AppRef, cause: Cause) -> ReconcileResult:
+    def reconcile(
+        self, app: AppRef, cause: Cause, detail: Mapping[str, Any] | None = None
+    ) -> ReconcileResult:
+        """`detail`: a DescribeApplication the caller just read (else the pass's, from
+        `cause.reads`), used as the first attempt's observation instead of describing again."""
         started = time.monotonic()
+        if detail is None and cause.reads is not None:
+            detail = cause.reads.take_detail(app)
         # Every log line of this reconcile (here, in the executor, in the audit trail) carries
         # the application; contextvars are per thread, so parallel workers do not mix them.
         with structlog.contextvars.bound_contextvars(
             app=app.name, account=app.account, region=app.region
         ):
-            result = self._reconcile(app, cause)
+            result = self._reconcile(app, cause, detail)
             metrics.count_reconcile(cause.trigger, result.result)
             log.info(
                 "reconcile_finished",
@@ -109,21 +115,28 @@ class Reconciler:
             )
         return result
 
-    def _reconcile(self, app: AppRef, cause: Cause) -> ReconcileResult:
+    def _reconcile(
+        self, app: AppRef, cause: Cause, pre_read: Mapping[str, Any] | None
+    ) -> ReconcileResult:
         aws = self._aws_for(app)
         executor = Executor(aws, self._notifier, self._dry_run)
         try:
-            return self._replan_loop(app, cause, aws, executor)
+            return self._replan_loop(app, cause, aws, executor, pre_read)
         finally:
             executor.give_up_unconfirmed()
 
     def _replan_loop(
-        self, app: AppRef, cause: Cause, aws: Aws, executor: Executor
+        self,
+        app: AppRef,
+        cause: Cause,
+        aws: Aws,
+        executor: Executor,
+        pre_read: Mapping[str, Any] | None = None,
     ) -> ReconcileResult:
         last_error = ""
         for attempt in range(1, self._max_replans + 1):
             try:
-                detail, tags = describe(aws, app)
+                detail, tags = describe(aws, app, pre_read if attempt == 1 else None)
                 rules = self._resolver(app, tags)
                 if isinstance(rules, str):
                     return ReconcileResult(app, "skipped", error=rules, detail=detail)
@@ -138,7 +151,7 @@ class Reconciler:
                         app, "skipped", None, settled.outcomes, why, False, detail, delay
                     )
                 readers = [(r, s) for r, s, _ in rules]
-                observed = observe(app, detail, tags, readers, aws, self._role_index)
+                observed = observe(app, detail, tags, readers, aws, self._role_index, cause.reads)
                 hold = self._holds(app, rules, observed.version_id, fingerprints, cause)
                 plan = make_plan(observed, rules, self._clock(), hold)
                 shared = () if self._dry_run else _shared_resources(plan)
@@ -146,7 +159,9 @@ class Reconciler:
                     if shared:
                         # Another app's reconcile may just have fixed this shared resource:
                         # decide on a fresh read, under the lock.
-                        observed = observe(app, detail, tags, readers, aws, self._role_index)
+                        observed = observe(
+                            app, detail, tags, readers, aws, self._role_index, cause.reads
+                        )
                         plan = make_plan(observed, rules, self._clock(), hold)
                     _log_drifts(plan)
                     # A write whose reply was lost in an earlier round: this fresh plan tells.

@@ -59,6 +59,8 @@ class AppStore:
         self.region = region
         self.lookups = lookups
         self.transition_seconds = transition_seconds
+        # The per-Region quota; benchmarks raise it (POST /_sandbox/config max_applications).
+        self.max_applications = MAX_APPLICATIONS
         self._clock = clock
         self._lock = threading.RLock()
         self._apps: dict[str, FlinkApp] = {}
@@ -134,9 +136,10 @@ class AppStore:
                 raise FlinkApiError(
                     "ResourceInUseException", f"Application {app.name} already exists."
                 )
-            if len(self._apps) >= MAX_APPLICATIONS:
+            if len(self._apps) >= self.max_applications:
                 raise FlinkApiError(
-                    "LimitExceededException", f"At most {MAX_APPLICATIONS} applications per Region."
+                    "LimitExceededException",
+                    f"At most {self.max_applications} applications per Region.",
                 )
             self._apps[app.name] = app
             self._versions[app.name] = {app.version: app}

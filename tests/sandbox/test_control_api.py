@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from sandbox.flink import store
 from sandbox.server import Sandbox
 from sandbox.testing import Credentials
 from tests.sandbox.conftest import AppFactory
@@ -114,3 +115,16 @@ def test_routes_to_a_detached_internet_gateway_are_blackhole(
     assert default_route_state() == "active"
     ec2.detach_internet_gateway(InternetGatewayId=igw, VpcId=vpc)
     assert default_route_state() == "blackhole"
+
+
+def test_config_endpoint_raises_the_application_quota(fresh_sandbox: Sandbox) -> None:
+    """The per-Region quota is 100, as the service's, until a benchmark raises it."""
+    backend = fresh_sandbox.middleware.flink_backend(fresh_sandbox.region)
+    assert backend.max_applications == store.MAX_APPLICATIONS == 100
+    body = json.dumps({"max_applications": 5000}).encode()
+    try:
+        http(fresh_sandbox, "POST", "/_sandbox/config", body)
+        assert backend.max_applications == 5000
+        assert fresh_sandbox.middleware.flink_backend("us-west-2").max_applications == 5000
+    finally:
+        fresh_sandbox.middleware.set_max_applications(store.MAX_APPLICATIONS)

@@ -6,6 +6,7 @@ listing it for a while, so this feeds DescribeRouteTables-shaped answers from a 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from daemon.aws import AwsByRegion
@@ -79,3 +80,27 @@ def test_a_main_table_event_reaches_every_app_of_its_vpc() -> None:
     one, other = app_in("one", "subnet-1"), app_in("other", "subnet-2")
     assert router_for(ec2, one, other).apps_for(route_event("rtb-main")) == {one[0], other[0]}
     assert ec2.calls == [("ec2", "DescribeRouteTables")]
+
+
+def app_event(name: str, at: datetime | None, source: str = "aws.kinesisanalytics") -> Hint:
+    return Hint(
+        event_id="e-2",
+        event_name="UpdateApplication",
+        source=source,
+        account=ACCOUNT,
+        region=REGION,
+        event_time=at,
+        actor="arn:aws:iam::123456789012:user/someone",
+        actor_type="IAMUser",
+        app_names=(name,),
+    )
+
+
+def test_every_app_an_event_names_is_owed_a_reconcile_whatever_its_time() -> None:
+    """An event is a hint: the router never decides from the event's time that a reconcile is
+    not needed (an extra reconcile finds nothing; a skipped one leaves a drift)."""
+    observed = datetime(2026, 1, 1, 12, 0, 10, tzinfo=UTC)
+    app = AppRef(ACCOUNT, REGION, "orders")
+    router = router_for(RouteTables(), (app, AppFacts()))
+    for at in (observed - timedelta(hours=1), observed, None):
+        assert router.apps_for(app_event("orders", at)) == {app}

@@ -1,0 +1,151 @@
+"""The daemon under a burst: `flink-remediator run` (its own process) against the sandbox.
+
+After its first sweep (timed, with the daemon's RSS at that inventory), 20 apps are made to
+drift by real UpdateApplication calls and 980 more CloudTrail envelopes naming the same 20 apps
+are put on the queue at once: 1,000 events on 20 apps. Counted when the daemon is quiet:
+reconciles by trigger (its metrics) and Managed Flink calls by the daemon's principal (the
+sandbox's call record).
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import time
+from collections import Counter
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sandbox.cloudtrail import ApiCall, envelope, record
+from sandbox.server import Sandbox
+from sandbox.testing import client, create_user
+from tests.harness import DaemonProcess, Target
+
+APPS, EVENTS = 20, 1000
+IDENTITY = {
+    "type": "IAMUser",
+    "arn": "arn:aws:iam::123456789012:user/burst",
+    "accountId": "123456789012",
+}
+
+
+def rss_mb(pid: int, field: str = "VmHWM") -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def synthetic(sandbox: Sandbox, name: str) -> str:
+    call = ApiCall(
+        "kinesisanalytics",
+        "UpdateApplication",
+        sandbox.region,
+        None,
+        "10.0.0.1",
+        "bench",
+        {"ApplicationName": name},
+        None,
+    )
+    detail = record(call, IDENTITY, sandbox.account_id)
+    return json.dumps(envelope(call, detail, sandbox.account_id))
+
+
+def quiet(daemon: DaemonProcess, seconds: float, timeout: float) -> None:
+    """Until the reconcile count has not moved for `seconds`."""
+    deadline, last, since = time.monotonic() + timeout, -1.0, time.monotonic()
+    while time.monotonic() < deadline:
+        now = daemon.metric("flink_remediator_reconciles_total")
+        if now != last:
+            last, since = now, time.monotonic()
+        elif time.monotonic() - since >= seconds:
+            return
+        time.sleep(0.2)
+
+
+def run(sandbox: Sandbox, config: Path, names: list[str]) -> dict[str, Any]:
+    iam = client(sandbox.endpoint_url, sandbox.region, "iam")
+    keys = create_user(iam, "flink-remediator-bench")
+    daemon_arn = iam.get_user(UserName="flink-remediator-bench")["User"]["Arn"]
+    with tempfile.TemporaryDirectory() as folder:
+        daemon = DaemonProcess(
+            Target.of(sandbox, keys),
+            config,
+            Path(folder) / "daemon.log",
+            "--debounce-seconds",
+            "1.0",
+            "--workers",
+            "8",
+        )
+        try:
+            started = time.perf_counter()
+            daemon.wait_for("sweep_finished", timeout=3600)
+            sweep = time.perf_counter() - started
+            rss_after_sweep = rss_mb(daemon.process.pid, "VmRSS")
+            quiet(daemon, 2.0, 600)
+            before = daemon.metric("flink_remediator_reconciles_total", trigger="event")
+            sandbox.middleware.calls.clear()
+            before_records = len(daemon.records())
+            began = time.perf_counter()
+            drift(sandbox, names[:APPS])
+            sqs = client(sandbox.endpoint_url, sandbox.region, "sqs")
+            bodies = [synthetic(sandbox, names[i % APPS]) for i in range(EVENTS - APPS)]
+            for start in range(0, len(bodies), 10):
+                entries = [
+                    {"Id": str(n), "MessageBody": body}
+                    for n, body in enumerate(bodies[start : start + 10])
+                ]
+                sqs.send_message_batch(QueueUrl=sandbox.queue_url, Entries=entries)
+            quiet(daemon, 5.0, 600)
+            settled = time.perf_counter() - began - 5.0
+            reconciles = daemon.metric("flink_remediator_reconciles_total", trigger="event")
+            calls = Counter(
+                c.operation
+                for c in sandbox.calls()
+                if c.caller_arn == daemon_arn and c.service == "kinesisanalytics"
+            )
+            hwm = rss_mb(daemon.process.pid)
+            spread = arrival_spread(daemon, before_records)
+        finally:
+            daemon.stop()
+    return {
+        "sweep_wall": sweep,
+        "rss_after_sweep_mb": rss_after_sweep,
+        "rss_peak_mb": hwm,
+        "burst_wall": settled,
+        "reconciles": reconciles - before,
+        "flink_calls": dict(calls),
+        "arrival_spread": spread,
+    }
+
+
+def arrival_spread(daemon: DaemonProcess, skip: int) -> float:
+    """Seconds between the first and the last burst event the daemon accepted: how long the
+    burst took to arrive through SQS (the work queue's bound covers debounce + one run)."""
+    stamps = [
+        datetime.fromisoformat(str(r["timestamp"]).replace("Z", "+00:00")).timestamp()
+        for r in daemon.records()[skip:]
+        if r.get("event") == "event_received" and "timestamp" in r
+    ]
+    return max(stamps) - min(stamps) if stamps else 0.0
+
+
+def drift(sandbox: Sandbox, names: list[str]) -> None:
+    flink = client(sandbox.endpoint_url, sandbox.region, "kinesisanalyticsv2")
+    for name in names:
+        version = flink.describe_application(ApplicationName=name)["ApplicationDetail"][
+            "ApplicationVersionId"
+        ]
+        flink.update_application(
+            ApplicationName=name,
+            CurrentApplicationVersionId=version,
+            ApplicationConfigurationUpdate={
+                "FlinkApplicationConfigurationUpdate": {
+                    "MonitoringConfigurationUpdate": {
+                        "ConfigurationTypeUpdate": "CUSTOM",
+                        "LogLevelUpdate": "WARN",
+                    }
+                }
+            },
+        )

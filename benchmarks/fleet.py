@@ -1,0 +1,86 @@
+"""Seed a sandbox with N Managed Flink applications for the benchmark suite.
+
+Every app logs to its own group and stream under /aws/kinesis-analytics/ with CUSTOM INFO /
+APPLICATION monitoring (in sync for `cloudwatch_logging`), except every tenth app, whose log
+level is WARN (drift that `apply` fixes). Apps share 20 execution roles. The sandbox's
+per-Region quota (100, as the service's) is raised through its `max_applications` setting.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from remediations import REGISTRY
+from sandbox.testing import client, execution_role
+
+GROUP = "/aws/kinesis-analytics/{name}"
+STREAM = "kinesis-analytics-log-stream"
+ROLES = 20
+
+
+def name_of(i: int) -> str:
+    return f"app-{i:05d}"
+
+
+def raise_quota(endpoint_url: str, limit: int) -> None:
+    request = urllib.request.Request(
+        f"{endpoint_url}/_sandbox/config",
+        data=json.dumps({"max_applications": limit, "transition_seconds": 0}).encode(),
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=10):
+        pass
+
+
+def seed(endpoint_url: str, region: str, queue_url: str, apps: int, workers: int = 8) -> list[str]:
+    """Create `apps` applications (and their roles, log groups and streams); their names."""
+    raise_quota(endpoint_url, max(apps, 100))
+    iam = client(endpoint_url, region, "iam")
+    roles = [execution_role(iam, f"flink-bench-{r}") for r in range(ROLES)]
+    names = [name_of(i) for i in range(apps)]
+
+    def create(i: int) -> None:
+        logs = client(endpoint_url, region, "logs")
+        flink = client(endpoint_url, region, "kinesisanalyticsv2")
+        name = names[i]
+        group = GROUP.format(name=name)
+        logs.create_log_group(logGroupName=group)
+        logs.create_log_stream(logGroupName=group, logStreamName=STREAM)
+        stream_arn = f"arn:aws:logs:{region}:123456789012:log-group:{group}:log-stream:{STREAM}"
+        flink.create_application(
+            ApplicationName=name,
+            RuntimeEnvironment="FLINK-1_20",
+            ServiceExecutionRole=roles[i % ROLES],
+            CloudWatchLoggingOptions=[{"LogStreamARN": stream_arn}],
+            ApplicationConfiguration={"FlinkApplicationConfiguration": monitoring(i)},
+        )
+
+    with ThreadPoolExecutor(workers) as pool:
+        list(pool.map(create, range(apps)))
+    # The seeding's own CloudTrail events are not part of any measurement.
+    client(endpoint_url, region, "sqs").purge_queue(QueueUrl=queue_url)
+    return names
+
+
+def monitoring(i: int) -> dict[str, Any]:
+    level = "WARN" if i % 10 == 0 else "INFO"
+    return {
+        "MonitoringConfiguration": {
+            "ConfigurationType": "CUSTOM",
+            "LogLevel": level,
+            "MetricsLevel": "APPLICATION",
+        }
+    }
+
+
+def logging_only_config(account: str, region: str) -> str:
+    """A desired-state YAML with only cloudwatch_logging enabled (the issue's comparison)."""
+    lines = ["version: 1", f'accounts: ["{account}"]', f"regions: [{region}]", "rules:"]
+    for rule in REGISTRY:
+        lines.append(f"  {rule.id}: {{}}" if rule.id == "cloudwatch_logging" else f"  {rule.id}:")
+        if rule.id != "cloudwatch_logging":
+            lines.append("    enabled: false")
+    return "\n".join(lines) + "\n"

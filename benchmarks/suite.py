@@ -1,0 +1,138 @@
+"""The benchmark suite: `make bench` (N=500 apps by default, `make bench N=5000`).
+
+One in-process sandbox is seeded with N apps (benchmarks/fleet.py), then, side by side in one
+run: the bare-boto3 floor, `plan` and `apply` (logging-only config, each its own process), the
+daemon's first sweep and a burst of 1,000 events on 20 apps (benchmarks/burst.py), and route
+throughput over an N-app inventory (benchmarks/route.py). Prints one table of ratios to the
+floor: wall, calls by operation (the sandbox's own call record), max RSS. Figures only: nothing
+here asserts speed (docs/performance.md says how to read them).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from benchmarks import burst, fleet, route
+from sandbox.server import Sandbox
+
+WORKERS = 8
+
+
+def child(sandbox: Sandbox, *argv: str) -> dict[str, Any]:
+    """Run `python -m <argv>` against the sandbox; its last stdout line (JSON figures)."""
+    env = {
+        **os.environ,
+        "AWS_ENDPOINT_URL": sandbox.endpoint_url,
+        "AWS_REGION": sandbox.region,
+        "AWS_DEFAULT_REGION": sandbox.region,
+        "AWS_ACCESS_KEY_ID": "bench",
+        "AWS_SECRET_ACCESS_KEY": "bench",
+    }
+    env.pop("AWS_SESSION_TOKEN", None)
+    done = subprocess.run(
+        [sys.executable, "-m", *argv], env=env, capture_output=True, text=True, check=False
+    )
+    lines = done.stdout.strip().splitlines()
+    if not lines:
+        raise RuntimeError(f"{argv[0]} printed nothing: {done.stderr[-2000:]}")
+    figures: dict[str, Any] = json.loads(lines[-1])
+    return figures
+
+
+def counted(sandbox: Sandbox, step: Any) -> tuple[dict[str, Any], Counter[str]]:
+    sandbox.middleware.calls.clear()
+    figures = step()
+    print(f"  {figures}", file=sys.stderr)
+    calls = Counter(f"{c.service}:{c.operation}" for c in sandbox.calls() if c.service != "sts")
+    return figures, calls
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--apps", type=int, default=500)
+    parser.add_argument("--skip-burst", action="store_true", help="no daemon sweep and burst")
+    args = parser.parse_args()
+    sandbox = Sandbox(port=0).start()
+    try:
+        rows = run(sandbox, args.apps, not args.skip_burst)
+    finally:
+        sandbox.stop()
+    print_table(args.apps, rows)
+
+
+def run(sandbox: Sandbox, apps: int, with_burst: bool) -> dict[str, Any]:
+    began = time.perf_counter()
+    names = fleet.seed(sandbox.endpoint_url, sandbox.region, sandbox.queue_url, apps)
+    print(f"seeded {len(names)} apps in {time.perf_counter() - began:.1f} s", file=sys.stderr)
+    with tempfile.TemporaryDirectory() as folder:
+        config = Path(folder) / "desired.yaml"
+        config.write_text(fleet.logging_only_config(sandbox.account_id, sandbox.region))
+        cli = ("benchmarks.measured",)
+        common = ("--config", str(config), "--workers", str(WORKERS), "--output", "json")
+        rows: dict[str, Any] = {}
+        rows["floor"] = counted(
+            sandbox, lambda: child(sandbox, "benchmarks.floor", sandbox.region, str(WORKERS))
+        )
+        rows["plan"] = counted(sandbox, lambda: child(sandbox, *cli, "plan", *common))
+        rows["apply"] = counted(sandbox, lambda: child(sandbox, *cli, "apply", *common))
+        rows["plan again"] = counted(sandbox, lambda: child(sandbox, *cli, "plan", *common))
+        if with_burst:
+            rows["daemon"] = burst.run(sandbox, config, names)
+    rows["route"] = route.throughput(apps)
+    return rows
+
+
+def print_table(apps: int, rows: dict[str, Any]) -> None:
+    floor, floor_calls = rows["floor"]
+    total_floor = sum(floor_calls.values())
+    print(f"\n## {apps} apps (one sandbox, one run; ratios are to the bare-boto3 floor)\n")
+    print("| work | wall s | x floor | calls | x floor | max RSS MB | calls by operation |")
+    print("|---|---|---|---|---|---|---|")
+    for name in ("floor", "plan", "apply", "plan again"):
+        figures, calls = rows[name]
+        total = sum(calls.values())
+        ops = ", ".join(f"{op.split(':')[1]} {n}" for op, n in sorted(calls.items()))
+        print(
+            f"| {name} | {figures['wall']:.2f} | {figures['wall'] / floor['wall']:.2f} "
+            f"| {total} | {total / total_floor:.2f} | {figures['rss_mb']:.0f} | {ops} |"
+        )
+    daemon = rows.get("daemon")
+    if daemon:
+        flink, spread = daemon["flink_calls"], daemon["arrival_spread"]
+        reads = flink.get("DescribeApplication", 0) + flink.get("ListTagsForResource", 0)
+        fixes = sum(
+            n for op, n in flink.items() if op not in ("DescribeApplication", "ListTagsForResource")
+        )
+        print(
+            f"\n| daemon | figure |\n|---|---|\n"
+            f"| first sweep of {apps} apps | {daemon['sweep_wall']:.2f} s |\n"
+            f"| RSS after the sweep / peak | {daemon['rss_after_sweep_mb']:.0f} MB / "
+            f"{daemon['rss_peak_mb']:.0f} MB |\n"
+            f"| burst: {burst.EVENTS} events on {burst.APPS} apps, settled in | "
+            f"{daemon['burst_wall']:.2f} s |\n"
+            f"| burst arrival through SQS (first to last event accepted) | "
+            f"{spread:.2f} s ({burst.EVENTS / max(spread, 0.001):.0f} events/s) |\n"
+            f"| reconciles (per app) | {daemon['reconciles']:.0f} "
+            f"({daemon['reconciles'] / burst.APPS:.2f}) |\n"
+            f"| Flink calls / (reconciles x 2 reads + writes) | {sum(flink.values())} / "
+            f"{daemon['reconciles'] * 2 + fixes:.0f} (reads {reads}, writes {fixes}) |\n"
+            f"| Flink calls by operation | "
+            f"{', '.join(f'{op} {n}' for op, n in sorted(flink.items()))} |"
+        )
+    routes = rows["route"]
+    print(f"\n| route, events/s on one core ({apps}-app inventory) | |\n|---|---|")
+    for kind, rate in routes.items():
+        print(f"| {kind} | {rate:,.0f} |")
+
+
+if __name__ == "__main__":
+    main()
