@@ -222,3 +222,19 @@ class DaemonProcess:
 def mutating_calls_by(sandbox: Sandbox, arn: str) -> list[Any]:
     """Mutating calls made with `arn`'s credentials, from the in-process sandbox's record."""
     return [c for c in sandbox.calls() if c.caller_arn == arn and c.mutating]
+
+
+def delete_logging(flink: Any, name: str) -> None:
+    """What an outsider does in many tests: remove every CloudWatch logging option of `name`."""
+    detail = flink.describe_application(ApplicationName=name)["ApplicationDetail"]
+    for option in detail.get("CloudWatchLoggingOptionDescriptions", []):
+        flink.delete_application_cloud_watch_logging_option(
+            ApplicationName=name,
+            CurrentApplicationVersionId=detail["ApplicationVersionId"],
+            CloudWatchLoggingOptionId=option["CloudWatchLoggingOptionId"],
+        )
+
+
+def has_logging(flink: Any, name: str) -> bool:
+    detail = flink.describe_application(ApplicationName=name)["ApplicationDetail"]
+    return bool(detail.get("CloudWatchLoggingOptionDescriptions"))

@@ -21,7 +21,7 @@ from tests.e2e.prometheus import (
     WebhookReceiver,
     require_binary,
 )
-from tests.harness import DaemonProcess, SandboxProcess, wait_until
+from tests.harness import DaemonProcess, SandboxProcess, delete_logging, has_logging, wait_until
 from tests.telemetry.catalogue import ROOT
 
 pytestmark = pytest.mark.e2e
@@ -88,21 +88,6 @@ def private_route_table(sandbox: SandboxProcess, ec2: Any) -> str:
 
 def route_default_to(ec2: Any, table: str, **target: str) -> None:
     ec2.replace_route(RouteTableId=table, DestinationCidrBlock="0.0.0.0/0", **target)
-
-
-def delete_logging(flink: Any, name: str) -> None:
-    detail = flink.describe_application(ApplicationName=name)["ApplicationDetail"]
-    for option in detail.get("CloudWatchLoggingOptionDescriptions", []):
-        flink.delete_application_cloud_watch_logging_option(
-            ApplicationName=name,
-            CurrentApplicationVersionId=detail["ApplicationVersionId"],
-            CloudWatchLoggingOptionId=option["CloudWatchLoggingOptionId"],
-        )
-
-
-def has_logging(flink: Any, name: str) -> bool:
-    detail = flink.describe_application(ApplicationName=name)["ApplicationDetail"]
-    return bool(detail.get("CloudWatchLoggingOptionDescriptions"))
 
 
 def promql_value(prometheus: PrometheusProcess, promql: str) -> float:

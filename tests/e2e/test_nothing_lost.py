@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.configs import write_config
-from tests.harness import DaemonProcess, SandboxProcess, wait_until
+from tests.harness import DaemonProcess, SandboxProcess, delete_logging, wait_until
 
 pytestmark = pytest.mark.e2e
 APP = "payments-enricher"  # compliant in the demo account
@@ -70,16 +70,6 @@ def faults(sandbox: SandboxProcess, rules: list[dict[str, Any]] | None) -> dict[
 def logging_arns(flink: Any) -> list[str]:
     detail = flink.describe_application(ApplicationName=APP)["ApplicationDetail"]
     return [o["LogStreamARN"] for o in detail.get("CloudWatchLoggingOptionDescriptions", [])]
-
-
-def delete_logging(flink: Any) -> None:
-    detail = flink.describe_application(ApplicationName=APP)["ApplicationDetail"]
-    for option in detail.get("CloudWatchLoggingOptionDescriptions", []):
-        flink.delete_application_cloud_watch_logging_option(
-            ApplicationName=APP,
-            CurrentApplicationVersionId=detail["ApplicationVersionId"],
-            CloudWatchLoggingOptionId=option["CloudWatchLoggingOptionId"],
-        )
 
 
 def messages_left(sandbox: SandboxProcess) -> int:
@@ -147,7 +137,7 @@ def test_a_redelivery_in_flight_with_a_failing_heartbeat_and_throttled_fix_is_ac
             {"kind": "throttle", "operation": "AddApplicationCloudWatchLoggingOption", "count": 15},
         ],
     )
-    delete_logging(flink)
+    delete_logging(flink, APP)
 
     wait_until(lambda: logging_arns(flink), 90, "the logging option to come back")
     wait_until(lambda: messages_left(sandbox) == 0, 60, "queue and DLQ to be empty")
@@ -171,7 +161,7 @@ def test_a_write_outage_is_retried_in_flight_and_fixed_within_seconds_of_recover
     outage = {"kind": "outage", "service": "kinesisanalytics", "operation": WRITES}
     faults(sandbox, [{**outage, "seconds": OUTAGE_SECONDS}])
     recovery = time.monotonic() + OUTAGE_SECONDS
-    delete_logging(flink)
+    delete_logging(flink, APP)
 
     daemon.wait_for("reconcile_retry_scheduled", app=APP, timeout=30)
     daemon.until(lambda: time.monotonic() >= recovery, "the outage to end", OUTAGE_SECONDS + 5)
@@ -192,7 +182,7 @@ def test_an_access_denied_fix_is_terminal_acknowledged_and_left_raised(
     daemon = start_daemon()
     flink = sandbox.client("kinesisanalyticsv2")
     faults(sandbox, [{"kind": "deny", "operation": "AddApplicationCloudWatchLoggingOption"}])
-    delete_logging(flink)
+    delete_logging(flink, APP)
 
     daemon.wait_for("reconcile_given_up", app=APP, timeout=30)
     wait_until(lambda: messages_left(sandbox) == 0, 30, "queue and DLQ to be empty")

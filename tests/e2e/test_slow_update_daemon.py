@@ -15,7 +15,7 @@ import pytest
 
 from sandbox.testing import next_update
 from tests.e2e.configs import write_config
-from tests.harness import DaemonProcess, SandboxProcess, wait_until
+from tests.harness import DaemonProcess, SandboxProcess, delete_logging, has_logging, wait_until
 
 pytestmark = pytest.mark.e2e
 # As many slow apps as workers: a worker that waited for an update would leave none free.
@@ -28,21 +28,6 @@ def sandbox() -> Iterator[SandboxProcess]:
     running = SandboxProcess()
     yield running
     running.stop()
-
-
-def remove_logging(flink: Any, name: str) -> None:
-    detail = flink.describe_application(ApplicationName=name)["ApplicationDetail"]
-    for option in detail.get("CloudWatchLoggingOptionDescriptions", []):
-        flink.delete_application_cloud_watch_logging_option(
-            ApplicationName=name,
-            CurrentApplicationVersionId=detail["ApplicationVersionId"],
-            CloudWatchLoggingOptionId=option["CloudWatchLoggingOptionId"],
-        )
-
-
-def has_logging(flink: Any, name: str) -> bool:
-    detail = flink.describe_application(ApplicationName=name)["ApplicationDetail"]
-    return bool(detail.get("CloudWatchLoggingOptionDescriptions"))
 
 
 def status(flink: Any, name: str) -> str:
@@ -64,11 +49,11 @@ def test_a_ten_minute_update_on_one_app_does_not_delay_fixes_on_others(
         # The outsider's changes to the SLOW apps take ten minutes: they stay UPDATING.
         for name in SLOW:
             next_update(sandbox.info["endpoint_url"], name, "succeed", TEN_MINUTES)
-            remove_logging(flink, name)
+            delete_logging(flink, name)
             assert status(flink, name) == "UPDATING"
         daemon.wait_for("reconcile_finished", app=SLOW[-1])  # both workers met the slow apps
         for name in OTHERS:
-            remove_logging(flink, name)
+            delete_logging(flink, name)
 
         # The others are fixed from their events while the slow apps are still updating.
         wait_until(lambda: all(has_logging(flink, n) for n in OTHERS), 60, "others fixed")
