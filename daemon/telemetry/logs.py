@@ -44,8 +44,9 @@ CONSOLE_DROPPED = {
     ("event_ignored", "reason", "own_identity"),
     ("reconcile_finished", "result", "in_sync"),
 }
-# Audit records of each write request: the outcome line says the same on a console.
-CONSOLE_QUIET_EVENTS = frozenset({"remediation_sent"})
+# Each write request and each SQS delete batch: the JSON log has them; the outcome lines say
+# the same on a console.
+CONSOLE_QUIET_EVENTS = frozenset({"remediation_sent", "messages_deleted"})
 
 
 def configure(log_format: LogFormat = "auto", level: str = "INFO") -> None:
