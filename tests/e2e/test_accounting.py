@@ -141,7 +141,9 @@ def test_a_lost_reply_is_confirmed_by_a_fresh_read(
         fresh_sandbox,
         [{"kind": "lost_reply", "operation": "UpdateApplication", "count": 1}],
     )
-    code, logs = apply(capsys, config)
+    # Two READY apps: a restarting update of a RUNNING one is followed up by the daemon, which
+    # a one-shot `apply` does not do (tests/e2e/test_safe_remediation.py covers that path).
+    code, logs = apply(capsys, config, "--app", "ledger-sink", "--app", "fraud-scorer")
     assert code == 0
 
     failed = [r for r in logs if r["event"] == "remediation_call_failed"]
