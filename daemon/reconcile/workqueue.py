@@ -107,6 +107,7 @@ class WorkQueue(Generic[K, T]):
         self._seq = 0
         self._depth = 0
         self._in_flight = 0
+        self._settling = 0  # runs that ended and are still calling on_done (outside the lock)
         self._closed = False
         self._threads: list[threading.Thread] = []
 
@@ -165,9 +166,11 @@ class WorkQueue(Generic[K, T]):
             self._ready.notify_all()
 
     def join(self, timeout: float | None = None) -> bool:
-        """Block until nothing is pending or running (True), or `timeout` real seconds pass."""
+        """Block until nothing is pending, running or being settled (True), or `timeout` real
+        seconds pass. Settled too: a caller that joins then acts on the outcomes (deletes the
+        acknowledged SQS messages, exits) must see every on_done of the last run."""
         with self._lock:
-            return self._changed.wait_for(lambda: not self._entries, timeout)
+            return self._changed.wait_for(lambda: not self._entries and not self._settling, timeout)
 
     def stop(self, grace_seconds: float) -> StopReport:
         """Refuse new submits, start no new run, wait up to `grace_seconds` (real time) for
@@ -252,8 +255,14 @@ class WorkQueue(Generic[K, T]):
                     del self._entries[key]
                 elif not self._closed:  # submits came in during the run: one more run
                     self._push(key, entry)
+                self._settling += 1
                 self._changed.notify_all()
-            self._settle(settled, ok=ok is True)
+            try:
+                self._settle(settled, ok=ok is True)
+            finally:
+                with self._lock:
+                    self._settling -= 1
+                    self._changed.notify_all()
 
     def _owe_retry(self, entry: _Entry[T], after_seconds: float) -> None:
         """The run's tokens wait for a later run (before any submitted meanwhile)."""

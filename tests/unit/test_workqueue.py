@@ -554,3 +554,25 @@ def test_every_token_is_settled_once_by_the_first_run_that_started_after_its_sub
         assert not [s for s, _ in runs[key] if after < s < start], "an earlier run skipped it"
     for key, key_runs in runs.items():
         assert len(key_runs) <= sum(1 for k, _, _ in submits.values() if k == key)
+
+
+def test_join_returns_only_after_the_last_runs_on_done_has_finished() -> None:
+    """A caller that joins and then acts on the outcomes (flushes SQS deletes, exits) must see
+    every on_done: the run has ended but its tokens are still being settled."""
+    entered, leave, seen = threading.Event(), threading.Event(), []
+
+    def on_done(key: str, token: str, ok: bool) -> None:
+        entered.set()
+        assert leave.wait(WAIT)
+        seen.append(token)
+
+    q: WorkQueue[str, str] = WorkQueue(
+        Runs(block=False), on_done=on_done, debounce_seconds=0.0, on_depth=lambda _: None
+    )
+    with started(q):
+        q.submit("a", "x")
+        assert entered.wait(WAIT)
+        assert not q.join(0.05)  # the run ended, its on_done has not: not drained yet
+        leave.set()
+        assert q.join(WAIT)
+        assert seen == ["x"]
