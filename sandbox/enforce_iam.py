@@ -6,9 +6,10 @@ request's SigV4 signature is verified against the secret of an IAM user's access
 STS session), and the principal's inline, attached and group policies are collected
 (moto.iam.access_control.IAMRequest). The decision:
 
-- IAM, CloudWatch Logs, SNS and SQS (`EVALUATED`): `sandbox.iam_eval` on the real resource ARN
-  with condition context (`sandbox.iam_context`): explicit Deny first, conditions evaluated;
-  moto's own check (IAMRequest.check_action_permitted) is replaced for these services only;
+- IAM, CloudWatch Logs, SNS, SQS and Security Hub (`EVALUATED`): `sandbox.iam_eval` on the
+  real resource ARN with condition context (`sandbox.iam_context`): explicit Deny first,
+  conditions evaluated; moto's own check (IAMRequest.check_action_permitted) is replaced for
+  these services only;
 - kinesisanalyticsv2 (our backend): `authorize_flink`, the same evaluation on the
   application's ARN with its tags, plus the KMS calls Managed Flink makes with the caller's
   permissions (kms:DescribeKey, kms:CreateGrant, kms:ViaService) when a call sets a customer
@@ -34,6 +35,7 @@ from moto import settings
 from moto.core.authorization import ActionAuthenticatorMixin
 from moto.core.exceptions import (
     InvalidClientTokenIdError,
+    JsonRESTError,
     SignatureDoesNotMatchError,
     _RESTError,
 )
@@ -45,7 +47,7 @@ from sandbox.flink.errors import FlinkApiError
 from sandbox.iam_eval import Decision, Request, UnsupportedCondition, evaluate
 
 log = logging.getLogger("sandbox")
-EVALUATED = frozenset({"iam", "logs", "sns", "sqs"})
+EVALUATED = frozenset({"iam", "logs", "securityhub", "sns", "sqs"})
 _MOTO_CHECK = IAMRequest.check_action_permitted
 
 ADMIN_USER = "sandbox-admin"
@@ -92,7 +94,7 @@ def ensure_admin(account_id: str) -> dict[str, str]:
 def _params(iam_request: IAMRequest) -> dict[str, Any]:
     body = iam_request._body or b""
     raw = body.decode() if isinstance(body, bytes) else str(body)
-    if iam_request._headers.get("X-Amz-Target"):
+    if iam_request._headers.get("X-Amz-Target") or raw.lstrip().startswith("{"):  # JSON APIs
         loaded = json.loads(raw or "{}")
         return loaded if isinstance(loaded, dict) else {}
     query = urlsplit(iam_request._path).query
@@ -123,17 +125,25 @@ def _check_action_permitted(self: IAMRequest, resource: str) -> None:
         _MOTO_CHECK(self, resource)
         return
     params = _params(self)
+    requests: list[Request] = []
     if self._service == "iam":
         request = iam_context.iam_request(self._action, params, self.account_id, self.backend)
     elif self._service == "logs":
         request = iam_context.logs_request(self._action, params, self._region, self.account_id)
     elif self._service == "sqs":
         request = iam_context.sqs_request(self._action, params, self._region, self.account_id)
+    elif self._service == "securityhub":
+        requests = iam_context.securityhub_requests(
+            self._action, params, self._region, self.account_id
+        )
+        request = requests.pop(0)
     else:
         request = iam_context.sns_request(self._action, params)
-    if decide(self, request) is not None:
+    if decide(self, request, *requests) is not None:
         if self._service == "sns":  # SNS names its 403 differently
             raise _SnsAuthorizationError(self._access_key.arn, self._action)
+        if self._service == "securityhub":  # a REST-JSON API: a JSON AccessDeniedException
+            raise _JsonAccessDenied(self._access_key.arn, self._action)
         self._raise_access_denied()
 
 
@@ -143,6 +153,14 @@ class _SnsAuthorizationError(_RESTError):
     def __init__(self, user_arn: str, action: str) -> None:
         message = f"User: {user_arn} is not authorized to perform: {action}"
         super().__init__("AuthorizationError", message)
+
+
+class _JsonAccessDenied(JsonRESTError):
+    code = 403
+
+    def __init__(self, user_arn: str, action: str) -> None:
+        message = f"User: {user_arn} is not authorized to perform: {action}"
+        super().__init__("AccessDeniedException", message)
 
 
 def flink_resource(request: dict[str, Any], region: str, account_id: str) -> str:

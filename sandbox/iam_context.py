@@ -122,6 +122,15 @@ def sns_request(action: str, params: Params) -> Request:
     return Request(action, str(params.get("TopicArn") or params.get("ResourceArn") or "*"))
 
 
+def securityhub_requests(action: str, params: Params, region: str, account: str) -> list[Request]:
+    """What IAM authorizes a Security Hub call on (Service Authorization Reference): the
+    product of every imported finding, the account's hub for the other calls we make."""
+    if action == "securityhub:BatchImportFindings":
+        products = sorted({str(f.get("ProductArn", "*")) for f in params.get("Findings") or []})
+        return [Request(action, product) for product in products or ["*"]]
+    return [Request(action, f"arn:aws:securityhub:{region}:{account}:hub/default")]
+
+
 def flink_request(
     operation: str, body: Params, resource: str, resource_tags: Mapping[str, str]
 ) -> Request:

@@ -221,13 +221,11 @@ class SandboxMiddleware:
         operation = (
             target.rsplit(".", 1)[-1]
             if target
-            else params.get("Action") or f"{method} {environ.get('PATH_INFO', '')}"
+            else params.get("Action")
+            or wire.rest_operation(service, method, environ.get("PATH_INFO", ""))
         )
-        mutating = (
-            is_mutating(operation)
-            if target or "Action" in params
-            else method not in ("GET", "HEAD")
-        )
+        named = " " not in operation  # else an unknown REST call: judged by its method
+        mutating = is_mutating(operation) if named else method not in ("GET", "HEAD")
         code = int(str(captured["status"]).split()[0])
         error = None
         if code >= 400:

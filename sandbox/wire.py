@@ -3,10 +3,15 @@ their XML responses, and error bodies of both the XML and the JSON protocols."""
 
 from __future__ import annotations
 
+import functools
 import json
+import re
 from typing import Any
 from urllib.parse import parse_qsl
 from xml.etree import ElementTree
+
+import botocore.exceptions
+import botocore.session
 
 _LIST_TAGS = frozenset({"item", "member"})
 
@@ -105,3 +110,28 @@ def error_of(body: bytes, headers: dict[str, str]) -> tuple[str, str]:
         if _local(element.tag) == "Message" and not message:
             message = (element.text or "").strip()
     return code or "Unknown", message
+
+
+@functools.cache
+def _rest_routes(service: str) -> tuple[tuple[str, re.Pattern[str], str], ...]:
+    """(method, path pattern, operation) of a REST service's operations, from botocore's model."""
+    try:
+        model = botocore.session.get_session().get_service_model(service)
+    except botocore.exceptions.UnknownServiceError:
+        return ()
+    routes = []
+    for name in model.operation_names:
+        http = model.operation_model(name).http
+        path = http["requestUri"].split("?", 1)[0]
+        pattern = re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(path))
+        routes.append((http["method"], re.compile(pattern + "/?"), name))
+    return tuple(routes)
+
+
+def rest_operation(service: str, method: str, path: str) -> str:
+    """The operation a REST call names by its method and path (`BatchImportFindings` for
+    Security Hub's POST /findings/import), else "METHOD path"."""
+    for route_method, pattern, name in _rest_routes(service):
+        if route_method == method and pattern.fullmatch(path):
+            return name
+    return f"{method} {path}"

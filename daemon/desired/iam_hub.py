@@ -3,7 +3,8 @@
 - `hub_policy`: the daemon's own role in the hub account: its identity, the event queue (and
   DLQ, and the queue's key), `sts:AssumeRole` on the member roles only (the `assume_role`
   template with any account, and the per-account roles), and the Organizations listing when
-  `organization:` discovers accounts. Nothing that reads or changes Flink.
+  `organization:` discovers accounts, and the Security Hub findings (imported with the hub's
+  own credentials). Nothing that reads or changes Flink.
 - `member_policy`: the member role in each account: every read and write the rules need (as
   `daemon_policy` without the queue), with the writes on the member role itself denied.
 If the hub account runs applications too, attach the member policy to the daemon's role there.
@@ -16,7 +17,7 @@ from typing import Any
 
 from daemon.desired.config import DesiredConfig
 from daemon.desired.iam_grants import allow
-from daemon.desired.iam_policy import EventQueue, _queue, daemon_policy
+from daemon.desired.iam_policy import EventQueue, _queue, daemon_policy, evidence
 from daemon.errors import ConfigError
 from daemon.sessions import ACCOUNT_PLACEHOLDER
 
@@ -48,6 +49,8 @@ def hub_policy(config: DesiredConfig, queue: EventQueue | None) -> dict[str, Any
         statements.append(allow("DiscoverAccounts", list(ORGANIZATION_READS), ["*"]))
     if queue is not None:
         statements += _queue(queue)
+    # Findings are imported with the hub's own credentials, for any account it may discover.
+    statements += evidence(config, ("*",) if config.organization else config.accounts)
     return {"Version": "2012-10-17", "Statement": statements}
 
 
@@ -59,4 +62,4 @@ def member_policy(config: DesiredConfig, read_only: bool = False) -> dict[str, A
     template = config.assume_role
     own = template.replace(ACCOUNT_PLACEHOLDER, "*") if template else roles[0]
     anywhere = replace(config, accounts=("*",), _memo={})
-    return daemon_policy(anywhere, None, own_role_arn=own, read_only=read_only)
+    return daemon_policy(anywhere, None, own_role_arn=own, read_only=read_only, with_evidence=False)

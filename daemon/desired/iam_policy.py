@@ -7,6 +7,10 @@
 - Notifications: `sns:Publish` on the configured topics of rules that alert (none without one).
 - The event queue, its dead-letter queue (from the queue's RedrivePolicy, never from a name) and
   `kms:Decrypt` on the queue's customer managed key.
+- Evidence (when `evidence.security_hub` is on): `securityhub:BatchImportFindings` on the
+  default product of each covered account in the hub's Region, and `securityhub:GetFindings` on
+  those accounts' hubs (for `report`). Kept with `read_only`: findings are the daemon's report,
+  not a change to what it watches.
 - Explicit Denies: every role write on the daemon's own role; every application write on an
   application that carries the ignore tag.
 
@@ -115,6 +119,22 @@ def _queue(queue: EventQueue) -> list[Statement]:
     return out
 
 
+def evidence(config: DesiredConfig, accounts: tuple[str, ...]) -> list[Statement]:
+    """Security Hub: import the daemon's findings (product ARNs of the accounts they are about,
+    asff.product_arn) and read them back (`report`)."""
+    hub = config.security_hub
+    if not hub.enabled:
+        return []
+    region = hub.region or config.regions[0]
+    arn = "arn:aws:securityhub:" + region + ":{a}:"
+    products = [(arn + "product/{a}/default").format(a=a) for a in accounts]
+    hubs = [(arn + "hub/default").format(a=a) for a in accounts]
+    return [
+        allow("ImportFindings", ["securityhub:BatchImportFindings"], products),
+        allow("ReadFindings", ["securityhub:GetFindings"], hubs),
+    ]
+
+
 def _notifications(rule: AnyRule, places: list[Any], scope: Scope) -> list[Statement]:
     topic_of = getattr(rule, "notify_topic", None)
     if topic_of is None:
@@ -174,6 +194,7 @@ def daemon_policy(
     own_role_arn: str = "",
     read_only: bool = False,
     rules: Mapping[str, AnyRule] = RULES,
+    with_evidence: bool = True,
 ) -> dict[str, Any]:
     scope = Scope(config.accounts, config.regions, config.execution_roles)
     enabled: dict[str, list[Any]] = {}  # rule id -> its settings wherever it is enabled
@@ -190,6 +211,8 @@ def daemon_policy(
     statements = _reads(reads, scope)
     if queue is not None:
         statements += _queue(queue)
+    if with_evidence:
+        statements += evidence(config, scope.accounts)
     if read_only:
         return {"Version": "2012-10-17", "Statement": statements}
     writes: list[Statement] = []

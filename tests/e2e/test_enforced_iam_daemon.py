@@ -1,7 +1,8 @@
 """`flink-remediator run` as its own process against `sandbox serve --demo --enforce-iam`, its
 user holding exactly what `iam-policy --queue-url` prints: the sweep fixes the demo's drift
 (application and trust policy), an actor's change comes through CloudTrail -> EventBridge -> SQS
-and is fixed, the DLQ (found from the RedrivePolicy) is watched, and no call is refused."""
+and is fixed, the DLQ (found from the RedrivePolicy) is watched, Security Hub findings are
+imported, and no call is refused."""
 
 from __future__ import annotations
 
@@ -66,6 +67,8 @@ def write_config(sandbox: SandboxProcess, path: Path) -> Path:
         "execution_roles": {"tag": {"key": ROLE_TAG["Key"], "value": ROLE_TAG["Value"]}},
         "daemon_role_arn": f"arn:aws:iam::{account}:role/flink-remediator",
         "rules": {rule: {"enabled": rule in enabled} for rule in RULES},
+        # Findings are sent at stop, so the policy must grant the import too.
+        "evidence": {"security_hub": {"enabled": True}},
     }
     path.write_text(yaml.safe_dump(doc))
     return path
@@ -108,6 +111,7 @@ def test_the_daemon_runs_with_exactly_the_generated_policy(
     for arn in roles:
         iam.tag_role(RoleName=arn.rsplit("/", 1)[-1], Tags=[ROLE_TAG])
     config = write_config(sandbox, tmp_path / "desired.yaml")
+    sandbox.admin("securityhub").enable_security_hub()
     policy = generated_policy(sandbox, config, monkeypatch, capsys)
     dlq_arn = sandbox.admin("sqs").get_queue_attributes(
         QueueUrl=sandbox.info["dlq_url"], AttributeNames=["QueueArn"]
@@ -162,6 +166,7 @@ def test_the_daemon_runs_with_exactly_the_generated_policy(
         ("sqs", "DeleteMessageBatch"),  # authorized as sqs:DeleteMessage
         ("iam", "UpdateAssumeRolePolicy"),
         ("kinesisanalytics", "AddApplicationCloudWatchLoggingOption"),
+        ("securityhub", "BatchImportFindings"),
     } <= operations
 
 

@@ -28,7 +28,7 @@ from tests.e2e.configs import write_config
 
 APP = "payments-enricher"
 # The sandbox records REST-JSON calls as "METHOD path" (Security Hub is REST-JSON).
-BATCH_IMPORT = "POST /findings/import"
+BATCH_IMPORT = "BatchImportFindings"  # the call record names REST calls by operation
 
 
 def evidence_config(path: Path, region: str, **rules: dict[str, object]) -> Path:

@@ -177,6 +177,44 @@ def test_iam_and_sqs_calls_are_allowed_or_denied_per_policy(
     )
 
 
+def test_security_hub_imports_are_authorized_on_each_findings_product(
+    enforced: Sandbox, admin: Aws, user_with: Callable[[str], Aws]
+) -> None:
+    region, account = enforced.region, enforced.account_id
+    admin("securityhub").enable_security_hub()
+    own = f"arn:aws:securityhub:{region}:{account}:product/{account}/default"
+    other = f"arn:aws:securityhub:{region}:210987654321:product/210987654321/default"
+    hub = user_with(
+        policy(
+            allow("securityhub:BatchImportFindings", own),
+            allow("securityhub:GetFindings", f"arn:aws:securityhub:{region}:{account}:hub/default"),
+        )
+    )("securityhub")
+
+    def finding(product: str) -> dict[str, Any]:
+        return {
+            "SchemaVersion": "2018-10-08",
+            "Id": f"f-{product[-30:]}",
+            "ProductArn": product,
+            "GeneratorId": "flink-remediator",
+            "AwsAccountId": product.split(":")[4],
+            "Types": ["Software and Configuration Checks"],
+            "CreatedAt": "2026-12-01T00:00:00Z",
+            "UpdatedAt": "2026-12-01T00:00:00Z",
+            "Severity": {"Label": "HIGH"},
+            "Title": "t",
+            "Description": "d",
+            "Resources": [{"Type": "Other", "Id": "x"}],
+        }
+
+    assert code_of(lambda: hub.batch_import_findings(Findings=[finding(own)])) is None
+    assert code_of(lambda: hub.get_findings()) is None
+    # One finding of a product the policy does not name: the whole call is refused.
+    denied = code_of(lambda: hub.batch_import_findings(Findings=[finding(own), finding(other)]))
+    assert denied == "AccessDeniedException"  # as Security Hub names it
+    assert code_of(lambda: hub.update_findings(Filters={}, Note={"Text": "x", "UpdatedBy": "y"}))
+
+
 def test_unknown_keys_and_bad_signatures_are_rejected(enforced: Sandbox, admin: Aws) -> None:
     stranger = Credentials("AKIAUNKNOWN000000000", "nope")
     flink = client(enforced.endpoint_url, enforced.region, "kinesisanalyticsv2", stranger)

@@ -384,3 +384,18 @@ def test_many_overrides_still_find_the_one_that_enforces(tmp_path: Path) -> None
     }
     c = config(tmp_path, defaults={"mode": "alert"}, overrides=[*quiet, loud])
     assert writes_of(daemon_policy(c)) == {"iam:UpdateAssumeRolePolicy"}
+
+
+def test_evidence_gets_import_and_read_on_the_covered_accounts_only_when_enabled(
+    tmp_path: Path,
+) -> None:
+    assert not [a for a in actions(example_policy()) if a.startswith("securityhub:")]
+    hub = {"security_hub": {"enabled": True, "region": "eu-central-1"}}
+    for read_only in (False, True):  # findings are the daemon's report, kept when read-only
+        policy = daemon_policy(config(tmp_path, evidence=hub), read_only=read_only)
+        (imports,) = allows(policy, "securityhub:BatchImportFindings")
+        assert imports["Resource"] == [
+            "arn:aws:securityhub:eu-central-1:123456789012:product/123456789012/default"
+        ]
+        (reads,) = allows(policy, "securityhub:GetFindings")
+        assert reads["Resource"] == ["arn:aws:securityhub:eu-central-1:123456789012:hub/default"]

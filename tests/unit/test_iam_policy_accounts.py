@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -24,11 +25,13 @@ execution_roles: {path: /flink/}
 QUEUE = ("--queue-arn", "arn:aws:sqs:eu-west-1:123456789012:q")
 
 
-def policy(tmp_path: Path, capsys: pytest.CaptureFixture[str], *flags: str) -> dict[str, object]:
+def policy(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], *flags: str, config: str = CONFIG
+) -> dict[str, Any]:
     path = tmp_path / "c.yaml"
-    path.write_text(CONFIG)
+    path.write_text(config)
     assert main(["iam-policy", "--config", str(path), *flags]) == 0
-    document: dict[str, object] = json.loads(capsys.readouterr().out)
+    document: dict[str, Any] = json.loads(capsys.readouterr().out)
     return document
 
 
@@ -84,3 +87,19 @@ def test_hub_and_member_need_a_role_to_assume(
     path.write_text("version: 1\naccounts: ['123456789012']\nregions: [eu-west-1]\n")
     assert main(["iam-policy", "--config", str(path), "--hub"]) == 1
     assert "assume_role: needed for --hub/--member" in capsys.readouterr().err
+
+
+def test_findings_are_imported_by_the_hub_not_the_members(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = CONFIG + "evidence: {security_hub: {enabled: true}}\n"
+    hub = policy(tmp_path, capsys, "--hub", config=config)
+    member = policy(tmp_path, capsys, "--member", config=config)
+    imports = [s for s in hub["Statement"] if "securityhub:BatchImportFindings" in s["Action"]]
+    assert [s["Resource"] for s in imports] == [
+        [
+            f"arn:aws:securityhub:eu-west-1:{a}:product/{a}/default"
+            for a in ("123456789012", "200000000001", "200000000002")
+        ]
+    ]
+    assert "securityhub" not in json.dumps(member)
