@@ -161,8 +161,11 @@ def test_a_write_outage_is_retried_in_flight_and_fixed_within_seconds_of_recover
     faults(sandbox, [outage])  # until the test ends it: its end is known, not raced
     delete_logging(flink, APP)
 
-    retries = lambda: len(daemon.events("reconcile_retry_scheduled", app=APP))  # noqa: E731
-    daemon.until(lambda: retries() >= OUTAGE_RETRIES, "retries during the outage", 60)
+    daemon.until(
+        lambda: len(daemon.events("reconcile_retry_scheduled", app=APP)) >= OUTAGE_RETRIES,
+        "retries during the outage",
+        60,
+    )
     assert not logging_arns(flink)  # nothing got through the outage
     faults(sandbox, None)
     wait_until(lambda: logging_arns(flink), RECOVERY_SECONDS, "the fix after recovery")
