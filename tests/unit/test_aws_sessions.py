@@ -36,3 +36,14 @@ def test_an_assumed_role_session_shares_the_loader_and_has_its_own_credentials()
     loader = source._session.get_component("data_loader")
     assert member._session.get_component("data_loader") is loader
     assert member._session.get_credentials() is not source._session.get_credentials()
+
+
+def test_models_parse_into_plain_dicts_with_documentation_emptied() -> None:
+    model = new_session(_core("AKIDDOCS")).client("logs", region_name="us-east-1").meta
+    service = model.service_model
+    assert type(service._service_description) is dict
+    assert service.documentation == ""
+    operation = service.operation_model("DescribeLogGroups")
+    assert operation.documentation == ""
+    assert "logGroupNamePrefix" in operation.input_shape.members
+    assert all(p.documentation == "" for p in service.client_context_parameters)
