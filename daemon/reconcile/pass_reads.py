@@ -3,8 +3,8 @@
 - The listing's DescribeApplication is the observation: `remember_detail` keeps it (pickled and
   zlib-compressed: ~0.7 KB instead of ~5 KB of dicts, so the 5,000 a sweep holds between its
   listing and their reconciles stay small) and the app's first reconcile `take_detail`s it
-  instead of describing again. Its version id guards every write, so a stale detail costs a re-plan, never
-  a wrong write.
+  instead of describing again. Its version id guards every write, so a stale detail costs a
+  re-plan, never a wrong write.
 - DescribeLogGroups by name prefix is answered from one paginated listing of the prefix's parent
   folder (`/aws/kinesis-analytics/app` -> `/aws/kinesis-analytics/`) per account and Region.
 - Reads of shared resources (a role's documents, a VPC's route tables and subnets) are made once
