@@ -38,6 +38,8 @@ clean:
 
 # The benchmark suite (figures only, never part of `make test`): N apps in one sandbox, the
 # bare-boto3 floor, plan, apply, the daemon's sweep and a burst, route throughput; one table.
+# Then the daemon's memory by phase with N apps (benchmarks/memory.py, its own quick seeding).
 N ?= 500
 bench: install
 	$(VENV)/bin/python -m benchmarks.suite --apps $(N)
+	$(VENV)/bin/python -m benchmarks.memory --apps $(N)

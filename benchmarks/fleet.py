@@ -14,6 +14,8 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from remediations import REGISTRY
+from sandbox.flink.operations import handle
+from sandbox.server import Sandbox
 from sandbox.testing import client, execution_role
 
 GROUP = "/aws/kinesis-analytics/{name}"
@@ -62,6 +64,36 @@ def seed(endpoint_url: str, region: str, queue_url: str, apps: int, workers: int
         list(pool.map(create, range(apps)))
     # The seeding's own CloudTrail events are not part of any measurement.
     client(endpoint_url, region, "sqs").purge_queue(QueueUrl=queue_url)
+    return names
+
+
+def seed_in_process(sandbox: Sandbox, apps: int) -> list[str]:
+    """`seed`'s fleet, made through the in-process sandbox's own backends (moto's CloudWatch
+    Logs, our Managed Flink backend with its validation) instead of over HTTP: the same state
+    as seen through the API, in seconds instead of minutes, and no CloudTrail events or call
+    records. Only for a `Sandbox` running in this process (benchmarks)."""
+    from moto.logs.models import logs_backends
+
+    region, account = sandbox.region, sandbox.account_id
+    sandbox.middleware.set_max_applications(max(apps, 100))
+    sandbox.set_transition_seconds(0)
+    iam = client(sandbox.endpoint_url, region, "iam")
+    roles = [execution_role(iam, f"flink-bench-{r}") for r in range(ROLES)]
+    logs, flink = logs_backends[account][region], sandbox.middleware.flink_backend(region)
+    names = [name_of(i) for i in range(apps)]
+    for i, name in enumerate(names):
+        group = GROUP.format(name=name)
+        logs.create_log_group(group, {})
+        logs.create_log_stream(group, STREAM)
+        stream_arn = f"arn:aws:logs:{region}:{account}:log-group:{group}:log-stream:{STREAM}"
+        request = {
+            "ApplicationName": name,
+            "RuntimeEnvironment": "FLINK-1_20",
+            "ServiceExecutionRole": roles[i % ROLES],
+            "CloudWatchLoggingOptions": [{"LogStreamARN": stream_arn}],
+            "ApplicationConfiguration": {"FlinkApplicationConfiguration": monitoring(i)},
+        }
+        handle(flink, "CreateApplication", request)
     return names
 
 

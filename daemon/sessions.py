@@ -24,7 +24,7 @@ from botocore.credentials import (
 )
 
 from daemon import errors
-from daemon.aws import Aws, AwsByRegion
+from daemon.aws import Aws, AwsByRegion, new_session
 from daemon.state import AppRef
 
 SESSION_NAME = "flink-remediator"
@@ -75,7 +75,7 @@ def assumed_role_session(
     member.register_component(
         "credential_provider", CredentialResolver([_AssumedRole(credentials)])
     )
-    return boto3.session.Session(botocore_session=member, region_name=region)
+    return new_session(member, region)
 
 
 class AwsByAccount:
@@ -94,7 +94,7 @@ class AwsByAccount:
         factory: Callable[[str, boto3.session.Session | None], Aws] | None = None,
     ) -> None:
         self._accesses, self._home_region = accesses, home_region
-        self._source = source or boto3.session.Session()
+        self._source = source or new_session()
         self._factory = factory or (lambda region, session: Aws(region, session))
         self._own = AwsByRegion(lambda region: self._factory(region, self._source))
         self._members: dict[AccountAccess, AwsByRegion] = {}

@@ -80,3 +80,19 @@ def test_exactly_one_thread_sees_an_id_first() -> None:
     for thread in threads:
         thread.join()
     assert sorted(firsts) == sorted(f"id-{n}" for n in range(2000))
+
+
+def test_remember_renews_an_id_and_moves_it_behind_the_others() -> None:
+    clock = FakeClock(now=1000.0)
+    cache = EventIdCache(maxsize=3, ttl=60, timer=clock)
+    for event_id in "abc":
+        clock.now += 1
+        cache.remember(event_id)
+    clock.now += 50  # a would expire at 1061, now renewed to 1112
+    cache.remember("a")
+    cache.remember("d")  # over the bound: b, now the oldest, goes
+    assert not cache.contains("b")
+    assert cache.contains("a") and cache.contains("c") and cache.contains("d")
+    clock.now += 10  # c's TTL has passed, a's renewed one has not
+    assert not cache.contains("c")
+    assert cache.contains("a")
