@@ -24,7 +24,8 @@ from botocore.credentials import (
 )
 
 from daemon import errors
-from daemon.aws import Aws, AwsByRegion, new_session
+from daemon.aws import Aws, AwsByRegion
+from daemon.botocore_data import new_session
 from daemon.state import AppRef
 
 SESSION_NAME = "flink-remediator"

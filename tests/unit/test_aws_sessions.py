@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import botocore.session
 
-from daemon.aws import new_session
+from daemon.botocore_data import new_session
 from daemon.sessions import AccountAccess, assumed_role_session
 
 
