@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import threading
 
-from daemon.ingest.work import AppQueue, Work, cause_of, settle, submitter
+import structlog
+
+from daemon.ingest.work import AppQueue, Work, cause_of, due_submitter, settle, submitter
 from daemon.reconcile.workqueue import Ticket, WorkQueue
 from daemon.state import AppRef, Cause
 from tests.clock import FakeClock
@@ -114,3 +116,25 @@ def test_a_submit_after_stop_fails_its_ticket() -> None:
 def test_a_run_without_items_is_a_sweep() -> None:
     assert cause_of(()) == SWEEP
     assert cause_of((work(Cause("replay")), work(Cause("cli")))) == Cause("replay")
+
+
+def test_deferred_fixes_whose_window_opened_run_and_a_refused_one_waits_for_the_next_check() -> (
+    None
+):
+    runs, clock = Runs(), FakeClock()
+    q = queue(runs, clock, max_pending_keys=1)
+    due = [APP, OTHER]  # what DeferredFixes.due() returns until the app is reconciled
+    submit_due = due_submitter(q, lambda: list(due))
+    q.start()
+    try:
+        with structlog.testing.capture_logs() as logs:
+            submit_due()  # the queue holds one app: OTHER is refused, not raised
+        assert [(e["event"], e["app"]) for e in logs] == [("work_refused", "b")]
+        drain(q, clock)
+        due.remove(APP)
+        submit_due()
+        drain(q, clock)
+    finally:
+        q.stop(WAIT)
+    assert runs.causes == [("app", SWEEP), ("b", SWEEP)]  # token-less: runs as a sweep
+    submit_due()  # after stop: refused quietly, the daemon is stopping
