@@ -7,8 +7,19 @@ import threading
 
 import structlog
 
-from daemon.ingest.work import AppQueue, Work, cause_of, due_submitter, settle, submitter
-from daemon.reconcile.workqueue import Ticket, WorkQueue
+from daemon.ingest.work import (
+    AppQueue,
+    RetryBackoff,
+    Work,
+    cause_of,
+    due_submitter,
+    runner,
+    settle,
+    submitter,
+)
+from daemon.reconcile.inventory import Inventory
+from daemon.reconcile.reconciler import ReconcileResult
+from daemon.reconcile.workqueue import Retry, Ticket, WorkQueue
 from daemon.state import AppRef, Cause
 from tests.clock import FakeClock
 
@@ -138,3 +149,26 @@ def test_deferred_fixes_whose_window_opened_run_and_a_refused_one_waits_for_the_
         q.stop(WAIT)
     assert runs.causes == [("app", SWEEP), ("b", SWEEP)]  # token-less: runs as a sweep
     submit_due()  # after stop: refused quietly, the daemon is stopping
+
+
+def test_a_run_keeps_the_inventory_current_and_backs_off_a_failed_reconcile() -> None:
+    role = "arn:aws:iam::123456789012:role/app-execution"
+    answers = [
+        ReconcileResult(APP, "fixed", detail={"ServiceExecutionRole": role}),
+        ReconcileResult(APP, "error", error="throttled", retryable=True),
+        ReconcileResult(APP, "gone"),
+    ]
+    seen: list[Cause] = []
+
+    def reconcile(app: AppRef, cause: Cause) -> ReconcileResult:
+        seen.append(cause)
+        return answers.pop(0)
+
+    inventory = Inventory()
+    run = runner(reconcile, inventory, RetryBackoff(jitter=lambda: 1.0))
+    assert run(APP, (work(event(1)), work(SWEEP))) is True
+    assert seen == [event(1)] and len(inventory) == 1
+    assert run(APP, ()) == Retry(1.0)  # the first retry waits the base second
+    assert len(inventory) == 1  # a failed reconcile read nothing: the facts stay
+    assert run(APP, ()) is True
+    assert len(inventory) == 0 and seen[1:] == [SWEEP, SWEEP]
