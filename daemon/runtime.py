@@ -96,15 +96,15 @@ class Daemon:
         self.tasks.add("scheduler", schedule.start, schedule.stop)
         accounts = self.directory.refresh  # each sweep re-reads the organisation
         if s.queue_url:
-            parts = (self.directory, self.config.current, self.router, self.submit)
-            events = EventPipeline(self._home(), s, own_arn, *parts)
+            wiring = (self.directory, self.config.current, self.router, self.submit)
+            events = EventPipeline(self._home(), s, own_arn, *wiring)
             events.register(self.tasks, schedule, self.health, self.stopping, READY_PROBE_SECONDS)
             accounts = events.refresh_accounts  # ... and teaches the intake the member roles
         if self.evidence is not None:
             self.evidence.register(self.tasks, schedule, own_arn)
         every, jitter = s.sweep_interval_seconds, s.sweep_jitter_seconds
-        parts2 = (self.inventory, self.budget, self.submit, every, self.indexed)
-        sweeper = Sweeper(self.aws.account, accounts, self.config.current, *parts2)
+        parts = (self.inventory, self.budget, self.submit, every, self.indexed)
+        sweeper = Sweeper(self.aws.account, accounts, self.config.current, *parts)
         schedule.every("sweep", sweeper.sweep, every, jitter=jitter, now=True)
         self.tasks.add("workers", self.work.start, self._drain)
         self.tasks.start()
