@@ -27,14 +27,9 @@ def connect(config: DesiredConfig, home_region: str) -> Fleet:
     directory = AccountDirectory(lambda: config, lambda: aws.region(home_region))
     aws = AwsByAccount(directory.accesses, home_region)
     caller = aws.identify()
-    own = directory.own_account = caller["Account"]
-    accounts = directory.refresh()
-    unreachable = [a for a in accounts if a != own and not config.access_for(a, own).role_arn]
-    if unreachable:
-        raise errors.SettingsError(
-            f"the credentials are for account {own}; {config.path} lists accounts "
-            f"{unreachable} without an assume_role to reach them (accounts {list(accounts)})"
-        )
+    directory.own_account = caller["Account"]
+    directory.refresh()
+    directory.require_roles()
     return Fleet(aws, directory, caller["Arn"])
 
 

@@ -32,6 +32,7 @@ from daemon.evidence.asff import (
 )
 from daemon.reconcile.verdicts import Verdict
 from daemon.state import AppRef
+from daemon.tasks import Schedule, Tasks
 from daemon.telemetry import metrics
 
 log = structlog.get_logger(__name__)
@@ -136,6 +137,13 @@ class SecurityHubPublisher:
     def set_identity(self, arn: str) -> None:
         """The daemon's own principal, named as the fixer in resolved findings."""
         self._identity = arn
+
+    def register(self, tasks: Tasks, schedule: Schedule, own_arn: str) -> None:
+        """In the daemon: name `own_arn` as the fixer, flush every flush_interval_seconds, and
+        once more at stop, which comes after the workers drained: the last findings are sent."""
+        self.set_identity(own_arn)
+        schedule.every("evidence_flush", self.flush, self._settings.flush_interval_seconds)
+        tasks.add("evidence", lambda: None, self.flush)
 
     def pending(self) -> int:
         with self._lock:

@@ -19,11 +19,14 @@ from dataclasses import dataclass
 
 import structlog
 
+from daemon.reconcile.inventory import AppFacts, Inventory
 from daemon.reconcile.reconciler import ReconcileResult
 from daemon.reconcile.workqueue import QueueClosed, QueueFull, Retry, Ticket, WorkQueue
 from daemon.state import AppRef, Cause
 
 log = structlog.get_logger(__name__)
+
+DEFERRED_CHECK_SECONDS = 60.0  # windows are minutes long: a fix starts within a minute of opening
 
 # Owe these apps a reconcile for this cause; the ticket settles when all of them have run.
 Submit = Callable[[set[AppRef], Cause, Ticket[AppRef]], None]
@@ -47,6 +50,46 @@ def cause_of(items: Sequence[Work]) -> Cause:
     return items[0].cause if items else Cause("sweep")
 
 
+def runner(
+    reconcile: Callable[[AppRef, Cause], ReconcileResult],
+    inventory: Inventory,
+    backoff: RetryBackoff,
+) -> Callable[[AppRef, tuple[Work, ...]], bool | Retry]:
+    """The queue's run: reconcile the app for the cause of the items it serves, keep the
+    inventory current with what the reconcile read (forget a deleted app), and tell the queue
+    what comes next (done / terminal: settle ok; retry: queued again)."""
+
+    def run(app: AppRef, items: tuple[Work, ...]) -> bool | Retry:
+        result = reconcile(app, cause_of(items))
+        if result.result == "gone":
+            inventory.forget(app)
+        elif result.detail is not None:
+            inventory.update(app, AppFacts.from_detail(result.detail))
+        return backoff.after(result)
+
+    return run
+
+
+def reconcile_queue(
+    reconcile: Callable[[AppRef, Cause], ReconcileResult],
+    inventory: Inventory,
+    *,
+    workers: int,
+    debounce_seconds: float,
+    max_pending_keys: int,
+) -> AppQueue:
+    """The daemon's work queue: each run reconciles one app (`runner`, with per-app backoff
+    between retries) and settles the tickets of the items it served."""
+    run = runner(reconcile, inventory, RetryBackoff())
+    return WorkQueue(
+        run,
+        on_done=settle,
+        workers=workers,
+        debounce_seconds=debounce_seconds,
+        max_pending_keys=max_pending_keys,
+    )
+
+
 def settle(app: AppRef, item: Work, ok: bool) -> None:
     """The queue's on_done: report the run's result to the ticket waiting for it."""
     item.ticket.done(app, ok)
@@ -66,6 +109,21 @@ def submitter(queue: AppQueue) -> Submit:
                 ticket.done(app, False)
 
     return submit
+
+
+def due_submitter(queue: AppQueue, due: Callable[[], Iterable[AppRef]]) -> Callable[[], None]:
+    """A periodic job for fixes deferred to a maintenance window: reconcile each app whose
+    window has opened (a token-less submit, coalesced with any other work for the app); an app
+    the queue refuses is submitted again by the next check."""
+
+    def submit_due() -> None:
+        for app in due():
+            try:
+                queue.submit(app)
+            except (QueueFull, QueueClosed) as exc:
+                log.warning("work_refused", app=app.name, reason=str(exc))
+
+    return submit_due
 
 
 class RetryBackoff:

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator, Mapping
 
 import structlog
 
+from daemon import errors
 from daemon.aws import Aws
 from daemon.desired.config import DesiredConfig, Organization
 from daemon.sessions import AccountAccess
@@ -82,3 +83,21 @@ class AccountDirectory:
     def accesses(self) -> Mapping[str, AccountAccess]:
         config = self._config()
         return {a: config.access_for(a, self.own_account) for a in self.accounts()}
+
+    def role_arns(self) -> tuple[str, ...]:
+        """The roles the daemon assumes in the covered accounts (it acts as them there)."""
+        return tuple(a.role_arn for a in self.accesses().values() if a.role_arn)
+
+    def require_roles(self) -> None:
+        """Every covered account but the credentials' own needs a role to assume: SettingsError
+        naming those that have none (checked at start, before any of them is read)."""
+        own, config, accounts = self.own_account, self._config(), self.accounts()
+        unreachable = [
+            a for a, access in self.accesses().items() if a != own and not access.role_arn
+        ]
+        if unreachable:
+            raise errors.SettingsError(
+                f"the credentials are for account {own}; {config.path} covers accounts "
+                f"{unreachable} without an assume_role to reach them (set it at top level or "
+                f"per account; covered accounts {list(accounts)})"
+            )

@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -16,6 +18,7 @@ from daemon.evidence.asff import FindingRecord, build_finding, finding_id
 from daemon.evidence.securityhub import SecurityHubPublisher
 from daemon.reconcile.verdicts import Verdict
 from daemon.state import AppRef, Cause, Drift
+from daemon.tasks import Schedule, Tasks
 
 APP = AppRef("123456789012", "eu-west-1", "orders")
 ROLE = "arn:aws:iam::123456789012:role/orders-execution"
@@ -120,6 +123,54 @@ def test_a_fix_by_the_daemon_names_the_daemon_and_what_changed() -> None:
     finding = build_finding(fixed, "eu-west-1", "HIGH", "u")
     assert finding["Workflow"] == {"Status": "RESOLVED"}
     assert "Condition: {} -> " in finding["ProductFields"]["flink-remediator/Changes"]
+
+
+class Hub:
+    """Security Hub: records each BatchImportFindings."""
+
+    def __init__(self) -> None:
+        self.imported: list[dict[str, Any]] = []
+
+    def call(self, service: str, operation: str, **params: Any) -> dict[str, Any]:
+        assert (service, operation) == ("securityhub", "BatchImportFindings")
+        self.imported += params["Findings"]
+        return {"FailedFindings": []}
+
+
+class RecordedSchedule(Schedule):
+    def __init__(self) -> None:
+        super().__init__()
+        self.jobs: dict[str, tuple[Callable[[], object], float]] = {}
+
+    def every(
+        self,
+        name: str,
+        job: Callable[[], object],
+        seconds: float,
+        *,
+        jitter: float = 0,
+        now: bool = False,
+    ) -> None:
+        self.jobs[name] = (job, seconds)
+
+
+def test_in_the_daemon_findings_flush_on_schedule_and_once_more_at_stop() -> None:
+    hub = Hub()
+    settings = SecurityHubSettings(enabled=True, flush_interval_seconds=30)
+    regions = AwsByRegion(lambda region: hub)  # type: ignore[arg-type,return-value]
+    p = SecurityHubPublisher(regions, settings, "eu-west-1", {}, clock=Clock())
+    tasks, schedule = Tasks(), RecordedSchedule()
+    p.register(tasks, schedule, "arn:aws:iam::123456789012:user/flink-remediator")
+    assert schedule.jobs == {"evidence_flush": (p.flush, 30)}
+    tasks.start()
+    p.record(Verdict(APP, "execution_role_trust", False, (DRIFT,), "applied", Cause("sweep")))
+    assert hub.imported == []  # recorded in memory only
+    assert tasks.stop() == ("evidence",)  # the last flush: after the workers drained
+    [finding] = hub.imported
+    assert finding["Id"] == finding_id(APP, "execution_role_trust")
+    assert finding["Workflow"] == {"Status": "RESOLVED"}
+    fixer = finding["ProductFields"]["flink-remediator/ResolvedBy"]
+    assert fixer == "arn:aws:iam::123456789012:user/flink-remediator"
 
 
 def test_config_sections_parse_and_bad_ones_name_the_line() -> None:

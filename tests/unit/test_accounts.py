@@ -216,3 +216,35 @@ def _event(account: str, event_id: str = "") -> str:
         "detail": detail,
     }
     return json.dumps(envelope)
+
+
+def test_every_covered_account_but_the_own_needs_a_role_and_the_error_names_them() -> None:
+    config = parse_config(
+        f"version: 1\naccounts: ['{OWN}', '{MEMBER}', {{id: '{OTHER}', "
+        f"assume_role: 'arn:aws:iam::{OTHER}:role/special'}}]\nregions: [us-east-1]\n",
+        "desired.yaml",
+    )
+    directory = AccountDirectory(lambda: config, lambda: pytest.fail("no organisation to read"))
+    directory.own_account = OWN
+    with pytest.raises(errors.SettingsError) as refused:
+        directory.require_roles()
+    assert str(refused.value) == (
+        f"the credentials are for account {OWN}; desired.yaml covers accounts ['{MEMBER}'] "
+        "without an assume_role to reach them (set it at top level or per account; "
+        f"covered accounts ['{OWN}', '{MEMBER}', '{OTHER}'])"
+    )
+    # Credentials of the member account: the own account is now the one that needs a role.
+    directory.own_account = MEMBER
+    with pytest.raises(errors.SettingsError, match=rf"covers accounts \['{OWN}'\]"):
+        directory.require_roles()
+
+
+def test_with_a_role_for_every_other_account_nothing_is_refused_and_the_roles_are_known() -> None:
+    config = parse_config(CONFIG)
+    directory = AccountDirectory(lambda: config, lambda: pytest.fail("no organisation to read"))
+    directory.own_account = OWN
+    directory.require_roles()
+    assert directory.role_arns() == (
+        f"arn:aws:iam::{MEMBER}:role/flink-remediator-member",
+        f"arn:aws:iam::{OTHER}:role/special",
+    )

@@ -5,8 +5,21 @@ from __future__ import annotations
 
 import threading
 
-from daemon.ingest.work import AppQueue, Work, cause_of, settle, submitter
-from daemon.reconcile.workqueue import Ticket, WorkQueue
+import structlog
+
+from daemon.ingest.work import (
+    AppQueue,
+    RetryBackoff,
+    Work,
+    cause_of,
+    due_submitter,
+    runner,
+    settle,
+    submitter,
+)
+from daemon.reconcile.inventory import Inventory
+from daemon.reconcile.reconciler import ReconcileResult
+from daemon.reconcile.workqueue import Retry, Ticket, WorkQueue
 from daemon.state import AppRef, Cause
 from tests.clock import FakeClock
 
@@ -114,3 +127,48 @@ def test_a_submit_after_stop_fails_its_ticket() -> None:
 def test_a_run_without_items_is_a_sweep() -> None:
     assert cause_of(()) == SWEEP
     assert cause_of((work(Cause("replay")), work(Cause("cli")))) == Cause("replay")
+
+
+def test_deferred_fixes_whose_window_opened_run_and_a_refused_one_waits_for_the_next_check() -> (
+    None
+):
+    runs, clock = Runs(), FakeClock()
+    q = queue(runs, clock, max_pending_keys=1)
+    due = [APP, OTHER]  # what DeferredFixes.due() returns until the app is reconciled
+    submit_due = due_submitter(q, lambda: list(due))
+    q.start()
+    try:
+        with structlog.testing.capture_logs() as logs:
+            submit_due()  # the queue holds one app: OTHER is refused, not raised
+        assert [(e["event"], e["app"]) for e in logs] == [("work_refused", "b")]
+        drain(q, clock)
+        due.remove(APP)
+        submit_due()
+        drain(q, clock)
+    finally:
+        q.stop(WAIT)
+    assert runs.causes == [("app", SWEEP), ("b", SWEEP)]  # token-less: runs as a sweep
+    submit_due()  # after stop: refused quietly, the daemon is stopping
+
+
+def test_a_run_keeps_the_inventory_current_and_backs_off_a_failed_reconcile() -> None:
+    role = "arn:aws:iam::123456789012:role/app-execution"
+    answers = [
+        ReconcileResult(APP, "fixed", detail={"ServiceExecutionRole": role}),
+        ReconcileResult(APP, "error", error="throttled", retryable=True),
+        ReconcileResult(APP, "gone"),
+    ]
+    seen: list[Cause] = []
+
+    def reconcile(app: AppRef, cause: Cause) -> ReconcileResult:
+        seen.append(cause)
+        return answers.pop(0)
+
+    inventory = Inventory()
+    run = runner(reconcile, inventory, RetryBackoff(jitter=lambda: 1.0))
+    assert run(APP, (work(event(1)), work(SWEEP))) is True
+    assert seen == [event(1)] and len(inventory) == 1
+    assert run(APP, ()) == Retry(1.0)  # the first retry waits the base second
+    assert len(inventory) == 1  # a failed reconcile read nothing: the facts stay
+    assert run(APP, ()) is True
+    assert len(inventory) == 0 and seen[1:] == [SWEEP, SWEEP]
