@@ -28,6 +28,7 @@ from daemon.reconcile.budget import FixBudget
 from daemon.reconcile.inventory import AppFacts, Inventory
 from daemon.reconcile.reconciler import Reconciler
 from daemon.reconcile.rules import resolver_for
+from daemon.reconcile.tags import TagCache
 from daemon.reconcile.workqueue import QueueClosed, QueueFull, Retry, WorkQueue
 from daemon.runtime_config import ConfigWatcher
 from daemon.sessions import AwsByAccount
@@ -59,8 +60,15 @@ class Daemon:
         roles = self.inventory.role_index(self.indexed.is_set)
         rules = resolver_for(self.config.current)
         self.evidence = publisher_for(config, aws.own)  # Security Hub findings, or None
+        self.tags = TagCache(s.tags_max_age)
         self.reconciler = Reconciler(
-            aws, rules, s.dry_run, budget=self.budget, role_index=roles, verdicts=self.evidence
+            aws,
+            rules,
+            s.dry_run,
+            budget=self.budget,
+            role_index=roles,
+            verdicts=self.evidence,
+            tags=self.tags,
         )
         self.backoff = RetryBackoff()
         self.work: AppQueue = WorkQueue(
@@ -160,7 +168,9 @@ class Daemon:
             self.directory.accounts,
             dedupe_completed_only=True,
         )
-        consumer = EventConsumer(sqs, intake, self.router, self.submit, s.dlq_url)
+        consumer = EventConsumer(
+            sqs, intake, self.router, self.submit, s.dlq_url, s.pollers, self.tags
+        )
         poller = Heartbeat(s.poll_wait_seconds * 3 + 60)
         self.health.add_liveness("sqs_poller", poller.fresh)
         self.health.add_readiness("queue", consumer.reachability.ready)
