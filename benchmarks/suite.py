@@ -96,7 +96,8 @@ def run(sandbox: Sandbox, apps: int, with_burst: bool) -> dict[str, Any]:
 
 
 def _reads(run: dict[str, Any]) -> tuple[int, int, int]:
-    """(DescribeApplication, ListTagsForResource, writes) of one burst run."""
+    """(DescribeApplication, ListTagsForResource, fix calls) of one burst run: a fix is its
+    write and the DescribeApplicationOperation that confirms it."""
     flink = run["flink_calls"]
     describes = flink.get("DescribeApplication", 0)
     tags = flink.get("ListTagsForResource", 0)
@@ -125,7 +126,7 @@ BURST_ROWS: tuple[tuple[str, Any], ...] = (
         "reconciles (per app)",
         lambda r: f"{r['reconciles']:.0f} ({r['reconciles'] / burst.APPS:.2f})",
     ),
-    ("Flink calls / (reconciles x 1 describe + writes)", _flink),
+    ("Flink calls / (reconciles x 1 describe + fix calls)", _flink),
     (
         "Flink calls by operation",
         lambda r: ", ".join(f"{op} {n}" for op, n in sorted(r["flink_calls"].items())),
