@@ -2,17 +2,21 @@
 
 After its first sweep (timed, with the daemon's RSS at that inventory), 20 apps are made to
 drift by real UpdateApplication calls and 980 more CloudTrail envelopes naming the same 20 apps
-are put on the queue at once: 1,000 events on 20 apps. Counted when the daemon is quiet:
-reconciles by trigger (its metrics) and Managed Flink calls by the daemon's principal (the
-sandbox's call record).
+are put on the queue at once (SendMessageBatch from a few threads): 1,000 events on 20 apps.
+Counted when the daemon is quiet: reconciles by trigger (its metrics) and Managed Flink calls
+by the daemon's principal (the sandbox's call record). `run` takes the debounce: the suite runs
+it at the daemon's default and again with one that covers the arrival it measured.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
+import math
 import tempfile
 import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -23,6 +27,9 @@ from sandbox.testing import client, create_user
 from tests.harness import DaemonProcess, Target
 
 APPS, EVENTS = 20, 1000
+DEFAULT_DEBOUNCE = 1.0  # the daemon's --debounce-seconds default
+SENDERS = 4  # threads putting the burst on the queue
+_RUNS = itertools.count(1)
 IDENTITY = {
     "type": "IAMUser",
     "arn": "arn:aws:iam::123456789012:user/burst",
@@ -64,17 +71,26 @@ def quiet(daemon: DaemonProcess, seconds: float, timeout: float) -> None:
         time.sleep(0.2)
 
 
-def run(sandbox: Sandbox, config: Path, names: list[str]) -> dict[str, Any]:
+def covering(arrival: float) -> float:
+    """A debounce that covers a burst arriving over `arrival` seconds, with a margin (the
+    next run's arrival differs a little)."""
+    return float(max(DEFAULT_DEBOUNCE, math.ceil(arrival * 1.5 + 0.5)))
+
+
+def run(
+    sandbox: Sandbox, config: Path, names: list[str], debounce: float = DEFAULT_DEBOUNCE
+) -> dict[str, Any]:
     iam = client(sandbox.endpoint_url, sandbox.region, "iam")
-    keys = create_user(iam, "flink-remediator-bench")
-    daemon_arn = iam.get_user(UserName="flink-remediator-bench")["User"]["Arn"]
+    user = f"flink-remediator-bench-{next(_RUNS)}"  # one principal per daemon run
+    keys = create_user(iam, user)
+    daemon_arn = iam.get_user(UserName=user)["User"]["Arn"]
     with tempfile.TemporaryDirectory() as folder:
         daemon = DaemonProcess(
             Target.of(sandbox, keys),
             config,
             Path(folder) / "daemon.log",
             "--debounce-seconds",
-            "1.0",
+            str(debounce),
             "--workers",
             "8",
         )
@@ -87,18 +103,14 @@ def run(sandbox: Sandbox, config: Path, names: list[str]) -> dict[str, Any]:
             before = daemon.metric("flink_remediator_reconciles_total", trigger="event")
             sandbox.middleware.calls.clear()
             before_records = len(daemon.records())
+            bodies = [synthetic(sandbox, names[i % APPS]) for i in range(EVENTS - APPS)]
             began = time.perf_counter()
             drift(sandbox, names[:APPS])
-            sqs = client(sandbox.endpoint_url, sandbox.region, "sqs")
-            bodies = [synthetic(sandbox, names[i % APPS]) for i in range(EVENTS - APPS)]
-            for start in range(0, len(bodies), 10):
-                entries = [
-                    {"Id": str(n), "MessageBody": body}
-                    for n, body in enumerate(bodies[start : start + 10])
-                ]
-                sqs.send_message_batch(QueueUrl=sandbox.queue_url, Entries=entries)
-            quiet(daemon, 5.0, 600)
-            settled = time.perf_counter() - began - 5.0
+            send_wall = send(sandbox, bodies)
+            # Quiet for longer than a debounce window: no reconcile may still be due.
+            still = max(5.0, debounce + 3.0)
+            quiet(daemon, still, 600)
+            settled = time.perf_counter() - began - still
             reconciles = daemon.metric("flink_remediator_reconciles_total", trigger="event")
             calls = Counter(
                 c.operation
@@ -117,7 +129,26 @@ def run(sandbox: Sandbox, config: Path, names: list[str]) -> dict[str, Any]:
         "reconciles": reconciles - before,
         "flink_calls": dict(calls),
         "arrival_spread": spread,
+        "send_wall": send_wall,
+        "debounce": debounce,
     }
+
+
+def send(sandbox: Sandbox, bodies: list[str]) -> float:
+    """Put `bodies` on the queue, ten per SendMessageBatch from SENDERS threads; seconds."""
+    sqs = client(sandbox.endpoint_url, sandbox.region, "sqs")
+    batches = [
+        [{"Id": str(n), "MessageBody": body} for n, body in enumerate(bodies[i : i + 10])]
+        for i in range(0, len(bodies), 10)
+    ]
+    started = time.perf_counter()
+    with ThreadPoolExecutor(SENDERS) as pool:
+        list(
+            pool.map(
+                lambda e: sqs.send_message_batch(QueueUrl=sandbox.queue_url, Entries=e), batches
+            )
+        )
+    return time.perf_counter() - started
 
 
 def arrival_spread(daemon: DaemonProcess, skip: int) -> float:

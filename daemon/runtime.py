@@ -24,6 +24,7 @@ from daemon.reconcile.budget import FixBudget
 from daemon.reconcile.inventory import Inventory
 from daemon.reconcile.reconciler import Reconciler
 from daemon.reconcile.rules import resolver_for
+from daemon.reconcile.tags import TagCache
 from daemon.runtime_config import ConfigWatcher
 from daemon.sessions import AwsByAccount
 from daemon.settings import RunSettings
@@ -49,8 +50,16 @@ class Daemon:
         roles = self.inventory.role_index(self.indexed.is_set)
         rules = resolver_for(self.config.current)
         self.evidence = publisher_for(config, aws.own)  # Security Hub findings, or None
+        self.tags = TagCache(s.tags_max_age)  # remembered tags: event reconciles reuse them
+        evidence, tags = self.evidence, self.tags
         self.reconciler = Reconciler(
-            aws, rules, s.dry_run, budget=self.budget, role_index=roles, verdicts=self.evidence
+            aws,
+            rules,
+            s.dry_run,
+            budget=self.budget,
+            role_index=roles,
+            verdicts=evidence,
+            tags=tags,
         )
         self.work = reconcile_queue(
             self.reconciler.reconcile,
@@ -96,7 +105,7 @@ class Daemon:
         self.tasks.add("scheduler", schedule.start, schedule.stop)
         accounts = self.directory.refresh  # each sweep re-reads the organisation
         if s.queue_url:
-            wiring = (self.directory, self.config.current, self.router, self.submit)
+            wiring = (self.directory, self.config.current, self.router, self.submit, self.tags)
             events = EventPipeline(self._home(), s, own_arn, *wiring)
             events.register(self.tasks, schedule, self.health, self.stopping, READY_PROBE_SECONDS)
             accounts = events.refresh_accounts  # ... and teaches the intake the member roles

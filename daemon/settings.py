@@ -14,6 +14,7 @@ from daemon.errors import SettingsError
 from daemon.regions import region_from_queue_url, region_problem, sdk_region
 
 ENV_PREFIX = "FLINK_REMEDIATOR_"
+MAX_POLLERS = 16  # each holds an SQS connection open in a long poll
 
 
 @dataclass(frozen=True)
@@ -34,9 +35,19 @@ class RunSettings:
     shutdown_grace_seconds: float = 30.0
     visibility_timeout_seconds: int = 60
     poll_wait_seconds: int = 20  # SQS long polling wait
+    pollers: int = 3  # receive loops feeding one intake: a burst arrives sooner
     fix_budget: int = 5  # fixes per application and rule in one window
     fix_budget_window_seconds: float = 3600.0
     max_pending_applications: int = 10000
+    # An event's reconcile reuses an app's tags read this recently; < 0: the sweep interval.
+    tags_max_age_seconds: float = -1.0
+
+    @property
+    def tags_max_age(self) -> float:
+        """Seconds an app's remembered tags serve an event's reconcile (0: never)."""
+        if self.tags_max_age_seconds < 0:
+            return self.sweep_interval_seconds
+        return self.tags_max_age_seconds
 
     def check(self) -> RunSettings:
         problems = []
@@ -55,6 +66,8 @@ class RunSettings:
             problems.append("--visibility-timeout-seconds must be within 1..43200")
         if not 0 <= self.poll_wait_seconds <= 20:
             problems.append("--poll-wait-seconds must be within 0..20")
+        if not 1 <= self.pollers <= MAX_POLLERS:
+            problems.append(f"--pollers must be within 1..{MAX_POLLERS}")
         if problems:
             raise SettingsError("; ".join(problems))
         return self
@@ -78,9 +91,12 @@ HELP = {
     "shutdown_grace_seconds": "on SIGTERM, time to finish in-flight reconciles",
     "visibility_timeout_seconds": "SQS visibility while a message is being worked on",
     "poll_wait_seconds": "SQS long-polling wait (0-20)",
+    "pollers": "SQS receive loops run side by side (1-16), 10 messages per receive each",
     "fix_budget": "fixes per application and rule per window before the daemon stops fighting",
     "fix_budget_window_seconds": "length of that window",
     "max_pending_applications": "work queue bound; beyond it messages stay in SQS",
+    "tags_max_age_seconds": "an event's reconcile reuses an app's tags read this recently "
+    "instead of ListTagsForResource (-1: the sweep interval; 0: always read them)",
 }
 
 

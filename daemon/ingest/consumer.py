@@ -16,6 +16,7 @@ from daemon.ingest.intake import Ignored, Intake
 from daemon.ingest.router import Router
 from daemon.ingest.sqs import Message, SqsQueue, poll_forever
 from daemon.ingest.work import Submit
+from daemon.reconcile.tags import TAG_EVENTS, TagCache
 from daemon.reconcile.workqueue import Ticket
 from daemon.state import Cause
 from daemon.telemetry import metrics
@@ -27,9 +28,20 @@ MAX_ROUTING_BACKOFF_SECONDS = 8.0
 
 class EventConsumer:
     def __init__(
-        self, sqs: SqsQueue, intake: Intake, router: Router, submit: Submit, dlq_url: str = ""
+        self,
+        sqs: SqsQueue,
+        intake: Intake,
+        router: Router,
+        submit: Submit,
+        dlq_url: str = "",
+        pollers: int = 1,
+        tags: TagCache | None = None,
     ) -> None:
         self.sqs = sqs
+        # Receive loops side by side: one waits on SQS while another's messages are handled,
+        # so a burst arrives sooner (each keeps heartbeat, visibility and acknowledgements).
+        self._pollers = pollers
+        self._tags = tags  # remembered tags, dropped for an app a tag event names
         self._intake = intake
         self._router = router
         self._submit = submit
@@ -46,12 +58,13 @@ class EventConsumer:
     def start(self, stopping: threading.Event, beat: Callable[[], None]) -> None:
         self._stopping = stopping
         self._deleter.start()
-        threading.Thread(
-            target=poll_forever,
-            args=(self.sqs, self.handle, stopping, beat, self.reachability.record),
-            name="sqs-poller",
-            daemon=True,
-        ).start()
+        for n in range(self._pollers):
+            threading.Thread(
+                target=poll_forever,
+                args=(self.sqs, self.handle, stopping, beat, self.reachability.record),
+                name=f"sqs-poller-{n}",
+                daemon=True,
+            ).start()
 
     def stop(self) -> None:
         """After the work queue stopped: send the last acknowledgements."""
@@ -88,6 +101,8 @@ class EventConsumer:
             self.sqs.delete(message)
             return
         bound.info("event_received", apps=sorted(a.name for a in apps))
+        if self._tags is not None and hint.event_name in TAG_EVENTS:
+            self._tags.forget(apps)  # the reconcile this event owes reads the new tags
 
         def settled(ok: bool) -> None:
             if ok:

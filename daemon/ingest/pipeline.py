@@ -21,6 +21,7 @@ from daemon.ingest.router import Router
 from daemon.ingest.sqs import SqsQueue
 from daemon.ingest.work import Submit
 from daemon.reconcile.accounts import AccountDirectory
+from daemon.reconcile.tags import TagCache
 from daemon.tasks import Schedule, Tasks
 from daemon.telemetry.server import HealthServer, Heartbeat
 
@@ -36,6 +37,8 @@ class QueueSettings(Protocol):
     def visibility_timeout_seconds(self) -> int: ...
     @property
     def poll_wait_seconds(self) -> int: ...
+    @property
+    def pollers(self) -> int: ...
 
 
 class EventPipeline:
@@ -48,6 +51,7 @@ class EventPipeline:
         config: Callable[[], DesiredConfig],
         router: Router,
         submit: Submit,
+        tags: TagCache | None = None,
     ) -> None:
         self._settings, self._directory = settings, directory
         self._own = OwnIdentity.from_caller_identity(own_arn)  # SettingsError if not a principal
@@ -60,7 +64,9 @@ class EventPipeline:
         self.intake = Intake(
             self.identity(), EventIdCache(), config, directory.accounts, dedupe_completed_only=True
         )
-        self.consumer = EventConsumer(queue, self.intake, router, submit, settings.dlq_url)
+        self.consumer = EventConsumer(
+            queue, self.intake, router, submit, settings.dlq_url, settings.pollers, tags
+        )
         # Live while receives keep returning: a long poll takes at most poll_wait_seconds.
         self.poller = Heartbeat(settings.poll_wait_seconds * 3 + 60)
 

@@ -11,6 +11,7 @@ from daemon.aws import Aws
 from daemon.iam_actions import iam_action
 from daemon.reconcile.locks import deciding
 from daemon.reconcile.pass_reads import PassReads
+from daemon.reconcile.tags import TagCache
 from daemon.state import AppRef, Observed
 from remediations.base import AnyRule, RuleSettings
 
@@ -80,20 +81,32 @@ class MemoReader:
 
 
 def describe(
-    aws: Aws, app: AppRef, detail: Mapping[str, Any] | None = None
+    aws: Aws,
+    app: AppRef,
+    detail: Mapping[str, Any] | None = None,
+    tags: TagCache | None = None,
+    fresh: bool = True,
 ) -> tuple[Mapping[str, Any], dict[str, str]]:
-    """DescribeApplication (unless the caller already read `detail`) and the app's tags.
-    Raises ApplicationGone if the app was deleted."""
+    """DescribeApplication (unless the caller already read `detail`) and the app's tags: from
+    `tags` when not `fresh` and it remembers them young enough, else ListTagsForResource (then
+    remembered). Raises ApplicationGone if the app was deleted."""
+    remembered = None if fresh or tags is None else tags.get(app)
     try:
         if detail is None:
             response = aws.call(
                 "kinesisanalyticsv2", "DescribeApplication", ApplicationName=app.name
             )
             detail = response["ApplicationDetail"]
-        tags = aws.call("kinesisanalyticsv2", "ListTagsForResource", ResourceARN=app.arn)
+        if remembered is not None:
+            return detail, dict(remembered)
+        ticket = tags.begin_read() if tags is not None else None
+        answer = aws.call("kinesisanalyticsv2", "ListTagsForResource", ResourceARN=app.arn)
     except errors.ResourceNotFound as exc:
         raise errors.ApplicationGone(exc.operation, exc.code, str(exc)) from exc
-    return detail, {t["Key"]: t.get("Value", "") for t in tags.get("Tags", [])}
+    read = {t["Key"]: t.get("Value", "") for t in answer.get("Tags", [])}
+    if tags is not None and ticket is not None:
+        tags.remember(app, read, ticket)
+    return detail, read
 
 
 def observe(

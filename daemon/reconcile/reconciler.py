@@ -21,6 +21,7 @@ from daemon.reconcile.locks import ResourceLocks
 from daemon.reconcile.observe import RoleIndex, describe, observe
 from daemon.reconcile.outcomes import POLL_SECONDS, FollowUps, Pending
 from daemon.reconcile.plan import plan as make_plan
+from daemon.reconcile.tags import TAG_EVENTS, TagCache
 from daemon.reconcile.verdicts import VerdictSink, verdict_for
 from daemon.state import TRANSITIONAL_STATUSES, AppRef, Cause, Mode, Plan
 from daemon.telemetry import metrics
@@ -73,7 +74,10 @@ class Reconciler:
         follow_ups: FollowUps | None = None,
         deferred: DeferredFixes | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        tags: TagCache | None = None,
     ) -> None:
+        # The daemon's remembered tags (daemon/reconcile/tags.py); None: always read them.
+        self._tags = tags
         # The fight budget: checked per rule before a fix, charged only after it succeeded.
         self._budget = budget
         self.follow_ups = follow_ups or FollowUps()
@@ -136,7 +140,10 @@ class Reconciler:
         last_error = ""
         for attempt in range(1, self._max_replans + 1):
             try:
-                detail, tags = describe(aws, app, pre_read if attempt == 1 else None)
+                # Only an event's first attempt may use remembered tags (tags.py says why).
+                fresh = cause.trigger != "event" or attempt > 1
+                first = pre_read if attempt == 1 else None
+                detail, tags = describe(aws, app, first, self._tags, fresh)
                 rules = self._resolver(app, tags)
                 if isinstance(rules, str):
                     return ReconcileResult(app, "skipped", error=rules, detail=detail)
@@ -171,6 +178,8 @@ class Reconciler:
                         + executor.execute(plan, cause)
                     )
                 self._after_execute(app, plan, outcomes, executor, cause)
+                if self._tags is not None and _wrote_tags(outcomes):
+                    self._tags.forget([app])  # our own tag events are ignored by intake
                 self.deferred.record(app, plan.actions, [r.id for r, _, _ in rules])
                 outcomes = settled.outcomes + outcomes
                 self._update_violations(app, rules, outcomes, cause)
@@ -181,6 +190,8 @@ class Reconciler:
             except errors.ApplicationGone as exc:
                 metrics.forget_application(app)
                 self.deferred.forget(app)
+                if self._tags is not None:
+                    self._tags.discard(app)
                 return ReconcileResult(app, "gone", error=str(exc))
             except errors.PermanentAwsError as exc:
                 return ReconcileResult(app, "error", error=str(exc))
@@ -292,6 +303,17 @@ def _shared_resources(plan: Plan) -> tuple[str, ...]:
                 if call.resource and call.resource != plan.app.arn
             }
         )
+    )
+
+
+def _wrote_tags(outcomes: tuple[ActionOutcome, ...]) -> bool:
+    """Did a tag write of ours go out (or may it have)?"""
+    sent = ("applied", "failed", "pending", "rolled_back")
+    return any(
+        call.operation in TAG_EVENTS
+        for o in outcomes
+        if o.outcome in sent
+        for call in o.action.calls
     )
 
 
