@@ -9,6 +9,7 @@ per-Region quota (100, as the service's) is raised through its `max_applications
 from __future__ import annotations
 
 import json
+import os
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -21,6 +22,20 @@ from sandbox.testing import client, execution_role
 GROUP = "/aws/kinesis-analytics/{name}"
 STREAM = "kinesis-analytics-log-stream"
 ROLES = 20
+
+
+def client_env(sandbox: Sandbox) -> dict[str, str]:
+    """This process's environment, pointed at the sandbox with throwaway keys."""
+    env = {
+        **os.environ,
+        "AWS_ENDPOINT_URL": sandbox.endpoint_url,
+        "AWS_REGION": sandbox.region,
+        "AWS_DEFAULT_REGION": sandbox.region,
+        "AWS_ACCESS_KEY_ID": "bench",
+        "AWS_SECRET_ACCESS_KEY": "bench",
+    }
+    env.pop("AWS_SESSION_TOKEN", None)
+    return env
 
 
 def name_of(i: int) -> str:

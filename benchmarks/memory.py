@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import queue
 import signal
 import subprocess
@@ -38,16 +37,10 @@ class Probe:
 
     def __init__(self, sandbox: Sandbox, config: Path, log: Path, workers: int, trace: bool):
         env = {
-            **os.environ,
-            "AWS_ENDPOINT_URL": sandbox.endpoint_url,
-            "AWS_REGION": sandbox.region,
-            "AWS_DEFAULT_REGION": sandbox.region,
-            "AWS_ACCESS_KEY_ID": "bench",
-            "AWS_SECRET_ACCESS_KEY": "bench",
+            **fleet.client_env(sandbox),
             "FLINK_REMEDIATOR_QUEUE_URL": sandbox.queue_url,
             "BENCH_TRACE": "1" if trace else "0",
         }
-        env.pop("AWS_SESSION_TOKEN", None)
         self.log = log
         self._stderr = log.open("ab")
         argv = (

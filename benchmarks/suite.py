@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -29,15 +28,7 @@ WORKERS = 8
 
 def child(sandbox: Sandbox, *argv: str) -> dict[str, Any]:
     """Run `python -m <argv>` against the sandbox; its last stdout line (JSON figures)."""
-    env = {
-        **os.environ,
-        "AWS_ENDPOINT_URL": sandbox.endpoint_url,
-        "AWS_REGION": sandbox.region,
-        "AWS_DEFAULT_REGION": sandbox.region,
-        "AWS_ACCESS_KEY_ID": "bench",
-        "AWS_SECRET_ACCESS_KEY": "bench",
-    }
-    env.pop("AWS_SESSION_TOKEN", None)
+    env = fleet.client_env(sandbox)
     done = subprocess.run(
         [sys.executable, "-m", *argv], env=env, capture_output=True, text=True, check=False
     )

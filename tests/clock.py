@@ -1,6 +1,11 @@
-"""The injected clock for unit tests: time moves only when the test moves it."""
+"""The injected clock for unit tests: time moves only when the test moves it; a schedule that
+records its jobs instead of running them."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+
+from daemon.tasks import Schedule
 
 
 class FakeClock:
@@ -13,3 +18,22 @@ class FakeClock:
     def __call__(self) -> float:
         self.now += self.step
         return self.now
+
+
+class RecordedSchedule(Schedule):
+    """A Schedule that runs nothing: it records each job, its period and whether it runs now."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.jobs: dict[str, tuple[Callable[[], object], float, bool]] = {}
+
+    def every(
+        self,
+        name: str,
+        job: Callable[[], object],
+        seconds: float,
+        *,
+        jitter: float = 0,
+        now: bool = False,
+    ) -> None:
+        self.jobs[name] = (job, seconds, now)

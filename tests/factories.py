@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from daemon.state import AppRef, Observed
@@ -54,3 +55,28 @@ def observed(
     detail: dict[str, Any], facts: dict[str, Any] | None = None, app: AppRef = APP
 ) -> Observed:
     return Observed(app=app, detail=detail, tags={}, facts=facts or {})
+
+
+def update_event(account: str, actor: str, event_id: str, app: str = "a") -> str:
+    """An EventBridge envelope of a CloudTrail UpdateApplication of `app` by `actor`."""
+    detail = {
+        "eventSource": "kinesisanalytics.amazonaws.com",
+        "eventName": "UpdateApplication",
+        "eventID": event_id,
+        "awsRegion": "us-east-1",
+        "recipientAccountId": account,
+        "userIdentity": {"type": "IAMUser" if ":user/" in actor else "AssumedRole", "arn": actor},
+        "requestParameters": {"applicationName": app},
+        "readOnly": False,
+    }
+    envelope = {
+        "version": "0",
+        "id": "x",
+        "detail-type": "AWS API Call via CloudTrail",
+        "source": "aws.kinesisanalytics",
+        "account": account,
+        "region": "us-east-1",
+        "time": "2026-01-01T00:00:00Z",
+        "detail": detail,
+    }
+    return json.dumps(envelope)

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,8 @@ from daemon.evidence.asff import FindingRecord, build_finding, finding_id
 from daemon.evidence.securityhub import SecurityHubPublisher
 from daemon.reconcile.verdicts import Verdict
 from daemon.state import AppRef, Cause, Drift
-from daemon.tasks import Schedule, Tasks
+from daemon.tasks import Tasks
+from tests.clock import RecordedSchedule
 
 APP = AppRef("123456789012", "eu-west-1", "orders")
 ROLE = "arn:aws:iam::123456789012:role/orders-execution"
@@ -137,23 +137,6 @@ class Hub:
         return {"FailedFindings": []}
 
 
-class RecordedSchedule(Schedule):
-    def __init__(self) -> None:
-        super().__init__()
-        self.jobs: dict[str, tuple[Callable[[], object], float]] = {}
-
-    def every(
-        self,
-        name: str,
-        job: Callable[[], object],
-        seconds: float,
-        *,
-        jitter: float = 0,
-        now: bool = False,
-    ) -> None:
-        self.jobs[name] = (job, seconds)
-
-
 def test_in_the_daemon_findings_flush_on_schedule_and_once_more_at_stop() -> None:
     hub = Hub()
     settings = SecurityHubSettings(enabled=True, flush_interval_seconds=30)
@@ -161,7 +144,7 @@ def test_in_the_daemon_findings_flush_on_schedule_and_once_more_at_stop() -> Non
     p = SecurityHubPublisher(regions, settings, "eu-west-1", {}, clock=Clock())
     tasks, schedule = Tasks(), RecordedSchedule()
     p.register(tasks, schedule, "arn:aws:iam::123456789012:user/flink-remediator")
-    assert schedule.jobs == {"evidence_flush": (p.flush, 30)}
+    assert schedule.jobs == {"evidence_flush": (p.flush, 30.0, False)}
     tasks.start()
     p.record(Verdict(APP, "execution_role_trust", False, (DRIFT,), "applied", Cause("sweep")))
     assert hub.imported == []  # recorded in memory only

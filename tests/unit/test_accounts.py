@@ -4,8 +4,6 @@ and loop prevention that knows the daemon's member roles."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import boto3
 import pytest
 
@@ -21,6 +19,7 @@ from daemon.reconcile.accounts import AccountDirectory, discover
 from daemon.sessions import AccountAccess, AwsByAccount
 from sandbox.server import Sandbox
 from sandbox.testing import client
+from tests.factories import update_event
 
 OWN, MEMBER, OTHER = "123456789012", "210987654321", "333333333333"
 CONFIG = f"""
@@ -193,29 +192,7 @@ def test_an_event_for_an_account_not_covered_is_dropped_and_counted() -> None:
 
 
 def _event(account: str, event_id: str = "") -> str:
-    import json
-
-    detail: dict[str, Any] = {
-        "eventSource": "kinesisanalytics.amazonaws.com",
-        "eventName": "UpdateApplication",
-        "eventID": event_id or f"id-{account}",
-        "awsRegion": "us-east-1",
-        "recipientAccountId": account,
-        "userIdentity": {"type": "IAMUser", "arn": f"arn:aws:iam::{account}:user/alice"},
-        "requestParameters": {"applicationName": "a"},
-        "readOnly": False,
-    }
-    envelope = {
-        "version": "0",
-        "id": "x",
-        "detail-type": "AWS API Call via CloudTrail",
-        "source": "aws.kinesisanalytics",
-        "account": account,
-        "region": "us-east-1",
-        "time": "2026-01-01T00:00:00Z",
-        "detail": detail,
-    }
-    return json.dumps(envelope)
+    return update_event(account, f"arn:aws:iam::{account}:user/alice", event_id or f"id-{account}")
 
 
 def test_every_covered_account_but_the_own_needs_a_role_and_the_error_names_them() -> None:

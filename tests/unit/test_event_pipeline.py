@@ -3,7 +3,6 @@ schedule and tasks, and how each sweep's account refresh teaches the intake the 
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Callable, Iterator
 
@@ -20,8 +19,10 @@ from daemon.ingest.router import Router
 from daemon.reconcile.accounts import AccountDirectory
 from daemon.reconcile.inventory import Inventory
 from daemon.settings import RunSettings
-from daemon.tasks import Schedule, Tasks
+from daemon.tasks import Tasks
 from daemon.telemetry.server import HealthServer
+from tests.clock import RecordedSchedule
+from tests.factories import update_event
 
 OWN, MEMBER = "123456789012", "210987654321"
 HUB = f"arn:aws:sts::{OWN}:assumed-role/hub/pod-1"
@@ -31,25 +32,6 @@ TWO_ACCOUNTS = (
     f"version: 1\naccounts: ['{OWN}', '{MEMBER}']\nregions: [us-east-1]\n"
     "assume_role: 'arn:aws:iam::{account}:role/flink-remediator-member'\n"
 )
-
-
-class RecordedSchedule(Schedule):
-    """Keeps the jobs instead of running them."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.jobs: dict[str, tuple[Callable[[], object], float, bool]] = {}
-
-    def every(
-        self,
-        name: str,
-        job: Callable[[], object],
-        seconds: float,
-        *,
-        jitter: float = 0,
-        now: bool = False,
-    ) -> None:
-        self.jobs[name] = (job, seconds, now)
 
 
 @pytest.fixture
@@ -92,31 +74,7 @@ def test_each_account_refresh_teaches_the_intake_the_member_roles() -> None:
     assert events.identity().member_roles == frozenset()
     configs.append(parse_config(TWO_ACCOUNTS))  # a reload adds a member account
     # Until the next sweep refreshes the accounts, the daemon's member session is an outsider.
-    assert isinstance(events.intake.accept(_event(MEMBER, MEMBER_SESSION, "e-1")), Hint)
+    assert isinstance(events.intake.accept(update_event(MEMBER, MEMBER_SESSION, "e-1")), Hint)
     assert events.refresh_accounts() == (OWN, MEMBER)
-    dropped = events.intake.accept(_event(MEMBER, MEMBER_SESSION, "e-2"))
+    dropped = events.intake.accept(update_event(MEMBER, MEMBER_SESSION, "e-2"))
     assert isinstance(dropped, Ignored) and dropped.reason == "own_identity"
-
-
-def _event(account: str, actor: str, event_id: str) -> str:
-    detail = {
-        "eventSource": "kinesisanalytics.amazonaws.com",
-        "eventName": "UpdateApplication",
-        "eventID": event_id,
-        "awsRegion": "us-east-1",
-        "recipientAccountId": account,
-        "userIdentity": {"type": "AssumedRole", "arn": actor},
-        "requestParameters": {"applicationName": "a"},
-        "readOnly": False,
-    }
-    envelope = {
-        "version": "0",
-        "id": "x",
-        "detail-type": "AWS API Call via CloudTrail",
-        "source": "aws.kinesisanalytics",
-        "account": account,
-        "region": "us-east-1",
-        "time": "2026-01-01T00:00:00Z",
-        "detail": detail,
-    }
-    return json.dumps(envelope)
