@@ -5,9 +5,10 @@ on `REGISTRY`, a dedicated registry (not prometheus_client's global one) that th
 `/metrics` through `render()`; the process and platform collectors are registered on it too.
 
 Labels are low-cardinality: enumerated values are checked here (a typo raises ValueError instead of
-creating a new series). The per-application gauges (violation, fight) are the one deliberate
-exception, bounded by the fleet size: `forget_application` removes an application's series when it
-disappears from the inventory.
+creating a new series). The per-application gauges (violation, fight, deferred fix) are the one
+deliberate exception, bounded by the fleet size: `forget_application` removes an application's
+series when it disappears from the inventory. They are one compact collector (app_gauges.py), not
+Gauge children, as they are the only metrics that grow with the fleet.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from prometheus_client.exposition import choose_encoder
 
 from daemon import __version__
 from daemon.state import MODES, AppRef, Mode
+from daemon.telemetry.app_gauges import AppRuleGauges
 from daemon.vocabulary import OUTCOMES, RESULTS, TRIGGERS, Outcome, Result, Trigger
 
 # `_created` series double the counters and histograms and nothing here alerts on them.
@@ -62,8 +64,6 @@ QUEUE_NAMES: tuple[QueueName, ...] = get_args(QueueName)
 CONFIG_RELOAD_RESULTS: tuple[ConfigReloadResult, ...] = get_args(ConfigReloadResult)
 FindingResult = Literal["imported", "failed"]
 FINDING_RESULTS: tuple[FindingResult, ...] = get_args(FindingResult)
-
-APP_LABELS = ("account", "region", "application")
 
 REGISTRY = CollectorRegistry()
 ProcessCollector(registry=REGISTRY)
@@ -99,26 +99,27 @@ REMEDIATIONS = Counter(
     ["rule", "outcome", "mode"],
     registry=REGISTRY,
 )
-VIOLATION_ACTIVE = Gauge(
-    f"{PREFIX}_violation_active",
-    "1 while a reconcile left drift of this rule in place on this application, else 0.",
-    [*APP_LABELS, "rule"],
-    registry=REGISTRY,
+# The per-application gauges: one compact collector (app_gauges.py), not Gauge children.
+VIOLATION_ACTIVE, FIGHT_ACTIVE, FIX_DEFERRED = range(3)  # family indexes in APP_GAUGES
+APP_GAUGES = AppRuleGauges(
+    [
+        (
+            f"{PREFIX}_violation_active",
+            "1 while a reconcile left drift of this rule in place on this application, else 0.",
+        ),
+        (
+            f"{PREFIX}_fight_active",
+            "1 while fixes of this rule on this application are suspended: another actor keeps "
+            "undoing them (the per-application fix budget is spent), else 0.",
+        ),
+        (
+            f"{PREFIX}_fix_deferred",
+            "1 while a fix of this rule on this application waits for a disruption window (it "
+            "would restart the running application), else 0.",
+        ),
+    ]
 )
-FIGHT_ACTIVE = Gauge(
-    f"{PREFIX}_fight_active",
-    "1 while fixes of this rule on this application are suspended: another actor keeps undoing "
-    "them (the per-application fix budget is spent), else 0.",
-    [*APP_LABELS, "rule"],
-    registry=REGISTRY,
-)
-FIX_DEFERRED = Gauge(
-    f"{PREFIX}_fix_deferred",
-    "1 while a fix of this rule on this application waits for a disruption window (it would "
-    "restart the running application), else 0.",
-    [*APP_LABELS, "rule"],
-    registry=REGISTRY,
-)
+REGISTRY.register(APP_GAUGES)
 FIX_OPERATIONS_FAILED = Counter(
     f"{PREFIX}_fix_operations_failed",
     "Fixes the service accepted and then did not complete, by rule and outcome: rolled_back "
@@ -225,8 +226,6 @@ for _finding in FINDING_RESULTS:
     EVIDENCE_FINDINGS.labels(result=_finding)
 
 _lock = threading.Lock()
-# Which rules have per-application series, so forget_application can remove exactly those.
-_app_rules: dict[AppRef, set[str]] = {}
 _config_sha: list[str] = []
 
 
@@ -234,10 +233,6 @@ def _check(value: str, allowed: tuple[str, ...], label: str) -> str:
     if value not in allowed:
         raise ValueError(f"{label}={value!r} is not one of {', '.join(allowed)}")
     return value
-
-
-def _app_labels(app: AppRef, rule: str) -> dict[str, str]:
-    return {"account": app.account, "region": app.region, "application": app.name, "rule": rule}
 
 
 def render(accept: str | None = None) -> tuple[bytes, str]:
@@ -291,23 +286,17 @@ def observe_remediation_duration(rule: str, seconds: float) -> None:
 def set_violation(app: AppRef, rule: str, active: bool) -> None:
     """After each reconcile, for each rule checked: True if drift of `rule` is left in place
     (alert-only, dry-run, unfixable or failed fix), False if none is left."""
-    with _lock:
-        _app_rules.setdefault(app, set()).add(rule)
-        VIOLATION_ACTIVE.labels(**_app_labels(app, rule)).set(1 if active else 0)
+    APP_GAUGES.set(VIOLATION_ACTIVE, app, rule, active)
 
 
 def set_fight(app: AppRef, rule: str, active: bool) -> None:
     """True when the fix budget of (app, rule) is spent; False when its window has passed."""
-    with _lock:
-        _app_rules.setdefault(app, set()).add(rule)
-        FIGHT_ACTIVE.labels(**_app_labels(app, rule)).set(1 if active else 0)
+    APP_GAUGES.set(FIGHT_ACTIVE, app, rule, active)
 
 
 def set_fix_deferred(app: AppRef, rule: str, deferred: bool) -> None:
     """True while a restarting fix of (app, rule) waits for a disruption window."""
-    with _lock:
-        _app_rules.setdefault(app, set()).add(rule)
-        FIX_DEFERRED.labels(**_app_labels(app, rule)).set(1 if deferred else 0)
+    APP_GAUGES.set(FIX_DEFERRED, app, rule, deferred)
 
 
 def count_fix_operation_failed(rule: str, outcome: FixFailure) -> None:
@@ -317,11 +306,7 @@ def count_fix_operation_failed(rule: str, outcome: FixFailure) -> None:
 
 def forget_application(app: AppRef) -> None:
     """Remove every per-application series of `app` (it left the inventory)."""
-    with _lock:
-        for rule in _app_rules.pop(app, set()):
-            values = tuple(_app_labels(app, rule).values())
-            for gauge in (VIOLATION_ACTIVE, FIGHT_ACTIVE, FIX_DEFERRED):
-                gauge.remove(*values)
+    APP_GAUGES.forget(app)
 
 
 def set_application_count(account: str, region: str, count: int) -> None:
