@@ -66,12 +66,14 @@ LABEL org.opencontainers.image.title="flink-remediator" \
       org.opencontainers.image.base.name="${BASE_IMAGE}"
 
 # HOME and TMPDIR point at /tmp, the only writable path; bytecode is compiled at install time so
-# the interpreter never needs to write .pyc files next to the code.
+# the interpreter never needs to write .pyc files next to the code. Two malloc arenas instead of
+# one per thread (docs/performance.md, "Memory": -7 MB at 5,000 apps, no measurable slowdown).
 ENV PATH=/opt/flink-remediator/bin:${PATH} \
     HOME=/tmp \
     TMPDIR=/tmp \
     PYTHONDONTWRITEBYTECODE=1 \
-    PYTHONUNBUFFERED=1
+    PYTHONUNBUFFERED=1 \
+    MALLOC_ARENA_MAX=2
 
 # The last RUN: it removes pip and ensurepip from the base (nothing can install packages at run
 # time) and then the shells (an intruder gets no `sh`; `kubectl exec` needs an explicit binary,

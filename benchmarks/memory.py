@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import queue
 import signal
 import subprocess
@@ -40,6 +41,8 @@ class Probe:
             **fleet.client_env(sandbox),
             "FLINK_REMEDIATOR_QUEUE_URL": sandbox.queue_url,
             "BENCH_TRACE": "1" if trace else "0",
+            # As the image sets it (Dockerfile); override with MALLOC_ARENA_MAX= to compare.
+            "MALLOC_ARENA_MAX": os.environ.get("MALLOC_ARENA_MAX", "2"),
         }
         self.log = log
         self._stderr = log.open("ab")
