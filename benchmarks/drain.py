@@ -64,8 +64,8 @@ def empty(sandbox: Sandbox) -> None:
 
 
 def accepted(daemon: DaemonProcess, skip: int) -> dict[str, float]:
-    """Message id -> when the daemon first accepted it (the sandbox's SQS, moto, can hand one
-    message to two receives that run at once: the second delivery is not counted)."""
+    """Message id -> when the daemon first accepted it (a message delivered twice, which SQS
+    may do, counts once)."""
     first: dict[str, float] = {}
     for r in daemon.records()[skip:]:
         if r.get("event") == "event_received" and "timestamp" in r:
