@@ -7,7 +7,7 @@ all at once (put in the in-process sandbox's queue in one step, not sent over HT
 burst benchmark the sender set the arrival). The debounce is long, so no reconcile competes
 with receiving: what is measured is receive + parse + accept + route + submit, first to last
 event accepted (the daemon's `event_received` records), and the ReceiveMessage calls it took
-(the sandbox's call record). The queue is emptied between runs. Figures only.
+(the sandbox's call record). Each run has a queue of its own. Figures only.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import signal
+import statistics
 import sys
 import tempfile
 import time
@@ -31,16 +32,17 @@ from sandbox.testing import client, create_user
 from tests.harness import DaemonProcess, Target
 
 POLLERS = (1, 2, 3, 4)
+REPEAT = 3  # the machine is shared: one run per count is noise
 DEBOUNCE = 3600.0  # no reconcile runs while the queue drains
 _RUNS = itertools.count(1)
 
 
-def fill(sandbox: Sandbox, bodies: list[str]) -> None:
-    """Put `bodies` on the sandbox's event queue in one step: built first, then appended under
-    the queue's lock, so the daemon's waiting receives see all of them at once."""
+def fill(sandbox: Sandbox, queue_url: str, bodies: list[str]) -> None:
+    """Put `bodies` on the queue in one step: built first, then appended under the queue's
+    lock, so the daemon's waiting receives see all of them at once."""
     from moto.sqs.models import Message, sqs_backends
 
-    name = sandbox.queue_url.rsplit("/", 1)[1]
+    name = queue_url.rsplit("/", 1)[1]
     queue = sqs_backends[sandbox.account_id][sandbox.region].get_queue(name)
     messages = []
     for body in bodies:
@@ -50,17 +52,6 @@ def fill(sandbox: Sandbox, bodies: list[str]) -> None:
     with queue._messages_lock:
         queue._messages.extend(messages)
         queue._messages_lock.notify_all()
-
-
-def empty(sandbox: Sandbox) -> None:
-    """Drop every message, in flight or not (the next run starts from a fresh queue)."""
-    from moto.sqs.models import sqs_backends
-
-    name = sandbox.queue_url.rsplit("/", 1)[1]
-    queue = sqs_backends[sandbox.account_id][sandbox.region].get_queue(name)
-    with queue._messages_lock:
-        queue._messages.clear()
-        queue.pending_messages.clear()
 
 
 def accepted(daemon: DaemonProcess, skip: int) -> dict[str, float]:
@@ -82,10 +73,16 @@ def run_one(
     keys = create_user(iam, user)
     daemon_arn = iam.get_user(UserName=user)["User"]["Arn"]
     bodies = [burst.synthetic(sandbox, names[i % len(names)]) for i in range(messages)]
-    empty(sandbox)
+    # A queue of its own: a killed daemon's long polls still wait in the sandbox, and would
+    # take (and lose) messages from the next run's queue.
+    sqs = client(sandbox.endpoint_url, sandbox.region, "sqs")
+    queue_url = sqs.create_queue(QueueName=f"flink-remediator-drain-{uuid.uuid4().hex[:8]}")[
+        "QueueUrl"
+    ]
+    target = Target(sandbox.endpoint_url, sandbox.region, queue_url, keys)
     with tempfile.TemporaryDirectory() as folder:
         daemon = DaemonProcess(
-            Target.of(sandbox, keys),
+            target,
             config,
             Path(folder) / "daemon.log",
             *("--pollers", str(pollers), "--debounce-seconds", str(DEBOUNCE)),
@@ -95,7 +92,7 @@ def run_one(
             listed(daemon, len(names))
             skip = len(daemon.records())
             sandbox.middleware.calls.clear()
-            fill(sandbox, bodies)
+            fill(sandbox, queue_url, bodies)
             first = wait_accepted(daemon, skip, messages)
             events = Counter(str(r.get("event")) for r in daemon.records()[skip:])
             receives = sum(
@@ -106,7 +103,7 @@ def run_one(
         finally:
             # The debounced reconciles and in-flight messages are of no interest: no grace.
             daemon.stop(signal.SIGKILL)
-            empty(sandbox)
+            sqs.delete_queue(QueueUrl=queue_url)
     stamps = sorted(first.values())
     wall = stamps[-1] - stamps[0] if len(stamps) > 1 else 0.0
     return {
@@ -161,27 +158,37 @@ def run(
     names: list[str],
     messages: int,
     pollers: tuple[int, ...] = POLLERS,
+    repeat: int = REPEAT,
 ) -> list[dict[str, Any]]:
+    """Every poller count `repeat` times, interleaved (1, 2, 3, 4, 1, 2, ...) so a busy spell
+    of the machine does not land on one count only."""
     rows = []
-    for count in pollers:
-        row = run_one(sandbox, config, names, messages, count)
-        print(f"  drain {row}", file=sys.stderr)
-        rows.append(row)
+    for _ in range(repeat):
+        for count in pollers:
+            row = run_one(sandbox, config, names, messages, count)
+            print(f"  drain {row}", file=sys.stderr)
+            rows.append(row)
     return rows
 
 
 def print_table(messages: int, rows: list[dict[str, Any]]) -> None:
+    counts = sorted({r["pollers"] for r in rows})
+    runs = {n: [r for r in rows if r["pollers"] == n] for n in counts}
+    median = {n: statistics.median(r["rate"] for r in runs[n]) for n in counts}
     print(
-        f"\n| drain: {messages} events already queued | first to last accepted | events/s "
-        "| x 1 poller | ReceiveMessage calls (events per call) |\n|---|---|---|---|---|"
+        f"\n| drain: {messages} events already queued, {len(runs[counts[0]])} runs each "
+        "| events/s, median (runs) | x 1 poller | first to last accepted, median "
+        "| ReceiveMessage calls |\n|---|---|---|---|---|"
     )
-    base = rows[0]["rate"] or 1.0
-    for r in rows:
-        incomplete = "" if r["accepted"] == messages else f" (only {r['accepted']} accepted)"
+    for n in counts:
+        rates = ", ".join(f"{r['rate']:.0f}" for r in runs[n])
+        short = [r["accepted"] for r in runs[n] if r["accepted"] < messages]
+        missing = f" (only {min(short)} accepted)" if short else ""
+        wall = statistics.median(r["wall"] for r in runs[n])
+        receives = statistics.median(r["receives"] for r in runs[n])
         print(
-            f"| --pollers {r['pollers']} | {r['wall']:.2f} s{incomplete} | {r['rate']:,.0f} "
-            f"| {r['rate'] / base:.2f} | {r['receives']} "
-            f"({r['accepted'] / max(r['receives'], 1):.1f}) |"
+            f"| --pollers {n} | {median[n]:,.0f} ({rates}) | {median[n] / median[counts[0]]:.2f} "
+            f"| {wall:.2f} s{missing} | {receives:.0f} |"
         )
 
 
@@ -190,6 +197,7 @@ def main() -> None:
     parser.add_argument("--apps", type=int, default=200)
     parser.add_argument("--messages", type=int, default=2000)
     parser.add_argument("--pollers", type=int, nargs="+", default=list(POLLERS))
+    parser.add_argument("--repeat", type=int, default=REPEAT)
     args = parser.parse_args()
     sandbox = Sandbox(port=0).start()
     try:
@@ -197,7 +205,7 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as folder:
             config = Path(folder) / "desired.yaml"
             config.write_text(fleet.logging_only_config(sandbox.account_id, sandbox.region))
-            rows = run(sandbox, config, names, args.messages, tuple(args.pollers))
+            rows = run(sandbox, config, names, args.messages, tuple(args.pollers), args.repeat)
     finally:
         sandbox.stop()
     print_table(args.messages, rows)
