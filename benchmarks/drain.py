@@ -7,13 +7,15 @@ all at once (put in the in-process sandbox's queue in one step, not sent over HT
 burst benchmark the sender set the arrival). The debounce is long, so no reconcile competes
 with receiving: what is measured is receive + parse + accept + route + submit, first to last
 event accepted (the daemon's `event_received` records), and the ReceiveMessage calls it took
-(the sandbox's call record). Each run has a queue of its own. Figures only.
+(the sandbox's call record), and the CPU time the daemon and the sandbox (this process) spent
+meanwhile: which side bounds the rate. Each run has a queue of its own. Figures only.
 """
 
 from __future__ import annotations
 
 import argparse
 import itertools
+import os
 import signal
 import statistics
 import sys
@@ -92,8 +94,12 @@ def run_one(
             listed(daemon, len(names))
             skip = len(daemon.records())
             sandbox.middleware.calls.clear()
+            daemon_cpu, own_cpu = cpu_seconds(daemon.process.pid), time.process_time()
             fill(sandbox, queue_url, bodies)
             first = wait_accepted(daemon, skip, messages)
+            # Includes the wait for stragglers and the idle probes: an upper bound.
+            daemon_cpu = cpu_seconds(daemon.process.pid) - daemon_cpu
+            own_cpu = time.process_time() - own_cpu
             events = Counter(str(r.get("event")) for r in daemon.records()[skip:])
             receives = sum(
                 1
@@ -114,7 +120,15 @@ def run_one(
         "wall": wall,
         "rate": (len(stamps) - 1) / wall if wall else 0.0,
         "receives": receives,
+        "daemon_cpu": daemon_cpu,
+        "sandbox_cpu": own_cpu,
     }
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (/proc/<pid>/stat, fields 14 and 15)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def gauge(daemon: DaemonProcess, name: str) -> float:
@@ -178,7 +192,7 @@ def print_table(messages: int, rows: list[dict[str, Any]]) -> None:
     print(
         f"\n| drain: {messages} events already queued, {len(runs[counts[0]])} runs each "
         "| events/s, median (runs) | x 1 poller | first to last accepted, median "
-        "| ReceiveMessage calls |\n|---|---|---|---|---|"
+        "| ReceiveMessage calls | CPU s, daemon / sandbox (median) |\n|---|---|---|---|---|---|"
     )
     for n in counts:
         rates = ", ".join(f"{r['rate']:.0f}" for r in runs[n])
@@ -186,9 +200,10 @@ def print_table(messages: int, rows: list[dict[str, Any]]) -> None:
         missing = f" (only {min(short)} accepted)" if short else ""
         wall = statistics.median(r["wall"] for r in runs[n])
         receives = statistics.median(r["receives"] for r in runs[n])
+        cpu = [statistics.median(r[k] for r in runs[n]) for k in ("daemon_cpu", "sandbox_cpu")]
         print(
             f"| --pollers {n} | {median[n]:,.0f} ({rates}) | {median[n] / median[counts[0]]:.2f} "
-            f"| {wall:.2f} s{missing} | {receives:.0f} |"
+            f"| {wall:.2f} s{missing} | {receives:.0f} | {cpu[0]:.1f} / {cpu[1]:.1f} |"
         )
 
 
