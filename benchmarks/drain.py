@@ -57,8 +57,8 @@ def fill(sandbox: Sandbox, queue_url: str, bodies: list[str]) -> None:
 
 
 def accepted(daemon: DaemonProcess, skip: int) -> dict[str, float]:
-    """Message id -> when the daemon first accepted it (a message delivered twice, which SQS
-    may do, counts once)."""
+    """Message id -> when the daemon first accepted it (the sandbox's SQS, moto, can hand one
+    message to two receives that run at once: the second delivery is not counted)."""
     first: dict[str, float] = {}
     for r in daemon.records()[skip:]:
         if r.get("event") == "event_received" and "timestamp" in r:

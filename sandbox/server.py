@@ -25,7 +25,7 @@ from moto.moto_server.werkzeug_app import (
 )
 from werkzeug.serving import make_server
 
-from sandbox import control, ec2_routes, enforce_iam, managed_policies, sqs_atomic, sqs_retention
+from sandbox import control, ec2_routes, enforce_iam, managed_policies, sqs_retention
 from sandbox.calls import CallRecord
 from sandbox.defaults import DEFAULT_REGION, DEFAULT_TRANSITION_SECONDS
 from sandbox.eventbridge import PATTERN_DIR, Queues, provision
@@ -71,7 +71,6 @@ class Sandbox:
         self.enforce_iam = enforce_iam
         ec2_routes.install()
         sqs_retention.install()
-        sqs_atomic.install()
         self._server: Any = None
         self._thread: threading.Thread | None = None
         self._queues: Queues | None = None
