@@ -2,7 +2,8 @@
 
 One in-process sandbox is seeded with N apps (benchmarks/fleet.py), then, side by side in one
 run: the bare-boto3 floor, `plan` and `apply` (logging-only config, each its own process), the
-daemon's first sweep and a burst of 1,000 events on 20 apps (benchmarks/burst.py), and route
+daemon's first sweep and a burst of 1,000 events on 20 apps (benchmarks/burst.py), its drain
+rate from a full queue by number of receive loops (benchmarks/drain.py), and route
 throughput over an N-app inventory (benchmarks/route.py). Prints one table of ratios to the
 floor: wall, calls by operation (the sandbox's own call record), max RSS. Figures only: nothing
 here asserts speed (docs/performance.md says how to read them).
@@ -20,10 +21,11 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from benchmarks import burst, fleet, route
+from benchmarks import burst, drain, fleet, route
 from sandbox.server import Sandbox
 
 WORKERS = 8
+DRAIN_MESSAGES = 2000
 
 
 def child(sandbox: Sandbox, *argv: str) -> dict[str, Any]:
@@ -82,6 +84,8 @@ def run(sandbox: Sandbox, apps: int, with_burst: bool) -> dict[str, Any]:
             rows["daemon"] = burst.run(sandbox, config, names)
             wide = burst.covering(rows["daemon"]["arrival_spread"])
             rows["daemon covering"] = burst.run(sandbox, config, names, wide)
+            # The daemon's own drain rate by --pollers: the queue full before it receives.
+            rows["drain"] = drain.run(sandbox, config, names, DRAIN_MESSAGES)
     rows["route"] = route.throughput(apps)
     return rows
 
@@ -154,6 +158,7 @@ def print_table(apps: int, rows: dict[str, Any]) -> None:
         runs = [daemon, rows["daemon covering"]]
         for label, cell in BURST_ROWS:
             print(f"| {label} | {cell(runs[0])} | {cell(runs[1])} |")
+        drain.print_table(DRAIN_MESSAGES, rows["drain"])
     routes = rows["route"]
     print(f"\n| route, events/s on one core ({apps}-app inventory) | |\n|---|---|")
     for kind, rate in routes.items():
