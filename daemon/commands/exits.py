@@ -10,6 +10,7 @@ USAGE = 2  # a bad flag, environment variable or argument (argparse uses 2 too)
 DRIFT = 2  # `plan --detailed-exitcode`: something drifted (as terraform does)
 STALE_PLAN = 3  # `apply --plan-file`: an application changed since the plan was made
 UNAVAILABLE = 4  # cannot start: metrics port busy, no AWS credentials, AWS unreachable
+PENDING = 5  # `apply`: a restarting fix was still being applied when --wait-seconds ran out
 INTERRUPTED = 130  # SIGINT or SIGTERM stopped `plan`/`apply`/`replay` part-way (128 + SIGINT)
 BROKEN_PIPE = 141  # stdout was closed early (`... | head`), as for a process killed by SIGPIPE
 

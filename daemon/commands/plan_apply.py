@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 from typing import Any
 
 from rich.console import Console
@@ -19,6 +20,7 @@ from daemon.apply.executor import Executor
 from daemon.apply.notify import Notifier
 from daemon.commands import exits
 from daemon.commands.fleet import connect, index_all
+from daemon.commands.follow import follow, following
 from daemon.commands.interrupts import Interrupts
 from daemon.commands.passes import PassResult, RecordingResolver, run_pass, select
 from daemon.commands.plan_file import PlanFileError, load_plan, stale_apps
@@ -69,6 +71,14 @@ def register(subparsers: Any) -> None:
                 metavar="FILE",
                 help="apply exactly this saved plan (`plan --out`); refused if stale",
             )
+            p.add_argument(
+                "--wait-seconds",
+                type=float,
+                default=1800.0,
+                metavar="S",
+                help="follow fixes that restart a running application to their end for up to S "
+                "seconds (0: report them as applying and exit 5)",
+            )
             p.set_defaults(func=run_plan_or_apply, detailed_exitcode=False, out=None)
 
 
@@ -81,6 +91,8 @@ def run_plan_or_apply(args: argparse.Namespace) -> int:
         return _apply_saved(args)
     if not args.config:
         return exits.fail("apply needs --config FILE or --plan-file FILE", exits.USAGE)
+    if getattr(args, "wait_seconds", 0) < 0:
+        return exits.fail(f"--wait-seconds: {args.wait_seconds} is negative", exits.USAGE)
     try:
         config = load_config(args.config)
         region = home_region("", "") or config.regions[0]
@@ -119,6 +131,10 @@ def run_plan_or_apply(args: argparse.Namespace) -> int:
     done = _with_progress(
         lambda app: reconciler.reconcile(app, Cause("cli", reads=reads)), apps, args, interrupts
     )
+    if not args.dry_run:  # restarting fixes: their outcome, not only their acceptance
+        again = lambda app: reconciler.reconcile(app, Cause("cli"))  # noqa: E731
+        results = follow(done.results, again, args.wait_seconds, interrupts.requested)
+        done = replace(done, results=tuple(results))
     if evidence is not None:
         evidence.flush()
     extra = {"config_sha256": config.sha256}
@@ -211,6 +227,13 @@ def _report(
         )
     if any(r.result == "error" for r in results):
         return exits.ERROR
+    if not args.dry_run and any(following(r) for r in results):
+        applying = ", ".join(r.app.name for r in results if following(r))
+        return exits.fail(
+            f"still being applied after --wait-seconds: {applying} (the daemon, or a later "
+            "apply, follows them)",
+            exits.PENDING,
+        )
     if args.detailed_exitcode and any(r.plan and r.plan.drifts for r in results):
         return exits.DRIFT
     return exits.OK

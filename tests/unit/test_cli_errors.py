@@ -75,6 +75,12 @@ def test_iam_policy_refuses_a_queue_arn_that_is_not_one() -> None:
     assert result.stdout == ""
 
 
+def test_apply_refuses_a_negative_wait() -> None:
+    result = cli("apply", "--config", EXAMPLE, "--wait-seconds", "-5")
+    assert result.returncode == exits.USAGE
+    assert "--wait-seconds: -5.0 is negative" in one_error_line(result)
+
+
 def test_replay_of_a_file_that_is_not_events_names_file_and_line(tmp_path: Path) -> None:
     csv = tmp_path / "trail.csv"
     csv.write_text("eventName,actor\nUpdateApplication,alice\n")

@@ -5,12 +5,17 @@ from __future__ import annotations
 import io
 import json
 import threading
+from argparse import Namespace
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from daemon.apply.executor import ActionOutcome
-from daemon.commands.passes import run_pass, select
+from daemon.commands import exits
+from daemon.commands.interrupts import Interrupts
+from daemon.commands.passes import PassResult, run_pass, select
+from daemon.commands.plan_apply import _report
 from daemon.commands.plan_file import PlanFileError, load_plan
 from daemon.reconcile.reconciler import ReconcileResult
 from daemon.reconcile.report import render_text, to_json
@@ -125,3 +130,20 @@ def test_an_interrupted_pass_starts_nothing_new_and_reports_what_was_done() -> N
     done = run_pass(work, apps, workers=1, interrupted=interrupted.is_set)
     assert [r.app.name for r in done.results] == ["app-0", "app-1"]
     assert [a.name for a in done.not_started] == ["app-2", "app-3", "app-4"]
+
+
+def test_apply_exits_5_naming_what_is_still_being_applied(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    first = drifted_result()
+    assert first.plan is not None
+    pending = (ActionOutcome(first.plan.actions[0], "pending", operation_id="op-1"),)
+    applying = replace(first, outcomes=pending, retry_after_seconds=15.0)
+    args = Namespace(out=None, output="text", dry_run=False, detailed_exitcode=False)
+    done = PassResult((applying,), ())
+    assert _report(done, args, Interrupts("forced"), None, {}) == exits.PENDING
+    captured = capsys.readouterr()
+    assert "applying (following the change)" in captured.out
+    assert "still being applied after --wait-seconds: payments-enricher" in captured.err
+    settled = PassResult((replace(applying, retry_after_seconds=0.0),), ())
+    assert _report(settled, args, Interrupts("forced"), None, {}) == exits.OK
