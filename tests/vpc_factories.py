@@ -29,7 +29,9 @@ def route(
         out["TransitGatewayId"] = target
     elif target.startswith("pcx-"):
         out["VpcPeeringConnectionId"] = target
-    else:  # igw-, vgw-, local
+    elif target.startswith("cagw-"):
+        out["CarrierGatewayId"] = target
+    else:  # igw-, vgw-, vpce-, local
         out["GatewayId"] = target
     return out
 
