@@ -4,20 +4,19 @@ them. Shared by the VPC rules and by the event router, which maps a changed rout
 the applications whose subnets use it: both must agree on which table a subnet uses.
 
 A subnet uses its explicit association, else its VPC's main table; an association whose state
-is disassociated or failed no longer applies. A route is active unless it is a blackhole (its
-gateway is gone); a default route reaches the internet through an internet gateway (`igw-`)
-or, for IPv6 egress only, an egress-only gateway (`eigw-`).
+is disassociated or failed no longer applies. Which routes reach the internet is
+`remediations.internet_paths`; the reads below give it what a route's target and destination
+mean (the VPC's CIDRs, NAT gateways, managed prefix lists) and the subnets' network ACLs.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from remediations.base import Reader
+from remediations.internet_paths import PrefixList
 
-DEFAULT_ROUTES = frozenset({"0.0.0.0/0", "::/0"})
 ALL_TRAFFIC = "-1"
 # Association states in which a table no longer (or never did) apply to the subnet.
 _GONE_ASSOCIATION_STATES = frozenset({"disassociated", "failed"})
@@ -30,12 +29,28 @@ VPC_EVENTS = frozenset(
         "DeleteApplicationVpcConfiguration",
     }
 )
-
-
-@dataclass(frozen=True, order=True)
-class PublicRoute:
-    destination: str  # 0.0.0.0/0 or ::/0
-    target: str  # igw-... or eigw-...
+# EC2 events after which a subnet's paths to the internet may differ.
+INTERNET_PATH_EVENTS = frozenset(
+    {
+        "CreateRoute",
+        "ReplaceRoute",
+        "DeleteRoute",
+        "CreateRouteTable",
+        "DeleteRouteTable",
+        "AssociateRouteTable",
+        "DisassociateRouteTable",
+        "ReplaceRouteTableAssociation",
+        "AttachInternetGateway",  # blackhole routes become active again
+        "DetachInternetGateway",
+        "CreateNatGateway",
+        "DeleteNatGateway",
+        "ModifyManagedPrefixList",
+        "CreateNetworkAclEntry",
+        "ReplaceNetworkAclEntry",
+        "DeleteNetworkAclEntry",
+        "ReplaceNetworkAclAssociation",
+    }
+)
 
 
 def live_associations(table: Mapping[str, Any]) -> list[Mapping[str, Any]]:
@@ -73,28 +88,6 @@ def effective_route_table(
     return explicit_route_table(subnet_id, tables) or main_route_table(vpc_id, tables)
 
 
-def public_routes(
-    table: Mapping[str, Any], *, egress_only_gateways: bool = True
-) -> tuple[PublicRoute, ...]:
-    """Active routes of a DescribeRouteTables entry that reach the public internet: 0.0.0.0/0 or
-    ::/0 to an internet gateway, and (unless disabled) ::/0 to an egress-only gateway."""
-    found: set[PublicRoute] = set()
-    for route in table.get("Routes") or []:
-        if route.get("State") == "blackhole":  # its gateway is gone: nothing routes
-            continue
-        ipv4, ipv6 = route.get("DestinationCidrBlock"), route.get("DestinationIpv6CidrBlock")
-        destination = ipv4 if ipv4 in DEFAULT_ROUTES else ipv6
-        if destination not in DEFAULT_ROUTES:
-            continue
-        gateway = str(route.get("GatewayId") or "")
-        egress_only = str(route.get("EgressOnlyInternetGatewayId") or "")
-        if gateway.startswith("igw-"):
-            found.add(PublicRoute(str(destination), gateway))
-        elif egress_only_gateways and destination == "::/0" and egress_only.startswith("eigw-"):
-            found.add(PublicRoute(str(destination), egress_only))
-    return tuple(sorted(found))
-
-
 def open_egress(group: Mapping[str, Any]) -> tuple[str, ...]:
     """The CIDRs to which a DescribeSecurityGroups entry allows all traffic out."""
     cidrs: set[str] = set()
@@ -118,19 +111,7 @@ def vpc_configurations(detail: Mapping[str, Any]) -> list[Mapping[str, Any]]:
 def vpc_route_tables(read: Reader, vpc_id: str) -> list[Mapping[str, Any]]:
     """Every route table of a VPC in one listing; associations are resolved client-side (moto
     lacks several DescribeRouteTables filters, and one call per VPC is cheaper anyway)."""
-    tables: list[Mapping[str, Any]] = []
-    token: str | None = None
-    while True:
-        page = read(
-            "ec2",
-            "DescribeRouteTables",
-            Filters=[{"Name": "vpc-id", "Values": [vpc_id]}],
-            **({"NextToken": token} if token else {}),
-        )
-        tables.extend(page.get("RouteTables") or [])
-        token = page.get("NextToken")
-        if not token:
-            return tables
+    return _filtered(read, "DescribeRouteTables", "RouteTables", "vpc-id", [vpc_id])
 
 
 def served_by(table: Mapping[str, Any]) -> tuple[set[str], set[str]]:
@@ -144,3 +125,85 @@ def served_by(table: Mapping[str, Any]) -> tuple[set[str], set[str]]:
         elif association.get("SubnetId"):
             subnets.add(str(association["SubnetId"]))
     return subnets, vpcs
+
+
+def _filtered(read: Reader, operation: str, key: str, name: str, values: list[str]) -> list[Any]:
+    """Every item a filtered Describe call lists (a filter, not ids: a deleted resource is left
+    out instead of failing the read)."""
+    found: list[Any] = []
+    token: str | None = None
+    while True:
+        page = read(
+            "ec2",
+            operation,
+            Filters=[{"Name": name, "Values": sorted(values)}],
+            **({"NextToken": token} if token else {}),
+        )
+        found.extend(page.get(key) or [])
+        token = page.get("NextToken")
+        if not token:
+            return found
+
+
+def vpc_cidrs(read: Reader, vpc_id: str) -> tuple[str, ...]:
+    """The VPC's associated IPv4 and IPv6 CIDR blocks (its local route keeps them inside)."""
+    cidrs: list[str] = []
+    for vpc in _filtered(read, "DescribeVpcs", "Vpcs", "vpc-id", [vpc_id]):
+        for block in vpc.get("CidrBlockAssociationSet") or []:
+            if (block.get("CidrBlockState") or {}).get("State") == "associated":
+                cidrs.append(str(block["CidrBlock"]))
+        for block in vpc.get("Ipv6CidrBlockAssociationSet") or []:
+            if (block.get("Ipv6CidrBlockState") or {}).get("State") == "associated":
+                cidrs.append(str(block["Ipv6CidrBlock"]))
+    return tuple(sorted(cidrs))
+
+
+# A NAT gateway in these states forwards nothing ("deleting ... may still be processing
+# traffic", pending soon will). https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_NatGateway.html
+_DEAD_NAT_STATES = frozenset({"deleted", "failed"})
+
+
+def nat_connectivity(read: Reader, nat_ids: set[str]) -> dict[str, str]:
+    """Live NAT gateway -> public | private (ConnectivityType; CreateNatGateway's default is
+    public)."""
+    if not nat_ids:
+        return {}
+    gateways = _filtered(read, "DescribeNatGateways", "NatGateways", "nat-gateway-id", [*nat_ids])
+    return {
+        str(g["NatGatewayId"]): str(g.get("ConnectivityType") or "public")
+        for g in gateways
+        if g.get("State") not in _DEAD_NAT_STATES
+    }
+
+
+def prefix_lists(read: Reader, list_ids: set[str]) -> dict[str, PrefixList]:
+    """Managed prefix lists with their current entries; a list that is gone is left out."""
+    if not list_ids:
+        return {}
+    found: dict[str, PrefixList] = {}
+    listed = _filtered(
+        read, "DescribeManagedPrefixLists", "PrefixLists", "prefix-list-id", [*list_ids]
+    )
+    for item in listed:
+        list_id = str(item["PrefixListId"])
+        cidrs: list[str] = []
+        token: str | None = None
+        while True:
+            page = read(
+                "ec2",
+                "GetManagedPrefixListEntries",
+                PrefixListId=list_id,
+                **({"NextToken": token} if token else {}),
+            )
+            cidrs.extend(str(e["Cidr"]) for e in page.get("Entries") or [])
+            token = page.get("NextToken")
+            if not token:
+                break
+        name, owner = str(item.get("PrefixListName") or ""), str(item.get("OwnerId") or "")
+        found[list_id] = PrefixList(name, owner, tuple(cidrs))
+    return found
+
+
+def network_acls(read: Reader, vpc_id: str) -> list[Mapping[str, Any]]:
+    """Every network ACL of a VPC (each subnet is associated with exactly one)."""
+    return _filtered(read, "DescribeNetworkAcls", "NetworkAcls", "vpc-id", [vpc_id])

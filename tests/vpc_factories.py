@@ -102,6 +102,8 @@ routes_strategy = st.lists(
         st.sampled_from(["active", "blackhole"]),
     ),
     max_size=6,
+    # A table holds one route per destination (a second gives RouteAlreadyExists).
+    unique_by=lambda r: str(r.get("DestinationCidrBlock") or r.get("DestinationIpv6CidrBlock")),
 )
 
 

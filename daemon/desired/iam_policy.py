@@ -39,7 +39,9 @@ BASE_READ = (
     "kinesisanalytics:DescribeApplication",
     "kinesisanalytics:DescribeApplicationOperation",  # follows a restarting fix to its end
     "kinesisanalytics:ListTagsForResource",
-    "ec2:DescribeRouteTables",  # EC2 route events -> the subnets a table serves
+    "ec2:DescribeRouteTables",  # EC2 route and prefix list events -> the subnets a table serves
+    "ec2:DescribeNatGateways",  # NAT gateway events -> the gateway's VPC
+    "ec2:DescribeNetworkAcls",  # network ACL events -> the ACL's subnets
     "iam:ListEntitiesForPolicy",  # IAM policy events -> the roles it is attached to
 )
 QUEUE_ACTIONS = (

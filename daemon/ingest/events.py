@@ -42,7 +42,7 @@ _ROLE_NAME = re.compile(r"[\w+=,.@-]{1,64}")
 _POLICY_ARN = re.compile(r"arn:aws[a-z-]*:iam::(\d{12}|aws):policy/[\w+=,.@/-]{1,512}")
 _EC2_ID = {
     prefix: re.compile(rf"{prefix}-[0-9a-zA-Z]{{1,32}}")
-    for prefix in ("rtb", "subnet", "vpc", "rtbassoc", "igw")
+    for prefix in ("rtb", "subnet", "vpc", "rtbassoc", "igw", "nat", "pl", "acl")
 }
 _ACCOUNT = re.compile(r"\d{12}")
 _MAX_TEXT = 2048  # longer strings in identity fields are cut, not trusted
@@ -69,6 +69,9 @@ class Hint:
     vpc_ids: tuple[str, ...] = ()
     association_ids: tuple[str, ...] = ()
     internet_gateway_ids: tuple[str, ...] = ()
+    nat_gateway_ids: tuple[str, ...] = ()
+    prefix_list_ids: tuple[str, ...] = ()
+    network_acl_ids: tuple[str, ...] = ()
 
     @property
     def is_global(self) -> bool:
@@ -86,6 +89,9 @@ class Hint:
             *self.vpc_ids,
             *self.association_ids,
             *self.internet_gateway_ids,
+            *self.nat_gateway_ids,
+            *self.prefix_list_ids,
+            *self.network_acl_ids,
         )
 
 
@@ -182,6 +188,9 @@ class _Targets(TypedDict, total=False):
     vpc_ids: tuple[str, ...]
     association_ids: tuple[str, ...]
     internet_gateway_ids: tuple[str, ...]
+    nat_gateway_ids: tuple[str, ...]
+    prefix_list_ids: tuple[str, ...]
+    network_acl_ids: tuple[str, ...]
 
 
 def _targets(source: str, record: dict[str, Any]) -> _Targets:
@@ -195,10 +204,12 @@ def _targets(source: str, record: dict[str, Any]) -> _Targets:
             "policy_arns": _collect(_matches(_POLICY_ARN, request.get("policyArn"))),
         }
     table = _dict(response.get("routeTable"))
+    # Bare, or wrapped in <Action>Response as some EC2 records are: accept both.
+    nat = _dict(_dict(response.get("CreateNatGatewayResponse") or response).get("natGateway"))
     return {
         "route_table_ids": _ec2("rtb", request.get("routeTableId"), table.get("routeTableId")),
         "subnet_ids": _ec2("subnet", request.get("subnetId")),
-        "vpc_ids": _ec2("vpc", request.get("vpcId"), table.get("vpcId")),
+        "vpc_ids": _ec2("vpc", request.get("vpcId"), table.get("vpcId"), nat.get("vpcId")),
         "association_ids": _ec2(
             "rtbassoc",
             request.get("associationId"),
@@ -206,6 +217,9 @@ def _targets(source: str, record: dict[str, Any]) -> _Targets:
             response.get("newAssociationId"),
         ),
         "internet_gateway_ids": _ec2("igw", request.get("internetGatewayId")),
+        "nat_gateway_ids": _ec2("nat", request.get("natGatewayId"), nat.get("natGatewayId")),
+        "prefix_list_ids": _ec2("pl", request.get("prefixListId")),
+        "network_acl_ids": _ec2("acl", request.get("networkAclId")),
     }
 
 

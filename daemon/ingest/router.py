@@ -1,9 +1,11 @@
 """Events to applications: which apps an event may have changed.
 
 kinesisanalytics events name the application; IAM events name a role (or a managed policy,
-whose roles IAM lists); EC2 events name route tables, subnets or VPCs, which the inventory maps
-to the apps whose subnets use them. A look-up may read AWS (which subnets a table serves), never
-write. Over-approximating is harmless: reconciling an unaffected app finds no drift.
+whose roles IAM lists); EC2 events name route tables, subnets, VPCs, NAT gateways, prefix lists
+or network ACLs, which the inventory maps to the apps whose subnets use them
+(daemon/ingest/network_lookups.py for the last three). A look-up may read AWS (which subnets a
+table serves), never write. Over-approximating is harmless: reconciling an unaffected app finds
+no drift.
 
 Every look-up is an index hit (daemon/reconcile/inventory.py). The two that need AWS (a managed
 policy's roles, a route table's subnets) are remembered for `ttl_seconds`, so a burst about one
@@ -25,6 +27,7 @@ from collections.abc import Callable
 from daemon.aws import Aws, AwsByRegion
 from daemon.errors import ResourceNotFound
 from daemon.ingest.events import Hint
+from daemon.ingest.network_lookups import nat_gateway_vpcs, network_acl_subnets, prefix_list_users
 from daemon.reconcile.inventory import Inventory
 from daemon.state import AppRef
 from remediations.network import served_by
@@ -128,10 +131,28 @@ class Router:
             subnets, vpcs = self._served_by(account, region, hint.route_table_ids)
             apps |= self._inventory.for_subnets(account, region, subnets)
             apps |= self._inventory.for_vpcs(account, region, vpcs)
+        if hint.nat_gateway_ids or hint.prefix_list_ids or hint.network_acl_ids:
+            apps |= self._internet_path_apps(hint)
         if hint.association_ids and not (hint.subnet_ids or hint.route_table_ids):
             # A removed association can no longer be looked up: every VPC app may be affected.
             apps |= self._inventory.in_any_vpc(account, region)
         return apps
+
+    def _internet_path_apps(self, hint: Hint) -> set[AppRef]:
+        """Apps whose paths a NAT gateway, prefix list or network ACL event may change."""
+        account, region = hint.account, hint.region
+        aws = self._aws(account, region)
+        subnets, vpcs = set(), set()
+        if hint.nat_gateway_ids:
+            vpcs |= nat_gateway_vpcs(aws, hint.nat_gateway_ids)
+        if hint.prefix_list_ids:
+            list_subnets, list_vpcs = prefix_list_users(aws, hint.prefix_list_ids)
+            subnets |= list_subnets
+            vpcs |= list_vpcs
+        if hint.network_acl_ids:
+            subnets |= network_acl_subnets(aws, hint.network_acl_ids)
+        apps = self._inventory.for_subnets(account, region, subnets)
+        return apps | self._inventory.for_vpcs(account, region, vpcs)
 
     def _served_by(
         self, account: str, region: str, table_ids: tuple[str, ...]

@@ -7,8 +7,9 @@
   re-plan, never a wrong write.
 - DescribeLogGroups by name prefix is answered from one paginated listing of the prefix's parent
   folder (`/aws/kinesis-analytics/app` -> `/aws/kinesis-analytics/`) per account and Region.
-- Reads of shared resources (a role's documents, a VPC's route tables and subnets) are made once
-  per pass with the same parameters, whichever app asks first.
+- Reads of shared resources (a role's documents; a VPC's route tables, subnets, CIDRs, network
+  ACLs; NAT gateways and prefix lists) are made once per pass with the same parameters,
+  whichever app asks first.
 
 Only the optimistic first look uses these answers: a reconcile that is about to write a shared
 resource re-observes under that resource's lock (daemon/reconcile/locks.py), and `answer` then
@@ -40,6 +41,11 @@ SHARED_READS = frozenset(
         ("iam", "GetPolicyVersion"),
         ("ec2", "DescribeRouteTables"),
         ("ec2", "DescribeSubnets"),
+        ("ec2", "DescribeVpcs"),
+        ("ec2", "DescribeNatGateways"),
+        ("ec2", "DescribeManagedPrefixLists"),
+        ("ec2", "GetManagedPrefixListEntries"),
+        ("ec2", "DescribeNetworkAcls"),
     }
 )
 

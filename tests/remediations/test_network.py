@@ -1,5 +1,6 @@
-"""remediations.network: which route table a subnet uses, which routes reach the internet,
-which security groups allow all egress; pure, with property tests over generated tables."""
+"""remediations.network: which route table a subnet uses, which security groups allow all
+egress; pure, with property tests over generated tables (which routes reach the internet:
+test_internet_paths.py)."""
 
 from __future__ import annotations
 
@@ -9,14 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from remediations.network import (
-    PublicRoute,
-    effective_route_table,
-    open_egress,
-    public_routes,
-    served_by,
-)
-from tests.vpc_factories import VPC, route, routes_strategy, table
+from remediations.network import effective_route_table, open_egress, served_by
+from tests.vpc_factories import VPC, table
 
 # --- effective_route_table -------------------------------------------------------------------
 
@@ -59,53 +54,6 @@ def test_effective_table_is_the_association_else_main(
     rnd.shuffle(tables)  # the listing's order must not matter
     for subnet in ("subnet-1", "subnet-2", "subnet-3", "subnet-4"):
         assert effective_route_table(subnet, VPC, tables) == explicit.get(subnet, main)
-
-
-# --- public_routes ---------------------------------------------------------------------------
-
-
-def test_ipv4_and_ipv6_default_routes_to_an_internet_gateway_are_public() -> None:
-    rtb = table("rtb-1", (route("0.0.0.0/0", "igw-1"), route("::/0", "igw-1")))
-    assert public_routes(rtb) == (PublicRoute("0.0.0.0/0", "igw-1"), PublicRoute("::/0", "igw-1"))
-
-
-def test_egress_only_gateway_counts_unless_disabled() -> None:
-    rtb = table("rtb-1", (route("::/0", "eigw-1"),))
-    assert public_routes(rtb) == (PublicRoute("::/0", "eigw-1"),)
-    assert public_routes(rtb, egress_only_gateways=False) == ()
-
-
-@pytest.mark.parametrize(
-    "routes",
-    [
-        (route("0.0.0.0/0", "igw-1", state="blackhole"),),
-        (route("::/0", "eigw-1", state="blackhole"),),
-        (route("0.0.0.0/0", "nat-1"), route("::/0", "nat-1")),
-        (route("0.0.0.0/0", "tgw-1"), route("0.0.0.0/0", "vgw-1")),
-        (route("10.1.0.0/16", "pcx-1"),),
-    ],
-    ids=["blackhole-igw", "blackhole-eigw", "nat", "tgw-vgw", "peering"],
-)
-def test_private_or_dead_routes_are_not_public(routes: tuple[dict[str, Any], ...]) -> None:
-    assert public_routes(table("rtb-1", routes)) == ()
-
-
-@given(routes_strategy, st.booleans())
-def test_public_routes_are_exactly_active_default_routes_to_gateways(
-    routes: list[dict[str, Any]], egress_only: bool
-) -> None:
-    found = set(public_routes(table("rtb-1", tuple(routes)), egress_only_gateways=egress_only))
-    expected = set()
-    for r in routes:
-        destination = r.get("DestinationCidrBlock") or r.get("DestinationIpv6CidrBlock")
-        target = r.get("GatewayId") or r.get("EgressOnlyInternetGatewayId") or ""
-        if r["State"] != "active" or destination not in ("0.0.0.0/0", "::/0"):
-            continue
-        if target.startswith("igw-") or (
-            egress_only and destination == "::/0" and target.startswith("eigw-")
-        ):
-            expected.add(PublicRoute(destination, target))
-    assert found == expected
 
 
 # --- served_by (the router's reverse look-up) ----------------------------------------------

@@ -11,7 +11,7 @@ from pydantic import ValidationError
 
 from daemon.reconcile.plan import plan
 from daemon.state import Mode
-from remediations.network import public_routes
+from remediations.internet_paths import INTERNET_EGRESS, INTERNET_ROUTE, Targets, internet_paths
 from remediations.vpc_public_route import (
     NetworkFacts,
     Settings,
@@ -26,14 +26,19 @@ RULE = VpcPublicRoute()
 SETTINGS = Settings()
 
 
+NAT_TARGETS = Targets(("10.0.0.0/16",), nat_connectivity={"nat-1": "public", "nat-2": "private"})
+
+
 def facts(
     subnets: dict[str, tuple[str, str]],
     tables: dict[str, dict[str, Any]],
     security_groups: tuple[dict[str, Any], ...] = (),
+    targets: Targets = NAT_TARGETS,
+    acls: dict[str, dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """Observed facts: subnet -> (route table id, association kind)."""
     found = tuple(SubnetRoute(s, VPC, t, kind) for s, (t, kind) in subnets.items())
-    return {RULE.id: NetworkFacts(found, tables, security_groups)}
+    return {RULE.id: NetworkFacts(found, tables, security_groups, {VPC: targets}, acls or {})}
 
 
 def check(state_facts: dict[str, Any], settings: Settings = SETTINGS) -> tuple[Any, ...]:
@@ -48,8 +53,9 @@ def test_a_subnet_on_a_public_table_is_one_alert_only_drift_naming_everything() 
     (drift,) = check(facts({"subnet-a": ("rtb-1", "explicit")}, tables))
     assert not drift.fixable
     assert drift.rule == "vpc_public_route" and drift.app == APP
-    for word in ("subnet-a", "rtb-1", "0.0.0.0/0", "igw-9", "explicit"):
+    for word in ("subnet-a", "rtb-1", "0.0.0.0/0", "igw-9", "explicit", "internet gateway"):
         assert word in drift.message
+    assert drift.current["kind"] == INTERNET_ROUTE and "public addresses" in drift.current["why"]
     assert drift.current["route_table_id"] == "rtb-1"
     assert drift.resource == f"arn:aws:ec2:{APP.region}:{APP.account}:route-table/rtb-1"
     assert RULE.fix(SETTINGS, observed({}), (drift,)) == ()
@@ -59,6 +65,57 @@ def test_every_subnet_sharing_a_public_table_is_reported() -> None:
     tables = {"rtb-m": table("rtb-m", (route("::/0", "igw-1"),), main=True)}
     drifts = check(facts({"subnet-a": ("rtb-m", "main"), "subnet-b": ("rtb-m", "main")}, tables))
     assert sorted(d.current["subnet_id"] for d in drifts) == ["subnet-a", "subnet-b"]
+
+
+def test_split_default_routes_are_two_findings() -> None:
+    routes = (route("0.0.0.0/1", "igw-1"), route("128.0.0.0/1", "igw-1"))
+    drifts = check(facts({"subnet-a": ("rtb-1", "main")}, {"rtb-1": table("rtb-1", routes)}))
+    assert sorted(d.current["destination"] for d in drifts) == ["0.0.0.0/1", "128.0.0.0/1"]
+
+
+def test_a_public_nat_is_internet_egress_unless_turned_off_and_a_private_one_never() -> None:
+    tables = {
+        "rtb-1": table("rtb-1", (route("0.0.0.0/0", "nat-1"),)),
+        "rtb-2": table("rtb-2", (route("0.0.0.0/0", "nat-2"),)),
+    }
+    state = facts({"subnet-a": ("rtb-1", "explicit"), "subnet-b": ("rtb-2", "explicit")}, tables)
+    (drift,) = check(state)
+    assert drift.current["kind"] == INTERNET_EGRESS and drift.current["subnet_id"] == "subnet-a"
+    assert drift.message.startswith("internet_egress: ") and "public NAT gateway" in drift.message
+    assert check(state, Settings(internet_egress=False)) == ()
+
+
+def acl(*entries: tuple[int, str, str, str]) -> dict[str, Any]:
+    """A network ACL from (rule number, action, protocol, CIDR) egress entries."""
+    rules = [(n, a, p, c) for n, a, p, c in entries] + [(32767, "deny", "-1", "0.0.0.0/0")]
+    return {
+        "NetworkAclId": "acl-1",
+        "Entries": [
+            {"Egress": True, "RuleNumber": n, "RuleAction": a, "Protocol": p, "CidrBlock": c}
+            for n, a, p, c in rules
+        ],
+    }
+
+
+@pytest.mark.parametrize(
+    ("entries", "suppressed"),
+    [
+        (((100, "allow", "-1", "0.0.0.0/0"),), False),
+        (((100, "allow", "-1", "10.0.0.0/8"),), True),
+        (((90, "deny", "-1", "0.0.0.0/0"), (100, "allow", "-1", "0.0.0.0/0")), True),
+        (((90, "deny", "6", "0.0.0.0/0"), (100, "allow", "-1", "0.0.0.0/0")), False),
+        (((90, "deny", "-1", "52.0.0.0/9"), (100, "allow", "6", "0.0.0.0/0")), False),
+        (((90, "deny", "-1", "52.0.0.0/8"), (100, "allow", "6", "0.0.0.0/0")), True),
+    ],
+    ids=["allow-all", "allow-private", "deny-first", "deny-tcp-only", "half-denied", "denied"],
+)
+def test_a_network_acl_denying_all_egress_to_the_path_suppresses_it_when_asked(
+    entries: tuple[tuple[int, str, str, str], ...], suppressed: bool
+) -> None:
+    tables = {"rtb-1": table("rtb-1", (route("52.0.0.0/8", "igw-1"),))}
+    state = facts({"subnet-a": ("rtb-1", "main")}, tables, acls={"subnet-a": acl(*entries)})
+    assert len(check(state)) == 1  # off by default
+    assert len(check(state, Settings(network_acls=True))) == (0 if suppressed else 1)
 
 
 def test_no_vpc_no_facts_no_drift() -> None:
@@ -103,7 +160,7 @@ def test_check_reports_each_public_route_of_each_subnet_once(
     expected = {
         (s, t, r.destination, r.target)
         for s, (t, _) in subnets.items()
-        for r in public_routes(tables[t], egress_only_gateways=egress_only)
+        for r in internet_paths(tables[t], NAT_TARGETS, egress_only_gateways=egress_only)
     }
     found = [
         (

@@ -61,11 +61,114 @@ def test_private_subnets_have_no_finding(daemon_aws: Aws, app: AppRef) -> None:
     assert findings(daemon_aws, app) == ()
 
 
-def test_nat_routes_are_fine(daemon_aws: Aws, app: AppRef, net: Network, ec2: Any) -> None:
+def kinds(drifts: tuple[Drift, ...]) -> set[tuple[str, str, str]]:
+    return {(d.current["subnet_id"], d.current["destination"], d.current["kind"]) for d in drifts}
+
+
+def test_a_public_nat_is_internet_egress_and_a_private_one_is_not(
+    daemon_aws: Aws, app: AppRef, net: Network, ec2: Any
+) -> None:
     ec2.create_route(
         RouteTableId=net.main_table, DestinationCidrBlock="0.0.0.0/0", NatGatewayId=net.nat
     )
+    assert kinds(findings(daemon_aws, app)) == {
+        (s, "0.0.0.0/0", "internet_egress") for s in (net.subnet_a, net.subnet_b)
+    }
+    assert findings(daemon_aws, app, Settings(internet_egress=False)) == ()
+    private = ec2.create_nat_gateway(SubnetId=net.subnet_a, ConnectivityType="private")
+    ec2.replace_route(
+        RouteTableId=net.main_table,
+        DestinationCidrBlock="0.0.0.0/0",
+        NatGatewayId=private["NatGateway"]["NatGatewayId"],
+    )
     assert findings(daemon_aws, app) == ()
+
+
+def test_a_deleted_nat_gateways_route_is_a_blackhole(
+    daemon_aws: Aws, app: AppRef, net: Network, ec2: Any
+) -> None:
+    ec2.create_route(
+        RouteTableId=net.main_table, DestinationCidrBlock="0.0.0.0/0", NatGatewayId=net.nat
+    )
+    assert findings(daemon_aws, app) != ()
+    ec2.delete_nat_gateway(NatGatewayId=net.nat)
+    (table,) = ec2.describe_route_tables(RouteTableIds=[net.main_table])["RouteTables"]
+    assert {r.get("NatGatewayId"): r["State"] for r in table["Routes"]}[net.nat] == "blackhole"
+    assert findings(daemon_aws, app) == ()
+
+
+@pytest.mark.parametrize(
+    "cidrs",
+    [("0.0.0.0/1", "128.0.0.0/1"), ("52.0.0.0/8",), ("::/1", "8000::/1")],
+    ids=["split-default", "public-/8", "split-ipv6"],
+)
+def test_routes_to_public_space_other_than_default_are_found(
+    daemon_aws: Aws, app: AppRef, net: Network, ec2: Any, cidrs: tuple[str, ...]
+) -> None:
+    for cidr in cidrs:
+        key = "DestinationIpv6CidrBlock" if ":" in cidr else "DestinationCidrBlock"
+        ec2.create_route(RouteTableId=net.main_table, GatewayId=net.igw, **{key: cidr})
+    assert kinds(findings(daemon_aws, app)) == {
+        (s, c, "internet_route") for s in (net.subnet_a, net.subnet_b) for c in cidrs
+    }
+
+
+def test_private_space_and_endpoints_are_not_internet(
+    daemon_aws: Aws, app: AppRef, net: Network, ec2: Any
+) -> None:
+    ec2.create_route(
+        RouteTableId=net.main_table, DestinationCidrBlock="10.0.0.0/8", GatewayId=net.igw
+    )
+    ec2.create_vpc_endpoint(
+        VpcId=net.vpc,
+        ServiceName=f"com.amazonaws.{ec2.meta.region_name}.s3",
+        VpcEndpointType="Gateway",
+        RouteTableIds=[net.main_table],
+    )
+    assert findings(daemon_aws, app) == ()
+
+
+def test_a_prefix_list_to_the_gateway_counts_once_it_holds_public_space(
+    daemon_aws: Aws, app: AppRef, net: Network, ec2: Any
+) -> None:
+    listed = ec2.create_managed_prefix_list(
+        PrefixListName="partners",
+        MaxEntries=5,
+        AddressFamily="IPv4",
+        Entries=[{"Cidr": "192.168.0.0/16"}],
+    )["PrefixList"]["PrefixListId"]
+    ec2.create_route(RouteTableId=net.main_table, DestinationPrefixListId=listed, GatewayId=net.igw)
+    assert findings(daemon_aws, app) == ()
+    ec2.modify_managed_prefix_list(
+        PrefixListId=listed, CurrentVersion=1, AddEntries=[{"Cidr": "52.0.0.0/8"}]
+    )
+    drifts = findings(daemon_aws, app)
+    assert kinds(drifts) == {(s, listed, "internet_route") for s in (net.subnet_a, net.subnet_b)}
+    assert all("prefix list" in d.message and "partners" in d.message for d in drifts)
+
+
+def test_a_network_acl_denying_all_egress_suppresses_the_finding_when_asked(
+    daemon_aws: Aws, app: AppRef, net: Network, ec2: Any
+) -> None:
+    ec2.create_route(
+        RouteTableId=net.main_table, DestinationCidrBlock="52.0.0.0/8", GatewayId=net.igw
+    )
+    (acl,) = ec2.describe_network_acls(
+        Filters=[{"Name": "association.subnet-id", "Values": [net.subnet_a]}]
+    )["NetworkAcls"]
+    ec2.create_network_acl_entry(
+        NetworkAclId=acl["NetworkAclId"],
+        RuleNumber=50,
+        Protocol="-1",
+        RuleAction="deny",
+        Egress=True,
+        CidrBlock="52.0.0.0/8",
+    )
+    on = Settings(network_acls=True)
+    assert len(findings(daemon_aws, app)) == 2  # off by default
+    assert findings(daemon_aws, app, on) == ()  # both subnets use the VPC's default ACL
+    ec2.delete_network_acl_entry(NetworkAclId=acl["NetworkAclId"], RuleNumber=50, Egress=True)
+    assert len(findings(daemon_aws, app, on)) == 2
 
 
 def test_explicit_table_versus_main_table(
