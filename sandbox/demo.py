@@ -1,7 +1,8 @@
 """Demo account contents, seeded through boto3 over HTTP against a running sandbox.
 
 Two IAM users: `flink-remediator` (the daemon's identity) and `alice` (a human who makes drift);
-a VPC with a private subnet (0.0.0.0/0 -> NAT gateway) and a public one (0.0.0.0/0 -> igw);
+a VPC with a private subnet (no route out) and a public one (0.0.0.0/0 -> igw) holding a NAT
+gateway;
 one execution role and log group per application; and the applications below, some compliant,
 some drifted. The seeding's own events are purged from the queue and from the call record.
 """
@@ -101,13 +102,13 @@ class Seeder:
         igw = ec2.create_internet_gateway()["InternetGateway"]["InternetGatewayId"]
         ec2.attach_internet_gateway(InternetGatewayId=igw, VpcId=vpc)
         eip = ec2.allocate_address(Domain="vpc")["AllocationId"]
-        nat = ec2.create_nat_gateway(SubnetId=public, AllocationId=eip)["NatGateway"]
-        for subnet, target in (
-            (public, {"GatewayId": igw}),
-            (private, {"NatGatewayId": nat["NatGatewayId"]}),
-        ):
+        # The NAT gateway is there for anyone who routes the private subnet through it (a path
+        # to the internet too: vpc_public_route reports it as internet_egress).
+        ec2.create_nat_gateway(SubnetId=public, AllocationId=eip)
+        for subnet, target in ((public, {"GatewayId": igw}), (private, None)):
             table = ec2.create_route_table(VpcId=vpc)["RouteTable"]["RouteTableId"]
-            ec2.create_route(RouteTableId=table, DestinationCidrBlock="0.0.0.0/0", **target)
+            if target:
+                ec2.create_route(RouteTableId=table, DestinationCidrBlock="0.0.0.0/0", **target)
             ec2.associate_route_table(RouteTableId=table, SubnetId=subnet)
         group = ec2.create_security_group(
             GroupName="flink-apps", Description="Flink apps", VpcId=vpc

@@ -78,19 +78,14 @@ def _actor_steps(info: dict[str, Any]) -> list[tuple[str, Callable[[Any, Any], N
         )["RouteTables"]
         gateways = ec2.describe_internet_gateways()["InternetGateways"]
         private_table["id"] = tables[0]["RouteTableId"]
-        ec2.replace_route(
+        ec2.create_route(
             RouteTableId=private_table["id"],
             DestinationCidrBlock="0.0.0.0/0",
             GatewayId=gateways[0]["InternetGatewayId"],
         )
 
     def private_again(flink: Any, ec2: Any) -> None:
-        nats = ec2.describe_nat_gateways()["NatGateways"]
-        ec2.replace_route(
-            RouteTableId=private_table["id"],
-            DestinationCidrBlock="0.0.0.0/0",
-            NatGatewayId=nats[0]["NatGatewayId"],
-        )
+        ec2.delete_route(RouteTableId=private_table["id"], DestinationCidrBlock="0.0.0.0/0")
 
     steps: list[tuple[str, Callable[[Any, Any], None]]] = [
         ("deletes the logging option of payments-enricher", delete_logging),
@@ -99,7 +94,7 @@ def _actor_steps(info: dict[str, Any]) -> list[tuple[str, Callable[[Any, Any], N
     if net.get("private_subnet_id"):
         steps += [
             ("routes the private subnet 0.0.0.0/0 to the internet gateway", public_route),
-            ("routes the private subnet back through the NAT gateway", private_again),
+            ("deletes the private subnet's route to the internet gateway", private_again),
         ]
     return steps
 

@@ -1,8 +1,8 @@
 """Live alerting path (issue 8, part 4): the daemon runs against the sandbox, a real Prometheus
 scrapes it and evaluates config/prometheus/alerts.yaml, and a real Alertmanager delivers to a
 webhook in this test. alice routes a demo app's private subnet to the internet gateway: the
-violation gauge, the firing alert and the webhook notification follow; the route goes back to
-the NAT gateway and all three clear. Remediation counters are read back with PromQL."""
+violation gauge, the firing alert and the webhook notification follow; the route is deleted
+again and all three clear. Remediation counters are read back with PromQL."""
 
 from __future__ import annotations
 
@@ -87,7 +87,7 @@ def private_route_table(sandbox: SandboxProcess, ec2: Any) -> str:
 
 
 def route_default_to(ec2: Any, table: str, **target: str) -> None:
-    ec2.replace_route(RouteTableId=table, DestinationCidrBlock="0.0.0.0/0", **target)
+    ec2.create_route(RouteTableId=table, DestinationCidrBlock="0.0.0.0/0", **target)
 
 
 def promql_value(prometheus: PrometheusProcess, promql: str) -> float:
@@ -110,7 +110,7 @@ def test_public_route_alert_fires_is_delivered_and_resolves(stack: Stack) -> Non
     )
 
     # Prometheus scrapes the daemon under the job name the rules select on, and sees the
-    # first sweep's verdict: the private subnet routes through the NAT gateway.
+    # first sweep's verdict: the private subnet has no route out.
     wait_until(lambda: prometheus.query(gauge), TIMEOUT, "Prometheus to scrape the daemon")
     assert prometheus.scalar(f"up{{{JOB}}}") == 1
     assert prometheus.scalar(gauge) == 0
@@ -186,9 +186,8 @@ def test_public_route_alert_fires_is_delivered_and_resolves(stack: Stack) -> Non
     fixed = f'sum(flink_remediator_reconciles_total{{{JOB}, trigger="event", result="fixed"}})'
     assert promql_value(prometheus, fixed) >= 1
 
-    # (e) the route goes back to the NAT gateway: gauge 0, alert gone, webhook told "resolved".
-    nat = ec2.describe_nat_gateways()["NatGateways"][0]["NatGatewayId"]
-    route_default_to(ec2, table, NatGatewayId=nat)
+    # (e) the route is deleted: gauge 0, alert gone, webhook told "resolved".
+    ec2.delete_route(RouteTableId=table, DestinationCidrBlock="0.0.0.0/0")
     wait_until(
         lambda: daemon.metric("flink_remediator_violation_active", **violation) == 0,
         TIMEOUT,
