@@ -14,7 +14,8 @@
   moto sets it to None.
 - DescribeRouteTables filter `route.destination-prefix-list-id` (listed in
   https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeRouteTables.html), which
-  moto rejects as not implemented.
+  moto rejects as not implemented; likewise DescribeNetworkAcls filter `network-acl-id`
+  (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeNetworkAcls.html).
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ def _set_connectivity(nat: Any, value: str | None) -> None:
 def install() -> None:
     from moto.ec2.models.managed_prefixes import ManagedPrefixListBackend
     from moto.ec2.models.nat_gateways import NatGateway
+    from moto.ec2.models.network_acls import NetworkAcl
     from moto.ec2.models.route_tables import Route, RouteTable
 
     Route.state = property(_route_state)  # type: ignore[method-assign,assignment]
@@ -63,6 +65,14 @@ def install() -> None:
         return moto_filter(self, filter_name, method_name)
 
     RouteTable.get_filter_value = get_filter_value  # type: ignore[method-assign]
+    moto_acl_filter = NetworkAcl.get_filter_value
+
+    def acl_filter_value(self: Any, filter_name: str, method_name: str | None = None) -> Any:
+        if filter_name == "network-acl-id":
+            return self.id
+        return moto_acl_filter(self, filter_name, method_name)
+
+    NetworkAcl.get_filter_value = acl_filter_value  # type: ignore[method-assign]
     moto_modify = ManagedPrefixListBackend.modify_managed_prefix_list
 
     def modify_managed_prefix_list(self: Any, *args: Any, **kwargs: Any) -> Any:

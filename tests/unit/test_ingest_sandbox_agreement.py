@@ -91,6 +91,48 @@ def test_ec2_route_events(
     )
 
 
+def test_ec2_internet_path_events(fresh_sandbox: Sandbox, aws: Callable[..., Any]) -> None:
+    ec2 = aws("ec2")
+    vpc = ec2.create_vpc(CidrBlock="10.1.0.0/16")["Vpc"]["VpcId"]
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.1.1.0/24")["Subnet"]["SubnetId"]
+    igw = ec2.create_internet_gateway()["InternetGateway"]["InternetGatewayId"]
+    ec2.attach_internet_gateway(InternetGatewayId=igw, VpcId=vpc)
+    allocation = ec2.allocate_address(Domain="vpc")["AllocationId"]
+    nat = ec2.create_nat_gateway(SubnetId=subnet, AllocationId=allocation)["NatGateway"]
+    ec2.delete_nat_gateway(NatGatewayId=nat["NatGatewayId"])
+    listed = ec2.create_managed_prefix_list(
+        PrefixListName="p", MaxEntries=2, AddressFamily="IPv4", Entries=[{"Cidr": "52.0.0.0/8"}]
+    )["PrefixList"]["PrefixListId"]
+    ec2.modify_managed_prefix_list(
+        PrefixListId=listed, CurrentVersion=1, AddEntries=[{"Cidr": "54.0.0.0/8"}]
+    )
+    (default_acl,) = ec2.describe_network_acls(
+        Filters=[{"Name": "association.subnet-id", "Values": [subnet]}]
+    )["NetworkAcls"]
+    association = default_acl["Associations"][0]["NetworkAclAssociationId"]
+    acl = ec2.create_network_acl(VpcId=vpc)["NetworkAcl"]["NetworkAclId"]
+    entry = {"NetworkAclId": acl, "RuleNumber": 10, "Egress": True}
+    ec2.create_network_acl_entry(**entry, Protocol="-1", RuleAction="deny", CidrBlock="0.0.0.0/0")
+    ec2.replace_network_acl_entry(**entry, Protocol="-1", RuleAction="allow", CidrBlock="0.0.0.0/0")
+    ec2.delete_network_acl_entry(**entry)
+    ec2.replace_network_acl_association(AssociationId=association, NetworkAclId=acl)
+
+    found = hints(fresh_sandbox, aws("sqs"))
+    [attach] = found["AttachInternetGateway"]
+    assert (attach.internet_gateway_ids, attach.vpc_ids) == ((igw,), (vpc,))
+    [create] = found["CreateNatGateway"]
+    assert (create.nat_gateway_ids, create.vpc_ids) == ((nat["NatGatewayId"],), (vpc,))
+    assert [h.nat_gateway_ids for h in found["DeleteNatGateway"]] == [(nat["NatGatewayId"],)]
+    assert [h.prefix_list_ids for h in found["ModifyManagedPrefixList"]] == [(listed,)]
+    for name in (
+        "CreateNetworkAclEntry",
+        "ReplaceNetworkAclEntry",
+        "DeleteNetworkAclEntry",
+        "ReplaceNetworkAclAssociation",
+    ):
+        assert [h.network_acl_ids for h in found[name]] == [(acl,)], name
+
+
 def test_iam_role_events(fresh_sandbox: Sandbox, aws: Callable[..., Any]) -> None:
     iam = aws("iam")
     iam.create_role(RoleName="flink-exec", AssumeRolePolicyDocument=TRUST)
