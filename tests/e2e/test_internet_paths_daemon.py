@@ -71,6 +71,13 @@ def test_every_way_out_raises_and_clears_on_its_own_event(
         key = "DestinationIpv6CidrBlock" if ":" in cidr else "DestinationCidrBlock"
         return lambda: ec2.create_route(RouteTableId=table, **{key: cidr}, **target)
 
+    def routes(*cidrs: str, **target: str) -> Callable[[], None]:
+        def run() -> None:
+            for cidr in cidrs:
+                route(cidr, **target)()
+
+        return run
+
     def delete(*cidrs: str) -> Callable[[], None]:
         def run() -> None:
             for cidr in cidrs:
@@ -82,7 +89,7 @@ def test_every_way_out_raises_and_clears_on_its_own_event(
     assert gauge() == 0
     # Split default routes, then a public /8, then IPv6 halves: each to the internet gateway.
     for cidrs in (("0.0.0.0/1", "128.0.0.0/1"), ("52.0.0.0/8",), ("::/1", "8000::/1")):
-        raised_by(lambda c=cidrs: [route(x, GatewayId=igw)() for x in c], cidrs[0], igw)
+        raised_by(routes(*cidrs, GatewayId=igw), cidrs[0], igw)
         cleared_by(delete(*cidrs))
 
     # A prefix list of private CIDRs to the gateway is no path; adding a public one is.

@@ -41,7 +41,7 @@ def test_nat_prefix_list_and_acl_events_reach_the_apps_they_touch(
     router = Router(inventory, lambda _: AwsByRegion(lambda _: daemon_aws))
 
     def event(**targets: tuple[str, ...]) -> set[str]:
-        hint = Hint("e-1", "X", "aws.ec2", account, region, None, "", "IAMUser", **targets)
+        hint = Hint("e-1", "X", "aws.ec2", account, region, None, "", "IAMUser", **targets)  # type: ignore[arg-type]
         return {a.name for a in router.apps_for(hint)}
 
     assert event(nat_gateway_ids=(net.nat,)) == {"in-net"}
