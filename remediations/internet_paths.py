@@ -146,6 +146,8 @@ def internet_paths(
     for entry in entries:
         if entry.route not in reaching:
             continue
+        if entry.block.version == 4 and reaching[entry.route][0].startswith("eigw-"):
+            continue  # an egress-only gateway carries IPv6 only
         taken = [o.block for o in entries if _takes_over(o, entry)]
         carried.setdefault(entry.route, []).extend(subtract(public_part(entry.block, own), taken))
     paths: list[InternetPath] = []

@@ -86,6 +86,8 @@ def placements(config: DesiredConfig) -> Iterator[Mapping[str, ResolvedRule]]:
 
 def _read_resources(action: str, scope: Scope) -> tuple[str, ...]:
     service = action.split(":")[0]
+    if action == "ec2:GetManagedPrefixListEntries":  # owned by the account or by AWS
+        return tuple(sorted({f"arn:aws:ec2:{r}:*:prefix-list/*" for r in scope.regions}))
     if action in _UNSCOPED or service in ("sts", "ec2"):
         return ("*",)  # no resource type: AWS authorizes these on "*"
     if service == FLINK:
