@@ -11,7 +11,7 @@ mean (the VPC's CIDRs, NAT gateways, managed prefix lists) and the subnets' netw
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from remediations.base import Reader
@@ -111,7 +111,7 @@ def vpc_configurations(detail: Mapping[str, Any]) -> list[Mapping[str, Any]]:
 def vpc_route_tables(read: Reader, vpc_id: str) -> list[Mapping[str, Any]]:
     """Every route table of a VPC in one listing; associations are resolved client-side (moto
     lacks several DescribeRouteTables filters, and one call per VPC is cheaper anyway)."""
-    return _filtered(read, "DescribeRouteTables", "RouteTables", "vpc-id", [vpc_id])
+    return filtered(read, "DescribeRouteTables", "RouteTables", "vpc-id", [vpc_id])
 
 
 def served_by(table: Mapping[str, Any]) -> tuple[set[str], set[str]]:
@@ -127,9 +127,12 @@ def served_by(table: Mapping[str, Any]) -> tuple[set[str], set[str]]:
     return subnets, vpcs
 
 
-def _filtered(read: Reader, operation: str, key: str, name: str, values: list[str]) -> list[Any]:
-    """Every item a filtered Describe call lists (a filter, not ids: a deleted resource is left
-    out instead of failing the read)."""
+def filtered(
+    read: Callable[..., Mapping[str, Any]], operation: str, key: str, name: str, values: list[str]
+) -> list[Any]:
+    """Every item a filtered EC2 Describe call lists, all pages (a filter, not ids: a deleted
+    resource is left out instead of failing the read). `read` is a rule's Reader or the
+    router's `Aws.call`."""
     found: list[Any] = []
     token: str | None = None
     while True:
@@ -148,7 +151,7 @@ def _filtered(read: Reader, operation: str, key: str, name: str, values: list[st
 def vpc_cidrs(read: Reader, vpc_id: str) -> tuple[str, ...]:
     """The VPC's associated IPv4 and IPv6 CIDR blocks (its local route keeps them inside)."""
     cidrs: list[str] = []
-    for vpc in _filtered(read, "DescribeVpcs", "Vpcs", "vpc-id", [vpc_id]):
+    for vpc in filtered(read, "DescribeVpcs", "Vpcs", "vpc-id", [vpc_id]):
         for block in vpc.get("CidrBlockAssociationSet") or []:
             if (block.get("CidrBlockState") or {}).get("State") == "associated":
                 cidrs.append(str(block["CidrBlock"]))
@@ -168,7 +171,7 @@ def nat_connectivity(read: Reader, nat_ids: set[str]) -> dict[str, str]:
     public)."""
     if not nat_ids:
         return {}
-    gateways = _filtered(read, "DescribeNatGateways", "NatGateways", "nat-gateway-id", [*nat_ids])
+    gateways = filtered(read, "DescribeNatGateways", "NatGateways", "nat-gateway-id", [*nat_ids])
     return {
         str(g["NatGatewayId"]): str(g.get("ConnectivityType") or "public")
         for g in gateways
@@ -181,7 +184,7 @@ def prefix_lists(read: Reader, list_ids: set[str]) -> dict[str, PrefixList]:
     if not list_ids:
         return {}
     found: dict[str, PrefixList] = {}
-    listed = _filtered(
+    listed = filtered(
         read, "DescribeManagedPrefixLists", "PrefixLists", "prefix-list-id", [*list_ids]
     )
     for item in listed:
@@ -206,4 +209,4 @@ def prefix_lists(read: Reader, list_ids: set[str]) -> dict[str, PrefixList]:
 
 def network_acls(read: Reader, vpc_id: str) -> list[Mapping[str, Any]]:
     """Every network ACL of a VPC (each subnet is associated with exactly one)."""
-    return _filtered(read, "DescribeNetworkAcls", "NetworkAcls", "vpc-id", [vpc_id])
+    return filtered(read, "DescribeNetworkAcls", "NetworkAcls", "vpc-id", [vpc_id])

@@ -10,31 +10,19 @@ the event arrives; these events are rare, and an old answer could miss a new ref
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import Any
 
 from daemon.aws import Aws
 from daemon.errors import ResourceNotFound
-from remediations.network import served_by
+from remediations.network import filtered, served_by
 
 
 def _listed(aws: Aws, operation: str, key: str, name: str, values: Iterable[str]) -> list[Any]:
-    found: list[Any] = []
-    token: str | None = None
     try:
-        while True:
-            page: Mapping[str, Any] = aws.call(
-                "ec2",
-                operation,
-                Filters=[{"Name": name, "Values": sorted(values)}],
-                **({"NextToken": token} if token else {}),
-            )
-            found.extend(page.get(key) or [])
-            token = page.get("NextToken")
-            if not token:
-                return found
+        return filtered(aws.call, operation, key, name, list(values))
     except ResourceNotFound:
-        return found
+        return []
 
 
 def nat_gateway_vpcs(aws: Aws, nat_ids: Iterable[str]) -> set[str]:
