@@ -61,7 +61,7 @@ def test_text_is_one_block_per_app_with_whole_values_reason_resource_and_overrid
     assert f"      resource: {ROLE}" in text
     assert "      overrides: payments-team, prod-strict" in text
     assert "in sync: ledger-sink" in text
-    assert text.rstrip().endswith("2 applications, 1 with drift, 1 fields would change, 0 errors")
+    assert text.rstrip().endswith("2 applications, 1 with drift, 1 field would change, 0 errors")
 
 
 def test_json_carries_overrides_and_what_apply_needs_to_replay_the_calls() -> None:
@@ -97,7 +97,11 @@ def test_saved_plan_round_trips(tmp_path: Path) -> None:
             '{"format_version": 1, "dry_run": true, "interrupted": true, "applications": []}',
             "interrupted",
         ),
-        ('{"format_version": 1, "dry_run": true, "applications": [{"actions": [1]}]}', "malformed"),
+        (
+            '{"format_version": 1, "dry_run": true, "plan_format_version": 2, '
+            '"applications": [{"actions": [1]}]}',
+            "malformed",
+        ),
     ],
 )
 def test_unusable_plan_files_are_refused_naming_the_file(
