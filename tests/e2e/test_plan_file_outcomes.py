@@ -30,6 +30,7 @@ from sandbox.server import Sandbox
 from sandbox.testing import advance_clock, next_update
 from tests.clock import FakeClock
 from tests.e2e.configs import write_config
+from tests.e2e.test_plan_apply import actor_client
 from tests.e2e.test_safe_remediation import FRIDAY_NOON, SATURDAY_0230
 
 pytestmark = pytest.mark.e2e
@@ -264,3 +265,20 @@ def test_a_plan_of_another_format_version_is_refused(
             f"{made} flink-remediator; this one applies plan_format_version 2 only: run plan again"
         )
     assert [c for c in fresh_sandbox.calls() if c.mutating] == []
+
+
+def test_a_fix_that_would_now_restart_the_application_is_refused_as_stale(
+    demo: dict[str, Any], fresh_sandbox: Sandbox, tmp_path: Path, capsys: Any
+) -> None:
+    plan, friday = tmp_path / "plan.json", clocks(fresh_sandbox, FRIDAY_NOON)
+    make_plan(capsys, friday, config(tmp_path, ALLOW, ALERT), plan, READY_APP)
+    # Planned while READY (no restart); someone starts the job before the apply.
+    flink = actor_client(demo, fresh_sandbox, "kinesisanalyticsv2")
+    flink.start_application(ApplicationName=READY_APP)
+    advance_clock(fresh_sandbox.endpoint_url, 60)
+
+    code, _, err = cli(capsys, friday, "apply", "--plan-file", str(plan))
+
+    assert code == exits.STALE_PLAN
+    assert f"{READY_APP}: system_rollback would now restart the application (RUNNING)" in err
+    assert writes_to(fresh_sandbox, READY_APP) == ["StartApplication"]
