@@ -170,7 +170,7 @@ def _apply_saved(args: argparse.Namespace, clocks: Clocks) -> int:
     aws = AwsByAccount(lambda: saved.accesses, region)
     try:
         own = aws.identify()["Account"]
-        if missing := unreachable(saved, own):
+        if missing := unreachable(saved, chosen, own):
             return exits.fail(
                 f"{saved.path} covers accounts {missing}, the credentials are for account {own} "
                 "and the plan names no role to reach them; nothing applied"
@@ -188,7 +188,7 @@ def _apply_saved(args: argparse.Namespace, clocks: Clocks) -> int:
     interrupts.install()
     done = _with_progress(applier.apply, chosen, args, interrupts)
     done = _followed(done, applier.again, args, interrupts, clocks)
-    return _report(done, args, interrupts, None, {"plan_file": saved.path})
+    return _report(done, args, interrupts, saved.overrides, {"plan_file": saved.path})
 
 
 def _followed(

@@ -31,7 +31,7 @@ from daemon.reconcile.disruption import (
     restarts,
 )
 from daemon.reconcile.observe import describe
-from daemon.reconcile.report import FORMAT_VERSION, PLAN_FORMAT_VERSION
+from daemon.reconcile.report import FORMAT_VERSION, PLAN_FORMAT_VERSION, Overrides
 from daemon.sessions import AccountAccess
 from daemon.state import MODES, Action, AppRef, Call, Drift, Plan
 from daemon.vocabulary import Outcome
@@ -52,6 +52,8 @@ class SavedPlan:
     plans: tuple[Plan, ...]
     # account -> the role the plan reached it through (accounts not listed: the credentials').
     accesses: Mapping[str, AccountAccess]
+    # app -> rule -> the overrides that set it when the plan was made (for the report).
+    overrides: Overrides
 
 
 def load_plan(path: str) -> SavedPlan:
@@ -77,7 +79,9 @@ def load_plan(path: str) -> SavedPlan:
             f"this one applies plan_format_version {PLAN_FORMAT_VERSION} only: run plan again"
         )
     try:
-        plans = tuple(_plan(app) for app in doc["applications"] if app.get("actions"))
+        apps = [app for app in doc["applications"] if app.get("actions")]
+        plans = tuple(_plan(app) for app in apps)
+        overrides = {plan.app: _overrides(app) for plan, app in zip(plans, apps, strict=True)}
         accesses = {
             str(account): AccountAccess(
                 str(account), str(role["role_arn"]), role.get("external_id") or None
@@ -86,13 +90,18 @@ def load_plan(path: str) -> SavedPlan:
         }
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise PlanFileError(f"{path}: malformed plan: missing or bad {exc}") from exc
-    return SavedPlan(path, plans, accesses)
+    return SavedPlan(path, plans, accesses, overrides)
 
 
 def _plan(app: dict[str, Any]) -> Plan:
     ref = AppRef(str(app["account"]), str(app["region"]), str(app["name"]))
     actions = tuple(_action(ref, a) for a in app["actions"])
     return Plan(ref, int(app["version_id"]), actions)
+
+
+def _overrides(app: dict[str, Any]) -> dict[str, tuple[str, ...]]:
+    changes = [c for action in app["actions"] for c in action["changes"]]
+    return {str(c["rule"]): tuple(str(o) for o in c.get("overrides", ())) for c in changes}
 
 
 def _action(app: AppRef, action: dict[str, Any]) -> Action:
@@ -171,9 +180,9 @@ def _disruption(recorded: Any) -> tuple[tuple[str, Mapping[str, Any]], ...]:
     return tuple((str(rule), dict(settings)) for rule, settings in rules.items())
 
 
-def unreachable(saved: SavedPlan, own_account: str) -> list[str]:
-    """Accounts of the plan that are neither the credentials' own nor reached through a role."""
-    accounts = sorted({p.app.account for p in saved.plans})
+def unreachable(saved: SavedPlan, apps: Sequence[AppRef], own_account: str) -> list[str]:
+    """Accounts of `apps` that are neither the credentials' own nor reached through a role."""
+    accounts = sorted({app.account for app in apps})
     return [a for a in accounts if a != own_account and a not in saved.accesses]
 
 

@@ -192,31 +192,31 @@ def follow_run(
     return result
 
 
-def test_a_restarting_fix_from_the_plan_is_followed_to_applied(
-    demo: dict[str, Any], fresh_sandbox: Sandbox, tmp_path: Path, capsys: Any
+@pytest.mark.parametrize(
+    ("update", "wait", "code", "result", "outcome"),
+    [
+        ("succeed", 1800, exits.OK, "fixed", "applied"),  # ten minutes, followed to its end
+        ("rollback", 1800, exits.ERROR, "error", "rolled_back"),
+        ("succeed", 120, exits.PENDING, "drift", "pending"),  # still running when the wait ends
+    ],
+)
+def test_a_restarting_fix_from_the_plan_is_followed_as_apply_config_follows_it(
+    demo: dict[str, Any],
+    fresh_sandbox: Sandbox,
+    tmp_path: Path,
+    capsys: Any,
+    update: str,
+    wait: float,
+    code: int,
+    result: str,
+    outcome: str,
 ) -> None:
-    code, doc, _ = follow_run(fresh_sandbox, tmp_path, capsys, "succeed", 1800)
-    assert code == exits.OK
-    assert app_doc(doc, RUNNING_APP)["result"] == "fixed"
-    assert outcomes(doc, RUNNING_APP) == {"snapshots": "applied"}
-
-
-def test_a_restarting_fix_from_the_plan_rolled_back_is_reported_and_fails(
-    demo: dict[str, Any], fresh_sandbox: Sandbox, tmp_path: Path, capsys: Any
-) -> None:
-    code, doc, _ = follow_run(fresh_sandbox, tmp_path, capsys, "rollback", 1800)
-    assert code == exits.ERROR
-    assert app_doc(doc, RUNNING_APP)["result"] == "error"
-    assert outcomes(doc, RUNNING_APP) == {"snapshots": "rolled_back"}
-
-
-def test_a_restarting_fix_still_running_when_the_wait_ends_exits_5(
-    demo: dict[str, Any], fresh_sandbox: Sandbox, tmp_path: Path, capsys: Any
-) -> None:
-    code, doc, err = follow_run(fresh_sandbox, tmp_path, capsys, "succeed", 120)
-    assert code == exits.PENDING
-    assert outcomes(doc, RUNNING_APP) == {"snapshots": "pending"}
-    assert f"still being applied after --wait-seconds: {RUNNING_APP}" in err
+    exit_code, doc, err = follow_run(fresh_sandbox, tmp_path, capsys, update, wait)
+    assert exit_code == code
+    assert app_doc(doc, RUNNING_APP)["result"] == result
+    assert outcomes(doc, RUNNING_APP) == {"snapshots": outcome}
+    still = f"error: still being applied after --wait-seconds: {RUNNING_APP}"
+    assert (still in err) == (code == exits.PENDING)
 
 
 def test_a_fix_the_plan_held_for_a_backoff_is_not_applied(

@@ -125,9 +125,11 @@ def test_json_carries_overrides_and_what_apply_needs_to_replay_the_calls() -> No
 
 def test_saved_plan_round_trips(tmp_path: Path) -> None:
     path = tmp_path / "plan.json"
-    path.write_text(to_json([drifted_result()], True))
+    overrides = {APP: {"execution_role_trust": ("prod-strict",)}}
+    path.write_text(to_json([drifted_result()], True, overrides))
     saved = load_plan(str(path))
     assert saved.plans == (drifted_result().plan,)
+    assert saved.overrides == overrides  # the apply's report names them as the plan did
 
 
 @pytest.mark.parametrize(
