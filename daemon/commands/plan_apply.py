@@ -32,7 +32,7 @@ from daemon.reconcile.outcomes import FollowUps
 from daemon.reconcile.pass_reads import PassReads
 from daemon.reconcile.reconciler import Reconciler, ReconcileResult
 from daemon.reconcile.report import Overrides, plural, render_text, to_json
-from daemon.sessions import AccountAccess, AwsByAccount
+from daemon.sessions import AwsByAccount
 from daemon.settings import home_region
 from daemon.state import AppRef, Cause
 from daemon.telemetry import logs
@@ -141,14 +141,8 @@ def run_plan_or_apply(args: argparse.Namespace, clocks: Clocks = REAL_CLOCKS) ->
         done = _followed(done, again, args, interrupts, clocks)
     if evidence is not None:
         evidence.flush()
-    roles = {a: _role_json(x) for a, x in fleet.directory.accesses().items() if x.role_arn}
-    extra = {"config_sha256": config.sha256, "assume_roles": roles}
+    extra = {"config_sha256": config.sha256, "assume_roles": fleet.assume_roles()}
     return _report(done, args, interrupts, resolver.overrides, extra)
-
-
-def _role_json(access: AccountAccess) -> dict[str, str]:
-    external = {"external_id": access.external_id} if access.external_id else {}
-    return {"role_arn": str(access.role_arn), **external}
 
 
 def _apply_saved(args: argparse.Namespace, clocks: Clocks) -> int:
