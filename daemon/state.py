@@ -114,6 +114,9 @@ class Action:
     held: Outcome | None = None
     reason: str = ""
     deferred_until: datetime | None = None
+    # A restarting fix: per rule, the `disruption` settings (as configured, plain data) its
+    # decision (make now, defer, alert) was made with, so a saved plan can tell it still holds.
+    disruption: tuple[tuple[str, Mapping[str, Any]], ...] = ()
     # A merged action: the one-rule actions it was merged from (to retry without one of them).
     parts: tuple[Action, ...] = ()
 

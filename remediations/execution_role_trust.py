@@ -171,7 +171,9 @@ class ExecutionRoleTrust(Rule[Settings, RoleTrust]):
             f"StringEquals.{SOURCE_ACCOUNT}": wanted.account,
             f"{wanted.operator}.{SOURCE_ARN}": list(wanted.source_arns),
         }
-        current = [s.get("Condition") or {} for s in bad]
+        # What each statement has now; None where it has no Condition at all.
+        conditions = [s.get("Condition") or None for s in bad]
+        current = conditions[0] if len(conditions) == 1 else conditions
         message = (
             f"trust policy of role {docs.resource_name(role)} lets {SERVICE} assume it without "
             f"{SOURCE_ACCOUNT} and {SOURCE_ARN} naming every application using the role; {note}"

@@ -38,6 +38,8 @@ _EVENT_NAMES: dict[Outcome, str] = {
     "rolled_back": "remediation_rolled_back",
 }
 
+FAILURES: frozenset[Outcome] = frozenset({"failed", "rolled_back"})
+
 audit_log = structlog.get_logger("flink_remediator.audit")
 
 
@@ -117,5 +119,6 @@ def audit_fields(
     if cause.actor:
         fields["actor"] = cause.actor
     if error:
-        fields["error"] = error
+        # A fix held back (deferred to a window, alert-only, skipped) is not an error: `reason`.
+        fields["error" if outcome in FAILURES else "reason"] = error
     return fields

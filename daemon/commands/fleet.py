@@ -20,6 +20,16 @@ class Fleet:
     directory: AccountDirectory
     own_arn: str
 
+    def assume_roles(self) -> dict[str, dict[str, str]]:
+        """Each account reached through a role: the role and external id, as a saved plan
+        records them for `apply --plan-file` to assume again."""
+        roles: dict[str, dict[str, str]] = {}
+        for account, access in self.directory.accesses().items():
+            if access.role_arn:
+                external = {"external_id": access.external_id} if access.external_id else {}
+                roles[account] = {"role_arn": access.role_arn, **external}
+        return roles
+
 
 def connect(config: DesiredConfig, home_region: str) -> Fleet:
     """Identify the credentials, read the organisation if configured, and check that every

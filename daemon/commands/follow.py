@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 
 import structlog
 
@@ -21,6 +22,16 @@ from daemon.state import AppRef
 
 log = structlog.get_logger(__name__)
 PAUSE_SLICE_SECONDS = 0.5  # how soon a signal ends a wait
+
+
+@dataclass(frozen=True)
+class Clocks:
+    """The clocks of one `plan`/`apply`: the follow's waits, and the wall time that disruption
+    windows are judged by (tests inject all three)."""
+
+    monotonic: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], object] = time.sleep
+    wall: Callable[[], datetime] = lambda: datetime.now(UTC)
 
 
 def following(result: ReconcileResult) -> bool:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -16,27 +17,28 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from daemon import errors
-from daemon.apply.executor import Executor
-from daemon.apply.notify import Notifier
 from daemon.commands import exits
 from daemon.commands.fleet import connect, index_all
-from daemon.commands.follow import follow, following
+from daemon.commands.follow import Clocks, follow, following
 from daemon.commands.interrupts import Interrupts
 from daemon.commands.passes import PassResult, RecordingResolver, run_pass, select
-from daemon.commands.plan_file import PlanFileError, load_plan, stale_apps
+from daemon.commands.plan_file import PlanFileError, load_plan, stale_apps, unreachable
 from daemon.commands.preflight import caller_identity
+from daemon.commands.saved_apply import SavedPlanApply
 from daemon.desired.loader import load_config
 from daemon.evidence.securityhub import publisher_for
 from daemon.reconcile.inventory import Inventory
+from daemon.reconcile.outcomes import FollowUps
 from daemon.reconcile.pass_reads import PassReads
 from daemon.reconcile.reconciler import Reconciler, ReconcileResult
-from daemon.reconcile.report import Overrides, render_text, to_json
+from daemon.reconcile.report import Overrides, plural, render_text, to_json
 from daemon.sessions import AwsByAccount
 from daemon.settings import home_region
-from daemon.state import AppRef, Cause, Plan
+from daemon.state import AppRef, Cause
 from daemon.telemetry import logs
 
 FORCED = "forced exit on a second signal: applications in progress may be half-fixed; run plan"
+REAL_CLOCKS = Clocks()
 
 
 def register(subparsers: Any) -> None:
@@ -82,17 +84,17 @@ def register(subparsers: Any) -> None:
             p.set_defaults(func=run_plan_or_apply, detailed_exitcode=False, out=None)
 
 
-def run_plan_or_apply(args: argparse.Namespace) -> int:
+def run_plan_or_apply(args: argparse.Namespace, clocks: Clocks = REAL_CLOCKS) -> int:
     # plan's output is the report; apply also writes its audit records to stderr.
     logs.configure(args.log_format, level="WARNING" if args.dry_run else "INFO")
+    if getattr(args, "wait_seconds", 0) < 0:
+        return exits.fail(f"--wait-seconds: {args.wait_seconds} is negative", exits.USAGE)
     if args.plan_file:
         if args.config or args.dry_run:
             return exits.fail("--plan-file takes no --config or --dry-run", exits.USAGE)
-        return _apply_saved(args)
+        return _apply_saved(args, clocks)
     if not args.config:
         return exits.fail("apply needs --config FILE or --plan-file FILE", exits.USAGE)
-    if getattr(args, "wait_seconds", 0) < 0:
-        return exits.fail(f"--wait-seconds: {args.wait_seconds} is negative", exits.USAGE)
     try:
         config = load_config(args.config)
         region = home_region("", "") or config.regions[0]
@@ -119,12 +121,15 @@ def run_plan_or_apply(args: argparse.Namespace) -> int:
     resolver = RecordingResolver(config)
     # Security Hub findings: from `apply` (also --dry-run), never from `plan` (it writes nothing).
     evidence = publisher_for(config, aws.own) if args.command == "apply" else None
+    follow_ups = FollowUps(clocks.monotonic)
     reconciler = Reconciler(
         aws,
         resolver,
         dry_run=args.dry_run,
         role_index=inventory.role_index(lambda: True),
         verdicts=evidence,
+        follow_ups=follow_ups,
+        clock=clocks.wall,
     )
     interrupts = Interrupts(FORCED)
     interrupts.install()
@@ -133,29 +138,38 @@ def run_plan_or_apply(args: argparse.Namespace) -> int:
     )
     if not args.dry_run:  # restarting fixes: their outcome, not only their acceptance
         again = lambda app: reconciler.reconcile(app, Cause("cli"))  # noqa: E731
-        results = follow(done.results, again, args.wait_seconds, interrupts.requested)
-        done = replace(done, results=tuple(results))
+        done = _followed(done, again, args, interrupts, clocks)
     if evidence is not None:
         evidence.flush()
-    extra = {"config_sha256": config.sha256}
+    extra = {"config_sha256": config.sha256, "assume_roles": fleet.assume_roles()}
     return _report(done, args, interrupts, resolver.overrides, extra)
 
 
-def _apply_saved(args: argparse.Namespace) -> int:
+def _apply_saved(args: argparse.Namespace, clocks: Clocks) -> int:
     try:
         saved = load_plan(args.plan_file)
+        region = home_region("", "") or next((p.app.region for p in saved.plans), "us-east-1")
     except PlanFileError as exc:
         return exits.fail(str(exc))
+    except errors.SettingsError as exc:
+        return exits.fail(str(exc), exits.USAGE)
     chosen, unmatched = select((p.app for p in saved.plans), args.app)
     if unmatched:
         return exits.fail(f"--app {', '.join(unmatched)}: not in {saved.path}")
     plans = {p.app: p for p in saved.plans if p.app in chosen}
-    # A saved plan carries no config, so no member roles: it applies to the credentials' own
-    # account only (an app of another account fails with NoRoleForAccount, never elsewhere).
-    aws = AwsByAccount()
+    identity = caller_identity(region)
+    if isinstance(identity, str):
+        return exits.fail(identity, exits.UNAVAILABLE)
+    # Member accounts through the roles the plan was made with, as `apply --config` reaches them.
+    aws = AwsByAccount(lambda: saved.accesses, region)
     try:
-        aws.identify()
-        stale = stale_apps(list(plans.values()), aws)
+        own = aws.identify()["Account"]
+        if missing := unreachable(saved, chosen, own):
+            return exits.fail(
+                f"{saved.path} covers accounts {missing}, the credentials are for account {own} "
+                "and the plan names no role to reach them; nothing applied"
+            )
+        stale = stale_apps(list(plans.values()), aws, clocks.wall())
     except errors.AwsError as exc:
         return exits.fail(str(exc))
     if stale:
@@ -163,28 +177,27 @@ def _apply_saved(args: argparse.Namespace) -> int:
             f"{saved.path} is stale, nothing applied: {'; '.join(stale)}; run plan again",
             exits.STALE_PLAN,
         )
-
-    notifier = Notifier()
-
-    def apply_one(app: AppRef) -> ReconcileResult:
-        return _execute_saved(plans[app], Executor(aws(app), notifier))
-
+    applier = SavedPlanApply(plans, aws, FollowUps(clocks.monotonic))
     interrupts = Interrupts(FORCED)
     interrupts.install()
-    done = _with_progress(apply_one, chosen, args, interrupts)
-    return _report(done, args, interrupts, None, {"plan_file": saved.path})
+    done = _with_progress(applier.apply, chosen, args, interrupts)
+    done = _followed(done, applier.again, args, interrupts, clocks)
+    return _report(done, args, interrupts, saved.overrides, {"plan_file": saved.path})
 
 
-def _execute_saved(plan: Plan, executor: Executor) -> ReconcileResult:
-    try:
-        outcomes = executor.execute(plan, Cause("cli"))
-    except (errors.ConcurrentModification, errors.ResourceInUse) as exc:
-        return ReconcileResult(plan.app, "error", plan, error=f"changed while applying: {exc}")
-    failed = [o.error for o in outcomes if o.outcome == "failed"]
-    if failed:
-        return ReconcileResult(plan.app, "error", plan, outcomes, error="; ".join(failed))
-    fixed = any(o.outcome == "applied" for o in outcomes)
-    return ReconcileResult(plan.app, "fixed" if fixed else "drift", plan, outcomes)
+def _followed(
+    done: PassResult,
+    again: Callable[[AppRef], ReconcileResult],
+    args: argparse.Namespace,
+    interrupts: Interrupts,
+    clocks: Clocks,
+) -> PassResult:
+    """The pass with each restarting fix followed to its end (or --wait-seconds)."""
+    stopped = interrupts.requested
+    results = follow(
+        done.results, again, args.wait_seconds, stopped, clocks.monotonic, clocks.sleep
+    )
+    return replace(done, results=tuple(results))
 
 
 def _with_progress(
@@ -221,7 +234,7 @@ def _report(
     if interrupts.requested():
         left = ", ".join(a.name for a in done.not_started) or "none"
         return exits.fail(
-            f"interrupted by {interrupts.signal_name}: {len(results)} applications done "
+            f"interrupted by {interrupts.signal_name}: {plural(len(results), 'application')} done "
             f"(reported above), not started: {left}",
             exits.INTERRUPTED,
         )

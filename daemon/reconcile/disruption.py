@@ -13,6 +13,7 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
+from typing import Literal
 
 from daemon.state import Action, AppRef, Call
 from daemon.telemetry import metrics
@@ -36,6 +37,8 @@ RESTARTING_OPERATIONS = frozenset(
     }
 )
 RESTARTS_TEXT = "restarts the running application"
+# What to do with a restarting fix: make it now (None), defer it to this opening, or alert.
+Decision = datetime | Literal["alert"] | None
 
 
 def call_restarts(call: Call) -> bool:
@@ -48,10 +51,14 @@ def restarts(status: str, calls: Sequence[Call]) -> bool:
 
 
 def gate(action: Action, disruption: Disruption | None, now: datetime) -> Action:
-    """The action as it may run at `now`: unchanged, deferred to a window, or alert-only."""
+    """The action as it may run at `now`: unchanged, deferred to a window, or alert-only. The
+    settings of the decision are kept on the action (a saved plan checks it still holds)."""
     if not action.restarts or action.held is not None or action.mode == "alert":
         return action
-    decision = (disruption or DEFAULT_DISRUPTION).decide(now)
+    settings = disruption or DEFAULT_DISRUPTION
+    recorded = settings.model_dump(mode="json")
+    action = replace(action, disruption=tuple((rule, recorded) for rule in action.rules))
+    decision = settings.decide(now)
     if decision is None:
         return action
     if decision == "alert":
@@ -60,6 +67,38 @@ def gate(action: Action, disruption: Disruption | None, now: datetime) -> Action
     until = decision.astimezone(UTC)
     reason = f"deferred until {until.isoformat()} ({RESTARTS_TEXT})"
     return replace(action, held="deferred", reason=reason, deferred_until=until)
+
+
+def decided(action: Action) -> Decision:
+    """The decision `gate` made for `action`: None (make it now), when it was deferred to, or
+    "alert"."""
+    if action.held == "alerted":
+        return "alert"
+    return action.deferred_until if action.held == "deferred" else None
+
+
+def decide_again(action: Action, now: datetime) -> Decision:
+    """The decision the settings recorded on `action` give at `now` (for a merged action of
+    several rules: alert if one says alert, else deferred if one defers)."""
+    decisions = [Disruption.model_validate(s).decide(now) for _, s in action.disruption]
+    if "alert" in decisions:
+        return "alert"
+    openings = [d for d in decisions if isinstance(d, datetime)]
+    return max(openings).astimezone(UTC) if openings else None
+
+
+def decision_word(action: Action) -> str:
+    """How the plan output names the decision of `action`: now, deferred or alert."""
+    decision = decided(action)
+    return "now" if decision is None else "alert" if decision == "alert" else "deferred"
+
+
+def decision_text(decision: Decision) -> str:
+    if decision is None:
+        return "to be made at once"
+    if decision == "alert":
+        return "alert only (disruption.running: alert)"
+    return f"deferred until {decision.astimezone(UTC).isoformat()}"
 
 
 class DeferredFixes:

@@ -121,5 +121,6 @@ def _combine(a: Action, b: Action) -> Action:
         calls,
         allowed,
         restarts=a.restarts or b.restarts,
+        disruption=a.disruption + b.disruption,
         parts=parts,
     )

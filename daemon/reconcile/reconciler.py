@@ -16,7 +16,7 @@ from daemon.apply.notify import Notifier
 from daemon.aws import Aws
 from daemon.reconcile.budget import FixBudget
 from daemon.reconcile.disruption import DeferredFixes
-from daemon.reconcile.followup import settle
+from daemon.reconcile.followup import Settled, settle
 from daemon.reconcile.locks import ResourceLocks
 from daemon.reconcile.observe import RoleIndex, describe, observe
 from daemon.reconcile.outcomes import POLL_SECONDS, FollowUps, Pending
@@ -151,12 +151,7 @@ class Reconciler:
                 settled = settle(app, detail, aws, self.follow_ups, executor, fingerprints)
                 busy = detail.get("ApplicationStatus") in TRANSITIONAL_STATUSES
                 if settled.retry_after_seconds or busy:
-                    # Never wait in a worker: look again later (our change, or someone's).
-                    delay = settled.retry_after_seconds or BUSY_RETRY_SECONDS
-                    why = f"{detail.get('ApplicationStatus')}: looking again in {delay:.0f} s"
-                    return ReconcileResult(
-                        app, "skipped", None, settled.outcomes, why, False, detail, delay
-                    )
+                    return waiting(app, settled, detail)
                 readers = [(r, s) for r, s, _ in rules]
                 observed = observe(app, detail, tags, readers, aws, self._role_index, cause.reads)
                 hold = self._holds(app, rules, observed.version_id, fingerprints, cause)
@@ -183,7 +178,7 @@ class Reconciler:
                 self.deferred.record(app, plan.actions, [r.id for r, _, _ in rules])
                 outcomes = settled.outcomes + outcomes
                 self._update_violations(app, rules, outcomes, cause)
-                return _result(app, plan, outcomes, observed.detail)
+                return result_of(app, plan, outcomes, observed.detail)
             except errors.ReplanNeeded as exc:
                 last_error = str(exc)
                 log.info("reconcile_replanned", attempt=attempt, reason=last_error)
@@ -329,9 +324,19 @@ def _log_drifts(plan: Plan) -> None:
         )
 
 
-def _result(
+def waiting(app: AppRef, settled: Settled, detail: Mapping[str, Any]) -> ReconcileResult:
+    """A change is still in progress (ours, or someone's): never wait in a worker, look again
+    later."""
+    delay = settled.retry_after_seconds or BUSY_RETRY_SECONDS
+    why = f"{detail.get('ApplicationStatus')}: looking again in {delay:.0f} s"
+    return ReconcileResult(app, "skipped", None, settled.outcomes, why, False, detail, delay)
+
+
+def result_of(
     app: AppRef, plan: Plan, outcomes: tuple[ActionOutcome, ...], detail: Mapping[str, Any]
 ) -> ReconcileResult:
+    """The result of carrying out `plan`: error if a change failed or was rolled back, retry
+    while one is being applied, fixed, else drift or in sync."""
     failed = [o for o in outcomes if o.outcome in ("failed", "rolled_back")]
     delay = POLL_SECONDS if any(o.outcome == "pending" for o in outcomes) else 0.0
     if failed:

@@ -11,15 +11,19 @@ after, then the reason, the resource the fix changes and the overrides that set 
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any, TextIO
 
 from daemon.apply.executor import ActionOutcome
-from daemon.reconcile.disruption import RESTARTS_TEXT, call_restarts
+from daemon.reconcile.disruption import RESTARTS_TEXT, call_restarts, decision_word
 from daemon.reconcile.reconciler import ReconcileResult
-from daemon.state import AppRef, Drift
+from daemon.state import Action, AppRef, Drift
 
 FORMAT_VERSION = 1
+# The saved plan `apply --plan-file` accepts: 2 records each restarting fix's disruption
+# decision and the roles of the accounts (a version 1 plan could not be applied faithfully).
+PLAN_FORMAT_VERSION = 2
 
 # app -> rule id -> names of the overrides that set something for that rule on that app
 Overrides = Mapping[AppRef, Mapping[str, tuple[str, ...]]]
@@ -43,13 +47,20 @@ def to_json(
     extra: Mapping[str, Any] | None = None,
 ) -> str:
     apps = [_app_json(r, (overrides or {}).get(r.app, {})) for r in results]
+    by_outcome: Counter[str] = Counter()
+    for app in apps:
+        for action in app["actions"]:
+            by_outcome[action["outcome"]] += len(action["changes"])
     summary = {
         "applications": len(results),
         "with_drift": sum(1 for r in results if r.plan and r.plan.drifts),
-        "changes": sum(len(a["changes"]) for app in apps for a in app["actions"]),
+        "changes": sum(by_outcome.values()),
         "errors": sum(1 for r in results if r.result == "error"),
+        "changes_by_outcome": dict(sorted(by_outcome.items())),
     }
     doc: dict[str, Any] = {"format_version": FORMAT_VERSION, "dry_run": dry_run}
+    if dry_run:  # a plan: what `apply --plan-file` accepts
+        doc["plan_format_version"] = PLAN_FORMAT_VERSION
     doc["applications"] = apps
     doc["summary"] = summary
     doc.update(extra or {})
@@ -75,6 +86,7 @@ def _app_json(result: ReconcileResult, overrides: Mapping[str, tuple[str, ...]])
                     else {}
                 ),
                 **({"operation_id": outcome.operation_id} if outcome.operation_id else {}),
+                **({"disruption": _disruption_json(action)} if action.disruption else {}),
                 "calls": [
                     {
                         "service": c.service,
@@ -111,6 +123,11 @@ def _app_json(result: ReconcileResult, overrides: Mapping[str, tuple[str, ...]])
         **({"error": result.error} if result.error else {}),
         "actions": actions,
     }
+
+
+def _disruption_json(action: Action) -> dict[str, Any]:
+    rules = {rule: dict(settings) for rule, settings in action.disruption}
+    return {"decision": decision_word(action), "rules": rules}
 
 
 def render_text(
@@ -175,23 +192,45 @@ def _drift_lines(drift: Drift, app: AppRef, overrides: tuple[str, ...]) -> list[
 
 
 def summary_line(results: Sequence[ReconcileResult], dry_run: bool) -> str:
+    """E.g. "3 applications, 2 with drift, 12 fields would change, 2 deferred, 1 held, 0 errors":
+    every change a fix was planned for is counted somewhere, none silently left out."""
     drifted = sum(1 for r in results if r.plan and r.plan.drifts)
     errors = sum(1 for r in results if r.result == "error")
+    counts: Counter[str] = Counter()
+    for outcome in (o for r in results for o in r.outcomes):
+        counts[_summary_kind(outcome, dry_run)] += len(outcome.action.drifts)
     verb = "would change" if dry_run else "changed"
-    changes = sum(
-        len(o.action.drifts)
-        for r in results
-        for o in r.outcomes
-        if o.outcome in ("applied", "planned")
-    )
-    return (
-        f"{len(results)} applications, {drifted} with drift, {changes} fields {verb}, "
-        f"{errors} errors"
-    )
+    parts = [
+        plural(len(results), "application"),
+        f"{drifted} with drift",
+        f"{plural(counts['changed'], 'field')} {verb}",
+        *(f"{counts[kind]} {kind}" for kind in ("applying", "deferred", "held") if counts[kind]),
+        plural(errors, "error"),
+    ]
+    return ", ".join(parts)
+
+
+def _summary_kind(outcome: ActionOutcome, dry_run: bool) -> str:
+    """Where a fix's changes count in the summary line ("" for alerts and failures)."""
+    if outcome.outcome == ("planned" if dry_run else "applied"):
+        return "changed"
+    if outcome.outcome == "pending":
+        return "applying"
+    if outcome.outcome == "deferred":
+        return "deferred"
+    held = outcome.outcome == "skipped" or outcome.action.held == "alerted"
+    return "held" if held else ""
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 def value_text(value: Any) -> str:
-    """The whole value on one line: strings as they are, everything else as compact JSON."""
+    """The whole value on one line: strings as they are, an absent value as (none), everything
+    else as compact JSON."""
+    if value is None:
+        return "(none)"
     if isinstance(value, str):
         plain = value and value.strip() == value and value.isprintable()
         return value if plain else json.dumps(value)

@@ -189,3 +189,44 @@ def _event(account: str) -> str:
             "detail": detail,
         }
     )
+
+
+def test_a_saved_plan_over_several_accounts_applies_in_each_through_its_role(
+    sandbox: SandboxProcess, tmp_path: Path
+) -> None:
+    member = sandbox.info["accounts"][2]
+    flink = member_flink(sandbox, 2)
+    disable_snapshots(flink)
+    plan = tmp_path / "plan.json"
+    conf = str(config(sandbox, tmp_path / "c.yaml"))
+    made = subprocess.run(
+        [*CLI, "plan", "--config", conf, "--app", APP, "--out", str(plan), "--output", "json"],
+        env=env(sandbox),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert made.returncode == 0, made.stderr
+    roles = json.loads(plan.read_text())["assume_roles"]
+    assert roles[member["account_id"]] == {
+        "role_arn": member["role_arn"],
+        "external_id": sandbox.info["external_id"],
+    }
+    sandbox.call_log.clear()
+
+    applied = subprocess.run(
+        [*CLI, "apply", "--plan-file", str(plan), "--output", "json"],
+        env=env(sandbox),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert applied.returncode == 0, applied.stderr
+    assert snapshots_on(flink)
+    fixes = sandbox.call_log.calls(account=member["account_id"], mutating="true")
+    assert [c["operation"] for c in fixes] == ["UpdateApplication"]
+    role = f"arn:aws:sts::{member['account_id']}:assumed-role/flink-remediator-member/"
+    assert fixes[0]["caller_arn"].startswith(role)
+    results = json.loads(applied.stdout)["applications"]
+    assert (member["account_id"], "fixed") in {(r["account"], r["result"]) for r in results}

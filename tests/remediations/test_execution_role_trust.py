@@ -288,3 +288,11 @@ def test_the_fix_keeps_everything_unrelated_and_adds_exactly_the_conditions(
 
 
 SCENARIO = Scenario(lambda h: Settings(), with_role(True), with_role(False))
+
+
+def test_an_absent_condition_is_shown_absent_and_several_statements_one_each() -> None:
+    (drift,) = RULE.check(Settings(), seen(trust(FLINK), [ORDERS]))
+    assert drift.current is None  # the plan shows `(none) -> {...}`, not `[{}] -> {...}`
+    partial = {**FLINK, "Sid": "b", "Condition": {"StringEquals": {"aws:SourceAccount": ACCOUNT}}}
+    (drift,) = RULE.check(Settings(), seen(trust({**FLINK, "Sid": "a"}, partial), [ORDERS]))
+    assert drift.current == [None, partial["Condition"]]

@@ -8,9 +8,12 @@ import threading
 from argparse import Namespace
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
+from structlog.testing import capture_logs
 
+from daemon.apply import audit
 from daemon.apply.executor import ActionOutcome
 from daemon.commands import exits
 from daemon.commands.interrupts import Interrupts
@@ -18,8 +21,9 @@ from daemon.commands.passes import PassResult, run_pass, select
 from daemon.commands.plan_apply import _report
 from daemon.commands.plan_file import PlanFileError, load_plan
 from daemon.reconcile.reconciler import ReconcileResult
-from daemon.reconcile.report import render_text, to_json
-from daemon.state import Action, AppRef, Call, Drift, Plan
+from daemon.reconcile.report import render_text, summary_line, to_json, value_text
+from daemon.state import Action, AppRef, Call, Cause, Drift, Plan
+from daemon.vocabulary import Outcome
 from remediations import RULES
 
 APP = AppRef("123456789012", "eu-west-1", "payments-enricher")
@@ -61,7 +65,46 @@ def test_text_is_one_block_per_app_with_whole_values_reason_resource_and_overrid
     assert f"      resource: {ROLE}" in text
     assert "      overrides: payments-team, prod-strict" in text
     assert "in sync: ledger-sink" in text
-    assert text.rstrip().endswith("2 applications, 1 with drift, 1 fields would change, 0 errors")
+    assert text.rstrip().endswith("2 applications, 1 with drift, 1 field would change, 0 errors")
+
+
+def held(result: ReconcileResult, outcome: Outcome, **change: Any) -> ReconcileResult:
+    (first,) = result.outcomes
+    action = replace(first.action, held=outcome, **change)
+    return replace(result, outcomes=(ActionOutcome(action, outcome, action.reason),))
+
+
+def test_the_summary_counts_every_change_and_says_one_application_in_the_singular() -> None:
+    deferred = held(drifted_result(), "deferred", reason="deferred until Saturday")
+    alerted = held(drifted_result(), "alerted", reason="not applied: restarts")
+    other = replace(drifted_result(), app=AppRef("1", "r", "b"))
+    assert summary_line([drifted_result()], True) == (
+        "1 application, 1 with drift, 1 field would change, 0 errors"
+    )
+    assert summary_line([drifted_result(), deferred, alerted, other], True) == (
+        "4 applications, 4 with drift, 2 fields would change, 1 deferred, 1 held, 0 errors"
+    )
+    pending = held(drifted_result(), "pending")
+    assert summary_line([pending], False).endswith("0 fields changed, 1 applying, 0 errors")
+    doc = json.loads(to_json([drifted_result(), deferred, alerted], True))
+    assert doc["summary"]["changes_by_outcome"] == {"alerted": 1, "deferred": 1, "planned": 1}
+    assert doc["plan_format_version"] == 2
+
+
+def test_an_absent_value_reads_as_none() -> None:
+    assert value_text(None) == "(none)"
+    assert value_text([None, {}]) == "[null, {}]"
+
+
+def test_a_deferral_is_audited_with_its_reason_not_as_an_error() -> None:
+    action = held(drifted_result(), "deferred", reason="deferred until Saturday").outcomes[0].action
+    failed = drifted_result().outcomes[0].action
+    with capture_logs() as records:
+        audit.record(action, "deferred", Cause("cli"), action.reason)
+        audit.record(failed, "failed", Cause("cli"), "AccessDenied")
+    deferral, failure = records
+    assert deferral["reason"] == "deferred until Saturday" and "error" not in deferral
+    assert failure["error"] == "AccessDenied" and "reason" not in failure
 
 
 def test_json_carries_overrides_and_what_apply_needs_to_replay_the_calls() -> None:
@@ -82,9 +125,11 @@ def test_json_carries_overrides_and_what_apply_needs_to_replay_the_calls() -> No
 
 def test_saved_plan_round_trips(tmp_path: Path) -> None:
     path = tmp_path / "plan.json"
-    path.write_text(to_json([drifted_result()], True))
+    overrides = {APP: {"execution_role_trust": ("prod-strict",)}}
+    path.write_text(to_json([drifted_result()], True, overrides))
     saved = load_plan(str(path))
     assert saved.plans == (drifted_result().plan,)
+    assert saved.overrides == overrides  # the apply's report names them as the plan did
 
 
 @pytest.mark.parametrize(
@@ -97,7 +142,11 @@ def test_saved_plan_round_trips(tmp_path: Path) -> None:
             '{"format_version": 1, "dry_run": true, "interrupted": true, "applications": []}',
             "interrupted",
         ),
-        ('{"format_version": 1, "dry_run": true, "applications": [{"actions": [1]}]}', "malformed"),
+        (
+            '{"format_version": 1, "dry_run": true, "plan_format_version": 2, '
+            '"applications": [{"actions": [1]}]}',
+            "malformed",
+        ),
     ],
 )
 def test_unusable_plan_files_are_refused_naming_the_file(
