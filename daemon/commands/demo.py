@@ -24,6 +24,7 @@ import boto3
 
 from daemon.commands import exits
 from daemon.commands.interrupts import Interrupts
+from daemon.desired.loader import load_config
 
 # config/desired-state.example.yaml, shipped in the wheel as package data (daemon.bundled).
 DEFAULT_CONFIG = files("daemon.bundled") / "desired-state.example.yaml"
@@ -124,6 +125,9 @@ def _run_actor(info: dict[str, Any], every: float, stop: threading.Event) -> Non
 
 
 def demo(args: argparse.Namespace) -> int:
+    # A broken --config would only fail inside the daemon's child, after the sandbox started:
+    # check it first (a ConfigError becomes its `error:` lines in daemon/cli.py).
+    load_config(str(args.config))
     # The children get their own session, so a terminal's Ctrl-C reaches only this process,
     # which stops them in order (the daemon first, to finish its work, then the sandbox).
     children: list[subprocess.Popen[str]] = []

@@ -8,6 +8,7 @@ exits at once (daemon/commands/interrupts.py).
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
@@ -35,6 +36,26 @@ def select(apps: Iterable[AppRef], patterns: Sequence[str]) -> tuple[list[AppRef
     chosen = [a for a in apps if any(fnmatchcase(a.name, p) for p in patterns)]
     unmatched = [p for p in patterns if not any(fnmatchcase(a.name, p) for a in apps)]
     return chosen, unmatched
+
+
+def unmatched_message(unmatched: Sequence[str], apps: Iterable[AppRef], where: str) -> str:
+    """`--app` patterns that matched nothing, each with its closest names (a typo); when one
+    has none, how many applications exist and the first few of them."""
+    names = sorted({a.name for a in apps})
+    parts, lost = [], False
+    for pattern in unmatched:
+        close = difflib.get_close_matches(pattern.strip("*?[]"), names, n=3, cutoff=0.6)
+        lost = lost or not close
+        hint = f" (did you mean {', '.join(close)}?)" if close else ""
+        parts.append(f"{pattern!r}{hint}")
+    message = f"--app: no application matches {', '.join(parts)}"
+    if lost:
+        shown = ", ".join(names[:_LISTED]) + (" ..." if len(names) > _LISTED else "")
+        message += f"; {where} hold {len(names)} applications" + (f": {shown}" if names else "")
+    return message
+
+
+_LISTED = 10
 
 
 class RecordingResolver:

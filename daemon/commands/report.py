@@ -16,7 +16,9 @@ from typing import Any
 
 from daemon import errors
 from daemon.aws import AwsByRegion
+from daemon.commands import exits
 from daemon.commands.fleet import connect, index_all
+from daemon.commands.preflight import caller_identity
 from daemon.desired.config import DesiredConfig
 from daemon.desired.loader import load_config
 from daemon.evidence.history import FindingHistory, read_history
@@ -67,20 +69,20 @@ class _Collected:
 
 def run_report(args: argparse.Namespace) -> int:
     logs.configure(args.log_format, level="WARNING")
-    try:
-        config = load_config(args.config)
-    except errors.ConfigError as exc:
-        print("\n".join(exc.problems), file=sys.stderr)
-        return EXIT_ERROR
-    try:
+    if args.output != "-" and not Path(args.output).absolute().parent.is_dir():
+        raise exits.Failure(f"--output {args.output}: no such directory")
+    config = load_config(args.config)  # a ConfigError: `error:` lines (daemon/cli.py)
+    identity = caller_identity(config.regions[0])
+    if isinstance(identity, str):
+        raise exits.Failure(identity, exits.UNAVAILABLE)
+    try:  # an AwsError becomes its `error:` line in daemon/cli.py
         fleet = connect(config, config.regions[0])
-        aws, account = fleet.aws, fleet.directory.own_account
-        inventory = Inventory()
-        apps = sorted(index_all(fleet, config, inventory))
-        history = _history(config, aws.own, account)
-    except (errors.AwsError, errors.SettingsError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_ERROR
+    except errors.SettingsError as exc:  # an account without a role: the config's, not a flag
+        raise exits.Failure(str(exc)) from None
+    aws, account = fleet.aws, fleet.directory.own_account
+    inventory = Inventory()
+    apps = sorted(index_all(fleet, config, inventory))
+    history = _history(config, aws.own, account)
     sink = _Collected()
     reconciler = Reconciler(
         aws,

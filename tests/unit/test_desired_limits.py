@@ -91,7 +91,10 @@ def test_validate_gives_one_line_per_hostile_file_and_no_traceback(
         timeout=120,  # a hang guard, not a speed check
     )
     assert done.returncode == 1
-    assert "Traceback" not in done.stderr and done.stderr == ""
+    assert (
+        done.stderr
+        == f"error: {len(names)} of {len(names)} files invalid (problems listed above)\n"
+    )
     lines = done.stdout.splitlines()
     assert len(lines) == len(names)
     for name, line in zip(names, lines, strict=True):
@@ -109,7 +112,11 @@ def test_run_exits_1_with_one_line(name: str, hostile_files: dict[str, Path]) ->
     )
     assert done.returncode == 1
     assert "Traceback" not in done.stderr
-    assert_one_line_naming(done.stderr.splitlines(), hostile_files[name], name)
+    lines = done.stderr.splitlines()
+    assert all(line.startswith("error: ") for line in lines), lines
+    assert_one_line_naming(
+        [line.removeprefix("error: ") for line in lines], hostile_files[name], name
+    )
 
 
 def test_hot_reload_of_each_hostile_file_keeps_the_good_config_and_logs_once(
