@@ -264,3 +264,24 @@ def test_nesting_just_within_the_limit_is_read() -> None:
     with pytest.raises(ConfigError) as caught:
         parse_config(flow, "f.yaml")
     assert [p.split(": ", 2)[1] for p in caught.value.problems] == ["x"]
+
+
+def test_the_known_rules_are_listed_whole_after_a_long_message() -> None:
+    # The registry's ids make the message longer than the cut for long values: the list of
+    # valid choices is never cut (only the quoted value would be).
+    from remediations import RULES as REGISTERED
+
+    with pytest.raises(ConfigError) as caught:
+        parse_config(HEAD + "rules:\n  execution_role_permisions: {}\n", "f.yaml")
+    (problem,) = caught.value.problems
+    assert "(did you mean 'execution_role_permissions'?); known rules: " in problem
+    assert problem.endswith("known rules: " + ", ".join(REGISTERED))
+    assert "..." not in problem and len(problem) > 300
+
+
+def test_a_huge_unknown_key_is_cut_but_its_choices_are_not() -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_config(HEAD + "defaults:\n  " + "k" * 1000 + ": 1\n", "f.yaml")
+    (problem,) = caught.value.problems
+    assert "... (1,01" in problem  # "unknown key 'kkk...'... (1,0xx characters)"
+    assert problem.endswith("; allowed keys: mode, disruption")
