@@ -11,10 +11,10 @@ import importlib
 import os
 import sys
 from collections.abc import Callable, Sequence
-from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 from daemon.commands import exits
+from daemon.version import package_version
 
 # Modules that each define `register(subparsers) -> None`; the parser they add sets `func`.
 COMMAND_MODULES: tuple[str, ...] = (
@@ -37,13 +37,6 @@ class Parser(argparse.ArgumentParser):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs["allow_abbrev"] = False
         super().__init__(*args, **kwargs)
-
-
-def package_version() -> str:
-    try:
-        return version("flink-remediator")
-    except PackageNotFoundError:  # running from a checkout that was never installed
-        return "unknown"
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 import threading
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -24,14 +25,15 @@ from daemon.desired.loader import load_config
 from daemon.evidence.history import FindingHistory, read_history
 from daemon.evidence.html import to_html
 from daemon.evidence.render import to_csv, to_json
-from daemon.evidence.report import Control, Report, build_report
+from daemon.evidence.report import Control, Header, Report, build_report
 from daemon.reconcile.fleet import reconcile_all
 from daemon.reconcile.inventory import Inventory
-from daemon.reconcile.reconciler import Reconciler
+from daemon.reconcile.reconciler import EnabledRules, Reconciler, Resolver
 from daemon.reconcile.rules import resolver_for
 from daemon.reconcile.verdicts import Verdict
-from daemon.state import Cause
+from daemon.state import AppRef, Cause
 from daemon.telemetry import logs
+from daemon.version import package_version
 
 EXIT_OK, EXIT_ERROR, EXIT_VIOLATION = 0, 1, 2
 RENDERERS = {"html": to_html, "json": to_json, "csv": to_csv}
@@ -56,15 +58,23 @@ def register(subparsers: Any) -> None:
 
 
 class _Collected:
-    """A verdict sink that keeps every verdict of the pass."""
+    """A verdict sink that keeps every verdict of the pass, and a resolver that keeps the tags
+    read of each application (the evidence of a compliant `required_tags`)."""
 
-    def __init__(self) -> None:
+    def __init__(self, config: DesiredConfig) -> None:
         self._lock = threading.Lock()
         self.verdicts: list[Verdict] = []
+        self.tags: dict[AppRef, Mapping[str, str]] = {}
+        self._resolver: Resolver = resolver_for(lambda: config)
 
     def record(self, verdict: Verdict) -> None:
         with self._lock:
             self.verdicts.append(verdict)
+
+    def resolve(self, app: AppRef, tags: Mapping[str, str]) -> EnabledRules | str:
+        with self._lock:
+            self.tags[app] = dict(tags)
+        return self._resolver(app, tags)
 
 
 def run_report(args: argparse.Namespace) -> int:
@@ -83,24 +93,37 @@ def run_report(args: argparse.Namespace) -> int:
     inventory = Inventory()
     apps = sorted(index_all(fleet, config, inventory))
     history = _history(config, aws.own, account)
-    sink = _Collected()
+    sink = _Collected(config)
     reconciler = Reconciler(
         aws,
-        resolver_for(lambda: config),
+        sink.resolve,
         dry_run=True,  # the report never writes
         role_index=inventory.role_index(lambda: True),
         verdicts=sink,
     )
     results = reconcile_all(reconciler, apps, Cause("cli"), args.workers)
-    generated = datetime.now(UTC).isoformat(timespec="seconds")
-    report = build_report(
-        results, sink.verdicts, _controls(config, sink.verdicts), generated, history
+    header = Header(
+        generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        tool_version=package_version(),
+        config_file=str(Path(config.path).absolute()),
+        config_sha256=config.sha256,
+        accounts=fleet.directory.accounts(),
+        regions=config.regions,
+        caller_arn=fleet.own_arn,
     )
+    controls = _controls(config, sink.verdicts)
+    report = build_report(results, sink.verdicts, controls, header, history, sink.tags)
     text = RENDERERS[args.report_format](report)
     if args.output == "-":
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
     else:
         Path(args.output).write_text(text, encoding="utf-8", newline="")
+        where = Path(args.output).absolute()
+        print(
+            f"report: wrote {args.report_format.upper()} to {where} ({len(report.apps)} "
+            f"applications, {len(controls)} controls)",
+            file=sys.stderr,
+        )
     return _exit_code(report, args.detailed_exitcode)
 
 
@@ -114,15 +137,18 @@ def _history(
 
 
 def _controls(config: DesiredConfig, verdicts: list[Verdict]) -> list[Control]:
-    """Every rule enabled at the top level or for some application, in registry order."""
+    """Every rule enabled at the top level or for some application, in registry order; a rule
+    mapped in `controls:` but enabled nowhere stays in, as not evaluated."""
     from remediations import RULES
 
     seen = {v.rule for v in verdicts}
-    return [
-        Control(rule_id, rule.summary, config.controls.get(rule_id, ()))
-        for rule_id, rule in RULES.items()
-        if rule_id in seen or config.rules[rule_id].enabled
-    ]
+    out = []
+    for rule_id, rule in RULES.items():
+        evaluated = rule_id in seen or config.rules[rule_id].enabled
+        if evaluated or rule_id in config.controls:
+            references = config.controls.get(rule_id, ())
+            out.append(Control(rule_id, rule.summary, references, evaluated))
+    return out
 
 
 def _exit_code(report: Report, detailed: bool) -> int:
