@@ -173,7 +173,7 @@ def test_report_shows_the_finding_history_from_security_hub(
 def auditor_config(tmp_path: Path) -> Path:
     """vpc_public_route and required_tags on, encryption mapped to references but disabled."""
     enabled = ("cloudwatch_logging", "vpc_public_route", "required_tags")
-    tags = {"tags": {"team": {"allowed": ["payments"]}}}
+    tags: dict[str, object] = {"tags": {"team": {"allowed": ["payments"]}}}
     path = write_config(tmp_path / "c.yaml", enabled=enabled, required_tags=tags)
     doc = yaml.safe_load(path.read_text())
     doc["controls"] = {"encryption": ["PCI DSS 3.5"], "vpc_public_route": ["PCI DSS 1.4"]}

@@ -13,11 +13,13 @@ from daemon.state import AppRef, Cause
 
 FLINK = AppRef("123456789012", "eu-west-1", "orders")
 SQL = AppRef("123456789012", "eu-west-1", "legacy-sql")
-IN_VPC = {"VpcConfigurationDescriptions": [{"SubnetIds": ["subnet-0123456789abcdef0"]}]}
+IN_VPC: dict[str, Any] = {
+    "VpcConfigurationDescriptions": [{"SubnetIds": ["subnet-0123456789abcdef0"]}]
+}
 HEADER = Header("2026-12-06T19:00:00+00:00", "0.1.0", "c.yaml", "ab" * 32)
 
 
-def detail(runtime: str = "FLINK-1_20", **configuration: Any) -> dict[str, Any]:
+def detail(runtime: str = "FLINK-1_20", **configuration: object) -> dict[str, Any]:
     return {"RuntimeEnvironment": runtime, "ApplicationConfigurationDescription": configuration}
 
 
@@ -40,7 +42,7 @@ def test_an_app_without_a_vpc_is_not_applicable_for_public_routes() -> None:
     apps = [AppRef("1", "r", "no-vpc"), AppRef("1", "r", "in-vpc")]
     results = [
         ReconcileResult(apps[0], "in_sync", detail=detail()),
-        ReconcileResult(apps[1], "in_sync", detail=detail(**IN_VPC)),
+        ReconcileResult(apps[1], "in_sync", detail=detail("FLINK-1_20", **IN_VPC)),
     ]
     control = Control("vpc_public_route", "no public route")
     done = report(results, [compliant(a, control.id) for a in apps], control)
