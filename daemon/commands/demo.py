@@ -38,11 +38,18 @@ def register(subparsers: Any) -> None:
         "demo", help="sandbox + daemon + a scripted actor making drift (what `make run` runs)"
     )
     p.add_argument("--config", default=str(DEFAULT_CONFIG), help="desired-state YAML file")
-    p.add_argument("--port", type=int, default=4566, help="sandbox port")
-    p.add_argument("--metrics-port", type=int, default=8080)
+    p.add_argument("--port", type=_tcp_port, default=4566, help="sandbox port")
+    p.add_argument("--metrics-port", type=_tcp_port, default=8080)
     p.add_argument("--every", type=float, default=8.0, help="seconds between the actor's changes")
     p.add_argument("--no-actor", action="store_true", help="only the sandbox and the daemon")
     p.set_defaults(func=demo)
+
+
+def _tcp_port(text: str) -> int:
+    """An argparse type: 1..65535, checked here rather than by the children it is passed to."""
+    if not text.isdigit() or not 1 <= int(text) <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a TCP port (1..65535)")
+    return int(text)
 
 
 def _actor_steps(info: dict[str, Any]) -> list[tuple[str, Callable[[Any, Any], None]]]:

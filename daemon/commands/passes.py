@@ -8,6 +8,7 @@ exits at once (daemon/commands/interrupts.py).
 
 from __future__ import annotations
 
+import argparse
 import difflib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -25,6 +26,13 @@ from daemon.state import AppRef
 class PassResult:
     results: tuple[ReconcileResult, ...]  # in the order of the applications given
     not_started: tuple[AppRef, ...]  # left out because of an interrupt
+
+
+def worker_count(text: str) -> int:
+    """An argparse type for --workers: at least 1 (0 would start nothing and report nothing)."""
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of workers (1 or more)")
+    return int(text)
 
 
 def select(apps: Iterable[AppRef], patterns: Sequence[str]) -> tuple[list[AppRef], list[str]]:

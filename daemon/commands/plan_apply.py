@@ -28,6 +28,7 @@ from daemon.commands.passes import (
     run_pass,
     select,
     unmatched_message,
+    worker_count,
 )
 from daemon.commands.plan_file import PlanFileError, load_plan, stale_apps
 from daemon.commands.preflight import caller_identity
@@ -60,7 +61,9 @@ def register(subparsers: Any) -> None:
             metavar="NAME",
             help="only applications with this name or glob (repeatable)",
         )
-        p.add_argument("--workers", type=int, default=8, help="applications reconciled at once")
+        p.add_argument(
+            "--workers", type=worker_count, default=8, help="applications reconciled at once"
+        )
         p.add_argument("--log-format", choices=("auto", "json", "console"), default="auto")
         if name == "plan":
             p.add_argument("--out", metavar="FILE", help="also save the plan as JSON to FILE")

@@ -19,6 +19,7 @@ from daemon import errors
 from daemon.aws import AwsByRegion
 from daemon.commands import exits
 from daemon.commands.fleet import connect, index_all
+from daemon.commands.passes import worker_count
 from daemon.commands.preflight import caller_identity
 from daemon.desired.config import DesiredConfig
 from daemon.desired.loader import load_config
@@ -45,7 +46,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--config", required=True, help="desired-state YAML file")
     p.add_argument("--format", choices=tuple(RENDERERS), default="html", dest="report_format")
     p.add_argument("--output", default="-", help="file to write (default: stdout)")
-    p.add_argument("--workers", type=int, default=8, help="applications read at once")
+    p.add_argument("--workers", type=worker_count, default=8, help="applications read at once")
     p.add_argument(
         "--detailed-exitcode",
         action="store_true",

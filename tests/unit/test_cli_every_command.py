@@ -45,7 +45,8 @@ class Bad:
 CASES: dict[tuple[str, ...], tuple[Bad, ...]] = {
     ("sandbox", "serve"): (
         Bad(("--accounts", "3"), exits.USAGE, "error: --accounts N needs --demo"),
-        Bad(("--port", "eighty"), exits.USAGE, "invalid int value: 'eighty'"),
+        Bad(("--port", "eighty"), exits.USAGE, "--port: not a number: 'eighty'"),
+        Bad(("--port", "99999"), exits.USAGE, "--port: 99999 is not a TCP port"),
     ),
     ("validate",): (Bad((MISSING,), exits.ERROR, "error: 1 of 1 files invalid"),),
     ("schema",): (Bad(("extra",), exits.USAGE, "unrecognized arguments: extra"),),
@@ -54,6 +55,7 @@ CASES: dict[tuple[str, ...], tuple[Bad, ...]] = {
         Bad(("--config", MISSING), exits.ERROR, f"error: {MISSING}: cannot read"),
         Bad(("--config", EXAMPLE, "--output", "yaml"), exits.USAGE, "invalid choice: 'yaml'"),
         Bad((), exits.USAGE, "the following arguments are required: --config"),
+        Bad(("--config", EXAMPLE, "--workers", "0"), exits.USAGE, "'0' is not a number of"),
     ),
     ("apply",): (
         Bad((), exits.USAGE, "error: apply needs --config FILE or --plan-file FILE"),
@@ -71,7 +73,7 @@ CASES: dict[tuple[str, ...], tuple[Bad, ...]] = {
     ),
     ("demo",): (
         Bad(("--config", MISSING), exits.ERROR, f"error: {MISSING}: cannot read"),
-        Bad(("--port", "x"), exits.USAGE, "invalid int value: 'x'"),
+        Bad(("--port", "99999"), exits.USAGE, "--port: '99999' is not a TCP port"),
     ),
     ("iam-policy",): (
         Bad(("--config", EXAMPLE), exits.USAGE, "error: iam-policy: which event queue?"),
@@ -82,6 +84,7 @@ CASES: dict[tuple[str, ...], tuple[Bad, ...]] = {
     ("report",): (
         Bad(("--config", MISSING), exits.ERROR, f"error: {MISSING}: cannot read"),
         Bad(("--config", EXAMPLE, "--format", "pdf"), exits.USAGE, "invalid choice: 'pdf'"),
+        Bad(("--config", EXAMPLE, "--workers", "-2"), exits.USAGE, "'-2' is not a number of"),
         Bad(
             ("--config", EXAMPLE, "--output", "/nonexistent/dir/r.html"),
             exits.ERROR,
