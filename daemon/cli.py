@@ -1,6 +1,8 @@
 """The `flink-remediator` command. Each subcommand lives in its own module and registers itself
-here through `register(subparsers)`; this file only wires them together and turns the errors
-every command can meet (a closed pipe, an interrupt) into one line and a documented exit code."""
+here through `register(subparsers)`; this file only wires them together and turns every
+failure a command lets through (a config or settings error, an AWS error, a file that cannot be
+written, `exits.Failure`, a closed pipe, an interrupt) into `error: ...` and a documented exit
+code (`exits.exit_for`): commands raise, they need not print."""
 
 from __future__ import annotations
 
@@ -9,10 +11,10 @@ import importlib
 import os
 import sys
 from collections.abc import Callable, Sequence
-from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 from daemon.commands import exits
+from daemon.version import package_version
 
 # Modules that each define `register(subparsers) -> None`; the parser they add sets `func`.
 COMMAND_MODULES: tuple[str, ...] = (
@@ -35,13 +37,6 @@ class Parser(argparse.ArgumentParser):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs["allow_abbrev"] = False
         super().__init__(*args, **kwargs)
-
-
-def package_version() -> str:
-    try:
-        return version("flink-remediator")
-    except PackageNotFoundError:  # running from a checkout that was never installed
-        return "unknown"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -76,6 +71,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exits.BROKEN_PIPE
     except KeyboardInterrupt:
         return exits.fail("interrupted", exits.INTERRUPTED)
+    except Exception as exc:
+        code = exits.exit_for(exc)
+        if code is None:  # a bug: its traceback is what a bug report needs
+            raise
+        return code
 
 
 if __name__ == "__main__":

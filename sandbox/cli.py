@@ -21,6 +21,17 @@ from sandbox.defaults import DEFAULT_REGION, DEFAULT_TRANSITION_SECONDS
 DEFAULT_PORT = 4566
 
 
+def tcp_port(text: str) -> int:
+    """An argparse type: 0..65535 (a bigger number would wrap around to another port)."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is not a TCP port (0..65535)")
+    return port
+
+
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "sandbox", help="a local AWS account (moto + Managed Flink + CloudTrail events)"
@@ -29,7 +40,7 @@ def register(subparsers: Any) -> None:
     serve = commands.add_parser("serve", help="serve the sandbox on 127.0.0.1 until stopped")
     serve.add_argument(
         "--port",
-        type=int,
+        type=tcp_port,
         default=int(os.environ.get("FLINK_REMEDIATOR_SANDBOX_PORT", DEFAULT_PORT)),
         help=f"TCP port (0: any free port; default {DEFAULT_PORT})",
     )

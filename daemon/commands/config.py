@@ -7,6 +7,7 @@ import json
 import sys
 from typing import Any
 
+from daemon.commands import exits
 from daemon.desired import config_json_schema, load_config
 from daemon.errors import ConfigError
 
@@ -35,7 +36,9 @@ def run_validate(args: argparse.Namespace) -> int:
                 print(problem, file=sys.stdout)
         else:
             print(f"{file}: valid")
-    return 1 if invalid else 0
+    if invalid:  # the problems above are the report (stdout); the verdict is the error line
+        return exits.fail(f"{invalid} of {len(args.files)} files invalid (problems listed above)")
+    return exits.OK
 
 
 def run_schema(args: argparse.Namespace) -> int:

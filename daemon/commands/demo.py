@@ -24,6 +24,7 @@ import boto3
 
 from daemon.commands import exits
 from daemon.commands.interrupts import Interrupts
+from daemon.desired.loader import load_config
 
 # config/desired-state.example.yaml, shipped in the wheel as package data (daemon.bundled).
 DEFAULT_CONFIG = files("daemon.bundled") / "desired-state.example.yaml"
@@ -37,11 +38,18 @@ def register(subparsers: Any) -> None:
         "demo", help="sandbox + daemon + a scripted actor making drift (what `make run` runs)"
     )
     p.add_argument("--config", default=str(DEFAULT_CONFIG), help="desired-state YAML file")
-    p.add_argument("--port", type=int, default=4566, help="sandbox port")
-    p.add_argument("--metrics-port", type=int, default=8080)
+    p.add_argument("--port", type=_tcp_port, default=4566, help="sandbox port")
+    p.add_argument("--metrics-port", type=_tcp_port, default=8080)
     p.add_argument("--every", type=float, default=8.0, help="seconds between the actor's changes")
     p.add_argument("--no-actor", action="store_true", help="only the sandbox and the daemon")
     p.set_defaults(func=demo)
+
+
+def _tcp_port(text: str) -> int:
+    """An argparse type: 1..65535, checked here rather than by the children it is passed to."""
+    if not text.isdigit() or not 1 <= int(text) <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a TCP port (1..65535)")
+    return int(text)
 
 
 def _actor_steps(info: dict[str, Any]) -> list[tuple[str, Callable[[Any, Any], None]]]:
@@ -119,6 +127,9 @@ def _run_actor(info: dict[str, Any], every: float, stop: threading.Event) -> Non
 
 
 def demo(args: argparse.Namespace) -> int:
+    # A broken --config would only fail inside the daemon's child, after the sandbox started:
+    # check it first (a ConfigError becomes its `error:` lines in daemon/cli.py).
+    load_config(str(args.config))
     # The children get their own session, so a terminal's Ctrl-C reaches only this process,
     # which stops them in order (the daemon first, to finish its work, then the sandbox).
     children: list[subprocess.Popen[str]] = []

@@ -2,7 +2,8 @@
 
 The policy itself is built by `daemon.desired.iam_policy`; this command reads the flags and,
 with `--queue-url`, looks the queue up live: its ARN, its DLQ from the RedrivePolicy and its
-KMS key (KmsMasterKeyId).
+KMS key (KmsMasterKeyId). The queue is never left out silently: without a queue flag the
+command asks for one, or for `--no-queue`.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 
 from daemon import errors
 from daemon.aws import Aws
+from daemon.commands import exits
 from daemon.desired.iam_hub import hub_policy, member_policy
 from daemon.desired.iam_policy import EventQueue, daemon_policy
 from daemon.desired.loader import load_config
@@ -29,7 +31,11 @@ AWS_MANAGED_SQS_KEY = "alias/aws/sqs"
 
 def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
-        "iam-policy", help="print the daemon's least-privilege IAM policy for a config"
+        "iam-policy",
+        help="print the daemon's least-privilege IAM policy for a config",
+        description="Print the daemon's least-privilege IAM policy. The event queue is required "
+        "(--queue-url or --queue-arn) unless --no-queue says the daemon runs from sweeps only, "
+        "or --member prints a member account's role (no queue there).",
     )
     p.add_argument("--config", required=True, help="desired-state YAML file")
     queue = p.add_mutually_exclusive_group()
@@ -38,6 +44,11 @@ def register(subparsers: Any) -> None:
         "--queue-url",
         default="",
         help="the event queue's URL: its ARN, DLQ (RedrivePolicy) and KMS key are read live",
+    )
+    queue.add_argument(
+        "--no-queue",
+        action="store_true",
+        help="no SQS statements: the daemon runs from sweeps only (no `--queue-url`)",
     )
     p.add_argument("--dlq-arn", default="", help="the DLQ's ARN (with --queue-arn)")
     p.add_argument("--queue-kms-key-arn", default="", help="the queue's KMS key (--queue-arn)")
@@ -55,12 +66,9 @@ def register(subparsers: Any) -> None:
     p.set_defaults(func=print_policy)
 
 
-def _bad(flag: str, value: str, expected: str) -> int:
-    print(f"iam-policy: {flag}: not {expected}: {value!r}", file=sys.stderr)
-    return 2
-
-
-def print_policy(args: argparse.Namespace) -> int:
+def _check_flags(args: argparse.Namespace) -> None:
+    """Raise a usage Failure for a malformed value or a combination that would silently leave
+    statements out of the policy."""
     checks = (
         ("--queue-arn", args.queue_arn, _QUEUE_ARN, "an SQS queue ARN"),
         ("--dlq-arn", args.dlq_arn, _QUEUE_ARN, "an SQS queue ARN"),
@@ -69,35 +77,58 @@ def print_policy(args: argparse.Namespace) -> int:
     )
     for flag, value, pattern, expected in checks:
         if value and not pattern.match(value):
-            return _bad(flag, value, expected)
+            raise exits.Failure(f"iam-policy: {flag}: not {expected}: {value!r}", exits.USAGE)
     if (args.dlq_arn or args.queue_kms_key_arn) and not args.queue_arn:
-        print("iam-policy: --dlq-arn/--queue-kms-key-arn need --queue-arn", file=sys.stderr)
-        return 2
-    try:
-        config = load_config(args.config)
-        queue = None
-        if args.queue_url:
+        raise exits.Failure(
+            "iam-policy: --dlq-arn/--queue-kms-key-arn need --queue-arn", exits.USAGE
+        )
+    has_queue = bool(args.queue_url or args.queue_arn)
+    if args.member and (has_queue or args.no_queue):
+        raise exits.Failure(
+            "iam-policy: --member takes no queue flag (the hub's role reads the queue: "
+            "iam-policy --hub --queue-url URL)",
+            exits.USAGE,
+        )
+    if not args.member and not has_queue and not args.no_queue:
+        # A policy without the SQS statements makes the daemon fail at its first receive;
+        # leaving them out must be a decision the reviewer can see on the command line.
+        raise exits.Failure(
+            "iam-policy: which event queue? give --queue-url URL (or --queue-arn ARN "
+            "[--dlq-arn ARN]) for its SQS statements, or --no-queue for a daemon that runs "
+            "from sweeps only",
+            exits.USAGE,
+        )
+
+
+def print_policy(args: argparse.Namespace) -> int:
+    _check_flags(args)
+    config = load_config(args.config)  # a ConfigError: `error:` lines (daemon/cli.py)
+    queue = None
+    if args.queue_url:
+        try:
             queue = lookup_queue(Aws(_url_region(args.queue_url)), args.queue_url)
-        elif args.queue_arn:
-            queue = EventQueue(args.queue_arn, args.dlq_arn, args.queue_kms_key_arn)
-        if args.hub:
-            policy = hub_policy(config, queue)
-        elif args.member:
-            policy = member_policy(config, read_only=args.read_only)
-        else:
-            policy = daemon_policy(
-                config, queue, own_role_arn=args.own_role_arn, read_only=args.read_only
-            )
-    except errors.ConfigError as exc:
-        print("\n".join(exc.problems), file=sys.stderr)
-        return 1
-    except errors.AwsError as exc:
-        print(f"iam-policy: reading {args.queue_url} failed: {exc}", file=sys.stderr)
-        return 1
+        except errors.AwsError as exc:
+            raise exits.Failure(f"iam-policy: reading {args.queue_url} failed: {exc}") from None
+    elif args.queue_arn:
+        queue = EventQueue(args.queue_arn, args.dlq_arn, args.queue_kms_key_arn)
+    if args.hub:
+        policy = hub_policy(config, queue)
+    elif args.member:
+        policy = member_policy(config, read_only=args.read_only)
+    else:
+        policy = daemon_policy(
+            config, queue, own_role_arn=args.own_role_arn, read_only=args.read_only
+        )
     if args.queue_arn and not args.dlq_arn:
         print(
             "iam-policy: note: no --dlq-arn, so no DLQ statement (the DLQ depth gauge will be "
             "denied); --queue-url finds the DLQ from the queue's RedrivePolicy",
+            file=sys.stderr,
+        )
+    if args.no_queue:
+        print(
+            "iam-policy: note: --no-queue: no SQS statements; the daemon can only sweep "
+            "(run it without --queue-url)",
             file=sys.stderr,
         )
     print(json.dumps(policy, indent=2))

@@ -8,6 +8,8 @@ exits at once (daemon/commands/interrupts.py).
 
 from __future__ import annotations
 
+import argparse
+import difflib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
@@ -26,6 +28,13 @@ class PassResult:
     not_started: tuple[AppRef, ...]  # left out because of an interrupt
 
 
+def worker_count(text: str) -> int:
+    """An argparse type for --workers: at least 1 (0 would start nothing and report nothing)."""
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of workers (1 or more)")
+    return int(text)
+
+
 def select(apps: Iterable[AppRef], patterns: Sequence[str]) -> tuple[list[AppRef], list[str]]:
     """The applications whose name matches one of `patterns` (globs; all when none), and the
     patterns that matched nothing (likely typos)."""
@@ -35,6 +44,26 @@ def select(apps: Iterable[AppRef], patterns: Sequence[str]) -> tuple[list[AppRef
     chosen = [a for a in apps if any(fnmatchcase(a.name, p) for p in patterns)]
     unmatched = [p for p in patterns if not any(fnmatchcase(a.name, p) for a in apps)]
     return chosen, unmatched
+
+
+def unmatched_message(unmatched: Sequence[str], apps: Iterable[AppRef], where: str) -> str:
+    """`--app` patterns that matched nothing, each with its closest names (a typo); when one
+    has none, how many applications exist and the first few of them."""
+    names = sorted({a.name for a in apps})
+    parts, lost = [], False
+    for pattern in unmatched:
+        close = difflib.get_close_matches(pattern.strip("*?[]"), names, n=3, cutoff=0.6)
+        lost = lost or not close
+        hint = f" (did you mean {', '.join(close)}?)" if close else ""
+        parts.append(f"{pattern!r}{hint}")
+    message = f"--app: no application matches {', '.join(parts)}"
+    if lost:
+        shown = ", ".join(names[:_LISTED]) + (" ..." if len(names) > _LISTED else "")
+        message += f"; {where} hold {len(names)} applications" + (f": {shown}" if names else "")
+    return message
+
+
+_LISTED = 10
 
 
 class RecordingResolver:

@@ -21,7 +21,14 @@ from daemon.commands import exits
 from daemon.commands.fleet import connect, index_all
 from daemon.commands.follow import Clocks, follow, following
 from daemon.commands.interrupts import Interrupts
-from daemon.commands.passes import PassResult, RecordingResolver, run_pass, select
+from daemon.commands.passes import (
+    PassResult,
+    RecordingResolver,
+    run_pass,
+    select,
+    unmatched_message,
+    worker_count,
+)
 from daemon.commands.plan_file import PlanFileError, load_plan, stale_apps, unreachable
 from daemon.commands.preflight import caller_identity
 from daemon.commands.saved_apply import SavedPlanApply
@@ -56,7 +63,9 @@ def register(subparsers: Any) -> None:
             metavar="NAME",
             help="only applications with this name or glob (repeatable)",
         )
-        p.add_argument("--workers", type=int, default=8, help="applications reconciled at once")
+        p.add_argument(
+            "--workers", type=worker_count, default=8, help="applications reconciled at once"
+        )
         p.add_argument("--log-format", choices=("auto", "json", "console"), default="auto")
         if name == "plan":
             p.add_argument("--out", metavar="FILE", help="also save the plan as JSON to FILE")
@@ -95,14 +104,11 @@ def run_plan_or_apply(args: argparse.Namespace, clocks: Clocks = REAL_CLOCKS) ->
         return _apply_saved(args, clocks)
     if not args.config:
         return exits.fail("apply needs --config FILE or --plan-file FILE", exits.USAGE)
-    try:
-        config = load_config(args.config)
-        region = home_region("", "") or config.regions[0]
-    except errors.ConfigError as exc:
-        print("\n".join(exc.problems), file=sys.stderr)
-        return exits.ERROR
-    except errors.SettingsError as exc:
-        return exits.fail(str(exc), exits.USAGE)
+    if getattr(args, "wait_seconds", 0) < 0:
+        return exits.fail(f"--wait-seconds: {args.wait_seconds} is negative", exits.USAGE)
+    # A ConfigError or SettingsError becomes its `error:` line and exit code in daemon/cli.py.
+    config = load_config(args.config)
+    region = home_region("", "") or config.regions[0]
     identity = caller_identity(region)
     if isinstance(identity, str):
         return exits.fail(identity, exits.UNAVAILABLE)
@@ -117,7 +123,8 @@ def run_plan_or_apply(args: argparse.Namespace, clocks: Clocks = REAL_CLOCKS) ->
         return exits.fail(str(exc))
     apps, unmatched = select(found, args.app)
     if unmatched:
-        return exits.fail(f"--app {', '.join(unmatched)}: no application of that name")
+        where = "the configured accounts and Regions"
+        return exits.fail(unmatched_message(unmatched, found, where), exits.USAGE)
     resolver = RecordingResolver(config)
     # Security Hub findings: from `apply` (also --dry-run), never from `plan` (it writes nothing).
     evidence = publisher_for(config, aws.own) if args.command == "apply" else None

@@ -10,26 +10,31 @@ from __future__ import annotations
 import argparse
 import sys
 import threading
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from daemon import errors
 from daemon.aws import AwsByRegion
+from daemon.commands import exits
 from daemon.commands.fleet import connect, index_all
+from daemon.commands.passes import worker_count
+from daemon.commands.preflight import caller_identity
 from daemon.desired.config import DesiredConfig
 from daemon.desired.loader import load_config
 from daemon.evidence.history import FindingHistory, read_history
 from daemon.evidence.html import to_html
 from daemon.evidence.render import to_csv, to_json
-from daemon.evidence.report import Control, Report, build_report
+from daemon.evidence.report import Control, Header, Report, build_report
 from daemon.reconcile.fleet import reconcile_all
 from daemon.reconcile.inventory import Inventory
-from daemon.reconcile.reconciler import Reconciler
+from daemon.reconcile.reconciler import EnabledRules, Reconciler, Resolver
 from daemon.reconcile.rules import resolver_for
 from daemon.reconcile.verdicts import Verdict
-from daemon.state import Cause
+from daemon.state import AppRef, Cause
 from daemon.telemetry import logs
+from daemon.version import package_version
 
 EXIT_OK, EXIT_ERROR, EXIT_VIOLATION = 0, 1, 2
 RENDERERS = {"html": to_html, "json": to_json, "csv": to_csv}
@@ -41,7 +46,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--config", required=True, help="desired-state YAML file")
     p.add_argument("--format", choices=tuple(RENDERERS), default="html", dest="report_format")
     p.add_argument("--output", default="-", help="file to write (default: stdout)")
-    p.add_argument("--workers", type=int, default=8, help="applications read at once")
+    p.add_argument("--workers", type=worker_count, default=8, help="applications read at once")
     p.add_argument(
         "--detailed-exitcode",
         action="store_true",
@@ -54,51 +59,72 @@ def register(subparsers: Any) -> None:
 
 
 class _Collected:
-    """A verdict sink that keeps every verdict of the pass."""
+    """A verdict sink that keeps every verdict of the pass, and a resolver that keeps the tags
+    read of each application (the evidence of a compliant `required_tags`)."""
 
-    def __init__(self) -> None:
+    def __init__(self, config: DesiredConfig) -> None:
         self._lock = threading.Lock()
         self.verdicts: list[Verdict] = []
+        self.tags: dict[AppRef, Mapping[str, str]] = {}
+        self._resolver: Resolver = resolver_for(lambda: config)
 
     def record(self, verdict: Verdict) -> None:
         with self._lock:
             self.verdicts.append(verdict)
 
+    def resolve(self, app: AppRef, tags: Mapping[str, str]) -> EnabledRules | str:
+        with self._lock:
+            self.tags[app] = dict(tags)
+        return self._resolver(app, tags)
+
 
 def run_report(args: argparse.Namespace) -> int:
     logs.configure(args.log_format, level="WARNING")
-    try:
-        config = load_config(args.config)
-    except errors.ConfigError as exc:
-        print("\n".join(exc.problems), file=sys.stderr)
-        return EXIT_ERROR
-    try:
+    if args.output != "-" and not Path(args.output).absolute().parent.is_dir():
+        raise exits.Failure(f"--output {args.output}: no such directory")
+    config = load_config(args.config)  # a ConfigError: `error:` lines (daemon/cli.py)
+    identity = caller_identity(config.regions[0])
+    if isinstance(identity, str):
+        raise exits.Failure(identity, exits.UNAVAILABLE)
+    try:  # an AwsError becomes its `error:` line in daemon/cli.py
         fleet = connect(config, config.regions[0])
-        aws, account = fleet.aws, fleet.directory.own_account
-        inventory = Inventory()
-        apps = sorted(index_all(fleet, config, inventory))
-        history = _history(config, aws.own, account)
-    except (errors.AwsError, errors.SettingsError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_ERROR
-    sink = _Collected()
+    except errors.SettingsError as exc:  # an account without a role: the config's, not a flag
+        raise exits.Failure(str(exc)) from None
+    aws, account = fleet.aws, fleet.directory.own_account
+    inventory = Inventory()
+    apps = sorted(index_all(fleet, config, inventory))
+    history = _history(config, aws.own, account)
+    sink = _Collected(config)
     reconciler = Reconciler(
         aws,
-        resolver_for(lambda: config),
+        sink.resolve,
         dry_run=True,  # the report never writes
         role_index=inventory.role_index(lambda: True),
         verdicts=sink,
     )
     results = reconcile_all(reconciler, apps, Cause("cli"), args.workers)
-    generated = datetime.now(UTC).isoformat(timespec="seconds")
-    report = build_report(
-        results, sink.verdicts, _controls(config, sink.verdicts), generated, history
+    header = Header(
+        generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        tool_version=package_version(),
+        config_file=str(Path(config.path).absolute()),
+        config_sha256=config.sha256,
+        accounts=fleet.directory.accounts(),
+        regions=config.regions,
+        caller_arn=fleet.own_arn,
     )
+    controls = _controls(config, sink.verdicts)
+    report = build_report(results, sink.verdicts, controls, header, history, sink.tags)
     text = RENDERERS[args.report_format](report)
     if args.output == "-":
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
     else:
         Path(args.output).write_text(text, encoding="utf-8", newline="")
+        where = Path(args.output).absolute()
+        print(
+            f"report: wrote {args.report_format.upper()} to {where} ({len(report.apps)} "
+            f"applications, {len(controls)} controls)",
+            file=sys.stderr,
+        )
     return _exit_code(report, args.detailed_exitcode)
 
 
@@ -112,15 +138,18 @@ def _history(
 
 
 def _controls(config: DesiredConfig, verdicts: list[Verdict]) -> list[Control]:
-    """Every rule enabled at the top level or for some application, in registry order."""
+    """Every rule enabled at the top level or for some application, in registry order; a rule
+    mapped in `controls:` but enabled nowhere stays in, as not evaluated."""
     from remediations import RULES
 
     seen = {v.rule for v in verdicts}
-    return [
-        Control(rule_id, rule.summary, config.controls.get(rule_id, ()))
-        for rule_id, rule in RULES.items()
-        if rule_id in seen or config.rules[rule_id].enabled
-    ]
+    out = []
+    for rule_id, rule in RULES.items():
+        evaluated = rule_id in seen or config.rules[rule_id].enabled
+        if evaluated or rule_id in config.controls:
+            references = config.controls.get(rule_id, ())
+            out.append(Control(rule_id, rule.summary, references, evaluated))
+    return out
 
 
 def _exit_code(report: Report, detailed: bool) -> int:

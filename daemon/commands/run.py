@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import Any
 
 import structlog
@@ -41,11 +40,7 @@ def run(args: argparse.Namespace) -> int:
     except errors.SettingsError as exc:
         return exits.fail(str(exc), exits.USAGE)
     logs.configure(run_settings.log_format)  # type: ignore[arg-type]
-    try:
-        config = load_config(run_settings.config)
-    except errors.ConfigError as exc:
-        print("\n".join(exc.problems), file=sys.stderr)
-        return exits.ERROR
+    config = load_config(run_settings.config)  # a ConfigError: `error:` lines (daemon/cli.py)
     interrupts = Interrupts(FORCED)
     interrupts.install()
     identity = caller_identity(run_settings.region or config.regions[0])

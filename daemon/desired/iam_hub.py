@@ -35,7 +35,13 @@ def member_roles(config: DesiredConfig) -> list[str]:
     if not roles:
         raise ConfigError(
             config.path,
-            [f"{config.path}: assume_role: needed for --hub/--member (no account has a role)"],
+            [
+                f"{config.path}: assume_role: needed for --hub/--member (no account has a "
+                "role to assume): add a top-level `assume_role: "
+                f"arn:aws:iam::{ACCOUNT_PLACEHOLDER}:role/flink-remediator-member` (the role "
+                "in each member account), or `assume_role:` on an `accounts:` entry "
+                "(docs/configuration.md)"
+            ],
         )
     return sorted(roles)
 

@@ -31,12 +31,15 @@ class Problem:
     line: int
     path: str
     message: str
+    choices: str = ""  # the valid values ("known rules: a, b, c"): listed whole, never cut
 
     def format(self, file: str) -> str:
         where = f"{file}:{self.line}" if self.line else file
         message = self.message
-        if len(message) > _MAX_MESSAGE:
+        if len(message) > _MAX_MESSAGE:  # it quotes a huge value from the file
             message = f"{message[:_MAX_MESSAGE]}... ({len(message):,} characters)"
+        if self.choices:
+            message = f"{message}; {self.choices}"
         message = message.replace("\n", " ")
         return f"{where}: {self.path}: {message}" if self.path else f"{where}: {message}"
 

@@ -21,22 +21,24 @@ def from_validation_error(
     problems = []
     for detail in error.errors(include_url=False):
         loc: Loc = (*prefix, *detail["loc"])
-        problems.append(Problem(source.line_of(loc), format_path(loc), _message(root, detail, loc)))
+        message, choices = _message(root, detail, loc)
+        problems.append(Problem(source.line_of(loc), format_path(loc), message, choices))
     return problems
 
 
-def _message(root: type[BaseModel], detail: ErrorDetails, loc: Loc) -> str:
+def _message(root: type[BaseModel], detail: ErrorDetails, loc: Loc) -> tuple[str, str]:
+    """The message (shortened if it quotes a huge value) and the valid choices (never cut)."""
     kind = detail["type"]
     if kind == "extra_forbidden" and loc:
         return _unknown_key(root, loc)
     if kind in ("model_type", "model_attributes_type", "dict_type"):
-        return f"expected a mapping, got {_yaml_kind(detail['input'])}"
+        return f"expected a mapping, got {_yaml_kind(detail['input'])}", ""
     if kind == "list_type":
-        return f"expected a list, got {_yaml_kind(detail['input'])}"
+        return f"expected a list, got {_yaml_kind(detail['input'])}", ""
     message = detail["msg"]
     for noise in ("Value error, ", "Assertion failed, "):
         message = message.removeprefix(noise)
-    return message
+    return message, ""
 
 
 def _yaml_kind(value: Any) -> str:
@@ -55,18 +57,18 @@ def _yaml_kind(value: Any) -> str:
     return f"a {type(value).__name__}"
 
 
-def _unknown_key(root: type[BaseModel], loc: Loc) -> str:
+def _unknown_key(root: type[BaseModel], loc: Loc) -> tuple[str, str]:
     key = str(loc[-1])
     allowed = _allowed_keys(root, loc[:-1])
     if allowed is None:
-        return f"unknown key {key!r}"
+        return f"unknown key {key!r}", ""
     is_rule = len(loc) >= 2 and loc[-2] in _RULE_SECTIONS
     close = difflib.get_close_matches(key, allowed, n=1)
     hint = f" (did you mean {close[0]!r}?)" if close else ""
     listing = ", ".join(allowed) or "none"
     if is_rule:
-        return f"unknown rule {key!r}{hint}; known rules: {listing}"
-    return f"unknown key {key!r}{hint}; allowed keys: {listing}"
+        return f"unknown rule {key!r}{hint}", f"known rules: {listing}"
+    return f"unknown key {key!r}{hint}", f"allowed keys: {listing}"
 
 
 def _allowed_keys(root: type[BaseModel], loc: Loc) -> list[str] | None:

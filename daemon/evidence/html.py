@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from html import escape
 
-from daemon.evidence.report import Report, Row
+from daemon.evidence.report import RULE_DISABLED, STATUSES, Header, Report, Row
 
 _CSS = """
 body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;margin:2em;color:#1d2733}
@@ -15,7 +15,9 @@ table{border-collapse:collapse;width:100%;font-size:.85em}
 th,td{border:1px solid #c8d0d8;padding:4px 6px;text-align:left;vertical-align:top}
 th{background:#eef2f5}td.evidence{font-family:monospace;word-break:break-all}
 .compliant{color:#16632e}.violation{color:#a4161a;font-weight:bold}
-.error{color:#8a5a00;font-weight:bold}.not-applicable{color:#6b7785}
+.error{color:#8a5a00;font-weight:bold}.not-applicable,.not-evaluated{color:#6b7785}
+dl.header{display:grid;grid-template-columns:max-content auto;gap:2px 1em;font-size:.9em}
+dl.header dt{font-weight:bold}dl.header dd{margin:0;font-family:monospace}
 .legend span{display:inline-block;margin-right:1.5em}
 """
 _BAR_HEIGHT, _GAP, _LABEL_WIDTH, _CHART_WIDTH = 18, 8, 230, 420
@@ -31,6 +33,7 @@ def to_html(report: Report) -> str:
         f"<p>Generated {escape(report.generated_at)} from a read-only pass over "
         f"{len(report.apps)} applications and {len(report.controls)} controls."
         f"{' Finding history from AWS Security Hub.' if report.security_hub else ''}</p>",
+        _header(report.header),
         "<h2>Compliant vs not, per control</h2>",
         _chart(report),
         _controls_table(report),
@@ -44,6 +47,25 @@ def to_html(report: Report) -> str:
         parts.append("</section>")
     parts.append("</body></html>")
     return "\n".join(parts)
+
+
+def _header(header: Header) -> str:
+    """The scope and provenance of the report, as a definition list (also for machine checks:
+    each value carries data-field)."""
+    fields = (
+        ("generated_at", "generated at", header.generated_at),
+        ("tool_version", "tool version", f"flink-remediator {header.tool_version}"),
+        ("config_file", "config file", header.config_file),
+        ("config_sha256", "config sha256", header.config_sha256),
+        ("accounts", "accounts", ", ".join(header.accounts)),
+        ("regions", "Regions", ", ".join(header.regions)),
+        ("caller_arn", "read as (STS GetCallerIdentity)", header.caller_arn or "unknown"),
+    )
+    items = "".join(
+        f'<dt>{escape(label)}</dt><dd data-field="{name}">{escape(value)}</dd>'
+        for name, label, value in fields
+    )
+    return f'<dl class="header">{items}</dl>'
 
 
 def _chart(report: Report) -> str:
@@ -83,21 +105,23 @@ def _chart(report: Report) -> str:
     legend_y = rows * (_BAR_HEIGHT + _GAP) + 15
     svg.append(
         f'<text x="{_LABEL_WIDTH}" y="{legend_y}" font-size="12">green: compliant, red: '
-        "violation or error (not applicable not drawn)</text></svg>"
+        "violation or error (not applicable, not evaluated: not drawn)</text></svg>"
     )
     return "".join(svg)
 
 
 def _controls_table(report: Report) -> str:
     head = "<tr><th>control</th><th>what it checks</th><th>framework references</th>"
-    head += "".join(f"<th>{s}</th>" for s in ("compliant", "violation", "not applicable", "error"))
+    head += "".join(f"<th>{s}</th>" for s in STATUSES)
     body = []
     for c in report.controls:
         counts = report.counts[c.id]
-        cells = "".join(f"<td>{counts[s]}</td>" for s in counts)
+        cells = "".join(f"<td>{counts[s]}</td>" for s in STATUSES)
+        summary = c.summary if c.evaluated else f"{c.summary} (not evaluated: {RULE_DISABLED})"
         body.append(
-            f"<tr><td>{escape(c.id)}</td><td>{escape(c.summary)}</td>"
-            f"<td>{escape('; '.join(c.references))}</td>{cells}</tr>"
+            f'<tr class="control" data-control="{escape(c.id)}" '
+            f'data-evaluated="{str(c.evaluated).lower()}"><td>{escape(c.id)}</td>'
+            f"<td>{escape(summary)}</td><td>{escape('; '.join(c.references))}</td>{cells}</tr>"
         )
     return f"<table>{head}</tr>{''.join(body)}</table>"
 

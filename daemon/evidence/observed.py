@@ -1,4 +1,5 @@
-"""The evidence a compliant row shows: the part of DescribeApplication a control is about.
+"""The evidence a compliant row shows: the part of DescribeApplication a control is about (the
+tags read, for `required_tags`), and why a control does not concern an application at all.
 
 Only the simple cases: a rule whose facts live elsewhere (role documents, route tables) shows
 the resource it checked. Keyed by rule id; a rule missing here shows no detail.
@@ -92,6 +93,24 @@ EXTRACTORS: Mapping[str, Callable[[Detail], str]] = {
 }
 
 
-def evidence_from_detail(rule: str, detail: Detail) -> str:
+def evidence_from_detail(rule: str, detail: Detail, tags: Mapping[str, str] | None = None) -> str:
+    if rule == "required_tags":
+        shown = "; ".join(f"{k}={v}" for k, v in sorted((tags or {}).items()))
+        return f"tags {shown}" if shown else "no tags"
     extract = EXTRACTORS.get(rule)
     return extract(detail) if extract and detail else ""
+
+
+def not_applicable(rule: str, detail: Detail) -> str:
+    """Why control `rule` does not concern this application ("" when it does)."""
+    from remediations import RULES
+
+    if not detail:
+        return ""
+    checked = RULES.get(rule)
+    if checked is not None and not checked.applies(detail):
+        kind = detail.get("RuntimeEnvironment") or "this application"
+        return f"the rule does not cover {kind} applications"
+    if rule == "vpc_public_route" and not _config(detail).get("VpcConfigurationDescriptions"):
+        return "no VPC configuration: the application has no subnets that could route"
+    return ""

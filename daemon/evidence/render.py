@@ -1,4 +1,5 @@
-"""The report as JSON (format_version 1, fields only ever added) or CSV (RFC 4180)."""
+"""The report as JSON (format_version 1, fields only ever added) or CSV (RFC 4180; the header's
+fields repeated on every row, as the last columns, so that any row stands on its own)."""
 
 from __future__ import annotations
 
@@ -26,6 +27,12 @@ CSV_COLUMNS = (
     "drift_by",
     "fixed_at",
     "fixed_by",
+    "generated_at",
+    "tool_version",
+    "config_sha256",
+    "caller_arn",
+    "scope_accounts",
+    "scope_regions",
 )
 
 
@@ -33,12 +40,14 @@ def to_json(report: Report) -> str:
     doc: dict[str, Any] = {
         "format_version": FORMAT_VERSION,
         "generated_at": report.generated_at,
+        "header": report.header.as_json(),
         "security_hub": report.security_hub,
         "controls": [
             {
                 "id": c.id,
                 "summary": c.summary,
                 "references": list(c.references),
+                "evaluated": c.evaluated,
                 "counts": dict(report.counts.get(c.id, {})),
             }
             for c in report.controls
@@ -72,6 +81,9 @@ def to_csv(report: Report) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
     writer.writerow(CSV_COLUMNS)
+    h = report.header
+    accounts, regions = " ".join(h.accounts), " ".join(h.regions)
+    scope = (h.generated_at, h.tool_version, h.config_sha256, h.caller_arn, accounts, regions)
     for row in report.rows:
         f = row.finding
         writer.writerow(
@@ -92,6 +104,7 @@ def to_csv(report: Report) -> str:
                 f.drift_by if f else "",
                 f.fixed_at if f else "",
                 f.fixed_by if f else "",
+                *scope,
             )
         )
     return out.getvalue()

@@ -1,9 +1,13 @@
 """The audit report: one row per application and control (rule), built from a dry-run pass.
 
-Status: `compliant`, `violation`, `not applicable` (the rule is off for this application, or
-the application is opted out), `error` (the application could not be read). Evidence is what
-was read: the drift's current and desired values, or for compliant rows the relevant part of
-DescribeApplication where that is simple.
+Status: `compliant`, `violation`, `not applicable` (the control does not concern this
+application: no VPC for `vpc_public_route`, an application kind the rule does not cover),
+`not evaluated` (the rule is disabled, for every application or by an override for this one,
+or the application is opted out or was busy), `error` (the application could not be read).
+Evidence is what was read: the drift's current and desired values, or for compliant rows the
+relevant part of DescribeApplication (or the tags observed).
+A header says what the report covers and from what: tool version, the config file's digest,
+the accounts and Regions, the caller identity and the time.
 """
 
 from __future__ import annotations
@@ -14,14 +18,21 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from daemon.evidence.history import FindingHistory
-from daemon.evidence.observed import evidence_from_detail
+from daemon.evidence.observed import evidence_from_detail, not_applicable
 from daemon.reconcile.reconciler import ReconcileResult
 from daemon.reconcile.verdicts import Verdict
 from daemon.state import AppRef
 
 FORMAT_VERSION = 1
-Status = Literal["compliant", "violation", "not applicable", "error"]
-STATUSES: tuple[Status, ...] = ("compliant", "violation", "not applicable", "error")
+Status = Literal["compliant", "violation", "not applicable", "not evaluated", "error"]
+STATUSES: tuple[Status, ...] = (
+    "compliant",
+    "violation",
+    "not applicable",
+    "not evaluated",
+    "error",
+)
+RULE_DISABLED = "rule disabled"
 
 
 @dataclass(frozen=True)
@@ -29,6 +40,31 @@ class Control:
     id: str
     summary: str
     references: tuple[str, ...] = ()
+    evaluated: bool = True  # False: mapped to references but disabled everywhere
+
+
+@dataclass(frozen=True)
+class Header:
+    """What the report covers and from what, for an auditor to reproduce it."""
+
+    generated_at: str
+    tool_version: str = ""
+    config_file: str = ""
+    config_sha256: str = ""
+    accounts: tuple[str, ...] = ()
+    regions: tuple[str, ...] = ()
+    caller_arn: str = ""
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "generated_at": self.generated_at,
+            "tool_version": self.tool_version,
+            "config_file": self.config_file,
+            "config_sha256": self.config_sha256,
+            "accounts": list(self.accounts),
+            "regions": list(self.regions),
+            "caller_arn": self.caller_arn,
+        }
 
 
 @dataclass(frozen=True)
@@ -43,12 +79,16 @@ class Row:
 
 @dataclass(frozen=True)
 class Report:
-    generated_at: str
+    header: Header
     controls: tuple[Control, ...]
     apps: tuple[AppRef, ...]
     rows: tuple[Row, ...]
     security_hub: bool = False
     counts: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
+
+    @property
+    def generated_at(self) -> str:
+        return self.header.generated_at
 
     def rows_of(self, app: AppRef) -> tuple[Row, ...]:
         return tuple(r for r in self.rows if r.app == app)
@@ -58,14 +98,17 @@ def build_report(
     results: Sequence[ReconcileResult],
     verdicts: Iterable[Verdict],
     controls: Sequence[Control],
-    generated_at: str,
+    header: Header,
     history: Mapping[tuple[str, str], FindingHistory] | None = None,
+    tags: Mapping[AppRef, Mapping[str, str]] | None = None,
 ) -> Report:
+    """`tags`: the tags read of each application (evidence of a compliant required_tags)."""
     by_key = {(v.app, v.rule): v for v in verdicts}
     rows = []
     for result in results:
+        app_tags = (tags or {}).get(result.app, {})
         for control in controls:
-            row = _row(result, control, by_key.get((result.app, control.id)))
+            row = _row(result, control, by_key.get((result.app, control.id)), app_tags)
             finding = (history or {}).get((result.app.arn, control.id))
             rows.append(Row(row.app, control, row.status, row.evidence, row.message, finding))
     counts: dict[str, Mapping[str, int]] = {
@@ -73,7 +116,7 @@ def build_report(
         for c in controls
     }
     return Report(
-        generated_at,
+        header,
         tuple(controls),
         tuple(r.app for r in results),
         tuple(rows),
@@ -82,21 +125,29 @@ def build_report(
     )
 
 
-def _row(result: ReconcileResult, control: Control, verdict: Verdict | None) -> Row:
+def _row(
+    result: ReconcileResult, control: Control, verdict: Verdict | None, tags: Mapping[str, str]
+) -> Row:
     app = result.app
-    if result.result == "skipped":
-        return Row(app, control, "not applicable", "", result.error or "skipped")
+    if not control.evaluated:
+        return Row(app, control, "not evaluated", "", RULE_DISABLED)
+    if result.result == "skipped":  # opted out by tag, or busy
+        return Row(app, control, "not evaluated", "", result.error or "skipped")
     if verdict is None:
         if result.result in ("error", "gone"):
             return Row(app, control, "error", "", result.error or result.result)
-        return Row(app, control, "not applicable", "", "rule not enabled for this application")
+        return Row(app, control, "not evaluated", "", f"{RULE_DISABLED} for this application")
+    why_not = not_applicable(control.id, result.detail or {})
+    if why_not and not verdict.drifts:
+        return Row(app, control, "not applicable", "", why_not)
     if verdict.violated:
         evidence = "; ".join(
             f"{d.field}: {_value(d.current)} (desired {_value(d.desired)})" for d in verdict.drifts
         )
         message = "; ".join(d.message for d in verdict.drifts)
         return Row(app, control, "violation", evidence, message)
-    return Row(app, control, "compliant", evidence_from_detail(control.id, result.detail or {}))
+    evidence = evidence_from_detail(control.id, result.detail or {}, tags)
+    return Row(app, control, "compliant", evidence)
 
 
 def _value(value: Any) -> str:

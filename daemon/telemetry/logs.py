@@ -2,8 +2,10 @@
 
 Logs go to stderr so that stdout stays clean for machine output (`plan --output json`).
 JSON lines carry every key, unchanged. Console lines are for a person watching `make run`:
-time, event, then app, rule and outcome first; ids and ARNs the JSON already has left out;
-long values cut; and the per-application "nothing to do" lines of a sweep dropped.
+time, event, then app, rule and outcome first; keys the JSON already has that repeat on every
+line left out; long values shortened, but never inside an ARN or id, and a before/after pair
+around where the two differ (daemon/telemetry/console_values.py); and the per-application
+"nothing to do" lines of a sweep dropped.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from datetime import datetime
 from typing import Any, Literal
 
 import structlog
+
+from daemon.telemetry.console_values import short, short_pair
 
 LogFormat = Literal["auto", "json", "console"]
 
@@ -36,8 +40,9 @@ CONSOLE_HIDDEN = frozenset(
     {"app_arn", "account", "region", "api_calls", "identity", "logger", "message_id", "event_id"}
     | {"message", "resource", "seconds", "queue_url", "attempt_id", "aws_request_ids"}
 )
-CONSOLE_VALUE_CHARS = 48  # values beyond it are cut, except names that must stay whole
 CONSOLE_WHOLE = frozenset({"app", "rule", "field", "outcome", "result", "event_name", "error"})
+# Shown as a pair, shortened around their difference.
+CONSOLE_PAIRS = (("before", "after"), ("current", "desired"))
 # Console lines not shown at all: the echo of the daemon's own calls, and every healthy app
 # of every sweep (both are counted in /metrics and present in the JSON log).
 CONSOLE_DROPPED = {
@@ -96,19 +101,11 @@ def short_console_fields(
     }
     first = {k: event.pop(k) for k in CONSOLE_FIRST if k in event}
     rest = {k: v for k, v in event.items() if k not in CONSOLE_HIDDEN}
-    fields = {**first, **rest}
-    return {**head, **{k: v if k in CONSOLE_WHOLE else _short(v) for k, v in fields.items()}}
-
-
-def _short(value: Any) -> Any:
-    if isinstance(value, bool | int | float) or value is None:
-        return value
-    text = value if isinstance(value, str) else repr(value)
-    if text.startswith("arn:"):
-        text = text.rsplit(":", 1)[-1]  # arn:aws:iam::123456789012:user/alice -> user/alice
-    if len(text) <= CONSOLE_VALUE_CHARS:
-        return text
-    return text[: CONSOLE_VALUE_CHARS - 1] + "…"
+    fields = {k: v if k in CONSOLE_WHOLE else short(v) for k, v in {**first, **rest}.items()}
+    for one, other in CONSOLE_PAIRS:
+        if one in first and other in first:
+            fields[one], fields[other] = short_pair(first[one], first[other])
+    return {**head, **fields}
 
 
 class _CurrentStderr:

@@ -4,8 +4,10 @@ renderings an auditor can open (the HTML parsed, the CSV read back)."""
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
+from datetime import datetime
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -14,6 +16,7 @@ import pytest
 import yaml
 
 from daemon.cli import main
+from daemon.version import package_version
 from sandbox.demo import DEMO_APPS
 from sandbox.server import Sandbox
 from tests.e2e.configs import write_config
@@ -165,3 +168,91 @@ def test_report_shows_the_finding_history_from_security_hub(
     untouched = rows[("payments-enricher", "cloudwatch_logging")]["finding"]
     assert untouched["status"] == "PASSED" and untouched["resolution"] == "compliant"
     assert all(r["finding"] for r in rows.values()), "every (app, control) has a finding"
+
+
+def auditor_config(tmp_path: Path) -> Path:
+    """vpc_public_route and required_tags on, encryption mapped to references but disabled."""
+    enabled = ("cloudwatch_logging", "vpc_public_route", "required_tags")
+    tags: dict[str, object] = {"tags": {"team": {"allowed": ["payments"]}}}
+    path = write_config(tmp_path / "c.yaml", enabled=enabled, required_tags=tags)
+    doc = yaml.safe_load(path.read_text())
+    doc["controls"] = {"encryption": ["PCI DSS 3.5"], "vpc_public_route": ["PCI DSS 1.4"]}
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    return path
+
+
+def test_the_header_says_what_was_covered_and_from_what(
+    demo: dict[str, Any], fresh_sandbox: Sandbox, tmp_path: Path, capsys: Any
+) -> None:
+    config = auditor_config(tmp_path)
+    code, out = run(capsys, "report", "--config", str(config), "--format", "json")
+    assert code == 0
+    header = json.loads(out)["header"]
+    assert header["tool_version"] == package_version() != ""
+    assert header["config_sha256"] == hashlib.sha256(config.read_bytes()).hexdigest()
+    assert header["config_file"] == str(config.absolute())
+    assert header["accounts"] == [fresh_sandbox.account_id]
+    assert header["regions"] == ["eu-west-1"]
+    assert header["caller_arn"] == demo["principals"]["daemon"]["arn"]  # GetCallerIdentity
+    assert datetime.fromisoformat(header["generated_at"]).tzinfo is not None
+
+
+def test_disabled_no_vpc_and_tags_rows_are_told_apart_in_every_format(
+    demo: dict[str, Any], fresh_sandbox: Sandbox, tmp_path: Path, capsys: Any
+) -> None:
+    config = str(auditor_config(tmp_path))
+    code, out = run(capsys, "report", "--config", config, "--format", "json")
+    assert code == 0
+    doc = json.loads(out)
+    controls = {c["id"]: c for c in doc["controls"]}
+    assert controls["encryption"]["evaluated"] is False  # disabled, but still a control
+    assert controls["encryption"]["counts"]["not evaluated"] == len(DEMO_APPS)
+    rows = {(a["name"], r["control"]): r for a in doc["applications"] for r in a["controls"]}
+    in_vpc = {app.name for app in DEMO_APPS if app.in_private_subnet}
+    assert in_vpc and len(in_vpc) < len(DEMO_APPS)
+    for app in DEMO_APPS:
+        disabled = rows[(app.name, "encryption")]
+        assert (disabled["status"], disabled["message"]) == ("not evaluated", "rule disabled")
+        route = rows[(app.name, "vpc_public_route")]
+        if app.name in in_vpc:
+            assert route["status"] == "compliant" and "subnets subnet-" in route["evidence"]
+        else:
+            assert route["status"] == "not applicable"
+            assert route["message"].startswith("no VPC configuration")
+        tagged = rows[(app.name, "required_tags")]
+        assert (tagged["status"], tagged["evidence"]) == ("compliant", "tags team=payments")
+    assert controls["vpc_public_route"]["counts"]["not applicable"] == len(DEMO_APPS) - len(in_vpc)
+    assert controls["vpc_public_route"]["counts"]["compliant"] == len(in_vpc)
+
+    code, out = run(capsys, "report", "--config", config, "--format", "csv")
+    csv_rows = list(csv.DictReader(io.StringIO(out)))
+    statuses = {(r["application"], r["control"]): r["status"] for r in csv_rows}
+    assert statuses == {key: row["status"] for key, row in rows.items()}
+    assert {r["caller_arn"] for r in csv_rows} == {demo["principals"]["daemon"]["arn"]}
+    assert {r["config_sha256"] for r in csv_rows} == {doc["header"]["config_sha256"]}
+
+    html = tmp_path / "report.html"
+    code, _ = run(capsys, "report", "--config", config, "--output", str(html))
+    page = _Page()
+    page.feed(html.read_text(encoding="utf-8"))
+    assert sorted(page.rows) == sorted((c, r["status"]) for (_, c), r in rows.items())
+    text = html.read_text(encoding="utf-8")
+    assert f'data-field="config_sha256">{doc["header"]["config_sha256"]}<' in text
+    assert 'data-control="encryption" data-evaluated="false"' in text
+    assert "(not evaluated: rule disabled)" in text
+
+
+def test_a_report_written_to_a_file_says_where(
+    demo: dict[str, Any], fresh_sandbox: Sandbox, tmp_path: Path, capsys: Any
+) -> None:
+    out = tmp_path / "controls.csv"
+    capsys.readouterr()
+    argv = ["report", "--config", str(config_file(tmp_path)), "--format", "csv"]
+    assert main([*argv, "--output", str(out)]) == 0
+    std = capsys.readouterr()
+    assert std.out == ""
+    assert std.err.strip().splitlines()[-1] == (
+        f"report: wrote CSV to {out.absolute()} ({len(DEMO_APPS)} applications, "
+        f"{len(ENABLED)} controls)"
+    )
+    assert out.read_text().startswith("account,region,application,")

@@ -35,9 +35,9 @@ def test_console_line_leads_with_event_app_rule_outcome(capsys: pytest.CaptureFi
         "rule=cloudwatch_logging",
         "outcome=applied",
     ]
-    assert "actor=user/alice" in line
-    assert "message_id" not in line and "123456789012" not in line
-    assert "x" * 48 not in line and len(line) < 200  # the JSON log has the whole value
+    assert "actor=arn:aws:iam::123456789012:user/alice" in line  # ARNs are never cut
+    assert "message_id" not in line and "app_arn" not in line
+    assert "x" * 48 not in line and len(line) < 220  # the JSON log has the whole value
 
 
 def test_console_leaves_out_healthy_apps_and_own_echoes(capsys: pytest.CaptureFixture[str]) -> None:

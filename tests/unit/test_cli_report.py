@@ -17,7 +17,7 @@ from daemon.apply import audit
 from daemon.apply.executor import ActionOutcome
 from daemon.commands import exits
 from daemon.commands.interrupts import Interrupts
-from daemon.commands.passes import PassResult, run_pass, select
+from daemon.commands.passes import PassResult, run_pass, select, unmatched_message
 from daemon.commands.plan_apply import _report
 from daemon.commands.plan_file import PlanFileError, load_plan
 from daemon.reconcile.reconciler import ReconcileResult
@@ -165,6 +165,21 @@ def test_app_selection_by_name_or_glob_reports_patterns_matching_nothing() -> No
     assert [a.name for a in chosen] == ["fraud-scorer", "payments-enricher", "payments-ledger"]
     assert unmatched == ["fraud-scrorer"]
     assert select(apps, [])[0] == sorted(apps)
+
+
+def test_an_unmatched_app_pattern_names_the_closest_apps_or_lists_them() -> None:
+    apps = [AppRef("1", "r", n) for n in ("payments-enricher", "payments-ledger", "fraud-scorer")]
+    where = "the configured accounts and Regions"
+    typo = unmatched_message(["fraud-scrorer"], apps, where)
+    assert typo == "--app: no application matches 'fraud-scrorer' (did you mean fraud-scorer?)"
+    nothing = unmatched_message(["nomatch*"], apps, where)
+    assert nothing == (
+        "--app: no application matches 'nomatch*'; the configured accounts and Regions hold 3 "
+        "applications: fraud-scorer, payments-enricher, payments-ledger"
+    )
+    many = [AppRef("1", "r", f"app-{i:02}") for i in range(25)]
+    assert unmatched_message(["zzz"], many, where).endswith("app-09 ...")
+    assert unmatched_message(["x"], [], where).endswith("hold 0 applications")
 
 
 def test_an_interrupted_pass_starts_nothing_new_and_reports_what_was_done() -> None:

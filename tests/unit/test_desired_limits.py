@@ -91,7 +91,10 @@ def test_validate_gives_one_line_per_hostile_file_and_no_traceback(
         timeout=120,  # a hang guard, not a speed check
     )
     assert done.returncode == 1
-    assert "Traceback" not in done.stderr and done.stderr == ""
+    assert (
+        done.stderr
+        == f"error: {len(names)} of {len(names)} files invalid (problems listed above)\n"
+    )
     lines = done.stdout.splitlines()
     assert len(lines) == len(names)
     for name, line in zip(names, lines, strict=True):
@@ -109,7 +112,11 @@ def test_run_exits_1_with_one_line(name: str, hostile_files: dict[str, Path]) ->
     )
     assert done.returncode == 1
     assert "Traceback" not in done.stderr
-    assert_one_line_naming(done.stderr.splitlines(), hostile_files[name], name)
+    lines = done.stderr.splitlines()
+    assert all(line.startswith("error: ") for line in lines), lines
+    assert_one_line_naming(
+        [line.removeprefix("error: ") for line in lines], hostile_files[name], name
+    )
 
 
 def test_hot_reload_of_each_hostile_file_keeps_the_good_config_and_logs_once(
@@ -257,3 +264,24 @@ def test_nesting_just_within_the_limit_is_read() -> None:
     with pytest.raises(ConfigError) as caught:
         parse_config(flow, "f.yaml")
     assert [p.split(": ", 2)[1] for p in caught.value.problems] == ["x"]
+
+
+def test_the_known_rules_are_listed_whole_after_a_long_message() -> None:
+    # The registry's ids make the message longer than the cut for long values: the list of
+    # valid choices is never cut (only the quoted value would be).
+    from remediations import RULES as REGISTERED
+
+    with pytest.raises(ConfigError) as caught:
+        parse_config(HEAD + "rules:\n  execution_role_permisions: {}\n", "f.yaml")
+    (problem,) = caught.value.problems
+    assert "(did you mean 'execution_role_permissions'?); known rules: " in problem
+    assert problem.endswith("known rules: " + ", ".join(REGISTERED))
+    assert "..." not in problem and len(problem) > 300
+
+
+def test_a_huge_unknown_key_is_cut_but_its_choices_are_not() -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_config(HEAD + "defaults:\n  " + "k" * 1000 + ": 1\n", "f.yaml")
+    (problem,) = caught.value.problems
+    assert "... (1,01" in problem  # "unknown key 'kkk...'... (1,0xx characters)"
+    assert problem.endswith("; allowed keys: mode, disruption")

@@ -85,15 +85,18 @@ def test_hub_and_member_need_a_role_to_assume(
 ) -> None:
     path = tmp_path / "c.yaml"
     path.write_text("version: 1\naccounts: ['123456789012']\nregions: [eu-west-1]\n")
-    assert main(["iam-policy", "--config", str(path), "--hub"]) == 1
-    assert "assume_role: needed for --hub/--member" in capsys.readouterr().err
+    assert main(["iam-policy", "--config", str(path), "--hub", "--no-queue"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1
+    assert "assume_role: needed for --hub/--member" in err
+    assert "add a top-level `assume_role: arn:aws:iam::{account}:role/" in err
 
 
 def test_findings_are_imported_by_the_hub_not_the_members(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     config = CONFIG + "evidence: {security_hub: {enabled: true}}\n"
-    hub = policy(tmp_path, capsys, "--hub", config=config)
+    hub = policy(tmp_path, capsys, "--hub", "--no-queue", config=config)
     member = policy(tmp_path, capsys, "--member", config=config)
     imports = [s for s in hub["Statement"] if "securityhub:BatchImportFindings" in s["Action"]]
     assert [s["Resource"] for s in imports] == [
