@@ -218,7 +218,9 @@ def update_application(lookups: Lookups, request: Mapping[str, Any]) -> Change:
         if "CloudWatchLoggingOptionUpdates" in request:
             app = _update_logging(lookups, app, request["CloudWatchLoggingOptionUpdates"])
         if "ServiceExecutionRoleUpdate" in request:
-            role = validation.check_execution_role(lookups, request["ServiceExecutionRoleUpdate"])
+            role = validation.check_execution_role(
+                lookups, request["ServiceExecutionRoleUpdate"], before.arn, before.arn.split(":")[4]
+            )
             app = replace(app, role=role)
         runtime = request.get("RuntimeEnvironmentUpdate")
         if runtime is not None:
