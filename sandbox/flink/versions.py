@@ -1,4 +1,4 @@
-"""ListApplicationVersions, DescribeApplicationVersion and UpdateApplicationMaintenanceConfiguration.
+"""ListApplicationVersions, DescribeApplicationVersion, UpdateApplicationMaintenanceConfiguration.
 
 https://docs.aws.amazon.com/managed-flink/latest/apiv2/API_ListApplicationVersions.html
 "Lists all the versions for the specified application, including versions that were rolled

@@ -249,9 +249,7 @@ def test_a_studio_notebook_has_its_own_shape(
     assert "is not valid for studio, a ZEPPELIN-FLINK-3_0 application" in rejected(flink_section)[1]
 
 
-def test_a_sql_application_has_its_own_shape(
-    flink: Any, aws: Any, fresh_sandbox: Sandbox
-) -> None:
+def test_a_sql_application_has_its_own_shape(flink: Any, aws: Any, fresh_sandbox: Sandbox) -> None:
     sql = {
         "Inputs": [
             {
