@@ -20,7 +20,7 @@ from daemon import errors
 from daemon.apply import audit
 from daemon.apply.merge import merged_call
 from daemon.apply.notify import Notifier
-from daemon.apply.rejections import REJECTION_CODES, culprit
+from daemon.apply.rejections import REJECTION_CODES
 from daemon.aws import Aws
 from daemon.iam_actions import iam_action
 from daemon.state import TRANSITIONAL_STATUSES, Action, AppRef, Call, Cause, Mode, Plan
@@ -150,15 +150,11 @@ class Executor:
     def _without_rejected(
         self, action: Action, exc: errors.AwsError, version: _Version, cause: Cause
     ) -> tuple[ActionOutcome, ...]:
-        """The service rejected a merged UpdateApplication: drop the rule whose field it named
-        (else split the rules in halves) so the other rules' fixes still land."""
+        """The service rejected a merged UpdateApplication: send each half of its rules again
+        (rejections.py: a message is not relied on to name the field), so the rejected rule ends
+        up alone, `failed`, and the other rules' fixes still land."""
         parts = action.parts
-        rejected = culprit(str(exc), [_update_of(p).params for p in parts])
         log.warning("merged_update_rejected", rules=list(action.rules), error=str(exc))
-        if rejected is not None:
-            rest = parts[:rejected] + parts[rejected + 1 :]
-            failed = self._finish(parts[rejected], "failed", cause, str(exc))
-            return (failed, *self._execute_action(_update_only(action, rest), version, cause))
         half = len(parts) // 2
         first = self._execute_action(_update_only(action, parts[:half]), version, cause)
         return first + self._execute_action(_update_only(action, parts[half:]), version, cause)

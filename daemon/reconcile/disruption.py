@@ -10,9 +10,10 @@ restarts it from a snapshot. Tags, IAM, log groups and SNS restart nothing. The 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
+from typing import Any
 
 from daemon.state import Action, AppRef, Call
 from daemon.telemetry import metrics
@@ -36,6 +37,11 @@ RESTARTING_OPERATIONS = frozenset(
     }
 )
 RESTARTS_TEXT = "restarts the running application"
+NO_ROLLBACK_TEXT = (
+    "held: the application has no system rollback; a failed restart would stop it "
+    "(disruption.require_system_rollback)"
+)
+ROLLBACK_UPDATE = "ApplicationSystemRollbackConfigurationUpdate"
 
 
 def call_restarts(call: Call) -> bool:
@@ -47,11 +53,39 @@ def restarts(status: str, calls: Sequence[Call]) -> bool:
     return status == "RUNNING" and any(call_restarts(c) for c in calls)
 
 
-def gate(action: Action, disruption: Disruption | None, now: datetime) -> Action:
-    """The action as it may run at `now`: unchanged, deferred to a window, or alert-only."""
+def rollback_enabled(detail: Mapping[str, Any]) -> bool:
+    """Is system rollback enabled in this DescribeApplication ApplicationDetail?"""
+    configuration = detail.get("ApplicationConfigurationDescription") or {}
+    rollback = configuration.get("ApplicationSystemRollbackConfigurationDescription") or {}
+    return rollback.get("RollbackEnabled") is True
+
+
+def only_enables_rollback(action: Action) -> bool:
+    """Does every restarting call only turn system rollback on (the system_rollback fix)?"""
+    for call in action.calls:
+        if not call_restarts(call):
+            continue
+        update = call.params.get("ApplicationConfigurationUpdate") or {}
+        others = set(call.params) - {"ApplicationName", "ApplicationConfigurationUpdate"}
+        if call.operation != "UpdateApplication" or others or set(update) != {ROLLBACK_UPDATE}:
+            return False
+        if update[ROLLBACK_UPDATE].get("RollbackEnabledUpdate") is not True:
+            return False
+    return True
+
+
+def gate(
+    action: Action, disruption: Disruption | None, now: datetime, has_rollback: bool = True
+) -> Action:
+    """The action as it may run at `now`: unchanged, deferred to a window, or alert-only.
+    `has_rollback`: the application has system rollback enabled."""
     if not action.restarts or action.held is not None or action.mode == "alert":
         return action
-    decision = (disruption or DEFAULT_DISRUPTION).decide(now)
+    settings = disruption or DEFAULT_DISRUPTION
+    unprotected = settings.require_system_rollback and not has_rollback
+    if settings.running != "alert" and unprotected and not only_enables_rollback(action):
+        return replace(action, held="alerted", reason=NO_ROLLBACK_TEXT)
+    decision = settings.decide(now)
     if decision is None:
         return action
     if decision == "alert":

@@ -308,7 +308,7 @@ def _shared_resources(plan: Plan) -> tuple[str, ...]:
 
 def _wrote_tags(outcomes: tuple[ActionOutcome, ...]) -> bool:
     """Did a tag write of ours go out (or may it have)?"""
-    sent = ("applied", "failed", "pending", "rolled_back")
+    sent = ("applied", "failed", "pending", "rolled_back", "stopped")
     return any(
         call.operation in TAG_EVENTS
         for o in outcomes
@@ -332,7 +332,7 @@ def _log_drifts(plan: Plan) -> None:
 def _result(
     app: AppRef, plan: Plan, outcomes: tuple[ActionOutcome, ...], detail: Mapping[str, Any]
 ) -> ReconcileResult:
-    failed = [o for o in outcomes if o.outcome in ("failed", "rolled_back")]
+    failed = [o for o in outcomes if o.outcome in ("failed", "rolled_back", "stopped")]
     delay = POLL_SECONDS if any(o.outcome == "pending" for o in outcomes) else 0.0
     if failed:
         return ReconcileResult(
