@@ -32,7 +32,7 @@ def _family(runtime: str, mode: str, config: Mapping[str, Any]) -> str:
     family = "ZEPPELIN" if runtime.startswith("ZEPPELIN-") else runtime.split("-")[0]
     if (mode == "INTERACTIVE") != (family == "ZEPPELIN"):
         raise invalid(
-            f"ApplicationMode {mode} is not valid with RuntimeEnvironment {runtime}: Studio "
+            f"Application mode {mode} is not valid with runtime {runtime}: Studio "
             "notebooks (ZEPPELIN-FLINK-*) are INTERACTIVE, everything else STREAMING."
         )
     wrong = [] if family == "FLINK" else [s for s in FLINK_SECTIONS if s in config]
@@ -43,7 +43,9 @@ def _family(runtime: str, mode: str, config: Mapping[str, Any]) -> str:
     if family == "SQL" and "VpcConfigurations" in config:
         wrong.append("VpcConfigurations")
     if wrong:
-        raise invalid(f"{', '.join(wrong)} is not valid for a {runtime} application.")
+        raise invalid(
+            f"The configuration is not valid for a {runtime} application: {', '.join(wrong)}."
+        )
     return family
 
 

@@ -246,7 +246,7 @@ def test_a_studio_notebook_has_its_own_shape(
                 "ApplicationSnapshotConfigurationUpdate": {"SnapshotsEnabledUpdate": True}
             },
         )
-    assert "is not valid for studio, a ZEPPELIN-FLINK-3_0 application" in rejected(flink_section)[1]
+    assert "not valid for studio, a ZEPPELIN-FLINK-3_0 application" in rejected(flink_section)[1]
 
 
 def test_a_sql_application_has_its_own_shape(flink: Any, aws: Any, fresh_sandbox: Sandbox) -> None:
@@ -329,3 +329,56 @@ def test_configuration_must_fit_the_kind_of_application(
             ApplicationConfiguration=config,
         )
     assert rejected(excinfo)[0] == "InvalidArgumentException"
+
+
+def _member_names(shape: Any, seen: set[str]) -> set[str]:
+    """Every member name reachable from a botocore shape (request fields, nested)."""
+    names: set[str] = set()
+    if shape.name in seen:
+        return names
+    seen.add(shape.name)
+    for name, member in getattr(shape, "members", {}).items():
+        names.add(name)
+        names |= _member_names(member, seen)
+    if hasattr(shape, "member"):
+        names |= _member_names(shape.member, seen)
+    return names
+
+
+def test_rejections_do_not_start_with_a_request_field(
+    flink: Any, make_app: AppFactory, log_stream: Any
+) -> None:
+    """AWS documents error codes, not texts: nothing may rely on a field name leading them."""
+    model = flink.meta.service_model
+    fields = set()
+    for operation in ("CreateApplication", "UpdateApplication"):
+        fields |= _member_names(model.operation_model(operation).input_shape, set())
+    make_app("m")
+    rejections: list[dict[str, Any]] = [
+        {
+            "ApplicationConfigurationUpdate": {
+                "ApplicationEncryptionConfigurationUpdate": {
+                    "KeyTypeUpdate": "CUSTOMER_MANAGED_KEY",
+                    "KeyIdUpdate": "alias/none",
+                }
+            }
+        },
+        {
+            "CloudWatchLoggingOptionUpdates": [
+                {"CloudWatchLoggingOptionId": "9.9", "LogStreamARNUpdate": "x"}
+            ]
+        },
+        {
+            "ApplicationConfigurationUpdate": {
+                "VpcConfigurationUpdates": [{"VpcConfigurationId": "9.9"}]
+            }
+        },
+        {"ServiceExecutionRoleUpdate": "arn:aws:iam::123456789012:role/none"},
+        {"RuntimeEnvironmentUpdate": "FLINK-1_6"},
+    ]
+    for update in rejections:
+        with pytest.raises(ClientError) as excinfo:
+            flink.update_application(ApplicationName="m", CurrentApplicationVersionId=1, **update)
+        code, message = rejected(excinfo)
+        first = message.replace(":", " ").replace(".", " ").split()[0]
+        assert code == "InvalidArgumentException" and first not in fields, message
