@@ -104,8 +104,9 @@ class Executor:
             return (self._finish(action, "failed", cause, str(error)),)
         if self._dry_run or action.mode == "dry-run":
             return (self._finish(action, "planned", cause),)
-        if version.in_progress is not None and any(c.versioned for c in action.calls):
-            # The service refuses a second change while ours runs; planned again after it.
+        if version.in_progress is not None and any(_refused_while_busy(c) for c in action.calls):
+            # The service refuses a second change (tags included) while ours runs; planned
+            # again after it.
             reason = "waits for the change in progress on the application"
             return (self._finish(action, "skipped", cause, reason, retryable=True),)
         return self._send_action(action, version, cause)
@@ -117,7 +118,7 @@ class Executor:
         trails: list[audit.WriteTrail] = []
         try:
             for call in action.calls:
-                if call.versioned and version.in_progress is not None:
+                if _refused_while_busy(call) and version.in_progress is not None:
                     break  # the rest is planned again once our change has settled
                 trails.append(audit.WriteTrail(action, call, cause))
                 self._send(call, action.app, version, trails[-1])
@@ -209,6 +210,12 @@ class Executor:
         for rule in action.rules:
             metrics.count_remediation(rule, outcome, mode)
         return ActionOutcome(action, outcome, error, retryable, operation_id)
+
+
+def _refused_while_busy(call: Call) -> bool:
+    """Managed Flink refuses its writes (tags too: ResourceInUseException) while the app is in a
+    transitional status such as the UPDATING our own change started."""
+    return call.versioned or call.service == "kinesisanalyticsv2"
 
 
 def _update_of(action: Action) -> Call:

@@ -4,6 +4,7 @@ daemon records `stopped`, counts it for the paging alert and never retries on it
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 from structlog.testing import capture_logs
@@ -11,6 +12,7 @@ from structlog.testing import capture_logs
 from daemon.reconcile.disruption import NO_ROLLBACK_TEXT
 from daemon.reconcile.outcomes import FollowUps
 from daemon.reconcile.reconciler import EnabledRules
+from daemon.reconcile.report import render_text
 from daemon.state import Cause
 from remediations.checkpointing import Checkpointing
 from remediations.checkpointing import Settings as CheckpointSettings
@@ -62,6 +64,9 @@ def test_by_default_a_restarting_fix_waits_until_system_rollback_is_on(h: Harnes
     assert by_rule[("checkpointing",)].outcome == "alerted"
     assert by_rule[("checkpointing",)].error == NO_ROLLBACK_TEXT
     assert by_rule[("system_rollback",)].outcome == "pending"  # the way out is not held
+    text = io.StringIO()
+    render_text([first], text, dry_run=False)
+    assert NO_ROLLBACK_TEXT in text.getvalue()  # plan says why
     sent = h.recorded_calls(operation="UpdateApplication")
     assert len(sent) == 1
     seen: list[tuple[tuple[str, ...], str]] = []
