@@ -24,6 +24,7 @@ from tests.clock import FakeClock
 from tests.contract.harness import Harness
 from tests.e2e.test_safe_remediation import (
     FRIDAY_NOON,
+    NO_CHECKPOINTS,
     TRANSITION,
     Wall,
     advance,
@@ -36,15 +37,9 @@ from tests.e2e.test_safe_remediation import (
 )
 
 __all__ = ["h"]  # the fixture
+# Checkpointing off (a restarting fix to make), system rollback off.
 UNPROTECTED: dict[str, Any] = {
-    "FlinkApplicationConfiguration": {
-        "CheckpointConfiguration": {
-            "ConfigurationType": "CUSTOM",
-            "CheckpointingEnabled": False,
-            "CheckpointInterval": 60_000,
-            "MinPauseBetweenCheckpoints": 5_000,
-        }
-    },
+    k: v for k, v in NO_CHECKPOINTS.items() if k != "ApplicationSystemRollbackConfiguration"
 }
 ALLOW = Disruption(running="allow")
 
