@@ -16,9 +16,18 @@ Result = Literal["in_sync", "drift", "fixed", "skipped", "gone", "error"]
 Next = Literal["done", "retry", "terminal"]
 # What happened to one remediation action.
 # pending: a restarting change was accepted and is being followed; deferred: waits for a
-# disruption window; rolled_back: the service undid the change (system rollback).
+# disruption window; rolled_back: the service undid the change (system rollback); stopped: a
+# restarting change failed and left the RUNNING application READY (its job stopped).
 Outcome = Literal[
-    "applied", "planned", "failed", "skipped", "alerted", "pending", "deferred", "rolled_back"
+    "applied",
+    "planned",
+    "failed",
+    "skipped",
+    "alerted",
+    "pending",
+    "deferred",
+    "rolled_back",
+    "stopped",
 ]
 
 TRIGGERS: tuple[Trigger, ...] = get_args(Trigger)

@@ -5,6 +5,14 @@ snapshot. `running` says what to do with such a fix: `allow` (make it at once), 
 inside one of `windows`, else defer it to the next opening) or `alert` (never: report only).
 READY applications and fixes that restart nothing (tags, IAM, log groups) are always made.
 
+`require_system_rollback` (default true): with `allow` or `window`, a restarting fix is made only
+on an application with system rollback enabled. Without it, a restart that fails leaves the
+application READY, its job stopped (AWS: "If this autorollback fails or you have not opted in
+..., your application will be placed into the READY state",
+https://docs.aws.amazon.com/managed-flink/latest/java/troubleshooting-system-rollback.html).
+The one fix exempt is the one that only enables system rollback (the `system_rollback` rule's):
+it is the way out of the requirement, and still waits for `allow`/`window`.
+
 A window is one weekly range in a time zone: `"Sat 02:00-05:00 Europe/London"`; an end at or
 before the start runs past midnight into the next day (`"Sun 23:00-01:00 UTC"`).
 """
@@ -102,6 +110,11 @@ class Disruption(BaseModel):
     windows: tuple[WindowText, ...] = Field(
         default=(),
         description="Weekly ranges with a time zone, e.g. 'Sat 02:00-05:00 Europe/London'.",
+    )
+    require_system_rollback: bool = Field(
+        default=True,
+        description="Make restarting fixes only on applications with system rollback enabled "
+        "(a failed restart without it stops the job).",
     )
 
     @model_validator(mode="after")

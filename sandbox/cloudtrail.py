@@ -31,6 +31,10 @@ WATCHED: dict[str, tuple[str, str, str, frozenset[str]]] = {
                 "DeleteApplicationVpcConfiguration",
                 "StartApplication",
                 "StopApplication",
+                "RollbackApplication",
+                "CreateApplicationSnapshot",
+                "DeleteApplicationSnapshot",
+                "UpdateApplicationMaintenanceConfiguration",
                 "TagResource",
                 "UntagResource",
             }

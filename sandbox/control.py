@@ -2,13 +2,16 @@
 
 POST /_sandbox/clock               {"advance": S}
 POST /_sandbox/flink/next-update   {"application": N, "outcome": O, "seconds": S[, "region": R]}
-POST /_sandbox/flink/status        {"application": N, "status": ST, "seconds": S[, "region": R]}
+POST /_sandbox/flink/legacy-sql    {"request": CreateApplication request of a SQL-1_0 app}
+POST /_sandbox/flink/status        {"application": N, "status": ST, "seconds": S[, "region": R]
+                                    [, "parallelism": P (AUTOSCALING's end; default doubled)]}
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from sandbox.flink import create
 from sandbox.flink.errors import FlinkApiError
 from sandbox.middleware import SandboxMiddleware
 
@@ -40,14 +43,20 @@ def handle(
                 _number(settings, "seconds"),
             )
             return 200, {}
+        if route == ("POST", "/_sandbox/flink/legacy-sql"):
+            # A SQL-1_0 app made before AWS stopped accepting them (CreateApplication refuses).
+            app = create.new_application(backend, dict(settings.get("request") or {}), True)
+            return 200, {"application": app.name, "status": app.status}
         if route == ("POST", "/_sandbox/flink/status"):
+            scaled = settings.get("parallelism")
             app = backend.hold_status(
                 str(settings.get("application")),
                 str(settings.get("status")),
                 _number(settings, "seconds"),
+                None if scaled is None else int(scaled),
             )
             return 200, {"application": app.name, "status": app.status}
-    except ValueError as exc:
+    except (ValueError, KeyError, TypeError) as exc:
         return 400, {"error": str(exc)}
     except FlinkApiError as exc:
         status = 404 if exc.code == "ResourceNotFoundException" else 400

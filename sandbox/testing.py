@@ -182,11 +182,15 @@ def next_update(endpoint_url: str, application: str, outcome: str, seconds: floa
     )
 
 
-def hold_status(endpoint_url: str, application: str, status: str, seconds: float) -> None:
+def hold_status(
+    endpoint_url: str, application: str, status: str, seconds: float, **more: Any
+) -> None:
+    """`more`: e.g. parallelism=4 (CurrentParallelism at the end of AUTOSCALING)."""
     control(
         endpoint_url,
         "/_sandbox/flink/status",
         application=application,
         status=status,
         seconds=seconds,
+        **more,
     )

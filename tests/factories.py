@@ -25,8 +25,10 @@ def flink_detail(
     status: str = "RUNNING",
     version: int = 3,
     runtime: str = "FLINK-1_20",
+    rollback_enabled: bool | None = None,
 ) -> dict[str, Any]:
-    return {
+    """`rollback_enabled`: add ApplicationSystemRollbackConfigurationDescription (None: absent)."""
+    detail: dict[str, Any] = {
         "ApplicationARN": app.arn,
         "ApplicationName": app.name,
         "RuntimeEnvironment": runtime,
@@ -49,6 +51,11 @@ def flink_detail(
             }
         },
     }
+    if rollback_enabled is not None:
+        detail["ApplicationConfigurationDescription"][
+            "ApplicationSystemRollbackConfigurationDescription"
+        ] = {"RollbackEnabled": rollback_enabled}
+    return detail
 
 
 def observed(

@@ -10,7 +10,8 @@ docs/audit.md describes each record and field.
   taken effect anyway (a 5xx or a dropped connection: the reply, not the change, was lost);
 - one outcome record per drift: `remediation_applied` (with AWS request ids), `_planned`,
   `_failed`, `_skipped`, `_pending` (a restarting change accepted, being followed),
-  `_deferred` (waits for a disruption window), `_rolled_back`, `violation_alerted`.
+  `_deferred` (waits for a disruption window), `_rolled_back`, `_stopped_application` (a
+  restarting fix failed and left the running application READY: an incident), `violation_alerted`.
   `confirmed: "state re-read"` on an applied record means the reply was lost and a fresh
   read found the change in place.
 """
@@ -36,6 +37,7 @@ _EVENT_NAMES: dict[Outcome, str] = {
     "pending": "remediation_pending",
     "deferred": "remediation_deferred",
     "rolled_back": "remediation_rolled_back",
+    "stopped": "remediation_stopped_application",
 }
 
 FAILURES: frozenset[Outcome] = frozenset({"failed", "rolled_back"})

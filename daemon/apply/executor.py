@@ -20,7 +20,7 @@ from daemon import errors
 from daemon.apply import audit
 from daemon.apply.merge import merged_call
 from daemon.apply.notify import Notifier
-from daemon.apply.rejections import REJECTION_CODES, culprit
+from daemon.apply.rejections import REJECTION_CODES
 from daemon.aws import Aws
 from daemon.iam_actions import iam_action
 from daemon.state import TRANSITIONAL_STATUSES, Action, AppRef, Call, Cause, Mode, Plan
@@ -104,8 +104,9 @@ class Executor:
             return (self._finish(action, "failed", cause, str(error)),)
         if self._dry_run or action.mode == "dry-run":
             return (self._finish(action, "planned", cause),)
-        if version.in_progress is not None and any(c.versioned for c in action.calls):
-            # The service refuses a second change while ours runs; planned again after it.
+        if version.in_progress is not None and any(_refused_while_busy(c) for c in action.calls):
+            # The service refuses a second change (tags included) while ours runs; planned
+            # again after it.
             reason = "waits for the change in progress on the application"
             return (self._finish(action, "skipped", cause, reason, retryable=True),)
         return self._send_action(action, version, cause)
@@ -117,7 +118,7 @@ class Executor:
         trails: list[audit.WriteTrail] = []
         try:
             for call in action.calls:
-                if call.versioned and version.in_progress is not None:
+                if _refused_while_busy(call) and version.in_progress is not None:
                     break  # the rest is planned again once our change has settled
                 trails.append(audit.WriteTrail(action, call, cause))
                 self._send(call, action.app, version, trails[-1])
@@ -150,15 +151,11 @@ class Executor:
     def _without_rejected(
         self, action: Action, exc: errors.AwsError, version: _Version, cause: Cause
     ) -> tuple[ActionOutcome, ...]:
-        """The service rejected a merged UpdateApplication: drop the rule whose field it named
-        (else split the rules in halves) so the other rules' fixes still land."""
+        """The service rejected a merged UpdateApplication: send each half of its rules again
+        (rejections.py: a message is not relied on to name the field), so the rejected rule ends
+        up alone, `failed`, and the other rules' fixes still land."""
         parts = action.parts
-        rejected = culprit(str(exc), [_update_of(p).params for p in parts])
         log.warning("merged_update_rejected", rules=list(action.rules), error=str(exc))
-        if rejected is not None:
-            rest = parts[:rejected] + parts[rejected + 1 :]
-            failed = self._finish(parts[rejected], "failed", cause, str(exc))
-            return (failed, *self._execute_action(_update_only(action, rest), version, cause))
         half = len(parts) // 2
         first = self._execute_action(_update_only(action, parts[:half]), version, cause)
         return first + self._execute_action(_update_only(action, parts[half:]), version, cause)
@@ -213,6 +210,12 @@ class Executor:
         for rule in action.rules:
             metrics.count_remediation(rule, outcome, mode)
         return ActionOutcome(action, outcome, error, retryable, operation_id)
+
+
+def _refused_while_busy(call: Call) -> bool:
+    """Managed Flink refuses its writes (tags too: ResourceInUseException) while the app is in a
+    transitional status such as the UPDATING our own change started."""
+    return call.versioned or call.service == "kinesisanalyticsv2"
 
 
 def _update_of(action: Action) -> Call:

@@ -1,46 +1,16 @@
-"""Which rule's part of a merged UpdateApplication the service rejected.
+"""Rejections of a merged UpdateApplication, and how the rejected rule is found.
 
-The service names the rejected field at the start of its message, in the shape of the
-application's description (`ApplicationEncryptionConfiguration.KeyId: ...`); the request names
-the same fields with `Update` appended (`ApplicationEncryptionConfigurationUpdate.KeyIdUpdate`).
+AWS documents the error codes of UpdateApplication but not the wording of their messages, and
+does not promise that a message names the rejected field
+(https://docs.aws.amazon.com/managed-flink/latest/apiv2/API_UpdateApplication.html#API_UpdateApplication_Errors).
+So the culprit is found by the request alone: the executor bisects the merged call (each half
+sent on its own, halves of a rejected half again) until the rule whose part is rejected is
+alone; the other rules' parts land.
 """
 
 from __future__ import annotations
-
-from collections.abc import Mapping, Sequence
-from typing import Any
 
 # The request is wrong for this application: sending it again unchanged cannot help.
 REJECTION_CODES = frozenset(
     {"InvalidArgumentException", "InvalidApplicationConfigurationException"}
 )
-
-
-def culprit(message: str, parts: Sequence[Mapping[str, Any]]) -> int | None:
-    """The index of the one part whose fields the message names best, or None."""
-    text = message.split(": ", 2)[-1]
-    named = {_plain(t) for t in text.split(":", 1)[0].strip().split(".") if t}
-    scores = [len(named & _fields(p)) for p in parts]
-    best = max(scores, default=0)
-    if best == 0 or scores.count(best) != 1:
-        return None
-    return scores.index(best)
-
-
-def _plain(name: str) -> str:
-    for suffix in ("Updates", "Update", "Description"):
-        if name.endswith(suffix) and name != suffix:
-            return name[: -len(suffix)]
-    return name
-
-
-def _fields(document: Any) -> set[str]:
-    found: set[str] = set()
-    if isinstance(document, Mapping):
-        for key, value in document.items():
-            found.add(_plain(str(key)))
-            found |= _fields(value)
-    elif isinstance(document, list):
-        for item in document:
-            found |= _fields(item)
-    return found

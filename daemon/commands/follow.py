@@ -76,7 +76,9 @@ def merged(first: ReconcileResult, later: ReconcileResult) -> ReconcileResult:
     if later.plan is None:  # still in progress: the pending changes stay pending
         pending = tuple(o for o in first.outcomes if o.outcome == "pending")
         outcomes = done + later.outcomes + pending
-        failed = [o.error for o in later.outcomes if o.outcome in ("failed", "rolled_back")]
+        failed = [
+            o.error for o in later.outcomes if o.outcome in ("failed", "rolled_back", "stopped")
+        ]
         if later.result == "error" or failed:
             error = later.error or "; ".join(failed)
             return replace(later, result="error", plan=first.plan, outcomes=outcomes, error=error)

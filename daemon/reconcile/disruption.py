@@ -10,10 +10,10 @@ restarts it from a snapshot. Tags, IAM, log groups and SNS restart nothing. The 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Any, Literal
 
 from daemon.state import Action, AppRef, Call
 from daemon.telemetry import metrics
@@ -39,6 +39,11 @@ RESTARTING_OPERATIONS = frozenset(
 RESTARTS_TEXT = "restarts the running application"
 # What to do with a restarting fix: make it now (None), defer it to this opening, or alert.
 Decision = datetime | Literal["alert"] | None
+NO_ROLLBACK_TEXT = (
+    "held: the application has no system rollback; a failed restart would stop it "
+    "(disruption.require_system_rollback)"
+)
+ROLLBACK_UPDATE = "ApplicationSystemRollbackConfigurationUpdate"
 
 
 def call_restarts(call: Call) -> bool:
@@ -50,12 +55,45 @@ def restarts(status: str, calls: Sequence[Call]) -> bool:
     return status == "RUNNING" and any(call_restarts(c) for c in calls)
 
 
-def gate(action: Action, disruption: Disruption | None, now: datetime) -> Action:
-    """The action as it may run at `now`: unchanged, deferred to a window, or alert-only. The
-    settings of the decision are kept on the action (a saved plan checks it still holds)."""
+def rollback_enabled(detail: Mapping[str, Any]) -> bool:
+    """Is system rollback enabled in this DescribeApplication ApplicationDetail?"""
+    configuration = detail.get("ApplicationConfigurationDescription") or {}
+    rollback = configuration.get("ApplicationSystemRollbackConfigurationDescription") or {}
+    return rollback.get("RollbackEnabled") is True
+
+
+def only_enables_rollback(action: Action) -> bool:
+    """Does every restarting call only turn system rollback on (the system_rollback fix)?"""
+    for call in action.calls:
+        if not call_restarts(call):
+            continue
+        update = call.params.get("ApplicationConfigurationUpdate") or {}
+        others = set(call.params) - {"ApplicationName", "ApplicationConfigurationUpdate"}
+        if call.operation != "UpdateApplication" or others or set(update) != {ROLLBACK_UPDATE}:
+            return False
+        if update[ROLLBACK_UPDATE].get("RollbackEnabledUpdate") is not True:
+            return False
+    return True
+
+
+def unprotected(settings: Disruption, has_rollback: bool, action: Action) -> bool:
+    """Would `action` restart an application that a failed restart would leave stopped, where
+    the settings require system rollback? (Its own enabling fix is the way out: never held.)"""
+    required = settings.require_system_rollback and not has_rollback
+    return required and not only_enables_rollback(action)
+
+
+def gate(
+    action: Action, disruption: Disruption | None, now: datetime, has_rollback: bool = True
+) -> Action:
+    """The action as it may run at `now`: unchanged, deferred to a window, or alert-only.
+    `has_rollback`: the application has system rollback enabled. The settings of a window
+    decision are kept on the action (a saved plan checks it still holds)."""
     if not action.restarts or action.held is not None or action.mode == "alert":
         return action
     settings = disruption or DEFAULT_DISRUPTION
+    if settings.running != "alert" and unprotected(settings, has_rollback, action):
+        return replace(action, held="alerted", reason=NO_ROLLBACK_TEXT)
     recorded = settings.model_dump(mode="json")
     action = replace(action, disruption=tuple((rule, recorded) for rule in action.rules))
     decision = settings.decide(now)

@@ -2,7 +2,11 @@
 
 Called first in every reconcile of the app: each pending change is asked about once
 (DescribeApplicationOperation, or the app's status when the reply named no operation). A failed
-one is recorded `failed` or `rolled_back` and backed off; a successful one is returned, for the
+one is recorded `failed` or `rolled_back` and backed off. A restarting one that left the app
+READY is `stopped` (AWS: without system rollback, or when the rollback fails, "your application
+will be placed into the READY state"): the production job is down, an incident: recorded,
+counted for a paging alert, and never retried until someone changes the app or the rule's
+settings. A successful one is returned, for the
 reconcile to record `applied` for the drifts its fresh plan no longer finds (an action of several
 changes may have made only its first: the rest is planned again). One still in progress stays
 pending and the reconcile is retried after a delay. Never waits.
@@ -62,15 +66,23 @@ def settle(
         if status == "applied":
             succeeded.append(change)
             continue
-        outcome: Literal["rolled_back", "failed"] = (
+        outcome: Literal["rolled_back", "failed", "stopped"] = (
             "rolled_back" if status == "rolled_back" else "failed"
         )
+        if action.restarts and detail.get("ApplicationStatus") == "READY":
+            outcome = "stopped"
+            error = f"the application is READY, its job stopped: {error}"
         outcomes.append(
             executor.record(action, outcome, cause, error, operation_id=change.operation_id)
         )
         for rule in action.rules:
-            metrics.count_fix_operation_failed(rule, outcome)
-            backoff = follow_ups.back_off(app, rule, version, settings.get(rule, ""))
+            if outcome == "stopped":
+                metrics.count_fix_stopped_application(rule)
+            else:
+                metrics.count_fix_operation_failed(rule, outcome)
+            backoff = follow_ups.back_off(
+                app, rule, version, settings.get(rule, ""), forever=outcome == "stopped"
+            )
             log.warning(
                 "fix_backed_off",
                 rule=rule,

@@ -7,10 +7,13 @@ The executor remembers the change (`Pending`: its OperationId) and the reconcile
 not hold puts (app, rule) on exponential backoff (1 h doubling to 24 h): its drift is reported,
 not fixed again, so a fix the service keeps undoing does not restart production forever. The
 backoff ends early when someone else changes the app (its version) or the rule's settings.
+A fix that left the running application stopped (`stopped`) is backed off without end: only a
+change to the app or to the rule's settings lets the daemon try again.
 """
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -84,11 +87,15 @@ class FollowUps:
         polls = max((p.polls for p in pending), default=0)
         return min(POLL_SECONDS * float(2 ** min(polls, 4)), MAX_POLL_SECONDS)
 
-    def back_off(self, app: AppRef, rule: str, version: int, settings: str) -> Backoff:
-        """The fix of `rule` on `app` did not hold: no new attempt until the backoff ends."""
+    def back_off(
+        self, app: AppRef, rule: str, version: int, settings: str, forever: bool = False
+    ) -> Backoff:
+        """The fix of `rule` on `app` did not hold: no new attempt until the backoff ends
+        (`forever`: until the app's version or the rule's settings change)."""
         with self._lock:
             before = self._backoff.get((app, rule))
             seconds = self._first if before is None else min(before.seconds * 2, self._max)
+            seconds = math.inf if forever else seconds
             entry = Backoff(self._clock() + seconds, seconds, version, settings)
             self._backoff[(app, rule)] = entry
             return entry

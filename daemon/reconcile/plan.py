@@ -3,8 +3,8 @@
 Several rules that each want UpdateApplication on one application share one call (one version
 bump), so the plan shows one action with several changes. Before merging, each rule's action
 is held when it may not run now (`holds`: the fix budget, a backoff) or when it would restart
-the running application outside what its `disruption` settings allow: a held rule drops out of
-the merged call and the others proceed.
+the running application outside what its `disruption` settings allow (a window, or an app
+without system rollback): a held rule drops out of the merged call and the others proceed.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 from daemon.apply.merge import MergeConflict, deep_merge
-from daemon.reconcile.disruption import gate, restarts
+from daemon.reconcile.disruption import gate, restarts, rollback_enabled
 from daemon.state import Action, Call, Drift, Mode, Observed, Plan
 from remediations.base import AnyRule, RuleSettings
 
@@ -31,6 +31,7 @@ def plan(
     """`now` decides disruption windows; `hold(rule id)`: why that rule's fix must wait, ""
     if it may run (asked only for rules with a fix; the drift is still reported, skipped)."""
     moment = now or datetime.now(UTC)
+    has_rollback = rollback_enabled(observed.detail)
     actions: list[Action] = []
     for rule, settings, mode in rules:
         if not rule.applies(observed.detail):
@@ -51,7 +52,7 @@ def plan(
             reason = hold(rule.id) if hold is not None and mode == "enforce" else ""
             if reason:
                 action = replace(action, held="skipped", reason=reason)
-            actions.append(gate(action, settings.disruption, moment))
+            actions.append(gate(action, settings.disruption, moment, has_rollback))
         else:
             unfixable = drifts
         if unfixable:

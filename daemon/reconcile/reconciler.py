@@ -303,7 +303,7 @@ def _shared_resources(plan: Plan) -> tuple[str, ...]:
 
 def _wrote_tags(outcomes: tuple[ActionOutcome, ...]) -> bool:
     """Did a tag write of ours go out (or may it have)?"""
-    sent = ("applied", "failed", "pending", "rolled_back")
+    sent = ("applied", "failed", "pending", "rolled_back", "stopped")
     return any(
         call.operation in TAG_EVENTS
         for o in outcomes
@@ -335,9 +335,9 @@ def waiting(app: AppRef, settled: Settled, detail: Mapping[str, Any]) -> Reconci
 def result_of(
     app: AppRef, plan: Plan, outcomes: tuple[ActionOutcome, ...], detail: Mapping[str, Any]
 ) -> ReconcileResult:
-    """The result of carrying out `plan`: error if a change failed or was rolled back, retry
-    while one is being applied, fixed, else drift or in sync."""
-    failed = [o for o in outcomes if o.outcome in ("failed", "rolled_back")]
+    """The result of carrying out `plan`: error if a change failed, was rolled back or stopped
+    the application, retry while one is being applied, fixed, else drift or in sync."""
+    failed = [o for o in outcomes if o.outcome in ("failed", "rolled_back", "stopped")]
     delay = POLL_SECONDS if any(o.outcome == "pending" for o in outcomes) else 0.0
     if failed:
         return ReconcileResult(

@@ -37,6 +37,7 @@ _VERBS = {
     "pending": "applying (following the change)",
     "deferred": "deferred",
     "rolled_back": "ROLLED BACK",
+    "stopped": "STOPPED THE APPLICATION",
 }
 
 

@@ -127,6 +127,13 @@ FIX_OPERATIONS_FAILED = Counter(
     ["rule", "outcome"],
     registry=REGISTRY,
 )
+FIX_STOPPED_APPLICATIONS = Counter(
+    f"{PREFIX}_fix_stopped_applications",
+    "Restarting fixes that failed and left the running application READY (its job stopped: "
+    "no system rollback, or the rollback failed), by rule. Never retried automatically.",
+    ["rule"],
+    registry=REGISTRY,
+)
 APPLICATIONS = Gauge(
     f"{PREFIX}_applications",
     "Applications in the inventory, by account and region.",
@@ -263,6 +270,7 @@ def declare_rule(rule: str, mode: Mode) -> None:
     DRIFTS_DETECTED.labels(rule=rule)
     for reverted in FIX_FAILURES:
         FIX_OPERATIONS_FAILED.labels(rule=rule, outcome=reverted)
+    FIX_STOPPED_APPLICATIONS.labels(rule=rule)
     for outcome in OUTCOMES:
         REMEDIATIONS.labels(rule=rule, outcome=outcome, mode=_check(mode, MODES, "mode"))
 
@@ -302,6 +310,11 @@ def set_fix_deferred(app: AppRef, rule: str, deferred: bool) -> None:
 def count_fix_operation_failed(rule: str, outcome: FixFailure) -> None:
     """A fix the service accepted ended rolled back or failed (its operation said so)."""
     FIX_OPERATIONS_FAILED.labels(rule=rule, outcome=_check(outcome, FIX_FAILURES, "outcome")).inc()
+
+
+def count_fix_stopped_application(rule: str) -> None:
+    """A restarting fix failed and the application is READY: its job stopped (an incident)."""
+    FIX_STOPPED_APPLICATIONS.labels(rule=rule).inc()
 
 
 def forget_application(app: AppRef) -> None:

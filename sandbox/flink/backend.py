@@ -27,8 +27,15 @@ class FlinkBackend(AppStore):
             self.get(name)
             self._next[name] = NextUpdate(outcome, float(seconds))
 
-    def hold_status(self, name: str, status: str, seconds: float) -> FlinkApp:
-        """A RUNNING app is in AUTOSCALING or MAINTENANCE for `seconds`, then RUNNING again."""
+    def hold_status(
+        self, name: str, status: str, seconds: float, parallelism: int | None = None
+    ) -> FlinkApp:
+        """A RUNNING app is in AUTOSCALING or MAINTENANCE for `seconds`, then RUNNING again.
+        AUTOSCALING ends with CurrentParallelism `parallelism` (default: doubled, as a ScaleUp
+        does; a ScaleDown never goes below Parallelism), only with AutoScalingEnabled:
+        https://docs.aws.amazon.com/managed-flink/latest/java/how-scaling-auto.html
+        The version id does not change (not documented either way: the less forgiving choice
+        for a client that caches by version)."""
         if status not in lifecycle.INJECTABLE_STATUSES:
             raise invalid(
                 f"status must be one of {sorted(lifecycle.INJECTABLE_STATUSES)}, got {status!r}"
@@ -39,8 +46,10 @@ class FlinkBackend(AppStore):
             app = self.get(name)
             if app.status != "RUNNING":
                 raise in_use(name, app.status)
+            scaled = _scaled(app, parallelism) if status == "AUTOSCALING" else None
+            until = self._clock() + seconds
             held = replace(
-                app, status=status, transition=Transition(self._clock() + seconds, "RUNNING")
+                app, status=status, transition=Transition(until, "RUNNING", parallelism=scaled)
             )
             self._apps[name] = held
             return held
@@ -69,8 +78,9 @@ class FlinkBackend(AppStore):
             return moved, operation_id
 
     def rollback(self, name: str, version: int) -> tuple[FlinkApp, str]:
-        """RollbackApplication: from UPDATING, AUTOSCALING or RUNNING back to the previous
-        version's configuration (ROLLING_BACK, then RUNNING)."""
+        """RollbackApplication: from UPDATING, AUTOSCALING or RUNNING back to the configuration
+        of the last version that ran before the current one (ROLLING_BACK, then RUNNING).
+        https://docs.aws.amazon.com/managed-flink/latest/apiv2/API_RollbackApplication.html"""
         with self._lock:
             app = self.get(name)
             if app.family == "SQL":
@@ -84,7 +94,7 @@ class FlinkBackend(AppStore):
                 raise concurrent(
                     f"Current application version is {app.version}; the request gave {version}."
                 )
-            if app.version - 1 not in self._versions.get(name, {}):
+            if app.last_ran_before(app.version) is None:
                 raise FlinkApiError(
                     "InvalidRequestException",
                     f"Application {name} has no previous version to roll back to.",
@@ -127,3 +137,13 @@ class FlinkBackend(AppStore):
             if abs(app.created - created) >= 1.0:
                 raise invalid("CreateTimestamp does not match the application's creation time.")
             return self._move(name, MUTABLE_STATUSES, "DELETING", "")
+
+
+def _scaled(app: FlinkApp, parallelism: int | None) -> int:
+    current = app.flink.get("ParallelismConfigurationDescription", {})
+    if not current.get("AutoScalingEnabled"):
+        raise invalid(f"Application {app.name} does not have automatic scaling enabled.")
+    target = parallelism if parallelism is not None else 2 * int(current["CurrentParallelism"])
+    if target < int(current.get("Parallelism", 1)):
+        raise invalid(f"parallelism must be at least Parallelism ({current.get('Parallelism')})")
+    return target

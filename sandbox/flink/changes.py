@@ -27,7 +27,7 @@ _LOG_STREAM_ARN = re.compile(
 def check_log_stream(lookups: Lookups, arn: str) -> str:
     match = _LOG_STREAM_ARN.match(arn)
     if match is None:
-        raise invalid(f"LogStreamARN {arn} is not a valid CloudWatch Logs log stream ARN.")
+        raise invalid(f"{arn} is not a valid CloudWatch Logs log stream ARN.")
     if not lookups.log_stream_exists(match["group"], match["stream"]):
         raise invalid(f"Log stream {arn} does not exist.")
     return arn
@@ -79,7 +79,7 @@ def delete_logging(option_id: str) -> Change:
     def change(app: FlinkApp) -> FlinkApp:
         kept = tuple(o for o in app.logging if o.option_id != option_id)
         if len(kept) == len(app.logging):
-            raise invalid(f"CloudWatchLoggingOptionId {option_id} does not exist for {app.name}.")
+            raise invalid(f"Logging option {option_id} does not exist for {app.name}.")
         return replace(app, logging=kept)
 
     return change
@@ -101,7 +101,7 @@ def delete_vpc(config_id: str) -> Change:
     def change(app: FlinkApp) -> FlinkApp:
         kept = tuple(v for v in app.vpcs if v.config_id != config_id)
         if len(kept) == len(app.vpcs):
-            raise invalid(f"VpcConfigurationId {config_id} does not exist for {app.name}.")
+            raise invalid(f"VPC configuration {config_id} does not exist for {app.name}.")
         return replace(app, vpcs=kept)
 
     return change
@@ -112,7 +112,7 @@ def _update_vpcs(lookups: Lookups, app: FlinkApp, updates: list[dict[str, Any]])
     for update in updates:
         current = vpcs.get(update["VpcConfigurationId"])
         if current is None:
-            raise invalid(f"VpcConfigurationId {update['VpcConfigurationId']} does not exist.")
+            raise invalid(f"VPC configuration {update['VpcConfigurationId']} does not exist.")
         vpcs[current.config_id] = vpc_config(
             lookups,
             current.config_id,
@@ -127,7 +127,7 @@ def _update_logging(lookups: Lookups, app: FlinkApp, updates: list[dict[str, Any
     for update in updates:
         option_id = update["CloudWatchLoggingOptionId"]
         if option_id not in options:
-            raise invalid(f"CloudWatchLoggingOptionId {option_id} does not exist.")
+            raise invalid(f"Logging option {option_id} does not exist.")
         if "LogStreamARNUpdate" in update:
             arn = check_log_stream(lookups, update["LogStreamARNUpdate"])
             options[option_id] = LoggingOption(option_id, arn)
@@ -188,7 +188,8 @@ def _check_family(app: FlinkApp, update: Mapping[str, Any]) -> None:
         wrong.append("VpcConfigurationUpdates")
     if wrong:
         raise invalid(
-            f"{', '.join(wrong)} is not valid for {app.name}, a {app.runtime} application."
+            f"The update is not valid for {app.name}, a {app.runtime} application: "
+            f"{', '.join(wrong)}."
         )
 
 
@@ -209,7 +210,7 @@ def update_application(lookups: Lookups, request: Mapping[str, Any]) -> Change:
         "ZeppelinApplicationConfigurationUpdate",
     }
     if unsupported:
-        raise invalid(f"{', '.join(sorted(unsupported))} is not supported by this sandbox.")
+        raise invalid(f"This sandbox does not support {', '.join(sorted(unsupported))}.")
 
     def change(before: FlinkApp) -> FlinkApp:
         configuration = request.get("ApplicationConfigurationUpdate", {})
@@ -218,7 +219,9 @@ def update_application(lookups: Lookups, request: Mapping[str, Any]) -> Change:
         if "CloudWatchLoggingOptionUpdates" in request:
             app = _update_logging(lookups, app, request["CloudWatchLoggingOptionUpdates"])
         if "ServiceExecutionRoleUpdate" in request:
-            role = validation.check_execution_role(lookups, request["ServiceExecutionRoleUpdate"])
+            role = validation.check_execution_role(
+                lookups, request["ServiceExecutionRoleUpdate"], before.arn, before.arn.split(":")[4]
+            )
             app = replace(app, role=role)
         runtime = request.get("RuntimeEnvironmentUpdate")
         if runtime is not None:

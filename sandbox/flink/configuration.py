@@ -114,9 +114,9 @@ def apply_flink_update(current: Mapping[str, Any], update: Mapping[str, Any]) ->
 
 def encryption_description(key_type: str, key_id: str | None) -> dict[str, Any]:
     if key_type == "CUSTOMER_MANAGED_KEY" and not key_id:
-        raise invalid("KeyId is required when KeyType is CUSTOMER_MANAGED_KEY.")
+        raise invalid("A key id is required for a customer managed key.")
     if key_type == "AWS_OWNED_KEY" and key_id:
-        raise invalid("KeyId must not be set when KeyType is AWS_OWNED_KEY.")
+        raise invalid("A key id must not be given with an AWS owned key.")
     result: dict[str, Any] = {"KeyType": key_type}
     if key_id:
         result["KeyId"] = key_id

@@ -13,7 +13,7 @@ from typing import Any
 from sandbox.flink import changes, validation
 from sandbox.flink import configuration as conf
 from sandbox.flink.backend import FlinkBackend, new_token
-from sandbox.flink.errors import invalid
+from sandbox.flink.errors import FlinkApiError, invalid
 from sandbox.flink.model import FlinkApp, LoggingOption
 
 Request = Mapping[str, Any]
@@ -32,7 +32,7 @@ def _family(runtime: str, mode: str, config: Mapping[str, Any]) -> str:
     family = "ZEPPELIN" if runtime.startswith("ZEPPELIN-") else runtime.split("-")[0]
     if (mode == "INTERACTIVE") != (family == "ZEPPELIN"):
         raise invalid(
-            f"ApplicationMode {mode} is not valid with RuntimeEnvironment {runtime}: Studio "
+            f"Application mode {mode} is not valid with runtime {runtime}: Studio "
             "notebooks (ZEPPELIN-FLINK-*) are INTERACTIVE, everything else STREAMING."
         )
     wrong = [] if family == "FLINK" else [s for s in FLINK_SECTIONS if s in config]
@@ -43,7 +43,9 @@ def _family(runtime: str, mode: str, config: Mapping[str, Any]) -> str:
     if family == "SQL" and "VpcConfigurations" in config:
         wrong.append("VpcConfigurations")
     if wrong:
-        raise invalid(f"{', '.join(wrong)} is not valid for a {runtime} application.")
+        raise invalid(
+            f"The configuration is not valid for a {runtime} application: {', '.join(wrong)}."
+        )
     return family
 
 
@@ -101,10 +103,19 @@ def sql_description(request: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def new_application(backend: FlinkBackend, req: Request) -> FlinkApp:
+def new_application(backend: FlinkBackend, req: Request, legacy_sql: bool = False) -> FlinkApp:
+    """`legacy_sql`: seed a SQL-1_0 app as if made before the end of SQL creation (tests)."""
     runtime, mode = req["RuntimeEnvironment"], req.get("ApplicationMode", "STREAMING")
     config = req.get("ApplicationConfiguration", {})
     family = _family(runtime, mode, config)
+    if family == "SQL" and not legacy_sql:
+        # "From October 15, 2025, you will not be able to create new Kinesis Data Analytics for
+        # SQL applications." https://docs.aws.amazon.com/kinesisanalytics/latest/dev/discontinuation.html
+        # The error code is not documented: UnsupportedOperationException, which the model lists.
+        raise FlinkApiError(
+            "UnsupportedOperationException",
+            "Kinesis Data Analytics for SQL applications can no longer be created.",
+        )
     logging, vpcs = req.get("CloudWatchLoggingOptions", []), config.get("VpcConfigurations", [])
     if len(logging) > 1 or len(vpcs) > 1:
         raise invalid("At most one CloudWatch logging option and one VPC configuration.")
@@ -119,7 +130,12 @@ def new_application(backend: FlinkBackend, req: Request) -> FlinkApp:
         name=req["ApplicationName"],
         arn=backend.arn(req["ApplicationName"]),
         runtime=runtime,
-        role=validation.check_execution_role(backend.lookups, req["ServiceExecutionRole"]),
+        role=validation.check_execution_role(
+            backend.lookups,
+            req["ServiceExecutionRole"],
+            backend.arn(req["ApplicationName"]),
+            backend.account_id,
+        ),
         created=now,
         updated=now,
         version=1,

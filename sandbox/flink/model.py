@@ -40,6 +40,10 @@ class Transition:
     operation_id: str | None = None
     outcome: str = "succeed"
     rollback_seconds: float = 0.0
+    # System rollback was enabled when the change was made (the opt-in in force decides).
+    rollback_enabled: bool = False
+    # AUTOSCALING: CurrentParallelism at its end (None: unchanged).
+    parallelism: int | None = None
 
 
 @dataclass(frozen=True)
@@ -72,6 +76,14 @@ class FlinkApp:
     # Studio notebooks (ZEPPELIN-FLINK-*) and SQL-1_0 apps: their own description section.
     zeppelin: Mapping[str, Any] | None = None
     sql: Mapping[str, Any] | None = None
+    # Versions that ran (RUNNING): a rollback goes back to the newest one before the current.
+    ran: tuple[int, ...] = ()
+    # UpdateApplicationMaintenanceConfiguration's start time ("" = never set: not described).
+    maintenance_start: str = ""
+
+    def last_ran_before(self, version: int) -> int | None:
+        earlier = [v for v in self.ran if v < version]
+        return max(earlier) if earlier else None
 
     @property
     def family(self) -> str:
@@ -151,7 +163,18 @@ def application_detail(app: FlinkApp) -> dict[str, Any]:
     if app.rolled_back_from is not None:
         detail["ApplicationVersionRolledBackFrom"] = app.rolled_back_from
         detail["ApplicationVersionRolledBackTo"] = app.rolled_back_to
+    if app.maintenance_start:
+        detail["ApplicationMaintenanceConfigurationDescription"] = maintenance_description(app)
     return detail
+
+
+def maintenance_description(app: FlinkApp) -> dict[str, str]:
+    """The window: the start time set, lasting 8 hours (the length is not documented: assumed)."""
+    hours, minutes = (int(p) for p in app.maintenance_start.split(":"))
+    return {
+        "ApplicationMaintenanceWindowStartTime": app.maintenance_start,
+        "ApplicationMaintenanceWindowEndTime": f"{(hours + 8) % 24:02d}:{minutes:02d}",
+    }
 
 
 def application_summary(app: FlinkApp) -> dict[str, Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from sandbox.flink import app_operations, changes, create
+from sandbox.flink import app_operations, changes, create, snapshots, versions
 from sandbox.flink.backend import FlinkBackend
 from sandbox.flink.errors import FlinkApiError, invalid
 from sandbox.flink.model import (
@@ -147,9 +147,18 @@ OPERATIONS: dict[str, Callable[[FlinkBackend, Request], Response]] = {
     "UntagResource": untag_resource,
     "ListTagsForResource": list_tags_for_resource,
     **app_operations.OPERATIONS,
+    **snapshots.OPERATIONS,
+    **versions.OPERATIONS,
 }
 READ_ONLY = frozenset(
-    {"DescribeApplication", "ListApplications", "ListTagsForResource", *app_operations.READ_ONLY}
+    {
+        "DescribeApplication",
+        "ListApplications",
+        "ListTagsForResource",
+        *app_operations.READ_ONLY,
+        *snapshots.READ_ONLY,
+        *versions.READ_ONLY,
+    }
 )
 
 

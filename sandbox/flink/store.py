@@ -14,13 +14,14 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import replace
-from typing import Protocol
+from typing import Any, Protocol
 
 from sandbox.flink import lifecycle
 from sandbox.flink.errors import FlinkApiError, concurrent, in_use, invalid, not_found
 from sandbox.flink.history import Operation, OperationLog
 from sandbox.flink.lifecycle import NextUpdate
 from sandbox.flink.model import MUTABLE_STATUSES, FlinkApp, Transition
+from sandbox.flink.trust import service_may_assume
 
 MAX_APPLICATIONS = 100
 MAX_TAGS = 50
@@ -40,6 +41,12 @@ class Lookups(Protocol):
 
     def role_trust_policy(self, role_arn: str) -> str | None:
         """The trust (assume-role) policy JSON of an IAM role, or None if it does not exist."""
+
+
+def may_assume(lookups: Lookups, app: FlinkApp) -> bool:
+    """May the service assume `app`'s execution role to run it now (trust.py)?"""
+    trust = lookups.role_trust_policy(app.role)
+    return trust is not None and service_may_assume(trust, app.arn, app.arn.split(":")[4])
 
 
 def new_token() -> str:
@@ -67,6 +74,7 @@ class AppStore:
         self._versions: dict[str, dict[int, FlinkApp]] = {}
         self._next: dict[str, NextUpdate] = {}
         self.operations = OperationLog()
+        self.snapshots: dict[str, dict[str, Any]] = {}  # app -> name -> snapshots.Snapshot
 
     def now(self) -> float:
         return self._clock()
@@ -80,19 +88,24 @@ class AppStore:
             self._versions.clear()
             self._next.clear()
             self.operations.clear()
+            self.snapshots.clear()
 
     def _settle(self) -> None:
         now = self._clock()
         for name, app in list(self._apps.items()):
             current: FlinkApp | None = app
+            versions = self._versions.setdefault(name, {})
             while current is not None and current.transition and now >= current.transition.until:
                 current = lifecycle.finish(
-                    current, self._versions.setdefault(name, {}), self.operations
+                    current, versions, self.operations, lambda a: may_assume(self.lookups, a)
                 )
+                if current is not None:
+                    versions[current.version] = current  # what ListApplicationVersions shows
             if current is None:
                 del self._apps[name]
                 self._versions.pop(name, None)
                 self._next.pop(name, None)
+                self.snapshots.pop(name, None)
                 self.operations.clear(name)
             else:
                 self._apps[name] = current
@@ -113,6 +126,20 @@ class AppStore:
         with self._lock:
             self.get(name)
             return self.operations.of(name)
+
+    def versions_of(self, name: str) -> list[FlinkApp]:
+        """Every version of the app, newest first; the current one as it is now."""
+        with self._lock:
+            app = self.get(name)
+            versions = {**self._versions.get(name, {}), app.version: app}
+            return [versions[v] for v in sorted(versions, reverse=True)]
+
+    def replace_app(self, name: str, change: Callable[[FlinkApp], FlinkApp]) -> FlinkApp:
+        """A change that is not a new version (maintenance window)."""
+        with self._lock:
+            changed = change(self.get(name))
+            self._apps[name] = changed
+            return changed
 
     def by_arn(self, arn: str) -> FlinkApp:
         with self._lock:
@@ -205,6 +232,7 @@ class AppStore:
                         started.operation_id,
                         plan.outcome,
                         rollback_seconds=plan.seconds,
+                        rollback_enabled=app.rollback_enabled,
                     ),
                 )
             else:  # a READY app takes the change at once
@@ -214,9 +242,13 @@ class AppStore:
             return changed, started.operation_id
 
     def set_tags(self, arn: str, change: Callable[[dict[str, str]], dict[str, str]]) -> None:
-        """Tags do not change the application version (as in AWS)."""
+        """Tags do not change the application version (as in AWS). Tag/UntagResource list
+        ResourceInUseException and the docs do not say in which statuses: refused outside
+        READY and RUNNING, like a configuration change (the less forgiving choice)."""
         with self._lock:
             app = self.by_arn(arn)
+            if app.status not in MUTABLE_STATUSES:
+                raise in_use(app.name, app.status)
             tags = change(dict(app.tags))
             if len(tags) > MAX_TAGS:
                 raise FlinkApiError(

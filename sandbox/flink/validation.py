@@ -1,24 +1,24 @@
 """Checks the service makes against the rest of the account before it accepts a change.
 
 - ServiceExecutionRole: the role exists and its trust policy lets kinesisanalytics.amazonaws.com
-  assume it (CreateApplication, ServiceExecutionRoleUpdate).
+  assume it for this application (CreateApplication, ServiceExecutionRoleUpdate), evaluated with
+  conditions and Deny (trust.py; the same check runs at every start and restart, lifecycle.py).
 - A customer managed key exists in this Region, is enabled, and its key policy allows both
   service principals the Managed Flink documentation names.
 - SnapshotMode only changes APPLICATION_SNAPSHOTS_LEGACY -> ENHANCED_SNAPSHOTS, on FLINK-1_20+.
-Each rejection is an InvalidArgumentException whose message starts with the field it rejects.
+Each rejection is an InvalidArgumentException. AWS documents no message texts for these: the
+messages are generic sentences and do not name a request field (a client must not rely on them).
 """
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
-from urllib.parse import unquote
 
 from sandbox.flink.errors import invalid
 from sandbox.flink.store import Lookups
+from sandbox.flink.trust import SERVICE, assume_denied_message, policy_document, service_may_assume
 
-SERVICE = "kinesisanalytics.amazonaws.com"
 KEY_PRINCIPALS = (SERVICE, "infrastructure.kinesisanalytics.amazonaws.com")
 ENHANCED_SNAPSHOTS_FROM = (1, 20)
 LEGACY = "APPLICATION_SNAPSHOTS_LEGACY"
@@ -31,11 +31,7 @@ def runtime_version(runtime: str) -> tuple[int, ...]:
 
 
 def _statements(document: str) -> list[dict[str, Any]]:
-    try:
-        policy = json.loads(document)
-    except ValueError:
-        policy = json.loads(unquote(document))  # IAM may keep documents URL-encoded
-    statements = policy.get("Statement", [])
+    statements = policy_document(document).get("Statement", [])
     return [s for s in (statements if isinstance(statements, list) else [statements])]
 
 
@@ -59,35 +55,28 @@ def _allowed_services(document: str, actions: tuple[str, ...]) -> set[str]:
     return services
 
 
-def check_execution_role(lookups: Lookups, arn: str) -> str:
+def check_execution_role(lookups: Lookups, arn: str, app_arn: str, account: str) -> str:
+    """The role `arn` for the application `app_arn` (its trust is evaluated for that app)."""
     if not _ROLE_ARN.match(arn):
-        raise invalid(f"ServiceExecutionRole: {arn} is not a valid IAM role ARN.")
+        raise invalid(f"{arn} is not a valid IAM role ARN.")
     trust = lookups.role_trust_policy(arn)
-    if trust is None:
-        raise invalid(f"ServiceExecutionRole: role {arn} does not exist.")
-    if SERVICE not in _allowed_services(trust, ("sts:assumerole",)):
-        raise invalid(
-            f"ServiceExecutionRole: the trust policy of {arn} does not allow {SERVICE} to "
-            "assume the role."
-        )
+    if trust is None or not service_may_assume(trust, app_arn, account):
+        raise invalid(assume_denied_message(arn))
     return arn
 
 
 def check_customer_key(lookups: Lookups, key_id: str) -> None:
     found = lookups.kms_key(key_id)
     if found is None:
-        raise invalid(f"ApplicationEncryptionConfiguration.KeyId: KMS key {key_id} not found.")
+        raise invalid(f"KMS key {key_id} not found.")
     state, policy = found
     if state != "Enabled":
-        raise invalid(
-            f"ApplicationEncryptionConfiguration.KeyId: KMS key {key_id} is {state}, not Enabled."
-        )
+        raise invalid(f"KMS key {key_id} is {state}, not Enabled.")
     allowed = _allowed_services(policy, ("kms:decrypt", "kms:describekey"))
     missing = [p for p in KEY_PRINCIPALS if p not in allowed]
     if missing:
         raise invalid(
-            f"ApplicationEncryptionConfiguration.KeyId: the key policy of {key_id} does not "
-            f"allow {', '.join(missing)}."
+            f"The key policy of KMS key {key_id} does not allow {', '.join(missing)} to use it."
         )
 
 
@@ -98,12 +87,10 @@ def check_snapshot_mode(runtime: str, before: str | None, after: str | None) -> 
         return
     if (before, after) != (LEGACY, "ENHANCED_SNAPSHOTS"):
         raise invalid(
-            f"ApplicationSnapshotConfiguration.SnapshotMode: cannot change from "
-            f"{before} to {after}; only "
+            f"Snapshot mode cannot change from {before} to {after}; only "
             "APPLICATION_SNAPSHOTS_LEGACY -> ENHANCED_SNAPSHOTS is supported."
         )
     if not runtime.startswith("FLINK-") or runtime_version(runtime) < ENHANCED_SNAPSHOTS_FROM:
         raise invalid(
-            f"ApplicationSnapshotConfiguration.SnapshotMode: ENHANCED_SNAPSHOTS needs FLINK-1_20 "
-            f"or later; the application runs {runtime}."
+            f"ENHANCED_SNAPSHOTS needs FLINK-1_20 or later; the application runs {runtime}."
         )

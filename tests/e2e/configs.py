@@ -25,9 +25,13 @@ def write_config(
         "version": 1,
         "accounts": [account],
         "regions": list(regions),
-        # The demo's applications are RUNNING; restarts are allowed here (these tests are about
-        # other things; tests/e2e/test_safe_remediation.py is about restarts).
-        "defaults": {"mode": "enforce", "disruption": {"running": "allow"}},
+        # The demo's applications are RUNNING without system rollback; restarts are allowed here
+        # (these tests are about other things; tests/e2e/test_safe_remediation.py and
+        # test_stopped_by_fix.py are about restarts and require_system_rollback).
+        "defaults": {
+            "mode": "enforce",
+            "disruption": {"running": "allow", "require_system_rollback": False},
+        },
         "rules": rules,
     }
     path.write_text(yaml.safe_dump(doc, sort_keys=False))

@@ -57,6 +57,8 @@ NO_CHECKPOINTS = {
     "ApplicationSystemRollbackConfiguration": {"RollbackEnabled": True},
 }
 
+PROTECTED = {"ApplicationSystemRollbackConfiguration": {"RollbackEnabled": True}}
+
 
 @pytest.fixture
 def h(fresh_sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> Iterator[Harness]:
@@ -113,7 +115,8 @@ def outcomes(result: ReconcileResult) -> list[tuple[tuple[str, ...], str]]:
 
 def test_a_restarting_fix_waits_for_the_window_and_is_made_when_it_opens(h: Harness) -> None:
     logging = LoggingSettings(disruption=WINDOW)
-    app = running_app(h, "payments", {})
+    # System rollback on: without it the fix is held outright (require_system_rollback).
+    app = running_app(h, "payments", PROTECTED)
     # An outsider removed the logging option: the app has none now.
     assert status(h, "payments").get("CloudWatchLoggingOptionDescriptions", []) == []
     wall = Wall(FRIDAY_NOON)
@@ -291,14 +294,19 @@ def test_a_rejected_key_does_not_stop_the_checkpointing_fix(h: Harness) -> None:
         (("encryption",), "failed"),
     ]
     (failed,) = [o for o in result.outcomes if o.outcome == "failed"]
-    assert "ApplicationEncryptionConfiguration.KeyId" in failed.error
+    assert missing_key in failed.error  # the service's own words, whatever field they name
     assert result.next == "terminal"  # the key's rejection will not go away by retrying
     checkpoints = status(h, "mixed")["ApplicationConfigurationDescription"][
         "FlinkApplicationConfigurationDescription"
     ]["CheckpointConfigurationDescription"]
     assert checkpoints["CheckpointingEnabled"] is True
     calls = h.recorded_calls(operation="UpdateApplication")
-    assert [c["error_code"] for c in calls] == ["InvalidArgumentException", None]
+    # merged (rejected), then by halves: encryption alone (rejected), checkpointing alone
+    assert [c["error_code"] for c in calls] == [
+        "InvalidArgumentException",
+        "InvalidArgumentException",
+        None,
+    ]
     assert gauge("flink_remediator_violation_active", app, "encryption") == 1
     assert gauge("flink_remediator_violation_active", app, "checkpointing") == 0
 

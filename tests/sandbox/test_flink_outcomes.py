@@ -79,30 +79,36 @@ def test_a_slow_update_is_in_progress_until_the_clock_passes_its_end(
     assert done["EndTime"] > done["StartTime"]
 
 
-def test_a_failed_update_ends_ready_without_the_change(
+def test_a_failed_update_without_system_rollback_stops_the_job_and_keeps_its_version(
     flink: Any, make_app: AppFactory, fresh_sandbox: Sandbox
 ) -> None:
+    """AWS: "If this autorollback fails or you have not opted in ..., your application will be
+    placed into the READY state"; version ids never go back."""
     running(flink, make_app, fresh_sandbox, "fails")
     next_update(fresh_sandbox.endpoint_url, "fails", "fail", 300)
     operation_id = update(flink, "fails")["OperationId"]
     assert describe(flink, "fails")["ApplicationStatus"] == "UPDATING"
     advance_clock(fresh_sandbox.endpoint_url, 301)
     detail = describe(flink, "fails")
-    assert (detail["ApplicationStatus"], detail["ApplicationVersionId"]) == ("READY", 1)
-    assert log_level(detail) == "INFO"
+    assert (detail["ApplicationStatus"], detail["ApplicationVersionId"]) == ("READY", 2)
+    assert log_level(detail) == "DEBUG"  # the failed configuration stays current
     failed = operation(flink, "fails", operation_id)
     assert failed["OperationStatus"] == "FAILED"
     assert failed["OperationFailureDetails"]["ErrorInfo"]["ErrorString"]
     assert "RollbackOperationId" not in failed["OperationFailureDetails"]
+    operations = flink.list_application_operations(ApplicationName="fails")
+    assert "RollbackApplication" not in {
+        o["Operation"] for o in operations["ApplicationOperationInfoList"]
+    }
 
 
-@pytest.mark.parametrize(("rollback_enabled", "final"), [(True, "RUNNING"), (False, "READY")])
-def test_a_rolled_back_update_restores_the_previous_configuration(
-    flink: Any, make_app: AppFactory, fresh_sandbox: Sandbox, rollback_enabled: bool, final: str
+@pytest.mark.parametrize("outcome", ["fail", "rollback"])
+def test_a_failed_update_with_system_rollback_runs_the_last_running_configuration(
+    flink: Any, make_app: AppFactory, fresh_sandbox: Sandbox, outcome: str
 ) -> None:
-    config = {"ApplicationSystemRollbackConfiguration": {"RollbackEnabled": rollback_enabled}}
+    config = {"ApplicationSystemRollbackConfiguration": {"RollbackEnabled": True}}
     running(flink, make_app, fresh_sandbox, "rb", **config)
-    next_update(fresh_sandbox.endpoint_url, "rb", "rollback", 120)
+    next_update(fresh_sandbox.endpoint_url, "rb", outcome, 120)
     operation_id = update(flink, "rb")["OperationId"]
     advance_clock(fresh_sandbox.endpoint_url, 121)
     assert describe(flink, "rb")["ApplicationStatus"] == "ROLLING_BACK"
@@ -112,7 +118,7 @@ def test_a_rolled_back_update_restores_the_previous_configuration(
     assert operation(flink, "rb", rollback_id)["OperationStatus"] == "IN_PROGRESS"
     advance_clock(fresh_sandbox.endpoint_url, 120)
     detail = describe(flink, "rb")
-    assert detail["ApplicationStatus"] == final and log_level(detail) == "INFO"
+    assert detail["ApplicationStatus"] == "RUNNING" and log_level(detail) == "INFO"
     assert detail["ApplicationVersionId"] == 3
     assert (
         detail["ApplicationVersionRolledBackFrom"],
@@ -122,6 +128,12 @@ def test_a_rolled_back_update_restores_the_previous_configuration(
     assert (
         rolled["Operation"] == "RollbackApplication" and rolled["OperationStatus"] == "SUCCESSFUL"
     )
+    listed = flink.list_application_versions(ApplicationName="rb")["ApplicationVersionSummaries"]
+    assert [(v["ApplicationVersionId"], v["ApplicationStatus"]) for v in listed] == [
+        (3, "RUNNING"),
+        (2, "ROLLED_BACK"),
+        (1, "RUNNING"),
+    ]
 
 
 def test_an_injected_outcome_applies_to_the_next_change_only(

@@ -9,7 +9,6 @@ from typing import Any, ClassVar
 
 import pytest
 
-from daemon.apply.rejections import culprit
 from daemon.desired import load_config, resolve
 from daemon.errors import ConfigError
 from daemon.reconcile.disruption import DeferredFixes, call_restarts
@@ -155,6 +154,7 @@ ROLL: dict[str, Any] = {
     "ApplicationConfigurationUpdate": {"ApplicationSystemRollbackConfigurationUpdate": {}}
 }
 FRIDAY = utc(2026, 12, 4, 12, 0)
+PROTECTED = flink_detail(rollback_enabled=True)  # RUNNING with system rollback
 
 
 def test_only_configuration_writes_restart_a_running_app() -> None:
@@ -171,7 +171,7 @@ def test_a_window_defers_only_restarting_fixes_of_running_apps() -> None:
         (Fixer("snap", SNAP), window, "enforce"),
         (Fixer("tags", None), window, "enforce"),
     ]
-    running = plan(observed(flink_detail()), rules, FRIDAY)
+    running = plan(observed(PROTECTED), rules, FRIDAY)
     by_rule = {a.rules: a for a in running.actions}
     assert by_rule[("snap",)].held == "deferred" and by_rule[("snap",)].restarts
     assert by_rule[("snap",)].deferred_until == utc(2026, 12, 5, 2, 0)
@@ -193,7 +193,7 @@ def test_a_held_rule_drops_out_of_the_merged_update_and_the_others_merge() -> No
         asked.append(rule)
         return "fix budget exhausted" if rule == "b" else ""
 
-    result = plan(observed(flink_detail()), rules, FRIDAY, hold)
+    result = plan(observed(PROTECTED), rules, FRIDAY, hold)
     assert sorted(asked) == ["a", "b", "c"]
     (merged,) = [a for a in result.actions if a.held is None]
     assert merged.rules == ("a", "c") and [p.rules for p in merged.parts] == [("a",), ("c",)]
@@ -222,7 +222,7 @@ def test_deferred_fixes_come_due_when_their_window_opens() -> None:
     other = AppRef("123456789012", "us-east-1", "other")
     window = RuleSettings(disruption=Disruption(running="window", windows=(LONDON_WINDOW,)))
     rules: EnabledRules = [(Fixer("snap", SNAP), window, "enforce")]
-    actions = plan(observed(flink_detail()), rules, FRIDAY)
+    actions = plan(observed(PROTECTED), rules, FRIDAY)
     deferred.record(APP, actions.actions, ["snap"])
     deferred.record(other, (), ["snap"])
     assert deferred.next_opening(APP) == utc(2026, 12, 5, 2, 0)
@@ -230,24 +230,6 @@ def test_deferred_fixes_come_due_when_their_window_opens() -> None:
     assert deferred.due(utc(2026, 12, 5, 2, 0)) == [APP]
     deferred.record(APP, (), ["snap"])  # made, or no longer needed
     assert deferred.due(utc(2026, 12, 5, 2, 0)) == []
-
-
-def test_the_rejected_field_names_its_rule() -> None:
-    key: dict[str, Any] = {
-        "ApplicationConfigurationUpdate": {"ApplicationEncryptionConfigurationUpdate": {}}
-    }
-    checkpoints: dict[str, Any] = {
-        "ApplicationConfigurationUpdate": {
-            "FlinkApplicationConfigurationUpdate": {"CheckpointConfigurationUpdate": {}}
-        }
-    }
-    message = (
-        "UpdateApplication: InvalidArgumentException: ApplicationEncryptionConfiguration.KeyId: "
-        "key arn:aws:kms:... does not exist"
-    )
-    assert culprit(message, [checkpoints, key]) == 1
-    assert culprit("UpdateApplication: InvalidArgumentException: bad request", [key]) is None
-    assert culprit(message.replace("Encryption", "Other"), [checkpoints, key]) is None
 
 
 @pytest.mark.parametrize(

@@ -62,13 +62,13 @@ ROLLBACK = {
 }
 
 
-# The app in these tests is RUNNING: its restarting fixes are allowed here (disruption is
-# tested in test_disruption.py).
+# The app in these tests is RUNNING with system rollback: its restarting fixes are allowed here
+# (disruption is tested in test_disruption.py).
 ALLOW = RuleSettings(disruption=Disruption(running="allow"))
 
 
 def run(*rules: tuple[FakeRule, Mode]) -> Any:
-    return plan(observed(flink_detail()), [(r, ALLOW, m) for r, m in rules])
+    return plan(observed(flink_detail(rollback_enabled=True)), [(r, ALLOW, m) for r, m in rules])
 
 
 def test_no_drift_gives_no_action() -> None:
