@@ -37,9 +37,12 @@ pytestmark = pytest.mark.e2e
 
 RUNNING_APP = "clickstream-sessionizer"
 READY_APP = "fraud-scorer"  # READY: its fixes restart nothing and are applied
-WINDOW = {"running": "window", "windows": ["Sat 02:00-05:00 Europe/London"]}
-ALERT = {"running": "alert"}
-ALLOW = {"running": "allow"}
+# The demo's RUNNING app has no system rollback: these tests are about windows and alerts, not
+# about require_system_rollback (tests/e2e/test_stopped_by_fix.py is).
+UNPROTECTED = {"require_system_rollback": False}
+WINDOW = {"running": "window", "windows": ["Sat 02:00-05:00 Europe/London"], **UNPROTECTED}
+ALERT = {"running": "alert", **UNPROTECTED}
+ALLOW = {"running": "allow", **UNPROTECTED}
 
 
 class Waits:
@@ -196,7 +199,9 @@ def follow_run(
     ("update", "wait", "code", "result", "outcome"),
     [
         ("succeed", 1800, exits.OK, "fixed", "applied"),  # ten minutes, followed to its end
-        ("rollback", 1800, exits.ERROR, "error", "rolled_back"),
+        # The app has no system rollback: the failed update leaves it READY (stopped), as AWS
+        # documents; followed to that end like apply --config (test_apply_follows.py).
+        ("rollback", 1800, exits.ERROR, "error", "stopped"),
         ("succeed", 120, exits.PENDING, "drift", "pending"),  # still running when the wait ends
     ],
 )
