@@ -16,6 +16,7 @@ from remediations.execution_role_trust import ExecutionRoleTrust
 from remediations.parallelism_cap import ParallelismCap
 from remediations.required_tags import RequiredTags
 from remediations.runtime_version import RuntimeVersion
+from remediations.secrets_in_properties import SecretsInProperties
 from remediations.snapshots import Snapshots
 from remediations.system_rollback import SystemRollback
 from remediations.vpc_public_route import VpcPublicRoute
@@ -30,6 +31,7 @@ REGISTRY: tuple[AnyRule, ...] = (
     RuntimeVersion(),
     RequiredTags(),
     CodeLocation(),
+    SecretsInProperties(),
     ParallelismCap(),
     VpcPublicRoute(),
     VpcRequired(),

@@ -68,6 +68,16 @@ def _code(detail: Detail) -> str:
     return _compact(location or {})
 
 
+def _property_keys(detail: Detail) -> str:
+    """Group ids and key counts only: a property value may be a secret."""
+    env = _config(detail).get("EnvironmentPropertyDescriptions") or {}
+    groups = env.get("PropertyGroupDescriptions") or ()
+    counts = [
+        f"{g.get('PropertyGroupId', '')} ({len(g.get('PropertyMap') or {})} keys)" for g in groups
+    ]
+    return f"property groups {', '.join(counts)}" if counts else "no runtime properties"
+
+
 def _parallelism(detail: Detail) -> str:
     return _compact(_flink(detail).get("ParallelismConfigurationDescription") or {})
 
@@ -89,6 +99,7 @@ EXTRACTORS: Mapping[str, Callable[[Detail], str]] = {
     "runtime_version": lambda d: f"runtime {d.get('RuntimeEnvironment', '')}",
     "code_location": _code,
     "parallelism_cap": _parallelism,
+    "secrets_in_properties": _property_keys,
 }
 
 
