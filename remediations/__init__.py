@@ -13,6 +13,7 @@ from remediations.code_location import CodeLocation
 from remediations.encryption import Encryption
 from remediations.execution_role_permissions import ExecutionRolePermissions
 from remediations.execution_role_trust import ExecutionRoleTrust
+from remediations.log_protection import LogProtection
 from remediations.parallelism_cap import ParallelismCap
 from remediations.required_tags import RequiredTags
 from remediations.runtime_version import RuntimeVersion
@@ -24,6 +25,7 @@ from remediations.vpc_required import VpcRequired
 
 REGISTRY: tuple[AnyRule, ...] = (
     CloudwatchLogging(),
+    LogProtection(),
     Snapshots(),
     Checkpointing(),
     SystemRollback(),

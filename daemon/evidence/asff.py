@@ -30,6 +30,7 @@ DEFAULT_SEVERITY: Mapping[str, str] = {
     "secrets_in_properties": "HIGH",
     "vpc_required": "MEDIUM",
     "cloudwatch_logging": "MEDIUM",
+    "log_protection": "MEDIUM",
     "code_location": "MEDIUM",
 }
 FALLBACK_SEVERITY = "LOW"

@@ -88,6 +88,7 @@ def _compact(value: Any) -> str:
 
 EXTRACTORS: Mapping[str, Callable[[Detail], str]] = {
     "cloudwatch_logging": _logging,
+    "log_protection": _logging,  # the group of that stream is what it checked
     "encryption": _encryption,
     "snapshots": _snapshots,
     "checkpointing": _checkpoints,
