@@ -10,6 +10,7 @@ from remediations.base import AnyRule
 from remediations.checkpointing import Checkpointing
 from remediations.cloudwatch_logging import CloudwatchLogging
 from remediations.code_location import CodeLocation
+from remediations.dependent_encryption import DependentEncryption
 from remediations.encryption import Encryption
 from remediations.execution_role_permissions import ExecutionRolePermissions
 from remediations.execution_role_trust import ExecutionRoleTrust
@@ -30,6 +31,7 @@ REGISTRY: tuple[AnyRule, ...] = (
     Checkpointing(),
     SystemRollback(),
     Encryption(),
+    DependentEncryption(),
     RuntimeVersion(),
     RequiredTags(),
     CodeLocation(),

@@ -16,21 +16,15 @@ the value, never the value or any part of it (`secret_values`).
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from fnmatch import fnmatchcase
-from typing import Any
 
 from pydantic import Field, field_validator
 
 from daemon.state import Drift, Observed
-from remediations.app_config import section
+from remediations.app_config import property_groups
 from remediations.base import APP_EVENTS, Rule, RuleSettings
 from remediations.secret_values import KINDS, fingerprint, has_access_key, secret_kinds
 
-PROPERTIES = (
-    "ApplicationConfigurationDescription",
-    "EnvironmentPropertyDescriptions",
-)
 SECRET_WORDS = (
     "password",
     "passwd",
@@ -80,11 +74,6 @@ class Settings(RuleSettings):
             fnmatchcase(f"{group}/{key}", p) or ("/" not in p and fnmatchcase(key, p))
             for p in self.allowed_keys
         )
-
-
-def property_groups(detail: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any]]]:
-    groups = section(detail, PROPERTIES).get("PropertyGroupDescriptions") or ()
-    return [(str(g.get("PropertyGroupId", "")), g.get("PropertyMap") or {}) for g in groups]
 
 
 class SecretsInProperties(Rule[Settings, None]):

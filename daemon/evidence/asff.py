@@ -27,6 +27,7 @@ DEFAULT_SEVERITY: Mapping[str, str] = {
     "execution_role_permissions": "HIGH",
     "vpc_public_route": "HIGH",
     "encryption": "HIGH",
+    "dependent_encryption": "MEDIUM",
     "secrets_in_properties": "HIGH",
     "vpc_required": "MEDIUM",
     "cloudwatch_logging": "MEDIUM",

@@ -10,6 +10,11 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from daemon.state import AppRef
+from remediations.app_config import property_groups
+from remediations.dependent_encryption import Settings as DependentSettings
+from remediations.dependent_resources import name_of, named_resources
+
 Detail = Mapping[str, Any]
 
 
@@ -78,6 +83,16 @@ def _property_keys(detail: Detail) -> str:
     return f"property groups {', '.join(counts)}" if counts else "no runtime properties"
 
 
+def _dependents(detail: Detail) -> str:
+    """The resources named by ARN or under the default property keys (dependent_resources)."""
+    app = AppRef("", "", "")
+    groups = property_groups(detail)
+    named = named_resources(app, groups, DependentSettings().keys())
+    if not named:
+        return "not applicable: names no Kinesis stream, Firehose delivery stream or MSK cluster"
+    return "encrypted: " + ", ".join(f"{n.kind} {n.name or name_of(n.arn)}" for n in named)
+
+
 def _parallelism(detail: Detail) -> str:
     return _compact(_flink(detail).get("ParallelismConfigurationDescription") or {})
 
@@ -101,6 +116,7 @@ EXTRACTORS: Mapping[str, Callable[[Detail], str]] = {
     "code_location": _code,
     "parallelism_cap": _parallelism,
     "secrets_in_properties": _property_keys,
+    "dependent_encryption": _dependents,
 }
 
 
