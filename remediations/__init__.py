@@ -9,6 +9,7 @@ from __future__ import annotations
 from remediations.base import AnyRule
 from remediations.checkpointing import Checkpointing
 from remediations.cloudwatch_logging import CloudwatchLogging
+from remediations.code_integrity import CodeIntegrity
 from remediations.code_location import CodeLocation
 from remediations.dependent_encryption import DependentEncryption
 from remediations.encryption import Encryption
@@ -35,6 +36,7 @@ REGISTRY: tuple[AnyRule, ...] = (
     RuntimeVersion(),
     RequiredTags(),
     CodeLocation(),
+    CodeIntegrity(),
     SecretsInProperties(),
     ParallelismCap(),
     VpcPublicRoute(),

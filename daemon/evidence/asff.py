@@ -33,6 +33,7 @@ DEFAULT_SEVERITY: Mapping[str, str] = {
     "cloudwatch_logging": "MEDIUM",
     "log_protection": "MEDIUM",
     "code_location": "MEDIUM",
+    "code_integrity": "MEDIUM",
 }
 FALLBACK_SEVERITY = "LOW"
 # docs/runbooks.md sections (GitHub anchors) that say what to do about a finding.

@@ -114,6 +114,7 @@ EXTRACTORS: Mapping[str, Callable[[Detail], str]] = {
     "execution_role_permissions": _role,
     "runtime_version": lambda d: f"runtime {d.get('RuntimeEnvironment', '')}",
     "code_location": _code,
+    "code_integrity": _code,  # bucket, key and the pinned ObjectVersion
     "parallelism_cap": _parallelism,
     "secrets_in_properties": _property_keys,
     "dependent_encryption": _dependents,
