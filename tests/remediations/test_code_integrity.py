@@ -11,6 +11,7 @@ import pytest
 from daemon.state import AppRef
 from remediations.code_integrity import CodeBucket, CodeIntegrity, Settings
 from sandbox.server import Sandbox
+from sandbox.testing import advance_clock
 from tests.contract.harness import Harness, Rules
 from tests.contract.scenarios import Scenario
 from tests.factories import flink_detail, observed
@@ -149,6 +150,25 @@ def test_sandbox_public_unencrypted_unversioned_and_unreadable_buckets(
     }, found
     (unreadable,) = h.drifts(gone, rules)
     assert "cannot verify" in unreadable.message and not unreadable.fixable
+
+
+def test_sandbox_pinning_a_running_app_follows_the_disruption_settings(
+    fresh_sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    h = Harness.start(fresh_sandbox, monkeypatch)
+    app = with_code(pinned=False)(h, Settings(), "live")
+    h.client("kinesisanalyticsv2").start_application(ApplicationName="live")
+    advance_clock(h.sandbox.endpoint_url, 5)
+    h.clear_calls()
+    held: Rules = [(RULE, Settings(pin_object_version=True), "enforce")]  # default: alert
+    result = h.reconcile(app, held)
+    assert h.mutating_calls() == []
+    assert [o.outcome for o in result.outcomes] == ["alerted"], result.outcomes
+    allowed = Settings(pin_object_version=True, disruption={"running": "allow"})
+    result = h.reconcile(app, [(RULE, allowed, "enforce")])
+    assert h.mutating_calls() == ["UpdateApplication"]
+    advance_clock(h.sandbox.endpoint_url, 5)
+    assert h.drifts(app, [(RULE, allowed, "enforce")]) == []
 
 
 SCENARIO = Scenario(
