@@ -49,7 +49,14 @@ _THROTTLING = frozenset(
         "ProvisionedThroughputExceededException",
     }
 )
-_NOT_FOUND = frozenset({"ResourceNotFoundException", "NoSuchEntity", "NoSuchEntityException"})
+_NOT_FOUND = frozenset(
+    {
+        "ResourceNotFoundException",
+        "NoSuchEntity",
+        "NoSuchEntityException",
+        "NotFoundException",  # KMS, MSK
+    }
+)
 _ALREADY_EXISTS = frozenset({"ResourceAlreadyExistsException", "EntityAlreadyExists"})
 # Writes that take no version token. A create that finds its resource there, or a removal that
 # finds it gone, lost a race (another replica or a person did it after our read): like a stale

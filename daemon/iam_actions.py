@@ -14,7 +14,15 @@ _PREFIXES = {
     "stepfunctions": "states",
 }
 
+# Operations authorised by an action of another name.
+# https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazons3.html
+_ACTIONS = {
+    ("s3", "GetPublicAccessBlock"): "s3:GetBucketPublicAccessBlock",
+    ("s3", "GetBucketEncryption"): "s3:GetEncryptionConfiguration",
+    ("s3", "ListObjectVersions"): "s3:ListBucketVersions",
+}
+
 
 def iam_action(service: str, operation: str) -> str:
     """The IAM action of an API call; operation is the API name (PascalCase), as in a Call."""
-    return f"{_PREFIXES.get(service, service)}:{operation}"
+    return _ACTIONS.get((service, operation)) or f"{_PREFIXES.get(service, service)}:{operation}"

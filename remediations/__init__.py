@@ -9,13 +9,17 @@ from __future__ import annotations
 from remediations.base import AnyRule
 from remediations.checkpointing import Checkpointing
 from remediations.cloudwatch_logging import CloudwatchLogging
+from remediations.code_integrity import CodeIntegrity
 from remediations.code_location import CodeLocation
+from remediations.dependent_encryption import DependentEncryption
 from remediations.encryption import Encryption
 from remediations.execution_role_permissions import ExecutionRolePermissions
 from remediations.execution_role_trust import ExecutionRoleTrust
+from remediations.log_protection import LogProtection
 from remediations.parallelism_cap import ParallelismCap
 from remediations.required_tags import RequiredTags
 from remediations.runtime_version import RuntimeVersion
+from remediations.secrets_in_properties import SecretsInProperties
 from remediations.snapshots import Snapshots
 from remediations.system_rollback import SystemRollback
 from remediations.vpc_public_route import VpcPublicRoute
@@ -23,13 +27,17 @@ from remediations.vpc_required import VpcRequired
 
 REGISTRY: tuple[AnyRule, ...] = (
     CloudwatchLogging(),
+    LogProtection(),
     Snapshots(),
     Checkpointing(),
     SystemRollback(),
     Encryption(),
+    DependentEncryption(),
     RuntimeVersion(),
     RequiredTags(),
     CodeLocation(),
+    CodeIntegrity(),
+    SecretsInProperties(),
     ParallelismCap(),
     VpcPublicRoute(),
     VpcRequired(),

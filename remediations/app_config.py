@@ -21,6 +21,13 @@ def section(detail: Mapping[str, Any], keys: tuple[str, ...]) -> Mapping[str, An
     return node if isinstance(node, Mapping) else {}
 
 
+def property_groups(detail: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any]]]:
+    """(PropertyGroupId, PropertyMap) of each runtime property group (EnvironmentProperties)."""
+    keys = ("ApplicationConfigurationDescription", "EnvironmentPropertyDescriptions")
+    groups = section(detail, keys).get("PropertyGroupDescriptions") or ()
+    return [(str(g.get("PropertyGroupId", "")), g.get("PropertyMap") or {}) for g in groups]
+
+
 def update_application(app: AppRef, configuration_update: Mapping[str, Any]) -> Call:
     """A versioned UpdateApplication of `ApplicationConfigurationUpdate` (the planner merges
     several rules' updates of one application into one call)."""

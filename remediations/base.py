@@ -124,6 +124,12 @@ class Rule(ABC, Generic[SettingsT, FactsT]):
         """Read what `check` needs beyond DescribeApplication and the tags. None: no facts."""
         return None
 
+    def reads(self, settings: SettingsT) -> tuple[str, ...]:
+        """The read actions `observe` may need with these settings: what the daemon's policy
+        grants. Default: all of `read_actions`; a rule whose reads depend on a setting (a key
+        that may not be configured) narrows it."""
+        return self.read_actions
+
     def facts(self, observed: Observed) -> FactsT | None:
         """This rule's facts in `observed` (None when `observe` found nothing to read)."""
         value = observed.facts.get(self.id)

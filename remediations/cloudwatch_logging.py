@@ -56,21 +56,19 @@ MONITORING = (
 )
 
 
-class Settings(RuleSettings):
+def valid_retention(value: int) -> int:
+    if value not in RETENTION_DAYS:
+        raise ValueError(f"must be one of {', '.join(map(str, RETENTION_DAYS))}")
+    return value
+
+
+class LogStreamSettings(RuleSettings):
+    """The application's log stream (and so its log group), shared with log_protection."""
+
     log_stream_arn: str = Field(
         DEFAULT_STREAM_ARN,
         description="ARN template of the log stream; {account}, {region}, {application} expand.",
     )
-    retention_days: int = Field(365, description="Retention for a log group the fix creates.")
-    log_level: Literal["INFO", "WARN", "ERROR", "DEBUG"] = "INFO"
-    metrics_level: Literal["APPLICATION", "TASK", "OPERATOR", "PARALLELISM"] = "APPLICATION"
-
-    @field_validator("retention_days")
-    @classmethod
-    def _valid_retention(cls, value: int) -> int:
-        if value not in RETENTION_DAYS:
-            raise ValueError(f"must be one of {', '.join(map(str, RETENTION_DAYS))}")
-        return value
 
     @field_validator("log_stream_arn")
     @classmethod
@@ -88,6 +86,17 @@ class Settings(RuleSettings):
         return self.log_stream_arn.format(
             account=app.account, region=app.region, application=app.name
         )
+
+
+class Settings(LogStreamSettings):
+    retention_days: int = Field(365, description="Retention for a log group the fix creates.")
+    log_level: Literal["INFO", "WARN", "ERROR", "DEBUG"] = "INFO"
+    metrics_level: Literal["APPLICATION", "TASK", "OPERATOR", "PARALLELISM"] = "APPLICATION"
+
+    @field_validator("retention_days")
+    @classmethod
+    def _valid_retention(cls, value: int) -> int:
+        return valid_retention(value)
 
 
 def split_stream_arn(arn: str) -> tuple[str, str]:

@@ -222,7 +222,9 @@ class SandboxMiddleware:
             target.rsplit(".", 1)[-1]
             if target
             else params.get("Action")
-            or wire.rest_operation(service, method, environ.get("PATH_INFO", ""))
+            or wire.rest_operation(
+                service, method, environ.get("PATH_INFO", ""), environ.get("QUERY_STRING", "")
+            )
         )
         named = " " not in operation  # else an unknown REST call: judged by its method
         mutating = is_mutating(operation) if named else method not in ("GET", "HEAD")

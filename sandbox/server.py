@@ -25,7 +25,15 @@ from moto.moto_server.werkzeug_app import (
 )
 from werkzeug.serving import make_server
 
-from sandbox import control, ec2_routes, enforce_iam, managed_policies, moto_sqs
+from sandbox import (
+    control,
+    ec2_routes,
+    enforce_iam,
+    logs_kms,
+    managed_policies,
+    moto_sqs,
+    s3_actions,
+)
 from sandbox.calls import CallRecord
 from sandbox.defaults import DEFAULT_REGION, DEFAULT_TRANSITION_SECONDS
 from sandbox.eventbridge import PATTERN_DIR, Queues, provision
@@ -71,6 +79,8 @@ class Sandbox:
         self.enforce_iam = enforce_iam
         ec2_routes.install()
         moto_sqs.install()
+        logs_kms.install()
+        s3_actions.install()
         self._server: Any = None
         self._thread: threading.Thread | None = None
         self._queues: Queues | None = None

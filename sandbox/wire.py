@@ -112,9 +112,15 @@ def error_of(body: bytes, headers: dict[str, str]) -> tuple[str, str]:
     return code or "Unknown", message
 
 
+Route = tuple[str, re.Pattern[str], frozenset[str], str]
+
+
 @functools.cache
-def _rest_routes(service: str) -> tuple[tuple[str, re.Pattern[str], str], ...]:
-    """(method, path pattern, operation) of a REST service's operations, from botocore's model."""
+def _rest_routes(service: str) -> tuple[Route, ...]:
+    """(method, path pattern, query keys the URI requires, operation) of a REST service's
+    operations, from botocore's model; the routes needing most query keys first (S3's
+    `GET /{Bucket}?publicAccessBlock` before `GET /{Bucket}`). A `{Label+}` label (S3 keys) and
+    a label holding an ARN (MSK's `/api/v2/clusters/{ClusterArn}`) may span slashes."""
     try:
         model = botocore.session.get_session().get_service_model(service)
     except botocore.exceptions.UnknownServiceError:
@@ -122,16 +128,20 @@ def _rest_routes(service: str) -> tuple[tuple[str, re.Pattern[str], str], ...]:
     routes = []
     for name in model.operation_names:
         http = model.operation_model(name).http
-        path = http["requestUri"].split("?", 1)[0]
-        pattern = re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(path))
-        routes.append((http["method"], re.compile(pattern + "/?"), name))
-    return tuple(routes)
+        path, _, query = http["requestUri"].partition("?")
+        keys = frozenset(k.split("=", 1)[0] for k in query.split("&") if k)
+        pattern = re.sub(r"\\\{[^}]+\\\+\\\}", ".+", re.escape(path))
+        pattern = re.sub(r"\\\{[^}]*Arn\\\}", "arn:.+", pattern)
+        pattern = re.sub(r"\\\{[^}]+\\\}", "[^/]+", pattern)
+        routes.append((http["method"], re.compile(pattern + "/?"), keys, name))
+    return tuple(sorted(routes, key=lambda r: -len(r[2])))
 
 
-def rest_operation(service: str, method: str, path: str) -> str:
-    """The operation a REST call names by its method and path (`BatchImportFindings` for
-    Security Hub's POST /findings/import), else "METHOD path"."""
-    for route_method, pattern, name in _rest_routes(service):
-        if route_method == method and pattern.fullmatch(path):
+def rest_operation(service: str, method: str, path: str, query: str = "") -> str:
+    """The operation a REST call names by its method, path and query keys
+    (`BatchImportFindings` for Security Hub's POST /findings/import), else "METHOD path"."""
+    present = {k.split("=", 1)[0] for k in query.split("&") if k}
+    for route_method, pattern, keys, name in _rest_routes(service):
+        if route_method == method and keys <= present and pattern.fullmatch(path):
             return name
     return f"{method} {path}"

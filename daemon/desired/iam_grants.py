@@ -110,10 +110,8 @@ def policy_arn_patterns(entries: Iterable[str]) -> list[str]:
 Grant = Callable[[str, Sequence[str], Scope, Sequence[Any]], list[Statement]]
 
 
-def cloudwatch_logging(
-    sid: str, writes: Sequence[str], scope: Scope, variants: Sequence[Any]
-) -> list[Statement]:
-    # The log groups the fix may create: each configured stream ARN up to {application}.
+def log_groups(scope: Scope, variants: Sequence[Any]) -> set[str]:
+    """The log groups of each configured stream ARN (`log_stream_arn`), up to {application}."""
     groups = set()
     for settings in variants:
         group_arn = str(settings.log_stream_arn).split(":log-stream:")[0]
@@ -121,8 +119,26 @@ def cloudwatch_logging(
         groups.update(scope.per_place(head + ("*" if brace else ":*")))
         if not brace:
             groups.update(scope.per_place(head))
+    return groups
+
+
+def cloudwatch_logging(
+    sid: str, writes: Sequence[str], scope: Scope, variants: Sequence[Any]
+) -> list[Statement]:
     logs = [a for a in writes if a.startswith("logs:")]
+    groups = log_groups(scope, variants)
     return [*flink_writes(sid, writes, scope), allow(f"{sid}Logs", logs, groups)]
+
+
+def log_protection(
+    sid: str, writes: Sequence[str], scope: Scope, variants: Sequence[Any]
+) -> list[Statement]:
+    # Only on the applications' log groups (the configured prefix); the key is the service's
+    # to use (its key policy), the daemon needs no KMS permission to associate it.
+    actions = ["logs:PutRetentionPolicy"]
+    if any(s.kms_key_arn for s in variants):
+        actions.append("logs:AssociateKmsKey")
+    return [allow(sid, actions, log_groups(scope, variants))]
 
 
 def encryption(
@@ -195,6 +211,7 @@ def execution_role_permissions(
 GRANTS: dict[str, Grant] = {
     "cloudwatch_logging": cloudwatch_logging,
     "encryption": encryption,
+    "log_protection": log_protection,
     "required_tags": required_tags,
     "execution_role_trust": execution_role_trust,
     "execution_role_permissions": execution_role_permissions,

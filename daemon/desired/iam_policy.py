@@ -211,7 +211,9 @@ def daemon_policy(
                 enforcing.setdefault(rule_id, []).append(resolved.settings)
             if resolved.mode != "dry-run":
                 alerting.setdefault(rule_id, []).append(resolved.settings)
-    reads = set(BASE_READ).union(*(rules[r].read_actions for r in enabled))
+    reads = set(BASE_READ).union(
+        *(rules[r].reads(settings) for r, places in enabled.items() for settings in places)
+    )
     statements = _reads(reads, scope)
     if queue is not None:
         statements += _queue(queue)

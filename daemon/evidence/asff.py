@@ -27,9 +27,13 @@ DEFAULT_SEVERITY: Mapping[str, str] = {
     "execution_role_permissions": "HIGH",
     "vpc_public_route": "HIGH",
     "encryption": "HIGH",
+    "dependent_encryption": "MEDIUM",
+    "secrets_in_properties": "HIGH",
     "vpc_required": "MEDIUM",
     "cloudwatch_logging": "MEDIUM",
+    "log_protection": "MEDIUM",
     "code_location": "MEDIUM",
+    "code_integrity": "MEDIUM",
 }
 FALLBACK_SEVERITY = "LOW"
 # docs/runbooks.md sections (GitHub anchors) that say what to do about a finding.

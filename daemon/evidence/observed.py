@@ -11,6 +11,11 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from daemon.state import AppRef
+from remediations.app_config import property_groups
+from remediations.dependent_encryption import Settings as DependentSettings
+from remediations.dependent_resources import name_of, named_resources
+
 Detail = Mapping[str, Any]
 
 
@@ -69,6 +74,26 @@ def _code(detail: Detail) -> str:
     return _compact(location or {})
 
 
+def _property_keys(detail: Detail) -> str:
+    """Group ids and key counts only: a property value may be a secret."""
+    env = _config(detail).get("EnvironmentPropertyDescriptions") or {}
+    groups = env.get("PropertyGroupDescriptions") or ()
+    counts = [
+        f"{g.get('PropertyGroupId', '')} ({len(g.get('PropertyMap') or {})} keys)" for g in groups
+    ]
+    return f"property groups {', '.join(counts)}" if counts else "no runtime properties"
+
+
+def _dependents(detail: Detail) -> str:
+    """The resources named by ARN or under the default property keys (dependent_resources)."""
+    app = AppRef("", "", "")
+    groups = property_groups(detail)
+    named = named_resources(app, groups, DependentSettings().keys())
+    if not named:
+        return "not applicable: names no Kinesis stream, Firehose delivery stream or MSK cluster"
+    return "encrypted: " + ", ".join(f"{n.kind} {n.name or name_of(n.arn)}" for n in named)
+
+
 def _parallelism(detail: Detail) -> str:
     return _compact(_flink(detail).get("ParallelismConfigurationDescription") or {})
 
@@ -79,6 +104,7 @@ def _compact(value: Any) -> str:
 
 EXTRACTORS: Mapping[str, Callable[[Detail], str]] = {
     "cloudwatch_logging": _logging,
+    "log_protection": _logging,  # the group of that stream is what it checked
     "encryption": _encryption,
     "snapshots": _snapshots,
     "checkpointing": _checkpoints,
@@ -89,7 +115,10 @@ EXTRACTORS: Mapping[str, Callable[[Detail], str]] = {
     "execution_role_permissions": _role,
     "runtime_version": lambda d: f"runtime {d.get('RuntimeEnvironment', '')}",
     "code_location": _code,
+    "code_integrity": _code,  # bucket, key and the pinned ObjectVersion
     "parallelism_cap": _parallelism,
+    "secrets_in_properties": _property_keys,
+    "dependent_encryption": _dependents,
 }
 
 

@@ -25,6 +25,7 @@ from botocore.exceptions import ClientError
 from daemon.aws import Aws
 from daemon.cli import main
 from daemon.desired.iam_policy import BASE_READ
+from daemon.iam_actions import iam_action
 from remediations import REGISTRY
 from remediations.base import AnyRule
 from sandbox.server import Sandbox
@@ -165,7 +166,7 @@ def test_every_rule_fixes_with_exactly_the_generated_policy(
     assert calls, "the daemon made no call the sandbox saw"
     assert [c for c in calls if c["error_code"]] == [], json.dumps(calls)
     declared = set(BASE_READ) | set(rule.read_actions) | set(rule.write_actions)
-    made = {f"{c['service']}:{c['operation']}" for c in calls}
+    made = {iam_action(c["service"], c["operation"]) for c in calls}  # s3 names differ
     assert made <= declared, made - declared
     writes = {f"{c['service']}:{c['operation']}" for c in calls if c["mutating"]}
     assert bool(writes) is fixable, writes

@@ -59,6 +59,20 @@ def findings(policy: Policy) -> set[str]:
     return {f.issue for f in analysed.findings}
 
 
+# Reads of other services' resources (KMS keys, Kinesis streams, Firehose, MSK) are granted on
+# "*": the sandbox can evaluate those services' requests on "*" only (sandbox/README.md, IAM
+# enforcement), and dependent_encryption reads resources of any account the app names.
+STAR_READ_SERVICES = {"kms", "kinesis", "firehose", "kafka", "s3"}
+
+
+def star_reads_only(policy: Policy) -> bool:
+    """Every statement on "*" holds only Describe/Get/List actions (ec2, sts and the starred
+    reads above): RESOURCE_STAR from parliament is then these reads, never a write."""
+    starred = [s for s in policy["Statement"] if s["Resource"] == ["*"]]
+    verbs = ("Describe", "Get", "List")
+    return all(a.split(":")[1].startswith(verbs) for s in starred for a in s["Action"])
+
+
 def test_no_iam_write_in_the_example_without_a_scoped_resource_and_a_condition() -> None:
     policy = example_policy()
     iam_writes = [
@@ -84,8 +98,14 @@ def test_no_iam_write_in_the_example_without_a_scoped_resource_and_a_condition()
 
 
 def test_the_example_is_parliament_clean_but_for_inherent_permission_management() -> None:
-    assert findings(example_policy()) <= {"PERMISSIONS_MANAGEMENT_ACTIONS"}
-    assert findings(example_policy(read_only=True)) == set()
+    # RESOURCE_STAR only for the reads of STAR_READ_SERVICES (dependent_encryption's).
+    for policy in (example_policy(), example_policy(read_only=True)):
+        assert star_reads_only(policy)
+        starred = {a for s in policy["Statement"] if s["Resource"] == ["*"] for a in s["Action"]}
+        if not {a.split(":")[0] for a in starred} & STAR_READ_SERVICES:
+            assert "RESOURCE_STAR" not in findings(policy)
+    assert findings(example_policy()) <= {"PERMISSIONS_MANAGEMENT_ACTIONS", "RESOURCE_STAR"}
+    assert findings(example_policy(read_only=True)) <= {"RESOURCE_STAR"}
 
 
 def test_parliament_would_catch_a_broad_policy() -> None:
@@ -268,6 +288,7 @@ def test_every_rule_write_is_granted_when_it_enforces_with_what_it_needs(tmp_pat
         ],
         rules={
             "encryption": {"enabled": True, "key_id": "arn:aws:kms:eu-west-1:123456789012:key/k"},
+            "log_protection": {"kms_key_arn": "arn:aws:kms:eu-west-1:123456789012:key/k"},
             "required_tags": {"tags": {"owner": {"default": "platform"}}},
             "vpc_public_route": {"sns_topic_arn": "arn:aws:sns:{region}:{account}:alerts"},
             "vpc_required": {
@@ -283,7 +304,8 @@ def test_every_rule_write_is_granted_when_it_enforces_with_what_it_needs(tmp_pat
         *(set(r.read_actions) | set(r.write_actions) for r in RULES.values())
     )
     assert needed <= actions(policy)
-    assert findings(policy) <= {"PERMISSIONS_MANAGEMENT_ACTIONS"}
+    assert star_reads_only(policy)
+    assert findings(policy) <= {"PERMISSIONS_MANAGEMENT_ACTIONS", "RESOURCE_STAR"}
 
 
 @pytest.mark.parametrize(
