@@ -164,7 +164,9 @@ def test_sandbox_pinning_a_running_app_follows_the_disruption_settings(
     result = h.reconcile(app, held)
     assert h.mutating_calls() == []
     assert [o.outcome for o in result.outcomes] == ["alerted"], result.outcomes
-    allowed = Settings(pin_object_version=True, disruption={"running": "allow"})
+    # The app has no system rollback: allowing the restart also lifts require_system_rollback.
+    unprotected = {"running": "allow", "require_system_rollback": False}
+    allowed = Settings(pin_object_version=True, disruption=unprotected)
     result = h.reconcile(app, [(RULE, allowed, "enforce")])
     assert h.mutating_calls() == ["UpdateApplication"]
     advance_clock(h.sandbox.endpoint_url, 5)

@@ -260,8 +260,8 @@ def test_route_changes_are_recorded(
     ec2.create_route(RouteTableId=table, DestinationCidrBlock="0.0.0.0/0", GatewayId=igw)
     ec2.delete_route(RouteTableId=table, DestinationCidrBlock="0.0.0.0/0")
     ec2.describe_route_tables()
-    names = [e["eventName"] for e in events(expect=3)]
-    assert names == ["CreateRouteTable", "CreateRoute", "DeleteRoute"]
+    names = [e["eventName"] for e in events(expect=4)]
+    assert names == ["AttachInternetGateway", "CreateRouteTable", "CreateRoute", "DeleteRoute"]
 
 
 def test_create_route_record_carries_parameters(
