@@ -25,9 +25,10 @@ from moto.moto_server.werkzeug_app import (
 )
 from werkzeug.serving import make_server
 
-from sandbox import control, ec2_routes, enforce_iam, managed_policies, moto_sqs
+from sandbox import control, ec2_routes, enforce_iam, managed_policies, moto_sqs, organizations
 from sandbox.calls import CallRecord
 from sandbox.defaults import DEFAULT_REGION, DEFAULT_TRANSITION_SECONDS
+from sandbox.delivery import DeliverySettings, settings_from
 from sandbox.eventbridge import PATTERN_DIR, Queues, provision
 from sandbox.faults import FaultInjector, FaultLayer
 from sandbox.json_errors import JsonErrors
@@ -53,6 +54,8 @@ class Sandbox:
         transition_seconds: float = DEFAULT_TRANSITION_SECONDS,
         pattern_dir: Traversable = PATTERN_DIR,
         enforce_iam: bool = False,
+        delivery: DeliverySettings | None = None,
+        iam_read_lag_seconds: float = 0.0,
     ) -> None:
         self.host = host
         self.port = port
@@ -69,6 +72,8 @@ class Sandbox:
         self.faults = FaultInjector()  # /_sandbox/faults; requests it fails never reach moto
         self.app = FaultLayer(self.middleware, self.faults)
         self.enforce_iam = enforce_iam
+        self.delivery = delivery or DeliverySettings()  # what reset() returns to
+        self.iam_read_lag_seconds = iam_read_lag_seconds
         ec2_routes.install()
         moto_sqs.install()
         self._server: Any = None
@@ -103,10 +108,12 @@ class Sandbox:
             target=self._server.serve_forever, name="sandbox-http", daemon=True
         )
         self._thread.start()
+        self.middleware.deliveries.start()
         self.reset()
         return self
 
     def stop(self) -> None:
+        self.middleware.deliveries.stop()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -127,11 +134,14 @@ class Sandbox:
             enforce_iam.set_enforcement(self.enforce_iam)
             if self.enforce_iam:
                 enforce_iam.ensure_admin(self.account_id)
+            organizations.ensure_management_admin()
             self.middleware.reset_flink()
             self._queues = provision(
                 self.endpoint_url, self.region, self.account_id, self.pattern_dir
             )
             self.middleware.calls.clear()
+            self.middleware.deliveries.configure(self.delivery)
+            self.middleware.iam_lag.set_lag(self.iam_read_lag_seconds)
 
     def set_transition_seconds(self, seconds: float) -> None:
         self.middleware.set_transition_seconds(seconds)
@@ -143,6 +153,22 @@ class Sandbox:
             if on:
                 enforce_iam.ensure_admin(self.account_id)
             enforce_iam.set_enforcement(on)
+
+    def _configure_delivery(self, settings: dict[str, Any]) -> None:
+        """`delivery` ({delay_seconds, jitter_seconds, duplicate_probability, seed}) and
+        `iam_read_lag_seconds` of POST /_sandbox/config, until the next reset."""
+        if "delivery" in settings:
+            changes = settings["delivery"]
+            if not isinstance(changes, dict):
+                raise ValueError("delivery must be an object")
+            current = self.middleware.deliveries.settings
+            self.middleware.deliveries.configure(settings_from(current, changes))
+        if "iam_read_lag_seconds" in settings:
+            try:
+                lag = float(settings["iam_read_lag_seconds"])
+            except (TypeError, ValueError):
+                raise ValueError("iam_read_lag_seconds must be a number") from None
+            self.middleware.iam_lag.set_lag(lag)
 
     def advance_clock(self, seconds: float) -> float:
         """Move the sandbox's time forward (transitional statuses end sooner); the new time."""
@@ -169,6 +195,9 @@ class Sandbox:
             "account_id": self.account_id,
             "transition_seconds": self.middleware.transition_seconds,
             "enforce_iam": self.enforce_iam,
+            "delivery": self.middleware.deliveries.settings.as_json(),
+            "iam_read_lag_seconds": self.middleware.iam_lag.lag_seconds,
+            "organization": organizations.ensure_management_admin(),
             **admin,
         }
 
@@ -195,7 +224,16 @@ class Sandbox:
                 self.middleware.set_max_applications(int(settings["max_applications"]))
             if "enforce_iam" in settings:
                 self.set_enforce_iam(str(settings["enforce_iam"]).lower() == "true")
+            try:
+                self._configure_delivery(settings)
+            except ValueError as exc:
+                return 400, {"error": str(exc)}
             return 200, self.info()
+        if route == ("POST", "/_sandbox/organization/accounts"):
+            try:
+                return 200, organizations.enroll(str(_json_or_form(body).get("account_id")))
+            except ValueError as exc:
+                return 400, {"error": str(exc)}
         answer = control.handle(self.middleware, self.region, route, _json_or_form(body))
         if answer is not None:
             return answer

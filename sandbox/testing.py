@@ -116,14 +116,17 @@ def execution_role(iam: Any, name: str = "flink-execution") -> str:
 
 def flink_key(kms: Any, alias: str | None = None) -> str:
     """The ARN of a new KMS key whose policy lets Managed Flink use it (both service principals
-    the documentation names, as the sandbox checks); `alias` e.g. "alias/flink"."""
+    the documentation names, as the sandbox checks) and enables IAM policies of its account (the
+    default key policy's statement); `alias` e.g. "alias/flink"."""
+    arn = str(kms.create_key()["KeyMetadata"]["Arn"])
+    account = arn.split(":")[4]
     policy = {
         "Version": "2012-10-17",
         "Statement": [
             {
-                "Sid": "account",
+                "Sid": "Enable IAM User Permissions",
                 "Effect": "Allow",
-                "Principal": {"AWS": "*"},
+                "Principal": {"AWS": f"arn:aws:iam::{account}:root"},
                 "Action": "kms:*",
                 "Resource": "*",
             },
@@ -146,7 +149,7 @@ def flink_key(kms: Any, alias: str | None = None) -> str:
             },
         ],
     }
-    arn = str(kms.create_key(Policy=json.dumps(policy))["KeyMetadata"]["Arn"])
+    kms.put_key_policy(KeyId=arn, PolicyName="default", Policy=json.dumps(policy))
     if alias:
         kms.create_alias(AliasName=alias, TargetKeyId=arn)
     return arn
