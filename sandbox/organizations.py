@@ -20,7 +20,8 @@ import json
 from typing import Any
 
 MANAGEMENT_ACCOUNT = "100000000000"
-MANAGEMENT_KEYS = ("sandbox-org-admin", "sandbox")
+# 20 upper-case characters: moto finds the account of a request only for keys shaped like AWS's.
+MANAGEMENT_KEYS = ("AKIASANDBOXORGADMIN1", "sandbox")
 SCP = "SERVICE_CONTROL_POLICY"
 Levels = tuple[tuple[dict[str, Any], ...], ...]
 
@@ -36,7 +37,9 @@ def ensure_management_admin() -> dict[str, str]:
         backend.create_user("us-east-1", ADMIN_USER)
         backend.put_user_policy(ADMIN_USER, "AdministratorAccess", json.dumps(ADMIN_POLICY))
         key = backend.create_access_key(ADMIN_USER)
+        backend.access_keys.pop(key.access_key_id, None)
         key.access_key_id, key.secret_access_key = MANAGEMENT_KEYS
+        backend.access_keys[key.access_key_id] = key  # moto finds a key's account here
     return {
         "management_account_id": MANAGEMENT_ACCOUNT,
         "aws_access_key_id": MANAGEMENT_KEYS[0],

@@ -193,3 +193,42 @@ def hold_status(endpoint_url: str, application: str, status: str, seconds: float
         status=status,
         seconds=seconds,
     )
+
+
+def delay_delivery(endpoint_url: str, **settings: float) -> dict[str, Any]:
+    """Set the CloudTrail event delivery (delay_seconds, jitter_seconds, duplicate_probability,
+    seed) until the next reset; returns the info JSON."""
+    return control(endpoint_url, "/_sandbox/config", delivery=settings)
+
+
+def scp_on(endpoint_url: str, region: str, account_id: str, document: str | dict[str, Any]) -> str:
+    """Attach `document` as an SCP to `account_id`, as its organization's management account
+    does through the Organizations API (the organization, the SCP policy type and the account's
+    membership made first when missing); returns the policy id."""
+    info = json.loads(urllib.request.urlopen(endpoint_url + "/_sandbox/info", timeout=10).read())
+    keys = info["organization"]
+    org = boto3.client(
+        "organizations",
+        endpoint_url=endpoint_url,
+        region_name=region,
+        aws_access_key_id=keys["aws_access_key_id"],
+        aws_secret_access_key=keys["aws_secret_access_key"],
+    )
+    try:
+        org.describe_organization()
+    except org.exceptions.AWSOrganizationsNotInUseException:
+        org.create_organization(FeatureSet="ALL")
+    root = org.list_roots()["Roots"][0]
+    if not any(t["Type"] == "SERVICE_CONTROL_POLICY" for t in root.get("PolicyTypes", [])):
+        org.enable_policy_type(RootId=root["Id"], PolicyType="SERVICE_CONTROL_POLICY")
+    control(endpoint_url, "/_sandbox/organization/accounts", account_id=account_id)
+    policy_id = str(
+        org.create_policy(
+            Name=f"scp-{uuid.uuid4().hex[:8]}",
+            Description="set by a test",
+            Type="SERVICE_CONTROL_POLICY",
+            Content=document if isinstance(document, str) else json.dumps(document),
+        )["Policy"]["PolicySummary"]["Id"]
+    )
+    org.attach_policy(PolicyId=policy_id, TargetId=account_id)
+    return policy_id
