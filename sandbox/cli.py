@@ -83,6 +83,13 @@ def register(subparsers: Any) -> None:
         metavar="P",
         help="chance 0..1 that an event is delivered twice (same eventID)",
     )
+    late.add_argument(
+        "--duplicate-delay-seconds",
+        type=float,
+        default=0.0,
+        metavar="S",
+        help="a duplicate arrives S seconds (plus the jitter) after the first copy",
+    )
     late.add_argument("--delivery-seed", type=int, default=0, help="seed of the above")
     late.add_argument(
         "--iam-read-lag-seconds",
@@ -119,6 +126,7 @@ def serve_command(args: argparse.Namespace) -> int:
             args.delivery_delay_seconds,
             args.delivery_jitter_seconds,
             args.duplicate_probability,
+            args.duplicate_delay_seconds,
             args.delivery_seed,
         )
         if not 0 <= args.iam_read_lag_seconds <= 3600:

@@ -11,7 +11,7 @@ EventBridge may trigger a rule more than once for one event and promises no orde
   advances `/_sandbox/clock` instead of waiting; wall time moves it too);
 - `jitter_seconds`: plus a random 0..jitter each, so events overtake each other;
 - `duplicate_probability`: the chance an event is delivered a second time (same envelope, same
-  CloudTrail eventID), up to `jitter_seconds` later;
+  CloudTrail eventID), `duplicate_delay_seconds` plus up to `jitter_seconds` after the first;
 - `seed`: the generator's seed, so a run is repeatable.
 
 All zero (the default): delivered at once, inside the API call, exactly once, in order.
@@ -38,10 +38,11 @@ class DeliverySettings:
     delay_seconds: float = 0.0
     jitter_seconds: float = 0.0
     duplicate_probability: float = 0.0
+    duplicate_delay_seconds: float = 0.0
     seed: int = 0
 
     def __post_init__(self) -> None:
-        for name in ("delay_seconds", "jitter_seconds"):
+        for name in ("delay_seconds", "jitter_seconds", "duplicate_delay_seconds"):
             if not 0 <= getattr(self, name) <= 86400:
                 raise ValueError(f"{name} must be 0..86400, got {getattr(self, name)!r}")
         if not 0 <= self.duplicate_probability <= 1:
@@ -80,7 +81,7 @@ class Deliveries:
         self._send = send
         self._settings = DeliverySettings()
         self._random = random.Random(0)
-        self._pending: list[tuple[float, int, dict[str, Any], str, str]] = []
+        self._pending: list[tuple[float, int, dict[str, Any], str, str]] = []  # a heap
         self._order = itertools.count()
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -105,7 +106,7 @@ class Deliveries:
                 now = self._clock()
                 copies = [now + settings.delay_seconds + self._jitter()]
                 if self._random.random() < settings.duplicate_probability:
-                    copies.append(copies[0] + self._jitter())
+                    copies.append(copies[0] + settings.duplicate_delay_seconds + self._jitter())
                 for due in copies:
                     heapq.heappush(self._pending, (due, next(self._order), event, account, region))
         return self._send(event, account, region) if not copies else 0
@@ -113,9 +114,18 @@ class Deliveries:
     def _jitter(self) -> float:
         return self._random.uniform(0, self._settings.jitter_seconds)
 
-    def pending(self) -> int:
+    def pending(self) -> list[dict[str, Any]]:
+        """The events not delivered yet, soonest first: seconds until due, eventID, eventName."""
         with self._lock:
-            return len(self._pending)
+            now, queued = self._clock(), sorted(self._pending)
+        return [
+            {
+                "due_in_seconds": round(max(due - now, 0.0), 3),
+                "event_id": event.get("detail", {}).get("eventID"),
+                "event_name": event.get("detail", {}).get("eventName"),
+            }
+            for due, _, event, _, _ in queued
+        ]
 
     def pump(self) -> int:
         """Send every event due by now; the number sent."""

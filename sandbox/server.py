@@ -229,6 +229,8 @@ class Sandbox:
             except ValueError as exc:
                 return 400, {"error": str(exc)}
             return 200, self.info()
+        if route == ("GET", "/_sandbox/deliveries"):
+            return 200, {"pending": self.middleware.deliveries.pending()}
         if route == ("POST", "/_sandbox/organization/accounts"):
             try:
                 return 200, organizations.enroll(str(_json_or_form(body).get("account_id")))

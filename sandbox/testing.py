@@ -232,3 +232,10 @@ def scp_on(endpoint_url: str, region: str, account_id: str, document: str | dict
     )
     org.attach_policy(PolicyId=policy_id, TargetId=account_id)
     return policy_id
+
+
+def pending_deliveries(endpoint_url: str) -> list[dict[str, Any]]:
+    """Events not delivered yet (GET /_sandbox/deliveries), soonest first."""
+    with urllib.request.urlopen(endpoint_url + "/_sandbox/deliveries", timeout=10) as response:
+        pending: list[dict[str, Any]] = json.loads(response.read())["pending"]
+    return pending
