@@ -6,10 +6,11 @@ request's SigV4 signature is verified against the secret of an IAM user's access
 STS session), and the principal's inline, attached and group policies are collected
 (moto.iam.access_control.IAMRequest). The decision:
 
-- IAM, CloudWatch Logs, SNS, SQS and Security Hub (`EVALUATED`): `sandbox.iam_eval` on the
-  real resource ARN with condition context (`sandbox.iam_context`): explicit Deny first,
-  conditions evaluated; moto's own check (IAMRequest.check_action_permitted) is replaced for
-  these services only;
+- IAM, CloudWatch Logs, SNS, SQS and Security Hub (`EVALUATED`): `sandbox.iam_decision` on
+  the real resource ARN with condition context (`sandbox.iam_context`, `sandbox.iam_principal`):
+  AWS's evaluation logic over identity policies, SCPs, the resource's own policy (SQS queue,
+  KMS key), the role's permissions boundary and session policies; moto's own check
+  (IAMRequest.check_action_permitted) is replaced for these services only;
 - kinesisanalyticsv2 (our backend): `authorize_flink`, the same evaluation on the
   application's ARN with its tags, plus the KMS calls Managed Flink makes with the caller's
   permissions (kms:DescribeKey, kms:CreateGrant, kms:ViaService) when a call sets a customer

@@ -33,10 +33,14 @@ _session_policy_arns: dict[str, tuple[str, ...]] = {}
 _lock = threading.Lock()
 
 
-def remember_session(access_key_id: str, policy_arns: tuple[str, ...]) -> None:
-    """AssumeRole's PolicyArns for the session whose key is `access_key_id`."""
-    with _lock:
-        _session_policy_arns[access_key_id] = policy_arns
+def remember_assume_role(params: Mapping[str, str], response: Mapping[str, Any]) -> None:
+    """AssumeRole's PolicyArns (query parameters PolicyArns.member.N.arn), for the session
+    whose key the response carries: moto keeps the session's Policy but drops its PolicyArns."""
+    key_id = (response.get("Credentials") or {}).get("AccessKeyId")
+    arns = tuple(v for k, v in sorted(params.items()) if k.startswith("PolicyArns."))
+    if key_id:
+        with _lock:
+            _session_policy_arns[str(key_id)] = arns
 
 
 def forget_sessions() -> None:

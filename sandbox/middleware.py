@@ -252,10 +252,7 @@ class SandboxMiddleware:
             error = wire.error_of(out, {k.lower(): v for k, v in captured["headers"]})
         response = wire.xml_response_elements(out) if code < 400 and not target else None
         if service == "sts" and operation == "AssumeRole" and response:
-            key_id = (response.get("Credentials") or {}).get("AccessKeyId")
-            arns = tuple(v for k, v in sorted(params.items()) if k.startswith("PolicyArns."))
-            if key_id:  # moto keeps the session's Policy but drops its PolicyArns
-                iam_principal.remember_session(str(key_id), arns)
+            iam_principal.remember_assume_role(params, response)
         self._record(
             environ,
             scope,

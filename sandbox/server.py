@@ -28,7 +28,7 @@ from werkzeug.serving import make_server
 from sandbox import control, ec2_routes, enforce_iam, managed_policies, moto_sqs, organizations
 from sandbox.calls import CallRecord
 from sandbox.defaults import DEFAULT_REGION, DEFAULT_TRANSITION_SECONDS
-from sandbox.delivery import DeliverySettings, settings_from
+from sandbox.delivery import DeliverySettings
 from sandbox.eventbridge import PATTERN_DIR, Queues, provision
 from sandbox.faults import FaultInjector, FaultLayer
 from sandbox.json_errors import JsonErrors
@@ -154,22 +154,6 @@ class Sandbox:
                 enforce_iam.ensure_admin(self.account_id)
             enforce_iam.set_enforcement(on)
 
-    def _configure_delivery(self, settings: dict[str, Any]) -> None:
-        """`delivery` ({delay_seconds, jitter_seconds, duplicate_probability, seed}) and
-        `iam_read_lag_seconds` of POST /_sandbox/config, until the next reset."""
-        if "delivery" in settings:
-            changes = settings["delivery"]
-            if not isinstance(changes, dict):
-                raise ValueError("delivery must be an object")
-            current = self.middleware.deliveries.settings
-            self.middleware.deliveries.configure(settings_from(current, changes))
-        if "iam_read_lag_seconds" in settings:
-            try:
-                lag = float(settings["iam_read_lag_seconds"])
-            except (TypeError, ValueError):
-                raise ValueError("iam_read_lag_seconds must be a number") from None
-            self.middleware.iam_lag.set_lag(lag)
-
     def advance_clock(self, seconds: float) -> float:
         """Move the sandbox's time forward (transitional statuses end sooner); the new time."""
         return self.middleware.clock.advance(seconds)
@@ -225,17 +209,10 @@ class Sandbox:
             if "enforce_iam" in settings:
                 self.set_enforce_iam(str(settings["enforce_iam"]).lower() == "true")
             try:
-                self._configure_delivery(settings)
+                control.configure_delivery(self.middleware, settings)
             except ValueError as exc:
                 return 400, {"error": str(exc)}
             return 200, self.info()
-        if route == ("GET", "/_sandbox/deliveries"):
-            return 200, {"pending": self.middleware.deliveries.pending()}
-        if route == ("POST", "/_sandbox/organization/accounts"):
-            try:
-                return 200, organizations.enroll(str(_json_or_form(body).get("account_id")))
-            except ValueError as exc:
-                return 400, {"error": str(exc)}
         answer = control.handle(self.middleware, self.region, route, _json_or_form(body))
         if answer is not None:
             return answer

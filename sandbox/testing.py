@@ -55,7 +55,7 @@ def receive_envelopes(
 ) -> list[dict[str, Any]]:
     """Receive (and delete) every message now on the queue, parsed as JSON envelopes.
 
-    Delivery is synchronous in the sandbox, so no waiting is needed; `expect` keeps polling
+    Delivery is synchronous unless the sandbox was asked to delay it; `expect` keeps polling
     up to `wait_seconds` until that many arrived.
     """
     envelopes: list[dict[str, Any]] = []
