@@ -25,7 +25,15 @@ from moto.moto_server.werkzeug_app import (
 )
 from werkzeug.serving import make_server
 
-from sandbox import control, ec2_routes, enforce_iam, managed_policies, moto_sqs, organizations
+from sandbox import (
+    control,
+    ec2_routes,
+    enforce_iam,
+    managed_policies,
+    moto_cfn,
+    moto_sqs,
+    organizations,
+)
 from sandbox.calls import CallRecord
 from sandbox.defaults import DEFAULT_REGION, DEFAULT_TRANSITION_SECONDS
 from sandbox.delivery import DeliverySettings
@@ -76,6 +84,7 @@ class Sandbox:
         self.iam_read_lag_seconds = iam_read_lag_seconds
         ec2_routes.install()
         moto_sqs.install()
+        moto_cfn.install()
         self._server: Any = None
         self._thread: threading.Thread | None = None
         self._queues: Queues | None = None
