@@ -47,6 +47,13 @@ def ensure_management_admin() -> dict[str, str]:
     }
 
 
+def forget() -> None:
+    """After moto's reset: its reset leaves the member -> management map of Organizations."""
+    from moto.organizations.models import organizations_backends
+
+    organizations_backends.master_accounts.clear()
+
+
 def _backend() -> Any:
     from moto.organizations.models import organizations_backends
 

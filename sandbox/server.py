@@ -143,6 +143,7 @@ class Sandbox:
             enforce_iam.set_enforcement(self.enforce_iam)
             if self.enforce_iam:
                 enforce_iam.ensure_admin(self.account_id)
+            organizations.forget()
             organizations.ensure_management_admin()
             self.middleware.reset_flink()
             self._queues = provision(
