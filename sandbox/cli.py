@@ -68,11 +68,53 @@ def register(subparsers: Any) -> None:
         help="check every request's signature and IAM policies (moto's enforcement, also for "
         "kinesisanalyticsv2); bootstrap keys: the 'admin' entry of the printed JSON",
     )
+    late = serve.add_argument_group(
+        "event delivery and consistency (AWS: CloudTrail events arrive best-effort, typically "
+        "within minutes, at least once; IAM is eventually consistent)"
+    )
+    late.add_argument(
+        "--delivery-delay-seconds",
+        type=float,
+        default=0.0,
+        metavar="S",
+        help="deliver each CloudTrail event S seconds after the call, on the sandbox clock "
+        "(default 0: at once; `make run` uses 3)",
+    )
+    late.add_argument(
+        "--delivery-jitter-seconds",
+        type=float,
+        default=0.0,
+        metavar="S",
+        help="plus a random 0..S seconds per event, so events arrive out of order",
+    )
+    late.add_argument(
+        "--duplicate-probability",
+        type=float,
+        default=0.0,
+        metavar="P",
+        help="chance 0..1 that an event is delivered twice (same eventID)",
+    )
+    late.add_argument(
+        "--duplicate-delay-seconds",
+        type=float,
+        default=0.0,
+        metavar="S",
+        help="a duplicate arrives S seconds (plus the jitter) after the first copy",
+    )
+    late.add_argument("--delivery-seed", type=int, default=0, help="seed of the above")
+    late.add_argument(
+        "--iam-read-lag-seconds",
+        type=float,
+        default=0.0,
+        metavar="S",
+        help="for S seconds after a role changes, reads of it may answer the previous state",
+    )
     serve.set_defaults(func=serve_command)
 
 
 def serve_command(args: argparse.Namespace) -> int:
     from sandbox.accounts_demo import seed_members
+    from sandbox.delivery import DeliverySettings
     from sandbox.demo import Seeder, seed
     from sandbox.server import Sandbox
 
@@ -90,11 +132,28 @@ def serve_command(args: argparse.Namespace) -> int:
     if not 0 <= args.accounts <= 50:
         sys.stderr.write(f"error: --accounts must be 0..50, got {args.accounts}\n")
         return 2
+    try:
+        delivery = DeliverySettings(
+            args.delivery_delay_seconds,
+            args.delivery_jitter_seconds,
+            args.duplicate_probability,
+            args.duplicate_delay_seconds,
+            args.delivery_seed,
+        )
+        if not 0 <= args.iam_read_lag_seconds <= 3600:
+            raise ValueError(
+                f"--iam-read-lag-seconds must be 0..3600, got {args.iam_read_lag_seconds}"
+            )
+    except ValueError as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        return 2
     sandbox = Sandbox(
         port=args.port,
         region=args.region,
         transition_seconds=args.transition_seconds,
         enforce_iam=args.enforce_iam,
+        delivery=delivery,
+        iam_read_lag_seconds=args.iam_read_lag_seconds,
     ).start()
     try:
         info: dict[str, Any] = sandbox.info()

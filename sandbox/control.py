@@ -5,12 +5,16 @@ POST /_sandbox/flink/next-update   {"application": N, "outcome": O, "seconds": S
 POST /_sandbox/flink/legacy-sql    {"request": CreateApplication request of a SQL-1_0 app}
 POST /_sandbox/flink/status        {"application": N, "status": ST, "seconds": S[, "region": R]
                                     [, "parallelism": P (AUTOSCALING's end; default doubled)]}
+GET  /_sandbox/deliveries          the CloudTrail events not delivered yet
+POST /_sandbox/organization/accounts {"account_id": A}: A joins the organization
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from sandbox import organizations
+from sandbox.delivery import settings_from
 from sandbox.flink import create
 from sandbox.flink.errors import FlinkApiError
 from sandbox.middleware import SandboxMiddleware
@@ -32,6 +36,10 @@ def handle(
 ) -> Answer | None:
     """The answer for one of the routes above, or None when `route` is not one of them."""
     try:
+        if route == ("GET", "/_sandbox/deliveries"):
+            return 200, {"pending": middleware.deliveries.pending()}
+        if route == ("POST", "/_sandbox/organization/accounts"):
+            return 200, organizations.enroll(str(settings.get("account_id")))
         if route == ("POST", "/_sandbox/clock"):
             now = middleware.clock.advance(_number(settings, "advance"))
             return 200, {"now": now, "offset": middleware.clock.offset}
@@ -62,3 +70,17 @@ def handle(
         status = 404 if exc.code == "ResourceNotFoundException" else 400
         return status, {"error": exc.message, "code": exc.code}
     return None
+
+
+def configure_delivery(middleware: SandboxMiddleware, settings: dict[str, Any]) -> None:
+    """`delivery` ({delay_seconds, jitter_seconds, duplicate_probability,
+    duplicate_delay_seconds, seed}) and `iam_read_lag_seconds` of POST /_sandbox/config, until
+    the next reset; ValueError names a bad value."""
+    if "delivery" in settings:
+        changes = settings["delivery"]
+        if not isinstance(changes, dict):
+            raise ValueError("delivery must be an object")
+        current = middleware.deliveries.settings
+        middleware.deliveries.configure(settings_from(current, changes))
+    if "iam_read_lag_seconds" in settings:
+        middleware.iam_lag.set_lag(_number(settings, "iam_read_lag_seconds"))

@@ -6,10 +6,11 @@ request's SigV4 signature is verified against the secret of an IAM user's access
 STS session), and the principal's inline, attached and group policies are collected
 (moto.iam.access_control.IAMRequest). The decision:
 
-- IAM, CloudWatch Logs, SNS, SQS and Security Hub (`EVALUATED`): `sandbox.iam_eval` on the
-  real resource ARN with condition context (`sandbox.iam_context`): explicit Deny first,
-  conditions evaluated; moto's own check (IAMRequest.check_action_permitted) is replaced for
-  these services only;
+- IAM, CloudWatch Logs, SNS, SQS and Security Hub (`EVALUATED`): `sandbox.iam_decision` on
+  the real resource ARN with condition context (`sandbox.iam_context`, `sandbox.iam_principal`):
+  AWS's evaluation logic over identity policies, SCPs, the resource's own policy (SQS queue,
+  KMS key), the role's permissions boundary and session policies; moto's own check
+  (IAMRequest.check_action_permitted) is replaced for these services only;
 - kinesisanalyticsv2 (our backend): `authorize_flink`, the same evaluation on the
   application's ARN with its tags, plus the KMS calls Managed Flink makes with the caller's
   permissions (kms:DescribeKey, kms:CreateGrant, kms:ViaService) when a call sets a customer
@@ -34,17 +35,19 @@ from urllib.parse import parse_qsl, urlsplit
 from moto import settings
 from moto.core.authorization import ActionAuthenticatorMixin
 from moto.core.exceptions import (
+    AccessDeniedError,
     InvalidClientTokenIdError,
     JsonRESTError,
     SignatureDoesNotMatchError,
     _RESTError,
 )
-from moto.iam.access_control import IAMPolicy, IAMRequest
+from moto.iam.access_control import IAMRequest
 from werkzeug.datastructures import EnvironHeaders
 
-from sandbox import iam_context
+from sandbox import iam_context, iam_decision, iam_principal
 from sandbox.flink.errors import FlinkApiError
-from sandbox.iam_eval import Decision, Request, UnsupportedCondition, evaluate
+from sandbox.iam_decision import Verdict
+from sandbox.iam_eval import Request, UnsupportedCondition
 
 log = logging.getLogger("sandbox")
 EVALUATED = frozenset({"iam", "logs", "securityhub", "sns", "sqs"})
@@ -102,20 +105,29 @@ def _params(iam_request: IAMRequest) -> dict[str, Any]:
     return parsed | dict(parse_qsl(query)) | dict(parse_qsl(raw))
 
 
-def decide(iam_request: IAMRequest, *requests: Request) -> tuple[Request, Decision] | None:
-    """The first of `requests` the caller's identity policies do not allow (and why), or None."""
-    principal = iam_request._access_key.arn
-    policies = [IAMPolicy(p)._policy_json for p in iam_request._access_key.collect_policies()]
-    base = iam_context.base_context(iam_request._region, principal)
+def decide(iam_request: IAMRequest, *requests: Request) -> tuple[Request, Verdict] | None:
+    """The first of `requests` AWS's evaluation logic refuses (and why), or None: identity
+    policies, permissions boundary, session policies, SCPs and the resource's own policy."""
+    key = iam_request._access_key
+    caller = iam_principal.caller_of(key)
+    policies = iam_principal.policies_of(key)
+    base = {
+        **iam_context.base_context(iam_request._region, caller.arn),
+        **iam_principal.context_of(key),
+    }
     for request in requests:
         full = replace(request, context={**base, **request.context})
+        resource, owner, required = iam_principal.resource_policy(full)
+        applying = replace(
+            policies, resource=resource, resource_account=owner, resource_required=required
+        )
         try:
-            decision = evaluate(policies, full)
+            verdict = iam_decision.decide(applying, caller, full)
         except UnsupportedCondition as exc:  # fail closed, loudly
             log.warning("sandbox_iam_condition_unsupported operator=%s", exc)
-            decision = "implicit_deny"
-        if decision != "allow":
-            return full, decision
+            verdict = Verdict("implicit_deny", "identity-based policy")
+        if verdict.decision != "allow":
+            return full, verdict
     return None
 
 
@@ -139,12 +151,26 @@ def _check_action_permitted(self: IAMRequest, resource: str) -> None:
         request = requests.pop(0)
     else:
         request = iam_context.sns_request(self._action, params)
-    if decide(self, request, *requests) is not None:
+    refused = decide(self, request, *requests)
+    if refused is not None:
+        denied, verdict = refused
         if self._service == "sns":  # SNS names its 403 differently
             raise _SnsAuthorizationError(self._access_key.arn, self._action)
         if self._service == "securityhub":  # a REST-JSON API: a JSON AccessDeniedException
             raise _JsonAccessDenied(self._access_key.arn, self._action)
-        self._raise_access_denied()
+        raise _AccessDenied(self._access_key.arn, denied, verdict)
+
+
+class _AccessDenied(AccessDeniedError):
+    """AWS's message names the resource and which kind of policy refused."""
+
+    def __init__(self, user_arn: str, denied: Request, verdict: Verdict) -> None:
+        _RESTError.__init__(
+            self,
+            "AccessDenied",
+            f"User: {user_arn} is not authorized to perform: {denied.action} on resource: "
+            f"{denied.resource} {verdict.explain(denied.action)}",
+        )
 
 
 class _SnsAuthorizationError(_RESTError):
@@ -218,14 +244,9 @@ def authorize_flink(
         requests += iam_context.kms_requests_by_flink(key, region, account_id)
     refused = decide(iam_request, *requests)
     if refused is not None:
-        denied, decision = refused
-        why = (
-            "with an explicit deny in an identity-based policy"
-            if decision == "explicit_deny"
-            else f"because no identity-based policy allows the {denied.action} action"
-        )
+        denied, verdict = refused
         raise FlinkApiError(
             "AccessDeniedException",
             f"User: {iam_request._access_key.arn} is not authorized to perform: "
-            f"{denied.action} on resource: {denied.resource} {why}",
+            f"{denied.action} on resource: {denied.resource} {verdict.explain(denied.action)}",
         )

@@ -9,12 +9,20 @@ and region when forwarding across Regions, and also fires DISABLED rules.
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
 from importlib.resources import files
 from importlib.resources.abc import Traversable
 from typing import Any
 
 import boto3
+
+from sandbox.iam_decision import Caller, Policies, decide
+from sandbox.iam_eval import Request
+from sandbox.iam_principal import queue_policy
+
+log = logging.getLogger("sandbox")
+EVENTBRIDGE_PRINCIPAL = "events.amazonaws.com"
 
 # config/eventbridge, shipped in the wheel as package data (pyproject.toml, daemon.bundled).
 PATTERN_DIR = files("daemon.bundled") / "eventbridge"
@@ -109,25 +117,57 @@ def deliver(
 ) -> int:
     """Route `event` through the ENABLED rules of a bus (the account's default bus unless
     forwarded to another, e.g. the central bus of the daemon's account); returns deliveries."""
-    from moto.events.models import events_backends
     from moto.sqs.models import sqs_backends
 
     if hops > 3:  # a forwarding loop between buses
         return 0
-    bus = events_backends[account_id][region].event_buses.get(bus_name)
     delivered = 0
+    for rule_arn, target in routes(event, account_id, region, bus_name):
+        arn = target.split(":")
+        service, target_region, target_account, resource = arn[2], arn[3], arn[4], arn[5]
+        if service == "sqs":
+            if not queue_admits(rule_arn, account_id, target):
+                log.warning(
+                    "sandbox_event_refused_by_queue_policy rule=%s queue=%s", rule_arn, target
+                )
+                continue
+            sqs_backends[target_account][target_region].send_message(
+                queue_name=resource, message_body=json.dumps(event)
+            )
+            delivered += 1
+        elif service == "events" and resource.startswith("event-bus/"):
+            name = resource.removeprefix("event-bus/")
+            delivered += deliver(event, target_account, target_region, hops + 1, name)
+    return delivered
+
+
+def routes(
+    event: dict[str, Any], account_id: str, region: str, bus_name: str = "default"
+) -> list[tuple[str, str]]:
+    """(rule ARN, target ARN) of every ENABLED rule of the bus whose pattern matches."""
+    from moto.events.models import events_backends
+
+    bus = events_backends[account_id][region].event_buses.get(bus_name)
+    matched = []
     for rule in list(bus.rules.values()) if bus else []:
         if rule.state != "ENABLED" or not rule.event_pattern.matches_event(event):  # type: ignore[arg-type]
             continue
-        for target in rule.targets:
-            arn = target["Arn"].split(":")
-            service, target_region, target_account, resource = arn[2], arn[3], arn[4], arn[5]
-            if service == "sqs":
-                sqs_backends[target_account][target_region].send_message(
-                    queue_name=resource, message_body=json.dumps(event)
-                )
-                delivered += 1
-            elif service == "events" and resource.startswith("event-bus/"):
-                name = resource.removeprefix("event-bus/")
-                delivered += deliver(event, target_account, target_region, hops + 1, name)
-    return delivered
+        matched += [(str(rule.arn), str(target["Arn"])) for target in rule.targets]
+    return matched
+
+
+def queue_admits(rule_arn: str, rule_account: str, queue_arn: str) -> bool:
+    """Does the queue policy let EventBridge send this rule's events? AWS: the queue policy must
+    allow events.amazonaws.com sqs:SendMessage, typically with aws:SourceArn = the rule's ARN;
+    without such an Allow (or with a Deny) the event is not delivered.
+    https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-resource-based.html#eb-sqs-permissions"""
+    _, _, _, region, account, name = queue_arn.split(":", 5)
+    context = {
+        "aws:sourcearn": (rule_arn,),
+        "aws:sourceaccount": (rule_account,),
+        "aws:securetransport": ("true",),
+    }
+    policies = Policies(resource=queue_policy(account, region, name), resource_account=account)
+    caller = Caller(EVENTBRIDGE_PRINCIPAL, rule_account, service=True)
+    request = Request("sqs:SendMessage", queue_arn, context)
+    return decide(policies, caller, request).decision == "allow"

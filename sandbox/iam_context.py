@@ -58,12 +58,40 @@ def role_tags(role: Any) -> dict[str, str]:
     return {str(t["Key"]): str(t["Value"]) for t in items}
 
 
+# Service Authorization Reference, IAM: which actions take iam:PolicyARN and
+# iam:PermissionsBoundary (https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsidentityandaccessmanagementiam.html).
+POLICY_ARN_ACTIONS = frozenset(
+    f"iam:{verb}{kind}Policy" for verb in ("Attach", "Detach") for kind in ("Group", "Role", "User")
+)
+# The boundary the request sets ...
+BOUNDARY_REQUESTED = frozenset(
+    {
+        "iam:CreateRole",
+        "iam:CreateUser",
+        "iam:PutRolePermissionsBoundary",
+        "iam:PutUserPermissionsBoundary",
+    }
+)
+# ... or the one the role or user already has.
+BOUNDARY_EXISTING = frozenset(
+    f"iam:{verb}{kind}{what}"
+    for kind in ("Role", "User")
+    for verb, what in (
+        ("Attach", "Policy"),
+        ("Detach", "Policy"),
+        ("Put", "Policy"),
+        ("Delete", "Policy"),
+        ("Delete", "PermissionsBoundary"),
+    )
+)
+
+
 def iam_request(action: str, params: Params, account: str, iam_backend: Any) -> Request:
     """An IAM call: on the role (with its path and tags), user or policy it names."""
     context: dict[str, tuple[str, ...]] = {}
-    if "PolicyArn" in params:
+    if "PolicyArn" in params and action in POLICY_ARN_ACTIONS:
         context["iam:policyarn"] = (str(params["PolicyArn"]),)
-    if "PermissionsBoundary" in params:
+    if params.get("PermissionsBoundary") and action in BOUNDARY_REQUESTED:
         context["iam:permissionsboundary"] = (str(params["PermissionsBoundary"]),)
     tags, removed = query_tags(params)
     context.update(request_tags(tags, removed))
@@ -77,6 +105,9 @@ def iam_request(action: str, params: Params, account: str, iam_backend: Any) -> 
         if role is not None:
             resource = str(role.arn)
             context.update(tag_context("Resource", role_tags(role)))
+            boundary = getattr(role, "permissions_boundary_arn", None)
+            if boundary and action in BOUNDARY_EXISTING:
+                context["iam:permissionsboundary"] = (str(boundary),)
         return Request(action, resource, context)
     if "UserName" in params:
         return Request(action, f"arn:aws:iam::{account}:user/{params['UserName']}", context)

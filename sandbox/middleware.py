@@ -24,15 +24,17 @@ from typing import Any
 
 from moto.core.models import DEFAULT_ACCOUNT_ID
 
-from sandbox import cloudtrail, wire
+from sandbox import cloudtrail, iam_principal, wire
 from sandbox.calls import CallLog, CallRecord, is_mutating
+from sandbox.delivery import Deliveries
 from sandbox.enforce_iam import authorize_flink
-from sandbox.eventbridge import deliver
+from sandbox.eventbridge import deliver, routes
 from sandbox.flink.backend import FlinkBackend
 from sandbox.flink.clock import SandboxClock
 from sandbox.flink.errors import FlinkApiError
 from sandbox.flink.moto_lookups import MotoLookups
 from sandbox.flink.operations import READ_ONLY, handle
+from sandbox.iam_lag import IamReadLag
 from sandbox.identity import Scope, parse_authorization, user_identity
 
 log = logging.getLogger("sandbox")
@@ -55,6 +57,9 @@ class SandboxMiddleware:
         self._flink: dict[tuple[str, str], FlinkBackend] = {}
         self._lock = threading.Lock()
         self.clock = SandboxClock()  # shared by every Region's Flink backend
+        iam_principal.now = self.clock.now  # aws:CurrentTime under --enforce-iam
+        self.deliveries = Deliveries(self.clock.now, deliver)
+        self.iam_lag = IamReadLag(self.clock.now)
 
     def flink_backend(self, region: str, account_id: str | None = None) -> FlinkBackend:
         account = account_id or self.account_id
@@ -99,6 +104,9 @@ class SandboxMiddleware:
             for backend in self._flink.values():
                 backend.reset()
             self.clock.reset()
+        self.deliveries.clear()
+        self.iam_lag.set_lag(0)
+        iam_principal.forget_sessions()
 
     def __call__(
         self, environ: dict[str, Any], start_response: Callable[..., Any]
@@ -179,8 +187,17 @@ class SandboxMiddleware:
         scope: Scope | None,
         target: str,
     ) -> Iterable[bytes]:
+        account = self.account_of(scope)
+        query = environ.get("QUERY_STRING", "")
+        lagging = scope is not None and scope.service == "iam"
+        stale = self.iam_lag.stale(account, body, query) if lagging else None
         captured: dict[str, Any] = {}
         chunks: list[bytes] = []
+        if stale is not None:  # IAM's eventual consistency: the answer before the change
+            captured.update(status=stale.status, headers=stale.headers)
+            start_response(stale.status, stale.headers)
+            self._after_pass_through(environ, scope, target, body, captured, stale.body)
+            return [stale.body]
 
         def capture(
             status: str, headers: list[tuple[str, str]], exc_info: Any = None
@@ -197,6 +214,9 @@ class SandboxMiddleware:
                 close()
         out = b"".join(chunks)
         start_response(captured["status"], captured["headers"])
+        if lagging:
+            status, headers = str(captured["status"]), list(captured["headers"])
+            self.iam_lag.observe(account, body, query, status, headers, out)
         try:
             self._after_pass_through(environ, scope, target, body, captured, out)
         except Exception:  # the record must never break the API answer
@@ -233,6 +253,8 @@ class SandboxMiddleware:
         if code >= 400:
             error = wire.error_of(out, {k.lower(): v for k, v in captured["headers"]})
         response = wire.xml_response_elements(out) if code < 400 and not target else None
+        if service == "sts" and operation == "AssumeRole" and response:
+            iam_principal.remember_assume_role(params, response)
         self._record(
             environ,
             scope,
@@ -280,7 +302,9 @@ class SandboxMiddleware:
             detail = cloudtrail.record(call, identity, account)
             event = cloudtrail.envelope(call, detail, account)
             try:
-                emitted = deliver(event, account, event["region"]) > 0
+                delivered = self.deliveries.submit(event, account, event["region"])
+                later = not self.deliveries.settings.immediate
+                emitted = delivered > 0 or (later and bool(routes(event, account, event["region"])))
             except Exception:
                 log.exception("sandbox_event_delivery_failed")
         self.calls.add(

@@ -31,11 +31,14 @@ from sandbox import (
     enforce_iam,
     logs_kms,
     managed_policies,
+    moto_cfn,
     moto_sqs,
+    organizations,
     s3_actions,
 )
 from sandbox.calls import CallRecord
 from sandbox.defaults import DEFAULT_REGION, DEFAULT_TRANSITION_SECONDS
+from sandbox.delivery import DeliverySettings
 from sandbox.eventbridge import PATTERN_DIR, Queues, provision
 from sandbox.faults import FaultInjector, FaultLayer
 from sandbox.json_errors import JsonErrors
@@ -61,6 +64,8 @@ class Sandbox:
         transition_seconds: float = DEFAULT_TRANSITION_SECONDS,
         pattern_dir: Traversable = PATTERN_DIR,
         enforce_iam: bool = False,
+        delivery: DeliverySettings | None = None,
+        iam_read_lag_seconds: float = 0.0,
     ) -> None:
         self.host = host
         self.port = port
@@ -77,10 +82,13 @@ class Sandbox:
         self.faults = FaultInjector()  # /_sandbox/faults; requests it fails never reach moto
         self.app = FaultLayer(self.middleware, self.faults)
         self.enforce_iam = enforce_iam
+        self.delivery = delivery or DeliverySettings()  # what reset() returns to
+        self.iam_read_lag_seconds = iam_read_lag_seconds
         ec2_routes.install()
         moto_sqs.install()
         logs_kms.install()
         s3_actions.install()
+        moto_cfn.install()
         self._server: Any = None
         self._thread: threading.Thread | None = None
         self._queues: Queues | None = None
@@ -113,10 +121,12 @@ class Sandbox:
             target=self._server.serve_forever, name="sandbox-http", daemon=True
         )
         self._thread.start()
+        self.middleware.deliveries.start()
         self.reset()
         return self
 
     def stop(self) -> None:
+        self.middleware.deliveries.stop()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -137,11 +147,15 @@ class Sandbox:
             enforce_iam.set_enforcement(self.enforce_iam)
             if self.enforce_iam:
                 enforce_iam.ensure_admin(self.account_id)
+            organizations.forget()
+            organizations.ensure_management_admin()
             self.middleware.reset_flink()
             self._queues = provision(
                 self.endpoint_url, self.region, self.account_id, self.pattern_dir
             )
             self.middleware.calls.clear()
+            self.middleware.deliveries.configure(self.delivery)
+            self.middleware.iam_lag.set_lag(self.iam_read_lag_seconds)
 
     def set_transition_seconds(self, seconds: float) -> None:
         self.middleware.set_transition_seconds(seconds)
@@ -179,6 +193,9 @@ class Sandbox:
             "account_id": self.account_id,
             "transition_seconds": self.middleware.transition_seconds,
             "enforce_iam": self.enforce_iam,
+            "delivery": self.middleware.deliveries.settings.as_json(),
+            "iam_read_lag_seconds": self.middleware.iam_lag.lag_seconds,
+            "organization": organizations.ensure_management_admin(),
             **admin,
         }
 
@@ -205,6 +222,10 @@ class Sandbox:
                 self.middleware.set_max_applications(int(settings["max_applications"]))
             if "enforce_iam" in settings:
                 self.set_enforce_iam(str(settings["enforce_iam"]).lower() == "true")
+            try:
+                control.configure_delivery(self.middleware, settings)
+            except ValueError as exc:
+                return 400, {"error": str(exc)}
             return 200, self.info()
         answer = control.handle(self.middleware, self.region, route, _json_or_form(body))
         if answer is not None:

@@ -55,7 +55,7 @@ def receive_envelopes(
 ) -> list[dict[str, Any]]:
     """Receive (and delete) every message now on the queue, parsed as JSON envelopes.
 
-    Delivery is synchronous in the sandbox, so no waiting is needed; `expect` keeps polling
+    Delivery is synchronous unless the sandbox was asked to delay it; `expect` keeps polling
     up to `wait_seconds` until that many arrived.
     """
     envelopes: list[dict[str, Any]] = []
@@ -116,14 +116,17 @@ def execution_role(iam: Any, name: str = "flink-execution") -> str:
 
 def flink_key(kms: Any, alias: str | None = None) -> str:
     """The ARN of a new KMS key whose policy lets Managed Flink use it (both service principals
-    the documentation names, as the sandbox checks); `alias` e.g. "alias/flink"."""
+    the documentation names, as the sandbox checks) and enables IAM policies of its account (the
+    default key policy's statement); `alias` e.g. "alias/flink"."""
+    arn = str(kms.create_key()["KeyMetadata"]["Arn"])
+    account = arn.split(":")[4]
     policy = {
         "Version": "2012-10-17",
         "Statement": [
             {
-                "Sid": "account",
+                "Sid": "Enable IAM User Permissions",
                 "Effect": "Allow",
-                "Principal": {"AWS": "*"},
+                "Principal": {"AWS": f"arn:aws:iam::{account}:root"},
                 "Action": "kms:*",
                 "Resource": "*",
             },
@@ -146,7 +149,7 @@ def flink_key(kms: Any, alias: str | None = None) -> str:
             },
         ],
     }
-    arn = str(kms.create_key(Policy=json.dumps(policy))["KeyMetadata"]["Arn"])
+    kms.put_key_policy(KeyId=arn, PolicyName="default", Policy=json.dumps(policy))
     if alias:
         kms.create_alias(AliasName=alias, TargetKeyId=arn)
     return arn
@@ -194,3 +197,49 @@ def hold_status(
         seconds=seconds,
         **more,
     )
+
+
+def delay_delivery(endpoint_url: str, **settings: float) -> dict[str, Any]:
+    """Set the CloudTrail event delivery (delay_seconds, jitter_seconds, duplicate_probability,
+    seed) until the next reset; returns the info JSON."""
+    return control(endpoint_url, "/_sandbox/config", delivery=settings)
+
+
+def scp_on(endpoint_url: str, region: str, account_id: str, document: str | dict[str, Any]) -> str:
+    """Attach `document` as an SCP to `account_id`, as its organization's management account
+    does through the Organizations API (the organization, the SCP policy type and the account's
+    membership made first when missing); returns the policy id."""
+    info = json.loads(urllib.request.urlopen(endpoint_url + "/_sandbox/info", timeout=10).read())
+    keys = info["organization"]
+    org = boto3.client(
+        "organizations",
+        endpoint_url=endpoint_url,
+        region_name=region,
+        aws_access_key_id=keys["aws_access_key_id"],
+        aws_secret_access_key=keys["aws_secret_access_key"],
+    )
+    try:
+        org.describe_organization()
+    except org.exceptions.AWSOrganizationsNotInUseException:
+        org.create_organization(FeatureSet="ALL")
+    root = org.list_roots()["Roots"][0]
+    if not any(t["Type"] == "SERVICE_CONTROL_POLICY" for t in root.get("PolicyTypes", [])):
+        org.enable_policy_type(RootId=root["Id"], PolicyType="SERVICE_CONTROL_POLICY")
+    control(endpoint_url, "/_sandbox/organization/accounts", account_id=account_id)
+    policy_id = str(
+        org.create_policy(
+            Name=f"scp-{uuid.uuid4().hex[:8]}",
+            Description="set by a test",
+            Type="SERVICE_CONTROL_POLICY",
+            Content=document if isinstance(document, str) else json.dumps(document),
+        )["Policy"]["PolicySummary"]["Id"]
+    )
+    org.attach_policy(PolicyId=policy_id, TargetId=account_id)
+    return policy_id
+
+
+def pending_deliveries(endpoint_url: str) -> list[dict[str, Any]]:
+    """Events not delivered yet (GET /_sandbox/deliveries), soonest first."""
+    with urllib.request.urlopen(endpoint_url + "/_sandbox/deliveries", timeout=10) as response:
+        pending: list[dict[str, Any]] = json.loads(response.read())["pending"]
+    return pending

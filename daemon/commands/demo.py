@@ -30,7 +30,11 @@ from daemon.desired.loader import load_config
 DEFAULT_CONFIG = files("daemon.bundled") / "desired-state.example.yaml"
 
 FORCED = "forced exit on a second Ctrl-C: the daemon and the sandbox were killed"
-SHUTDOWN_LIMIT_SECONDS = 60.0  # the daemon's own limit is its grace period + 15 s
+SHUTDOWN_LIMIT_SECONDS = 60.0
+DELIVERY_DELAY = (
+    "--delivery-delay-seconds",
+    "3",
+)  # the daemon's own limit is its grace period + 15 s
 
 
 def register(subparsers: Any) -> None:
@@ -143,7 +147,8 @@ def demo(args: argparse.Namespace) -> int:
     interrupts.install()
     exe = [sys.executable, "-m", "daemon.cli"]
     sandbox = subprocess.Popen(
-        [*exe, "sandbox", "serve", "--demo", "--port", str(args.port)],
+        # CloudTrail events reach EventBridge late in AWS (typically minutes): a few seconds here.
+        [*exe, "sandbox", "serve", "--demo", "--port", str(args.port), *DELIVERY_DELAY],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,

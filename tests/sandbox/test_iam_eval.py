@@ -97,7 +97,7 @@ def test_keys_are_case_insensitive_and_unknown_operators_refused() -> None:
         "StringEquals", "AWS:RequestedRegion", "eu-west-1", {"aws:requestedregion": ("eu-west-1",)}
     )
     with pytest.raises(UnsupportedCondition):
-        condition_holds("NumericLessThan", "k", "1", {"k": ("0",)})
+        condition_holds("NumericAbout", "k", "1", {"k": ("0",)})
     with pytest.raises(UnsupportedCondition):
         condition_holds("Sometimes:StringEquals", "k", "1", {"k": ("1",)})
 

@@ -106,3 +106,22 @@ def test_the_console_script_is_installed() -> None:
         check=True,
     )
     assert "--demo" in result.stdout and "--transition-seconds" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("flag", "value"),
+    [
+        ("--duplicate-probability", "2"),
+        ("--delivery-delay-seconds", "-1"),
+        ("--iam-read-lag-seconds", "99999"),
+    ],
+)
+def test_bad_delivery_flags_exit_2_with_one_error_line(flag: str, value: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "daemon.cli", "sandbox", "serve", "--port", "0", flag, value],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.startswith("error: ") and done.stderr.count("\n") == 1, done.stderr
