@@ -75,6 +75,9 @@ class Sandbox:
         self._thread: threading.Thread | None = None
         self._queues: Queues | None = None
         self._reset_lock = threading.Lock()
+        # What `serve --demo` seeded (principals with keys, network, applications): part of
+        # GET /_sandbox/info, so `sandbox env` can hand the keys to a shell; reset forgets it.
+        self.seeded: dict[str, Any] = {}
 
     @property
     def endpoint_url(self) -> str:
@@ -132,6 +135,7 @@ class Sandbox:
                 self.endpoint_url, self.region, self.account_id, self.pattern_dir
             )
             self.middleware.calls.clear()
+            self.seeded = {}
 
     def set_transition_seconds(self, seconds: float) -> None:
         self.middleware.set_transition_seconds(seconds)
@@ -170,6 +174,7 @@ class Sandbox:
             "transition_seconds": self.middleware.transition_seconds,
             "enforce_iam": self.enforce_iam,
             **admin,
+            **self.seeded,
         }
 
     def _admin(self, method: str, path: str, query: str, body: bytes) -> tuple[int, dict[str, Any]]:
