@@ -218,15 +218,7 @@ class DaemonProcess:
         return wait_until(check, timeout, what)
 
     def metric(self, name: str, **labels: str) -> float:
-        """Sum of the samples of `name` whose labels include `labels`."""
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/metrics", timeout=5) as r:
-            text = r.read().decode()
-        return sum(
-            sample.value
-            for family in text_string_to_metric_families(text)
-            for sample in family.samples
-            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items())
-        )
+        return metric(self.port, name, **labels)
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 60) -> int:
         if self.process.poll() is None:
@@ -238,6 +230,18 @@ class DaemonProcess:
             return self.process.wait(timeout=10)
         finally:
             self._stderr.close()
+
+
+def metric(port: int, name: str, **labels: str) -> float:
+    """Sum of the samples of `name` whose labels include `labels`, from a local /metrics."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
+        text = r.read().decode()
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items())
+    )
 
 
 def mutating_calls_by(sandbox: Sandbox, arn: str) -> list[Any]:

@@ -9,15 +9,13 @@ import shutil
 import signal
 import subprocess
 import sys
-import urllib.request
 from pathlib import Path
 
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 from daemon.commands import exits
 from tests.e2e.configs import write_config
-from tests.harness import CLI, DaemonProcess, SandboxProcess, free_port, wait_until
+from tests.harness import CLI, DaemonProcess, SandboxProcess, free_port, metric, wait_until
 
 pytestmark = pytest.mark.e2e
 REPO = Path(__file__).resolve().parents[2]
@@ -27,17 +25,6 @@ SHELL = {
     "AWS_PROFILE": "nonexistent-profile",
     "AWS_ENDPOINT_URL": "http://127.0.0.1:9",
 }
-
-
-def metric(port: int, name: str, **labels: str) -> float:
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
-        text = response.read().decode()
-    return sum(
-        sample.value
-        for family in text_string_to_metric_families(text)
-        for sample in family.samples
-        if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items())
-    )
 
 
 def start_demo(log: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
