@@ -29,9 +29,12 @@ lint: install
 test: install lint
 	$(VENV)/bin/pytest -q $(PYTEST_ARGS)
 
-# The daemon against the bundled sandbox, with a scripted actor making drift (Ctrl-C stops all).
+# The daemon against the bundled sandbox, with a scripted actor making drift. Ctrl-C stops all
+# in order and exits 0 (make then prints nothing); a second Ctrl-C kills them at once (130).
+# The shell's AWS settings do not reach it. DEMO_FLAGS: e.g. --port 4567 --metrics-port 8081.
+DEMO_FLAGS ?=
 run: install
-	$(VENV)/bin/flink-remediator demo
+	$(VENV)/bin/flink-remediator demo $(DEMO_FLAGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info

@@ -14,6 +14,7 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from daemon.commands.isolated_env import sandbox_environ
 from remediations import REGISTRY
 from sandbox.flink.operations import handle
 from sandbox.server import Sandbox
@@ -26,16 +27,7 @@ ROLES = 20
 
 def client_env(sandbox: Sandbox) -> dict[str, str]:
     """This process's environment, pointed at the sandbox with throwaway keys."""
-    env = {
-        **os.environ,
-        "AWS_ENDPOINT_URL": sandbox.endpoint_url,
-        "AWS_REGION": sandbox.region,
-        "AWS_DEFAULT_REGION": sandbox.region,
-        "AWS_ACCESS_KEY_ID": "bench",
-        "AWS_SECRET_ACCESS_KEY": "bench",
-    }
-    env.pop("AWS_SESSION_TOKEN", None)
-    return env
+    return sandbox_environ(os.environ, sandbox.endpoint_url, sandbox.region, "bench", "bench")
 
 
 def name_of(i: int) -> str:

@@ -16,9 +16,8 @@ import sys
 import threading
 from typing import Any
 
-from sandbox.defaults import DEFAULT_REGION, DEFAULT_TRANSITION_SECONDS
-
-DEFAULT_PORT = 4566
+from sandbox import env_command
+from sandbox.defaults import DEFAULT_PORT, DEFAULT_REGION, DEFAULT_TRANSITION_SECONDS, PORT_ENV
 
 
 def tcp_port(text: str) -> int:
@@ -41,10 +40,14 @@ def register(subparsers: Any) -> None:
     serve.add_argument(
         "--port",
         type=tcp_port,
-        default=int(os.environ.get("FLINK_REMEDIATOR_SANDBOX_PORT", DEFAULT_PORT)),
+        default=int(os.environ.get(PORT_ENV, DEFAULT_PORT)),
         help=f"TCP port (0: any free port; default {DEFAULT_PORT})",
     )
-    serve.add_argument("--region", default=os.environ.get("AWS_REGION", DEFAULT_REGION))
+    # Not the shell's AWS_REGION: the sandbox's Region must be one the example config covers,
+    # whatever Region a user's shell happens to name (`sandbox env` hands the shell this one).
+    serve.add_argument(
+        "--region", default=DEFAULT_REGION, help=f"the sandbox's Region (default {DEFAULT_REGION})"
+    )
     serve.add_argument(
         "--demo", action="store_true", help="seed demo users, a VPC and Flink applications"
     )
@@ -110,6 +113,7 @@ def register(subparsers: Any) -> None:
         help="for S seconds after a role changes, reads of it may answer the previous state",
     )
     serve.set_defaults(func=serve_command)
+    env_command.register(commands)
 
 
 def serve_command(args: argparse.Namespace) -> int:
@@ -177,6 +181,7 @@ def serve_command(args: argparse.Namespace) -> int:
                 )
                 info.update(seed_members(hub, args.accounts, queue_arn, daemon_arn))
                 hub.forget_seeding(queues)
+            sandbox.seeded = {k: v for k, v in info.items() if k not in sandbox.info()}
         sys.stdout.write(json.dumps(info) + "\n")
         sys.stdout.flush()
         while not stop.wait(timeout=1.0):

@@ -93,6 +93,9 @@ class Sandbox:
         self._thread: threading.Thread | None = None
         self._queues: Queues | None = None
         self._reset_lock = threading.Lock()
+        # What `serve --demo` seeded (principals with keys, network, applications): part of
+        # GET /_sandbox/info, so `sandbox env` can hand the keys to a shell; reset forgets it.
+        self.seeded: dict[str, Any] = {}
 
     @property
     def endpoint_url(self) -> str:
@@ -156,6 +159,7 @@ class Sandbox:
             self.middleware.calls.clear()
             self.middleware.deliveries.configure(self.delivery)
             self.middleware.iam_lag.set_lag(self.iam_read_lag_seconds)
+            self.seeded = {}
 
     def set_transition_seconds(self, seconds: float) -> None:
         self.middleware.set_transition_seconds(seconds)
@@ -197,6 +201,7 @@ class Sandbox:
             "iam_read_lag_seconds": self.middleware.iam_lag.lag_seconds,
             "organization": organizations.ensure_management_admin(),
             **admin,
+            **self.seeded,
         }
 
     def _admin(self, method: str, path: str, query: str, body: bytes) -> tuple[int, dict[str, Any]]:

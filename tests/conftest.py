@@ -4,6 +4,12 @@ One sandbox (moto server + our Managed Flink backend + CloudTrail events routed 
 SQS) runs per test session on a free 127.0.0.1 port. See sandbox/README.md for what it does.
 
 Fixtures
+- ``pinned_aws_environment`` (session, autouse): the developer's shell cannot steer the suite.
+  Every AWS_*, BOTO_*, BOTOCORE_*, MOTO_* and FLINK_REMEDIATOR_* variable is removed from this
+  process's environment (so from every process a test starts), AWS_CONFIG_FILE and
+  AWS_SHARED_CREDENTIALS_FILE name an empty file (``~/.aws`` is never read), instance metadata
+  is off. No Region, keys or endpoint are set: each test points its clients and processes at its
+  sandbox (``tests.harness.pinned_environ`` / ``target_environ`` build a subprocess's env).
 - ``sandbox`` (session): the running ``sandbox.server.Sandbox``. Attributes: ``endpoint_url``,
   ``queue_url``, ``dlq_url`` (the EventBridge rules' queue and its DLQ), ``region``
   (eu-west-1), ``account_id``. Methods: ``calls()`` (the sandbox's own record of every API
@@ -25,6 +31,7 @@ the botocore output shape).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -35,6 +42,7 @@ from hypothesis import settings
 from sandbox.defaults import DEFAULT_TRANSITION_SECONDS
 from sandbox.server import Sandbox
 from sandbox.testing import Credentials, client, create_user
+from tests.harness import pinned_environ
 
 AwsFactory = Callable[..., Any]
 
@@ -42,6 +50,20 @@ AwsFactory = Callable[..., Any]
 # longer than hypothesis' default 200 ms deadline without anything being wrong.
 settings.register_profile("project", deadline=None)
 settings.load_profile("project")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def pinned_aws_environment() -> Iterator[None]:
+    """Autouse session fixtures come first: the environment is pinned before the sandbox (or
+    anything else) starts, and given back as it was after the session."""
+    shell = dict(os.environ)
+    os.environ.clear()
+    os.environ.update(pinned_environ(shell))
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(shell)
 
 
 @pytest.fixture(autouse=True)

@@ -7,6 +7,8 @@
 - `CallLog`: the sandbox's own record of API calls over HTTP (GET /_sandbox/calls), so tests
   judge by what AWS saw, never by what our code says it did.
 - `wait_until`: a bounded poll, for real processes only (unit tests use injected clocks).
+- `pinned_environ`: the environment every test and every process a test starts runs in
+  (tests/conftest.py pins it for the whole session), whatever the developer's shell exports.
 Everything networked is on 127.0.0.1.
 """
 
@@ -29,10 +31,36 @@ from typing import Any
 import boto3
 from prometheus_client.parser import text_string_to_metric_families
 
+from daemon.commands.isolated_env import isolated_environ, sandbox_environ
 from sandbox.server import Sandbox
 from sandbox.testing import Credentials
 
 CLI = [sys.executable, "-m", "daemon.cli"]
+# Settings of the test harness itself (tests/image), not of the daemon: kept from the shell.
+HARNESS_SETTINGS = ("FLINK_REMEDIATOR_BASE_CACHE", "FLINK_REMEDIATOR_DEBIAN_MIRROR")
+# No AWS_REGION, keys or endpoint: each test names its sandbox's (as CI's clean machine has
+# none); a call that forgets to finds no credentials and no Region instead of the shell's.
+TEST_SETTINGS = {"MOTO_EC2_LOAD_DEFAULT_AMIS": "false"}  # sandbox/server.py: fast EC2 resets
+
+
+def pinned_environ(base: dict[str, str] | None = None) -> dict[str, str]:
+    """`base` (default: this process's environment) without any AWS_*, BOTO*_, MOTO_* or
+    FLINK_REMEDIATOR_* variable of the shell, `~/.aws` replaced by empty files, no instance
+    metadata, no proxy for 127.0.0.1 (daemon/commands/isolated_env.py)."""
+    return isolated_environ(os.environ if base is None else base, HARNESS_SETTINGS) | TEST_SETTINGS
+
+
+def target_environ(target: Target, base: dict[str, str] | None = None) -> dict[str, str]:
+    """The pinned environment pointed at `target`'s sandbox as its principal."""
+    keys = target.keys
+    env = sandbox_environ(
+        pinned_environ(base),
+        target.endpoint_url,
+        target.region,
+        keys.access_key_id,
+        keys.secret_access_key,
+    )
+    return env | ({"AWS_SESSION_TOKEN": keys.session_token} if keys.session_token else {})
 
 
 def free_port() -> int:
@@ -101,6 +129,7 @@ class SandboxProcess:
     def __init__(self, *args: str) -> None:
         self.process = subprocess.Popen(
             [*CLI, "sandbox", "serve", "--demo", "--port", str(free_port()), *args],
+            env=pinned_environ(),
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
             text=True,
@@ -134,15 +163,7 @@ class DaemonProcess:
         target = sandbox if isinstance(sandbox, Target) else Target.of(sandbox)
         self.port = free_port()
         self.log = log
-        env = {
-            **os.environ,
-            "AWS_ENDPOINT_URL": target.endpoint_url,
-            "AWS_REGION": target.region,
-            "AWS_ACCESS_KEY_ID": target.keys.access_key_id,
-            "AWS_SECRET_ACCESS_KEY": target.keys.secret_access_key,
-            "FLINK_REMEDIATOR_QUEUE_URL": target.queue_url,
-        }
-        env.pop("AWS_SESSION_TOKEN", None)
+        env = target_environ(target) | {"FLINK_REMEDIATOR_QUEUE_URL": target.queue_url}
         self._stderr = log.open("ab")
         self.process = subprocess.Popen(
             [
@@ -197,15 +218,7 @@ class DaemonProcess:
         return wait_until(check, timeout, what)
 
     def metric(self, name: str, **labels: str) -> float:
-        """Sum of the samples of `name` whose labels include `labels`."""
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/metrics", timeout=5) as r:
-            text = r.read().decode()
-        return sum(
-            sample.value
-            for family in text_string_to_metric_families(text)
-            for sample in family.samples
-            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items())
-        )
+        return metric(self.port, name, **labels)
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 60) -> int:
         if self.process.poll() is None:
@@ -217,6 +230,18 @@ class DaemonProcess:
             return self.process.wait(timeout=10)
         finally:
             self._stderr.close()
+
+
+def metric(port: int, name: str, **labels: str) -> float:
+    """Sum of the samples of `name` whose labels include `labels`, from a local /metrics."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
+        text = r.read().decode()
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items())
+    )
 
 
 def mutating_calls_by(sandbox: Sandbox, arn: str) -> list[Any]:

@@ -99,6 +99,15 @@ def _fail(reason: IgnoreReason, message: str) -> EventError:
     return EventError(reason, message)
 
 
+class NotCovered(EventError):
+    """An event for an account or Region the config does not cover: `scope` names which
+    (`region ap-southeast-2`), so the daemon can say once what to change."""
+
+    def __init__(self, reason: IgnoreReason, event_id: str, scope: str) -> None:
+        super().__init__(reason, f"event {event_id} is for {scope}")
+        self.scope = scope
+
+
 def _load(body: str | bytes) -> Any:
     try:
         return json.loads(body)
@@ -271,10 +280,10 @@ def parse(
     if account is None:
         raise _fail("unknown_shape", f"event {event_id} names no account")
     if account not in accounts:
-        raise _fail("account_not_configured", f"event {event_id} is for account {account}")
+        raise NotCovered("account_not_configured", event_id, f"account {account}")
     region = _text(record.get("awsRegion")) or _text(envelope.get("region"))
     if source not in GLOBAL_SOURCES and region not in regions:
-        raise _fail("region_not_configured", f"event {event_id} is for region {region[:64]!r}")
+        raise NotCovered("region_not_configured", event_id, f"region {region[:64]!r}")
     identity = _dict(record.get("userIdentity"))
     issuer = _dict(_dict(identity.get("sessionContext")).get("sessionIssuer"))
     hint = Hint(

@@ -5,21 +5,25 @@ does not cover is dropped before anything reads it."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import cast
 
+import structlog
+
 from daemon import errors
 from daemon.desired.config import DesiredConfig
 from daemon.ingest.dedupe import EventIdCache
-from daemon.ingest.events import Hint, parse, source_of
+from daemon.ingest.events import Hint, NotCovered, parse, source_of
 from daemon.ingest.identity import OwnIdentity
 from daemon.telemetry import metrics
 from remediations import RULES
 
 # Application lifecycle events keep the inventory current even if no rule listens to them.
 LIFECYCLE_EVENTS = frozenset({"CreateApplication", "DeleteApplication"})
+log = structlog.get_logger(__name__)
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,8 @@ class Intake:
         # The covered accounts (config plus organisation discovery); default: the config's.
         self._accounts = accounts or (lambda: self._config().accounts)
         self._event_names = LIFECYCLE_EVENTS.union(*(r.trigger_events for r in RULES.values()))
+        self._told: set[str] = set()  # the uncovered scopes already warned about
+        self._told_lock = threading.Lock()
 
     def set_identity(self, identity: OwnIdentity) -> None:
         """Member roles change when accounts are discovered or the config is reloaded."""
@@ -65,6 +71,8 @@ class Intake:
             )
         except errors.EventError as exc:
             metrics.count_event_received(source_of(body))
+            if isinstance(exc, NotCovered):
+                self._warn_once(exc, config)
             return self._ignored(cast(metrics.IgnoreReason, exc.reason), str(exc))
         metrics.count_event_received(hint.source)
         if self._identity.caused(hint):
@@ -74,6 +82,28 @@ class Intake:
         if hint.event_time is not None:
             metrics.observe_event_lag((datetime.now(UTC) - hint.event_time).total_seconds())
         return hint
+
+    def _warn_once(self, exc: NotCovered, config: DesiredConfig) -> None:
+        """Say once per account or Region why its events cause nothing, and what to change:
+        otherwise the only trace is a counter (events_ignored_total) and info lines."""
+        with self._told_lock:
+            if exc.scope in self._told:
+                return
+            self._told.add(exc.scope)
+        region = exc.reason == "region_not_configured"
+        log.warning(
+            "events_not_covered",
+            reason=exc.reason,
+            scope=exc.scope,
+            covered=list(config.regions) if region else sorted(self._accounts()),
+            fix=(
+                "add the Region to `regions:` in the desired state, or point the queue at "
+                "events of a Region it lists"
+                if region
+                else "add the account to `accounts:` in the desired state (with a role to "
+                "assume), or leave its events off this queue"
+            ),
+        )
 
     def completed(self, hint: Hint) -> None:
         """Work for the event is done: later copies of it are duplicates."""

@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from tests.e2e.configs import write_config
-from tests.harness import CLI, DaemonProcess, SandboxProcess, Target
+from tests.harness import CLI, DaemonProcess, SandboxProcess, Target, target_environ
 
 pytestmark = pytest.mark.e2e
 APP = "payments-enricher"  # snapshots on in the demo: a disabling is an outsider's drift
@@ -42,14 +42,7 @@ def config(sandbox: SandboxProcess, path: Path, accounts: list[str] | None = Non
 
 
 def env(sandbox: SandboxProcess) -> dict[str, str]:
-    target = Target.of(sandbox)
-    return {
-        "PATH": "/usr/bin:/bin",
-        "AWS_ENDPOINT_URL": target.endpoint_url,
-        "AWS_REGION": target.region,
-        "AWS_ACCESS_KEY_ID": target.keys.access_key_id,
-        "AWS_SECRET_ACCESS_KEY": target.keys.secret_access_key,
-    }
+    return target_environ(Target.of(sandbox), {"PATH": "/usr/bin:/bin"})
 
 
 def member_flink(sandbox: SandboxProcess, index: int) -> Any:

@@ -13,6 +13,7 @@ from ruamel.yaml import YAML
 
 REPO = Path(__file__).resolve().parents[2]
 CHART_DIR = REPO / "helm" / "flink-remediator"
+CI_VALUES = CHART_DIR / "ci" / "default-values.yaml"
 RELEASE = "prod"
 NAMESPACE = "flink-remediator"
 FULLNAME = f"{RELEASE}-flink-remediator"
@@ -65,8 +66,28 @@ class Rendered:
         return text
 
 
-def render(values: dict[str, Any] | None = None) -> Rendered:
-    manifests = chart().render(values or {}, name=RELEASE, namespace=NAMESPACE)
+def ci_values() -> dict[str, Any]:
+    """helm/flink-remediator/ci/default-values.yaml: the defaults plus an image repository (the
+    one value the chart cannot default)."""
+    loaded: dict[str, Any] = YAML(typ="safe", pure=True).load(CI_VALUES.read_text())
+    return loaded
+
+
+def merged(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """Helm's merge of values files: maps deep, everything else replaced."""
+    out = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = merged(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def render(values: dict[str, Any] | None = None, ci: bool = True) -> Rendered:
+    """The chart rendered with `values` over the CI values (`ci=False`: over nothing)."""
+    given = merged(ci_values(), values or {}) if ci else values or {}
+    manifests = chart().render(given, name=RELEASE, namespace=NAMESPACE)
     yaml = YAML(typ="safe", pure=True)
     objects: list[dict[str, Any]] = []
     notes = ""

@@ -115,3 +115,30 @@ def test_prometheus_rule_carries_the_selector_labels() -> None:
     values = with_monitoring(prometheusRule={"labels": {"release": "kube-prometheus-stack"}})
     labels = render(values).one("PrometheusRule")["metadata"]["labels"]
     assert labels["release"] == "kube-prometheus-stack"
+
+
+DOCS_RUNBOOKS = "https://github.com/flink-remediator/flink-remediator/blob/main/docs/runbooks.md"
+
+
+@pytest.mark.parametrize(
+    ("base", "expected"),
+    [
+        (None, DOCS_RUNBOOKS),
+        (
+            "https://wiki.bank.example/display/OPS/Flink+Remediator/",
+            "https://wiki.bank.example/display/OPS/Flink+Remediator",
+        ),
+    ],
+    ids=["default", "internal wiki"],
+)
+def test_runbook_urls_follow_the_runbook_base_url(base: str | None, expected: str) -> None:
+    values = with_monitoring(prometheusRule={"runbookBaseUrl": base} if base else {})
+    urls = {name: rule["annotations"]["runbook_url"] for name, rule in rules(values).items()}
+    assert len(urls) >= 10
+    assert urls == {name: f"{expected}#{name.lower()}" for name in urls}
+
+
+@pytest.mark.parametrize("base", ["wiki/runbooks", "https://wiki.example/runbooks#x", ""])
+def test_a_runbook_base_url_that_is_not_a_url_is_refused(base: str) -> None:
+    with pytest.raises(HelmValuesError):
+        render(with_monitoring(prometheusRule={"runbookBaseUrl": base}))

@@ -9,9 +9,9 @@ import kubernetes_validate
 import pytest
 from helm_python import HelmValuesError, lint
 
-from tests.helm.chart import CHART_DIR, EVERYTHING_ON, render
+from tests.helm.chart import CHART_DIR, EVERYTHING_ON, ci_values, merged, render
 
-VALUE_SETS = {"defaults": {}, "everything-on": EVERYTHING_ON}
+VALUE_SETS = {"ci": ci_values(), "everything-on": merged(ci_values(), EVERYTHING_ON)}
 # The oldest Kubernetes version EKS still supports as standard, and the newest schemas we have.
 KUBERNETES_VERSIONS = ("1.30.0", kubernetes_validate.latest_version())
 # Prometheus Operator CRDs: kubernetes-validate has no schemas for them (tests/helm checks them

@@ -191,9 +191,9 @@ def test_scheduling_settings_pass_through() -> None:
 
 
 def test_image_defaults_to_app_version_and_a_digest_pins_it() -> None:
-    assert render().container["image"] == "ghcr.io/flink-remediator/flink-remediator:0.1.0"
+    assert render().container["image"] == "registry.example.com/platform/flink-remediator:0.1.0"
     pinned = render(EVERYTHING_ON).container["image"]
-    assert pinned == "ghcr.io/flink-remediator/flink-remediator@sha256:" + "ab" * 32
+    assert pinned == "registry.example.com/platform/flink-remediator@sha256:" + "ab" * 32
 
 
 @pytest.mark.parametrize("replicas", [0, 1])

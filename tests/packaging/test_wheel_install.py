@@ -20,6 +20,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.harness import pinned_environ
+
 pytestmark = [pytest.mark.wheel, pytest.mark.timeout(900)]
 
 REPO = Path(__file__).resolve().parents[2]
@@ -58,7 +60,7 @@ class Installed:
 def clean_env() -> dict[str, str]:
     # No PYTHONPATH (pytest's pythonpath puts the checkout on it) and no AWS settings.
     keep = ("PATH", "HOME", "LANG", "TMPDIR", "PIP_CACHE_DIR", "PIP_INDEX_URL", "SSL_CERT_FILE")
-    return {key: os.environ[key] for key in keep if key in os.environ}
+    return pinned_environ({key: os.environ[key] for key in keep if key in os.environ})
 
 
 def run(argv: list[str], cwd: Path) -> None:

@@ -10,16 +10,11 @@ from pathlib import Path
 import pytest
 
 from daemon.commands import exits
+from tests.harness import pinned_environ
 
 CLI = [sys.executable, "-m", "daemon.cli"]
 EXAMPLE = str(Path(__file__).resolve().parents[2] / "config" / "desired-state.example.yaml")
-NO_AWS = {
-    k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "FLINK_REMEDIATOR_"))
-} | {
-    "AWS_EC2_METADATA_DISABLED": "true",
-    "AWS_CONFIG_FILE": os.devnull,
-    "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
-}
+NO_AWS = pinned_environ()  # no keys, no Region, no endpoint, no ~/.aws
 
 
 def cli(*argv: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

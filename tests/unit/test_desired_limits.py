@@ -20,6 +20,7 @@ from daemon.desired import load_config, parse_config
 from daemon.desired.limits import MAX_BYTES_ENV, Limits
 from daemon.errors import ConfigError
 from daemon.runtime_config import MAX_LOGGED_PROBLEMS, ConfigWatcher
+from tests.harness import pinned_environ
 from tests.unit.hostile_configs import HEAD, HOSTILE, MIB, alias_bomb, deep_flow_sequence
 
 CONSOLE_SCRIPT = Path(sys.executable).parent / "flink-remediator"
@@ -108,7 +109,7 @@ def test_run_exits_1_with_one_line(name: str, hostile_files: dict[str, Path]) ->
         capture_output=True,
         text=True,
         timeout=120,  # a hang guard, not a speed check
-        env={"PATH": "/usr/bin:/bin", "AWS_DEFAULT_REGION": "eu-west-1"},
+        env=pinned_environ({"PATH": "/usr/bin:/bin"}) | {"AWS_DEFAULT_REGION": "eu-west-1"},
     )
     assert done.returncode == 1
     assert "Traceback" not in done.stderr

@@ -66,11 +66,14 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- end }}
 {{- end }}
 
+{{/* No public image is published: without image.repository the install stops here, rather
+than leave a pod in ImagePullBackOff on an image that does not exist. */}}
 {{- define "flink-remediator.image" -}}
+{{- $repository := required "image.repository is not set: no public image of flink-remediator is published; build and push your own (README, \"Container image\"), then --set image.repository=<registry>/flink-remediator (and image.digest=sha256:... or image.tag)" .Values.image.repository }}
 {{- if .Values.image.digest }}
-{{- printf "%s@%s" .Values.image.repository .Values.image.digest }}
+{{- printf "%s@%s" $repository .Values.image.digest }}
 {{- else }}
-{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
+{{- printf "%s:%s" $repository (default .Chart.AppVersion .Values.image.tag) }}
 {{- end }}
 {{- end }}
 
