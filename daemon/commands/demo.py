@@ -84,9 +84,9 @@ def demo(args: argparse.Namespace) -> int:
     clean = isolated_environ(os.environ)
     os.environ.clear()
     os.environ.update(clean)
+    where = ("--port", str(args.port), "--region", args.region)
     sandbox = subprocess.Popen(
-        [*CLI, "sandbox", "serve", "--demo", "--port", str(args.port), "--region", args.region]
-        + list(DELIVERY_DELAY),
+        [*CLI, "sandbox", "serve", "--demo", *where, *DELIVERY_DELAY],
         env=clean,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
