@@ -3,8 +3,10 @@
 Two IAM users: `flink-remediator` (the daemon's identity) and `alice` (a human who makes drift);
 a VPC with a private subnet (no route out) and a public one (0.0.0.0/0 -> igw) holding a NAT
 gateway;
-one execution role and log group per application; and the applications below, some compliant,
-some drifted. The seeding's own events are purged from the queue and from the call record.
+one execution role and log group per application; a private, encrypted, versioned bucket holding
+each application's code (pinned to its object version); and the applications below, some
+compliant, some drifted. The seeding's own events are purged from the queue and from the call
+record.
 """
 
 from __future__ import annotations
@@ -65,6 +67,44 @@ class Seeder:
     ) -> None:
         self.endpoint_url, self.region, self.account_id = endpoint_url, region, account_id
         self.keys = keys
+        self._code_versions: dict[str, str] | None = None
+
+    @property
+    def code_bucket(self) -> str:
+        return f"demo-flink-artifacts-{self.account_id}"  # bucket names are global
+
+    def code_versions(self) -> dict[str, str]:
+        """Each demo application's code object -> its version id, in a bucket as a careful team
+        keeps one (code_integrity): versioned, public access blocked, encrypted by default."""
+        if self._code_versions is None:
+            s3, bucket = self.client("s3"), self.code_bucket
+            where = {} if self.region == "us-east-1" else {"LocationConstraint": self.region}
+            s3.create_bucket(
+                Bucket=bucket, **({"CreateBucketConfiguration": where} if where else {})
+            )
+            s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+            block = (
+                "BlockPublicAcls",
+                "IgnorePublicAcls",
+                "BlockPublicPolicy",
+                "RestrictPublicBuckets",
+            )
+            s3.put_public_access_block(
+                Bucket=bucket, PublicAccessBlockConfiguration=dict.fromkeys(block, True)
+            )
+            s3.put_bucket_encryption(
+                Bucket=bucket,
+                ServerSideEncryptionConfiguration={
+                    "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
+                },
+            )
+            self._code_versions = {
+                app.name: s3.put_object(Bucket=bucket, Key=f"{app.name}.jar", Body=b"PK")[
+                    "VersionId"
+                ]
+                for app in DEMO_APPS
+            }
+        return self._code_versions
 
     def client(self, service: str, region: str | None = None) -> Any:
         return boto3.client(
@@ -144,7 +184,12 @@ class Seeder:
                                 "logs:PutLogEvents",
                             ],
                             "Resource": [group_arn, f"{group_arn}:*"],
-                        }
+                        },
+                        {  # its code, as the service reads it at every start
+                            "Effect": "Allow",
+                            "Action": ["s3:GetObject", "s3:GetObjectVersion"],
+                            "Resource": f"arn:aws:s3:::{self.code_bucket}/{app.name}.jar",
+                        },
                     ],
                 }
             ),
@@ -174,8 +219,9 @@ class Seeder:
                 "CodeContentType": "ZIPFILE",
                 "CodeContent": {
                     "S3ContentLocation": {
-                        "BucketARN": "arn:aws:s3:::demo-flink-artifacts",
+                        "BucketARN": f"arn:aws:s3:::{self.code_bucket}",
                         "FileKey": f"{app.name}.jar",
+                        "ObjectVersion": self.code_versions()[app.name],
                     }
                 },
             },

@@ -48,6 +48,10 @@ CASES: dict[tuple[str, ...], tuple[Bad, ...]] = {
         Bad(("--port", "eighty"), exits.USAGE, "--port: not a number: 'eighty'"),
         Bad(("--port", "99999"), exits.USAGE, "--port: 99999 is not a TCP port"),
     ),
+    ("sandbox", "env"): (
+        # port 1 on the loopback: nothing listens, refused at once
+        Bad(("--endpoint-url", "http://127.0.0.1:1"), exits.UNAVAILABLE, "error: no sandbox"),
+    ),
     ("validate",): (Bad((MISSING,), exits.ERROR, "error: 1 of 1 files invalid"),),
     ("schema",): (Bad(("extra",), exits.USAGE, "unrecognized arguments: extra"),),
     ("example-config",): (Bad(("extra",), exits.USAGE, "unrecognized arguments: extra"),),
