@@ -29,6 +29,7 @@ from sandbox import (
     control,
     ec2_routes,
     enforce_iam,
+    iam_simulate,
     logs_kms,
     managed_policies,
     moto_cfn,
@@ -94,6 +95,7 @@ class Sandbox:
         self.iam_read_lag_seconds = iam_read_lag_seconds
         ec2_routes.install()
         moto_sqs.install()
+        iam_simulate.install()
         logs_kms.install()
         s3_actions.install()
         moto_cfn.install()
