@@ -67,9 +67,10 @@ STAR_READ_SERVICES = {"kms", "kinesis", "firehose", "kafka", "s3"}
 
 def star_reads_only(policy: Policy) -> bool:
     """Every statement on "*" holds only Describe/Get/List actions (ec2, sts and the starred
-    reads above): RESOURCE_STAR from parliament is then these reads, never a write."""
+    reads above) and iam:SimulateCustomPolicy (evaluates the documents it is given, reads and
+    changes nothing): RESOURCE_STAR from parliament is then these reads, never a write."""
     starred = [s for s in policy["Statement"] if s["Resource"] == ["*"]]
-    verbs = ("Describe", "Get", "List")
+    verbs = ("Describe", "Get", "List", "SimulateCustomPolicy")
     return all(a.split(":")[1].startswith(verbs) for s in starred for a in s["Action"])
 
 
