@@ -17,6 +17,7 @@ from remediations.execution_role_permissions import ExecutionRolePermissions
 from remediations.execution_role_trust import ExecutionRoleTrust
 from remediations.log_protection import LogProtection
 from remediations.parallelism_cap import ParallelismCap
+from remediations.recovery_point import RecoveryPoint
 from remediations.required_tags import RequiredTags
 from remediations.runtime_version import RuntimeVersion
 from remediations.secrets_in_properties import SecretsInProperties
@@ -29,6 +30,7 @@ REGISTRY: tuple[AnyRule, ...] = (
     CloudwatchLogging(),
     LogProtection(),
     Snapshots(),
+    RecoveryPoint(),
     Checkpointing(),
     SystemRollback(),
     Encryption(),

@@ -17,6 +17,11 @@ Strategies (setting `strategy`, per selector through the config's overrides):
 
 A role is shared: every message names the applications using it, and nothing is written while
 the inventory is incomplete (the plan could not say whom the change affects).
+
+Before a detach or a boundary, the role after the change is simulated (role_simulation.py,
+iam:SimulateCustomPolicy) for what the applications using it need (their code object, log
+stream, VPC interfaces, CMK; those in this account and Region): a change that would remove one
+is not made, and the finding names the permission it would have removed.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from pydantic import Field, model_validator
@@ -32,6 +37,7 @@ from pydantic import Field, model_validator
 from daemon import errors
 from daemon.state import AppRef, Call, Drift, Observed
 from remediations import iam_documents as docs
+from remediations import role_simulation as simulation
 from remediations.base import ANY_APPLICATION, Reader, Rule, RuleSettings
 
 DEFAULT_FORBIDDEN = (
@@ -125,6 +131,8 @@ class RolePolicies:
     inline: Mapping[str, docs.Document]  # inline policy name -> document
     customer: Mapping[str, docs.Document]  # customer managed policy ARN -> default version
     apps: tuple[str, ...] | None  # names of every app using the role; None: inventory incomplete
+    # Policy ARN to detach, or the boundary ARN to put -> the needed permissions it would remove.
+    losses: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 class ExecutionRolePermissions(Rule[Settings, RolePolicies]):
@@ -136,6 +144,8 @@ class ExecutionRolePermissions(Rule[Settings, RolePolicies]):
         "iam:GetRolePolicy",
         "iam:GetPolicy",
         "iam:GetPolicyVersion",
+        "iam:SimulateCustomPolicy",
+        "kinesisanalytics:DescribeApplication",  # the needs of the other apps using the role
     )
     write_actions = ("iam:DetachRolePolicy", "iam:PutRolePermissionsBoundary")
     # IAM role/policy events (AWS-FACTS), and an application starting to use a role.
@@ -175,20 +185,11 @@ class ExecutionRolePermissions(Rule[Settings, RolePolicies]):
             except errors.ResourceNotFound:  # deleted between the list and the get
                 continue
             inline[policy_name] = docs.load(got["PolicyDocument"])
-        customer: dict[str, docs.Document] = {}
-        for policy in attached:
-            arn = policy["PolicyArn"]
-            if ":iam::aws:policy/" in arn:
-                continue
-            try:
-                version = read("iam", "GetPolicy", PolicyArn=arn)["Policy"]["DefaultVersionId"]
-                got = read("iam", "GetPolicyVersion", PolicyArn=arn, VersionId=version)
-            except errors.ResourceNotFound:
-                continue
-            customer[arn] = docs.load(got["PolicyVersion"]["Document"])
+        arns = [str(p["PolicyArn"]) for p in attached]
+        customer = _documents(read, [a for a in arns if ":iam::aws:policy/" not in a])
         apps = read.apps_using_role(role_arn)
         boundary = (role.get("PermissionsBoundary") or {}).get("PermissionsBoundaryArn")
-        return RolePolicies(
+        facts = RolePolicies(
             role_arn=str(role.get("Arn") or role_arn),
             boundary=None if boundary is None else str(boundary),
             attached=tuple(sorted(p["PolicyArn"] for p in attached)),
@@ -196,6 +197,19 @@ class ExecutionRolePermissions(Rule[Settings, RolePolicies]):
             customer=customer,
             apps=None if apps is None else tuple(sorted(a.name for a in apps)),
         )
+        detach = [
+            a for a in facts.attached if settings.strategy == "detach" and settings.forbids(a)
+        ]
+        putting = settings.strategy == "boundary" and not facts.boundary and _broad(settings, facts)
+        boundary_arn = settings.boundary_policy_arn if putting else None
+        if not detach and not boundary_arn:
+            return facts
+        # AWS managed documents only now: they matter to the simulation alone.
+        policies = {**customer, **_documents(read, [a for a in arns if a not in customer])}
+        policies |= {f"inline {n}": d for n, d in inline.items()}
+        change = simulation.RoleChange(policies, facts.boundary, tuple(detach), boundary_arn)
+        losses = simulation.losses_for_apps(read, app, detail, apps or (), change)
+        return replace(facts, losses=losses)
 
     def check(self, settings: Settings, observed: Observed) -> tuple[Drift, ...]:
         facts = self.facts(observed)
@@ -212,7 +226,11 @@ class ExecutionRolePermissions(Rule[Settings, RolePolicies]):
 
         def drift(field: str, current: Any, desired: Any, message: str, fixable: bool) -> Drift:
             message = f"{where}: {message}"
-            fixable = fixable and complete
+            lost = facts.losses.get(str(current if field != BOUNDARY else desired), ())
+            if fixable and lost:
+                verb = "not detached" if field != BOUNDARY else "boundary not put"
+                message += f"; {verb}: the role would lose {', '.join(lost)}"
+            fixable = fixable and complete and not lost
             return self.drift(
                 observed, field, current, desired, message, fixable=fixable, resource=role
             )
@@ -272,3 +290,14 @@ class ExecutionRolePermissions(Rule[Settings, RolePolicies]):
                 params = {**role, "PermissionsBoundary": d.desired}
                 calls.append(Call("iam", "PutRolePermissionsBoundary", params, d.resource))
         return tuple(calls)
+
+
+def _broad(settings: Settings, facts: RolePolicies) -> bool:
+    """Does the role have anything the boundary strategy would contain?"""
+    documents = [*facts.inline.values(), *facts.customer.values()]
+    return any(settings.forbids(a) for a in facts.attached) or any(offending(d) for d in documents)
+
+
+def _documents(read: Reader, arns: list[str]) -> dict[str, docs.Document]:
+    found = {a: simulation.policy_document(read, a) for a in arns}
+    return {a: d for a, d in found.items() if d is not None}

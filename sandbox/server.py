@@ -29,6 +29,7 @@ from sandbox import (
     control,
     ec2_routes,
     enforce_iam,
+    iam_simulate,
     logs_kms,
     managed_policies,
     moto_cfn,
@@ -53,6 +54,14 @@ class QuietRequestHandler(MotoRequestHandler):  # type: ignore[misc]
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         return
+
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        # Every answer's Date header (RFC 9110 section 6.6.1) tells the sandbox clock, which
+        # statuses and SnapshotCreationTimestamp follow, so a client can age what it reads.
+        clock = getattr(self.server, "sandbox_clock", None)
+        if timestamp is None and clock is not None:
+            timestamp = clock()
+        return str(super().date_time_string(timestamp))
 
 
 class Sandbox:
@@ -86,6 +95,7 @@ class Sandbox:
         self.iam_read_lag_seconds = iam_read_lag_seconds
         ec2_routes.install()
         moto_sqs.install()
+        iam_simulate.install()
         logs_kms.install()
         s3_actions.install()
         moto_cfn.install()
@@ -119,6 +129,7 @@ class Sandbox:
             threaded=True,
             request_handler=QuietRequestHandler,
         )
+        self._server.sandbox_clock = self.middleware.clock.now  # type: ignore[attr-defined]
         self.port = self._server.server_port
         self._thread = threading.Thread(
             target=self._server.serve_forever, name="sandbox-http", daemon=True

@@ -208,10 +208,21 @@ def execution_role_permissions(
     return out
 
 
+def recovery_point(
+    sid: str, writes: Sequence[str], scope: Scope, variants: Sequence[Any]
+) -> list[Statement]:
+    # Snapshots are taken only with a schedule and deleted only with a retention.
+    actions = [f"{FLINK}:CreateApplicationSnapshot"] if any(s.schedule for s in variants) else []
+    if any(s.retain for s in variants):
+        actions.append(f"{FLINK}:DeleteApplicationSnapshot")
+    return flink_writes(sid, actions, scope)
+
+
 GRANTS: dict[str, Grant] = {
     "cloudwatch_logging": cloudwatch_logging,
     "encryption": encryption,
     "log_protection": log_protection,
+    "recovery_point": recovery_point,
     "required_tags": required_tags,
     "execution_role_trust": execution_role_trust,
     "execution_role_permissions": execution_role_permissions,

@@ -52,7 +52,13 @@ QUEUE_ACTIONS = (
     "sqs:ReceiveMessage",
 )
 DEAD_LETTER_ACTIONS = ("sqs:GetQueueAttributes", "sqs:GetQueueUrl")  # the DLQ depth gauge
-_UNSCOPED = {"kinesisanalytics:ListApplications", "logs:DescribeLogGroups"}
+# No resource type in the Service Authorization Reference: authorized on "*" only.
+# https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsidentityandaccessmanagementiam.html
+_UNSCOPED = {
+    "kinesisanalytics:ListApplications",
+    "logs:DescribeLogGroups",
+    "iam:SimulateCustomPolicy",
+}
 _POLICY_READS = {"iam:GetPolicy", "iam:GetPolicyVersion", "iam:ListEntitiesForPolicy"}
 MAX_EXACT_OVERRIDES = 10  # 2**10 combinations; beyond, each override alone and all together
 

@@ -34,6 +34,7 @@ DEFAULT_SEVERITY: Mapping[str, str] = {
     "log_protection": "MEDIUM",
     "code_location": "MEDIUM",
     "code_integrity": "MEDIUM",
+    "recovery_point": "MEDIUM",
 }
 FALLBACK_SEVERITY = "LOW"
 # docs/runbooks.md sections (GitHub anchors) that say what to do about a finding.

@@ -107,6 +107,7 @@ EXTRACTORS: Mapping[str, Callable[[Detail], str]] = {
     "log_protection": _logging,  # the group of that stream is what it checked
     "encryption": _encryption,
     "snapshots": _snapshots,
+    "recovery_point": _snapshots,  # the snapshot ages are in the finding, not the detail
     "checkpointing": _checkpoints,
     "system_rollback": _rollback,
     "vpc_required": _vpc,

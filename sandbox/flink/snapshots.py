@@ -6,6 +6,9 @@ https://docs.aws.amazon.com/managed-flink/latest/java/how-snapshots.html
   ResourceInUseException; snapshots disabled: InvalidRequestException, the code is not
   documented for this case). SQL applications: UnsupportedOperationException.
 - CREATING for the sandbox's transition time, then READY (sandbox clock).
+- SnapshotCreationTimestamp ("the timestamp of the application snapshot") is the sandbox
+  clock when the snapshot was requested, so advancing the clock ages snapshots as time does:
+  https://docs.aws.amazon.com/managed-flink/latest/apiv2/API_SnapshotDetails.html
 - Names are unique per application (a taken name: InvalidArgumentException); at most 1,000
   snapshots per application (the service quota), then LimitExceededException.
 - DeleteApplicationSnapshot needs the snapshot's SnapshotCreationTimestamp; a CREATING snapshot

@@ -74,8 +74,14 @@ def in_vpc(subnet_key: str) -> Callable[[Harness, Any, str], AppRef]:
 
 
 def with_role(
-    trust_condition: bool = False, policies: tuple[str, ...] = ()
+    trust_condition: bool = False,
+    policies: tuple[str, ...] = (),
+    inline: dict[str, Any] | None = None,
+    configuration: dict[str, Any] | None = None,
 ) -> Callable[[Harness, Any, str], AppRef]:
+    """An app whose role `flink-execution` has these managed `policies`, an `inline` policy
+    document (named `inline`) if given, and the app's `configuration`."""
+
     def build(h: Harness, settings: Any, name: str) -> AppRef:
         statement: dict[str, Any] = {
             "Effect": "Allow",
@@ -96,6 +102,11 @@ def with_role(
         )
         for arn in policies:
             iam.attach_role_policy(RoleName="flink-execution", PolicyArn=arn)
-        return h.create_app(name)
+        if inline is not None:
+            document = json.dumps(inline)
+            iam.put_role_policy(
+                RoleName="flink-execution", PolicyName="inline", PolicyDocument=document
+            )
+        return h.create_app(name, configuration)
 
     return build

@@ -158,8 +158,26 @@ def test_specific_actions_are_never_broad(actions: list[str]) -> None:
     assert RULE.check(Settings(), obs) == ()
 
 
+# The drifted app's code is an S3 object its role reads through an inline policy too, so the
+# detach is simulated (iam:SimulateCustomPolicy) and goes through.
+CODE_LOCATION = {"BucketARN": "arn:aws:s3:::artifacts", "FileKey": "job.jar"}
+CODE_READ = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::artifacts/*"}
+    ],
+}
 SCENARIO = Scenario(
     lambda h: Settings(),
     with_role(),
-    with_role(policies=("arn:aws:iam::aws:policy/AdministratorAccess",)),
+    with_role(
+        policies=("arn:aws:iam::aws:policy/AdministratorAccess",),
+        inline=CODE_READ,
+        configuration={
+            "ApplicationCodeConfiguration": {
+                "CodeContentType": "ZIPFILE",
+                "CodeContent": {"S3ContentLocation": CODE_LOCATION},
+            }
+        },
+    ),
 )

@@ -125,8 +125,10 @@ def test_shared_reads_find_the_same_drifts_with_fewer_calls(
     assert drifts(shared) == drifts(alone)
     assert {d[2] for d in drifts(alone)} >= {"LogGroup", "LogStream", "CloudWatchLoggingOptions"}
     # Each app described once (by the listing), one log-group listing, each role read once.
-    assert shared_calls["DescribeApplication"] == len(apps)
-    assert alone_calls["DescribeApplication"] == 2 * len(apps)
+    # Plus, before the detach planned on one shared role, each of its 3 apps reads the 2 others
+    # (what they need from the role is simulated first: remediations/role_simulation.py).
+    assert shared_calls["DescribeApplication"] == len(apps) + 3 * 2
+    assert alone_calls["DescribeApplication"] == 2 * len(apps) + 3 * 2
     assert shared_calls["DescribeLogGroups"] == 1
     assert alone_calls["DescribeLogGroups"] == len(apps)
     assert shared_calls["GetRole"] == 3 < alone_calls["GetRole"]

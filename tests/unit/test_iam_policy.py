@@ -67,9 +67,10 @@ STAR_READ_SERVICES = {"kms", "kinesis", "firehose", "kafka", "s3"}
 
 def star_reads_only(policy: Policy) -> bool:
     """Every statement on "*" holds only Describe/Get/List actions (ec2, sts and the starred
-    reads above): RESOURCE_STAR from parliament is then these reads, never a write."""
+    reads above) and iam:SimulateCustomPolicy (evaluates the documents it is given, reads and
+    changes nothing): RESOURCE_STAR from parliament is then these reads, never a write."""
     starred = [s for s in policy["Statement"] if s["Resource"] == ["*"]]
-    verbs = ("Describe", "Get", "List")
+    verbs = ("Describe", "Get", "List", "SimulateCustomPolicy")
     return all(a.split(":")[1].startswith(verbs) for s in starred for a in s["Action"])
 
 
@@ -289,6 +290,7 @@ def test_every_rule_write_is_granted_when_it_enforces_with_what_it_needs(tmp_pat
         rules={
             "encryption": {"enabled": True, "key_id": "arn:aws:kms:eu-west-1:123456789012:key/k"},
             "log_protection": {"kms_key_arn": "arn:aws:kms:eu-west-1:123456789012:key/k"},
+            "recovery_point": {"schedule": {"every_minutes": 60}, "retain": {"count": 3}},
             "required_tags": {"tags": {"owner": {"default": "platform"}}},
             "vpc_public_route": {"sns_topic_arn": "arn:aws:sns:{region}:{account}:alerts"},
             "vpc_required": {
@@ -421,3 +423,17 @@ def test_evidence_gets_import_and_read_on_the_covered_accounts_only_when_enabled
         ]
         (reads,) = allows(policy, "securityhub:GetFindings")
         assert reads["Resource"] == ["arn:aws:securityhub:eu-central-1:123456789012:hub/default"]
+
+
+def test_snapshot_writes_only_with_a_schedule_or_a_retention(tmp_path: Path) -> None:
+    create, delete = (
+        "kinesisanalytics:CreateApplicationSnapshot",
+        "kinesisanalytics:DeleteApplicationSnapshot",
+    )
+    assert not {create, delete} & actions(example_policy())  # the example takes none
+    scheduled = config(tmp_path, rules={"recovery_point": {"schedule": {"every_minutes": 60}}})
+    assert create in actions(daemon_policy(scheduled))
+    assert delete not in actions(daemon_policy(scheduled))
+    pruned = {"schedule": {"every_minutes": 60}, "retain": {"count": 3}}
+    (fix,) = allows(daemon_policy(config(tmp_path, rules={"recovery_point": pruned})), delete)
+    assert all(r.endswith(":application/*") for r in fix["Resource"])
