@@ -26,6 +26,8 @@ from moto.core.models import DEFAULT_ACCOUNT_ID
 
 from sandbox import cloudtrail, iam_principal, wire
 from sandbox.calls import CallLog, CallRecord, is_mutating
+from sandbox.config_rules import OPERATIONS as OPERATIONS_WE_MODEL
+from sandbox.config_rules import ConfigRules
 from sandbox.delivery import Deliveries
 from sandbox.enforce_iam import authorize_flink
 from sandbox.eventbridge import deliver, routes
@@ -40,6 +42,7 @@ from sandbox.identity import Scope, parse_authorization, user_identity
 log = logging.getLogger("sandbox")
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 FLINK_TARGET_PREFIX = "KinesisAnalytics_20180523."
+CONFIG_TARGET_PREFIX = "StarlingDoveService."
 AdminHandler = Callable[[str, str, str, bytes], tuple[int, dict[str, Any]]]
 
 
@@ -60,6 +63,8 @@ class SandboxMiddleware:
         iam_principal.now = self.clock.now  # aws:CurrentTime under --enforce-iam
         self.deliveries = Deliveries(self.clock.now, deliver)
         self.iam_lag = IamReadLag(self.clock.now)
+        self.endpoint_url = ""  # set by the server once it listens (config rules call back)
+        self.config_rules = ConfigRules(lambda: self.endpoint_url, self.clock.now)
 
     def flink_backend(self, region: str, account_id: str | None = None) -> FlinkBackend:
         account = account_id or self.account_id
@@ -100,6 +105,7 @@ class SandboxMiddleware:
                 backend.max_applications = limit
 
     def reset_flink(self) -> None:
+        self.config_rules.reset()
         with self._lock:
             for backend in self._flink.values():
                 backend.reset()
@@ -131,7 +137,27 @@ class SandboxMiddleware:
             return self._serve_flink(
                 environ, start_response, body, scope, target[len(FLINK_TARGET_PREFIX) :]
             )
+        operation = target[len(CONFIG_TARGET_PREFIX) :]
+        if target.startswith(CONFIG_TARGET_PREFIX) and operation in OPERATIONS_WE_MODEL:
+            return self._serve_config(environ, start_response, body, scope, operation)
         return self._pass_through(environ, start_response, body, scope, target)
+
+    def _serve_config(
+        self,
+        environ: dict[str, Any],
+        start_response: Callable[..., Any],
+        body: bytes,
+        scope: Scope | None,
+        operation: str,
+    ) -> Iterable[bytes]:
+        region = scope.region if scope else self.region
+        status, out = self.config_rules.handle(self.account_of(scope), region, operation, body)
+        error = wire.error_of(out, {}) if status >= 400 else None
+        request = json.loads(body or b"{}")
+        mutating = operation == "PutEvaluations"
+        self._record(environ, scope, "config", operation, region, request, None, error, mutating)
+        headers = [("Content-Type", "application/x-amz-json-1.1")]
+        return _respond(start_response, status, out, headers)
 
     def _serve_flink(
         self,
@@ -162,6 +188,8 @@ class SandboxMiddleware:
         headers = [("Content-Type", "application/x-amz-json-1.1"), ("x-amzn-RequestId", request_id)]
         if error is not None:
             headers.append(("x-amzn-ErrorType", error[0]))
+        if error is None and operation not in READ_ONLY and request.get("ApplicationName"):
+            self.config_rules.changed(account, region, str(request["ApplicationName"]))
         try:
             self._record(
                 environ,

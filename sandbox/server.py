@@ -120,6 +120,7 @@ class Sandbox:
             request_handler=QuietRequestHandler,
         )
         self.port = self._server.server_port
+        self.middleware.endpoint_url = self.endpoint_url  # AWS Config rule functions call back
         self._thread = threading.Thread(
             target=self._server.serve_forever, name="sandbox-http", daemon=True
         )
