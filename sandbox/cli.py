@@ -184,6 +184,9 @@ def serve_command(args: argparse.Namespace) -> int:
                 hub.forget_seeding(queues)
             seeder = Seeder(sandbox.endpoint_url, sandbox.region, sandbox.account_id)
             info["config_rules"] = deploy_config_rules(seeder.client)
+            sandbox.middleware.config_rules.added(
+                sandbox.account_id, sandbox.region, info["config_rules"]
+            )
             sandbox.seeded = {k: v for k, v in info.items() if k not in sandbox.info()}
         sys.stdout.write(json.dumps(info) + "\n")
         sys.stdout.flush()

@@ -50,7 +50,8 @@ class ConfigRules:
         self._tokens: dict[str, tuple[Scope, str]] = {}  # token -> (scope, rule name)
         # (scope, rule, resource id) -> EvaluationResult
         self._results: dict[tuple[Scope, str, str], dict[str, Any]] = {}
-        self._changes: queue.Queue[tuple[str, str, str]] = queue.Queue()
+        # (account, region, application or None: periodic, rule names or None: change rules)
+        self._changes: queue.Queue[tuple[str, str, str | None, list[str] | None]] = queue.Queue()
         threading.Thread(target=self._on_changes, daemon=True, name="config-rules").start()
 
     def reset(self) -> None:
@@ -65,6 +66,9 @@ class ConfigRules:
         """Invoke the rules: periodic (every application) or for `app`'s configuration change,
         after the evaluations that configuration changes started (so the last word is this)."""
         self._changes.join()
+        return self._run(account, region, names, app)
+
+    def _run(self, account: str, region: str, names: list[str], app: str | None) -> list[Any]:
         by_function: dict[str, list[dict[str, Any]]] = {}
         for name in names:
             rule = _rule(account, region, name)
@@ -143,20 +147,17 @@ class ConfigRules:
 
     def changed(self, account: str, region: str, app: str) -> None:
         """A Managed Flink mutation: rules triggered by configuration changes run later."""
-        self._changes.put((account, region, app))
+        self._changes.put((account, region, app, None))
+
+    def added(self, account: str, region: str, names: list[str]) -> None:
+        """New rules: Config evaluates every resource in scope soon after a rule is added."""
+        self._changes.put((account, region, None, names))
 
     def _on_changes(self) -> None:
         while True:
-            account, region, app = self._changes.get()
+            account, region, app, names = self._changes.get()
             try:
-                names = _change_rules(account, region)
-                by_function: dict[str, list[dict[str, Any]]] = {}
-                for name in names:
-                    rule = _rule(account, region, name)
-                    event = self._event(account, region, name, rule, app)
-                    by_function.setdefault(rule.source.source_identifier, []).append(event)
-                for function_arn, events in by_function.items():
-                    self._invoke(account, region, function_arn, events)
+                self._run(account, region, names or _change_rules(account, region), app)
             except Exception as exc:  # a failing function must not stop the worker
                 sys.stderr.write(f"sandbox: config rules on {app} failed: {exc}\n")
             finally:
