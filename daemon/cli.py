@@ -27,6 +27,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "daemon.commands.example",
     "daemon.commands.iam_policy",
     "daemon.commands.report",
+    "daemon.commands.audit_manager",
 )
 
 

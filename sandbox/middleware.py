@@ -25,6 +25,7 @@ from typing import Any
 from moto.core.models import DEFAULT_ACCOUNT_ID
 
 from sandbox import cloudtrail, iam_principal, wire
+from sandbox.audit_manager import AuditManager
 from sandbox.calls import CallLog, CallRecord, is_mutating
 from sandbox.config_rules import OPERATIONS as OPERATIONS_WE_MODEL
 from sandbox.config_rules import ConfigRules
@@ -65,6 +66,7 @@ class SandboxMiddleware:
         self.iam_lag = IamReadLag(self.clock.now)
         self.endpoint_url = ""  # set by the server once it listens (config rules call back)
         self.config_rules = ConfigRules(lambda: self.endpoint_url, self.clock.now)
+        self.audit_manager = AuditManager(self.clock.now)  # moto has none
 
     def flink_backend(self, region: str, account_id: str | None = None) -> FlinkBackend:
         account = account_id or self.account_id
@@ -106,6 +108,7 @@ class SandboxMiddleware:
 
     def reset_flink(self) -> None:
         self.config_rules.reset()
+        self.audit_manager.reset()
         with self._lock:
             for backend in self._flink.values():
                 backend.reset()
@@ -137,10 +140,41 @@ class SandboxMiddleware:
             return self._serve_flink(
                 environ, start_response, body, scope, target[len(FLINK_TARGET_PREFIX) :]
             )
+        if scope is not None and scope.service == "auditmanager":
+            return self._serve_audit_manager(environ, start_response, body, scope)
         operation = target[len(CONFIG_TARGET_PREFIX) :]
         if target.startswith(CONFIG_TARGET_PREFIX) and operation in OPERATIONS_WE_MODEL:
             return self._serve_config(environ, start_response, body, scope, operation)
         return self._pass_through(environ, start_response, body, scope, target)
+
+    def _serve_audit_manager(
+        self,
+        environ: dict[str, Any],
+        start_response: Callable[..., Any],
+        body: bytes,
+        scope: Scope,
+    ) -> Iterable[bytes]:
+        method = environ["REQUEST_METHOD"]
+        operation, (status, out) = self.audit_manager.handle(
+            self.account_of(scope), scope.region, method, environ.get("PATH_INFO", ""), body
+        )
+        error = wire.error_of(out, {}) if status >= 400 else None
+        request = json.loads(body or b"{}") if body else {}
+        self._record(
+            environ,
+            scope,
+            "auditmanager",
+            operation,
+            scope.region,
+            request,
+            None,
+            error,
+            mutating=method != "GET",
+        )
+        headers = [("Content-Type", "application/json")]
+        if error is not None:
+            headers.append(("x-amzn-ErrorType", error[0]))
+        return _respond(start_response, status, out, headers)
 
     def _serve_config(
         self,
