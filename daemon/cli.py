@@ -28,6 +28,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "daemon.commands.iam_policy",
     "daemon.commands.report",
     "daemon.commands.audit_manager",
+    "daemon.commands.config_rule",
 )
 
 
