@@ -16,6 +16,7 @@ from typing import Any
 
 from daemon.aws import Aws
 from daemon.commands import exits
+from daemon.commands.preflight import caller_identity
 from daemon.desired.loader import load_config
 from daemon.evidence.audit_manager import (
     EVIDENCE_PER_CALL,
@@ -23,6 +24,7 @@ from daemon.evidence.audit_manager import (
     create_framework,
     evidence_texts,
 )
+from daemon.telemetry import logs
 
 
 def register(subparsers: Any) -> None:
@@ -59,7 +61,7 @@ def run_framework(args: argparse.Namespace) -> int:
         }
         sys.stdout.write(json.dumps(plan, indent=2) + "\n")
         return exits.OK
-    aws = Aws(args.region or config.regions[0])
+    aws = _connected(args.region or config.regions[0])
     ids = {
         rule: str(aws.call("auditmanager", "CreateControl", **request)["control"]["id"])
         for rule, request in controls.items()
@@ -79,7 +81,7 @@ def run_import(args: argparse.Namespace) -> int:
     if not isinstance(report, dict) or "applications" not in report:
         raise exits.Failure(f"--report {args.report}: not a `report --format json` output")
     texts = evidence_texts(report, args.rule)
-    aws = Aws(args.region)
+    aws = _connected(args.region)
     failed = 0
     for start in range(0, len(texts), EVIDENCE_PER_CALL):
         answer = aws.call(
@@ -96,3 +98,12 @@ def run_import(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     return exits.ERROR if failed else exits.OK
+
+
+def _connected(region: str) -> Aws:
+    """Audit Manager's client, once the credentials are known to work (exit 4 otherwise)."""
+    logs.configure("auto", level="WARNING")
+    identity = caller_identity(region)
+    if isinstance(identity, str):
+        raise exits.Failure(identity, exits.UNAVAILABLE)
+    return Aws(region)

@@ -67,6 +67,8 @@ def run_package(args: argparse.Namespace) -> int:
     The function's Handler is `daemon.commands.config_rule.handler` and its environment
     FLINK_REMEDIATOR_CONFIG=desired-state.yaml (deploy/cloudformation/config-rules.yaml)."""
     load_config(args.config)  # a broken config fails here, not in every evaluation
+    if not Path(args.output).absolute().parent.is_dir():
+        raise exits.Failure(f"--output {args.output}: no such directory")
     with tempfile.TemporaryDirectory() as work:
         wheels, target = Path(work) / "wheels", Path(work) / "package"
         pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
