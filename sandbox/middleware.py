@@ -27,7 +27,7 @@ from moto.core.models import DEFAULT_ACCOUNT_ID
 from sandbox import cloudtrail, iam_principal, wire
 from sandbox.audit_manager import AuditManager
 from sandbox.calls import CallLog, CallRecord, is_mutating
-from sandbox.config_rules import OPERATIONS as OPERATIONS_WE_MODEL
+from sandbox.config_rules import OPERATIONS as CONFIG_MODELLED
 from sandbox.config_rules import ConfigRules
 from sandbox.delivery import Deliveries
 from sandbox.enforce_iam import authorize_flink
@@ -140,57 +140,42 @@ class SandboxMiddleware:
             return self._serve_flink(
                 environ, start_response, body, scope, target[len(FLINK_TARGET_PREFIX) :]
             )
-        if scope is not None and scope.service == "auditmanager":
-            return self._serve_audit_manager(environ, start_response, body, scope)
-        operation = target[len(CONFIG_TARGET_PREFIX) :]
-        if target.startswith(CONFIG_TARGET_PREFIX) and operation in OPERATIONS_WE_MODEL:
-            return self._serve_config(environ, start_response, body, scope, operation)
+        modelled = self._serve_modelled(environ, start_response, body, scope, target)
+        if modelled is not None:
+            return modelled
         return self._pass_through(environ, start_response, body, scope, target)
 
-    def _serve_audit_manager(
-        self,
-        environ: dict[str, Any],
-        start_response: Callable[..., Any],
-        body: bytes,
-        scope: Scope,
-    ) -> Iterable[bytes]:
-        method = environ["REQUEST_METHOD"]
-        operation, (status, out) = self.audit_manager.handle(
-            self.account_of(scope), scope.region, method, environ.get("PATH_INFO", ""), body
-        )
-        error = wire.error_of(out, {}) if status >= 400 else None
-        request = json.loads(body or b"{}") if body else {}
-        self._record(
-            environ,
-            scope,
-            "auditmanager",
-            operation,
-            scope.region,
-            request,
-            None,
-            error,
-            mutating=method != "GET",
-        )
-        headers = [("Content-Type", "application/json")]
-        if error is not None:
-            headers.append(("x-amzn-ErrorType", error[0]))
-        return _respond(start_response, status, out, headers)
-
-    def _serve_config(
+    def _serve_modelled(
         self,
         environ: dict[str, Any],
         start_response: Callable[..., Any],
         body: bytes,
         scope: Scope | None,
-        operation: str,
-    ) -> Iterable[bytes]:
-        region = scope.region if scope else self.region
-        status, out = self.config_rules.handle(self.account_of(scope), region, operation, body)
+        target: str,
+    ) -> Iterable[bytes] | None:
+        """AWS Config's evaluation calls and Audit Manager, modelled here (moto lacks them);
+        None for any other call."""
+        region, account = (scope.region if scope else self.region), self.account_of(scope)
+        method = environ["REQUEST_METHOD"]
+        if scope is not None and scope.service == "auditmanager":
+            service, mutating, content_type = "auditmanager", method != "GET", "application/json"
+            path = environ.get("PATH_INFO", "")
+            operation, (status, out) = self.audit_manager.handle(
+                account, region, method, path, body
+            )
+        elif target.startswith(CONFIG_TARGET_PREFIX) and target.split(".")[-1] in CONFIG_MODELLED:
+            operation = target.split(".")[-1]
+            service, mutating = "config", operation == "PutEvaluations"
+            content_type = "application/x-amz-json-1.1"
+            status, out = self.config_rules.handle(account, region, operation, body)
+        else:
+            return None
         error = wire.error_of(out, {}) if status >= 400 else None
-        request = json.loads(body or b"{}")
-        mutating = operation == "PutEvaluations"
-        self._record(environ, scope, "config", operation, region, request, None, error, mutating)
-        headers = [("Content-Type", "application/x-amz-json-1.1")]
+        request = json.loads(body) if body else {}
+        self._record(environ, scope, service, operation, region, request, None, error, mutating)
+        headers = [("Content-Type", content_type)]
+        if error is not None:
+            headers.append(("x-amzn-ErrorType", error[0]))
         return _respond(start_response, status, out, headers)
 
     def _serve_flink(

@@ -24,6 +24,7 @@ from sandbox.config_demo import deploy_config_rules
 from sandbox.server import Sandbox
 from sandbox.testing import Credentials, client, execution_role
 from tests.evidence.test_securityhub_sandbox import APP, evidence_config, outsider_cause
+from tests.harness import delete_logging
 
 
 def evaluate(sandbox: Sandbox, *rules: str, application: str | None = None) -> list[Any]:
@@ -75,14 +76,7 @@ def test_drift_is_non_compliant_with_its_actor_and_the_fix_compliant(
         "kinesisanalyticsv2",
         Credentials(alice["aws_access_key_id"], alice["aws_secret_access_key"]),
     )
-    detail = flink.describe_application(ApplicationName=APP)["ApplicationDetail"]
-    flink.delete_application_cloud_watch_logging_option(
-        ApplicationName=APP,
-        CurrentApplicationVersionId=detail["ApplicationVersionId"],
-        CloudWatchLoggingOptionId=detail["CloudWatchLoggingOptionDescriptions"][0][
-            "CloudWatchLoggingOptionId"
-        ],
-    )
+    delete_logging(flink, APP)
     # The change alone (no daemon finding yet): the rule's own check, one evaluation later.
     evaluate(fresh_sandbox, "cloudwatch_logging", application=APP)
     state, note = compliance(config_client, "cloudwatch_logging")[APP]
