@@ -27,6 +27,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "daemon.commands.example",
     "daemon.commands.iam_policy",
     "daemon.commands.report",
+    "daemon.commands.audit_manager",
+    "daemon.commands.config_rule",
 )
 
 

@@ -118,6 +118,7 @@ def register(subparsers: Any) -> None:
 
 def serve_command(args: argparse.Namespace) -> int:
     from sandbox.accounts_demo import seed_members
+    from sandbox.config_demo import deploy_config_rules
     from sandbox.delivery import DeliverySettings
     from sandbox.demo import Seeder, seed
     from sandbox.server import Sandbox
@@ -181,6 +182,11 @@ def serve_command(args: argparse.Namespace) -> int:
                 )
                 info.update(seed_members(hub, args.accounts, queue_arn, daemon_arn))
                 hub.forget_seeding(queues)
+            seeder = Seeder(sandbox.endpoint_url, sandbox.region, sandbox.account_id)
+            info["config_rules"] = deploy_config_rules(seeder.client)
+            sandbox.middleware.config_rules.added(
+                sandbox.account_id, sandbox.region, info["config_rules"]
+            )
             sandbox.seeded = {k: v for k, v in info.items() if k not in sandbox.info()}
         sys.stdout.write(json.dumps(info) + "\n")
         sys.stdout.flush()

@@ -5,6 +5,9 @@ POST /_sandbox/flink/next-update   {"application": N, "outcome": O, "seconds": S
 POST /_sandbox/flink/legacy-sql    {"request": CreateApplication request of a SQL-1_0 app}
 POST /_sandbox/flink/status        {"application": N, "status": ST, "seconds": S[, "region": R]
                                     [, "parallelism": P (AUTOSCALING's end; default doubled)]}
+POST /_sandbox/config/evaluate {"rules": [CONFIG_RULE_NAME...][, "application": N]
+                                    [, "region": R][, "account": A]}: run AWS Config rules now
+                                    (periodic, or for N's configuration change) and wait
 GET  /_sandbox/deliveries          the CloudTrail events not delivered yet
 POST /_sandbox/organization/accounts {"account_id": A}: A joins the organization
 """
@@ -40,6 +43,8 @@ def handle(
             return 200, {"pending": middleware.deliveries.pending()}
         if route == ("POST", "/_sandbox/organization/accounts"):
             return 200, organizations.enroll(str(settings.get("account_id")))
+        if route == ("POST", "/_sandbox/config/evaluate"):
+            return _evaluate(middleware, region, settings)
         if route == ("POST", "/_sandbox/clock"):
             now = middleware.clock.advance(_number(settings, "advance"))
             return 200, {"now": now, "offset": middleware.clock.offset}
@@ -70,6 +75,24 @@ def handle(
         status = 404 if exc.code == "ResourceNotFoundException" else 400
         return status, {"error": exc.message, "code": exc.code}
     return None
+
+
+def _evaluate(middleware: SandboxMiddleware, region: str, settings: dict[str, Any]) -> Answer:
+    app, names = settings.get("application"), settings.get("rules")
+    if not isinstance(names, list) or not names:
+        return 400, {"error": "rules must be a non-empty list of Config rule names"}
+    try:
+        result = middleware.config_rules.evaluate(
+            str(settings.get("account") or middleware.account_id),
+            str(settings.get("region") or region),
+            [str(n) for n in names],
+            None if app is None else str(app),
+        )
+    except KeyError as exc:
+        return 404, {"error": str(exc.args[0])}
+    except RuntimeError as exc:  # the function failed, as a Lambda error would say
+        return 502, {"error": str(exc)}
+    return 200, {"result": result}
 
 
 def configure_delivery(middleware: SandboxMiddleware, settings: dict[str, Any]) -> None:

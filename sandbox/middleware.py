@@ -25,7 +25,10 @@ from typing import Any
 from moto.core.models import DEFAULT_ACCOUNT_ID
 
 from sandbox import cloudtrail, iam_principal, wire
+from sandbox.audit_manager import AuditManager
 from sandbox.calls import CallLog, CallRecord, is_mutating
+from sandbox.config_rules import OPERATIONS as CONFIG_MODELLED
+from sandbox.config_rules import ConfigRules
 from sandbox.delivery import Deliveries
 from sandbox.enforce_iam import authorize_flink
 from sandbox.eventbridge import deliver, routes
@@ -40,6 +43,7 @@ from sandbox.identity import Scope, parse_authorization, user_identity
 log = logging.getLogger("sandbox")
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 FLINK_TARGET_PREFIX = "KinesisAnalytics_20180523."
+CONFIG_TARGET_PREFIX = "StarlingDoveService."
 AdminHandler = Callable[[str, str, str, bytes], tuple[int, dict[str, Any]]]
 
 
@@ -60,6 +64,9 @@ class SandboxMiddleware:
         iam_principal.now = self.clock.now  # aws:CurrentTime under --enforce-iam
         self.deliveries = Deliveries(self.clock.now, deliver)
         self.iam_lag = IamReadLag(self.clock.now)
+        self.endpoint_url = ""  # set by the server once it listens (config rules call back)
+        self.config_rules = ConfigRules(lambda: self.endpoint_url, self.clock.now)
+        self.audit_manager = AuditManager(self.clock.now)  # moto has none
 
     def flink_backend(self, region: str, account_id: str | None = None) -> FlinkBackend:
         account = account_id or self.account_id
@@ -100,6 +107,8 @@ class SandboxMiddleware:
                 backend.max_applications = limit
 
     def reset_flink(self) -> None:
+        self.config_rules.reset()
+        self.audit_manager.reset()
         with self._lock:
             for backend in self._flink.values():
                 backend.reset()
@@ -131,7 +140,43 @@ class SandboxMiddleware:
             return self._serve_flink(
                 environ, start_response, body, scope, target[len(FLINK_TARGET_PREFIX) :]
             )
+        modelled = self._serve_modelled(environ, start_response, body, scope, target)
+        if modelled is not None:
+            return modelled
         return self._pass_through(environ, start_response, body, scope, target)
+
+    def _serve_modelled(
+        self,
+        environ: dict[str, Any],
+        start_response: Callable[..., Any],
+        body: bytes,
+        scope: Scope | None,
+        target: str,
+    ) -> Iterable[bytes] | None:
+        """AWS Config's evaluation calls and Audit Manager, modelled here (moto lacks them);
+        None for any other call."""
+        region, account = (scope.region if scope else self.region), self.account_of(scope)
+        method = environ["REQUEST_METHOD"]
+        if scope is not None and scope.service == "auditmanager":
+            service, mutating, content_type = "auditmanager", method != "GET", "application/json"
+            path = environ.get("PATH_INFO", "")
+            operation, (status, out) = self.audit_manager.handle(
+                account, region, method, path, body
+            )
+        elif target.startswith(CONFIG_TARGET_PREFIX) and target.split(".")[-1] in CONFIG_MODELLED:
+            operation = target.split(".")[-1]
+            service, mutating = "config", operation == "PutEvaluations"
+            content_type = "application/x-amz-json-1.1"
+            status, out = self.config_rules.handle(account, region, operation, body)
+        else:
+            return None
+        error = wire.error_of(out, {}) if status >= 400 else None
+        request = json.loads(body) if body else {}
+        self._record(environ, scope, service, operation, region, request, None, error, mutating)
+        headers = [("Content-Type", content_type)]
+        if error is not None:
+            headers.append(("x-amzn-ErrorType", error[0]))
+        return _respond(start_response, status, out, headers)
 
     def _serve_flink(
         self,
@@ -162,6 +207,8 @@ class SandboxMiddleware:
         headers = [("Content-Type", "application/x-amz-json-1.1"), ("x-amzn-RequestId", request_id)]
         if error is not None:
             headers.append(("x-amzn-ErrorType", error[0]))
+        if error is None and operation not in READ_ONLY and request.get("ApplicationName"):
+            self.config_rules.changed(account, region, str(request["ApplicationName"]))
         try:
             self._record(
                 environ,

@@ -131,6 +131,7 @@ class Sandbox:
         )
         self._server.sandbox_clock = self.middleware.clock.now  # type: ignore[attr-defined]
         self.port = self._server.server_port
+        self.middleware.endpoint_url = self.endpoint_url  # AWS Config rule functions call back
         self._thread = threading.Thread(
             target=self._server.serve_forever, name="sandbox-http", daemon=True
         )

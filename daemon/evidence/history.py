@@ -28,12 +28,17 @@ class FindingHistory:
 
 def read_history(aws: Aws, account: str) -> dict[tuple[str, str], FindingHistory]:
     """(application ARN, rule id) -> the finding this daemon keeps for it, in `aws.region`."""
+    return {key: _history(finding)[1] for key, finding in read_findings(aws, account).items()}
+
+
+def read_findings(aws: Aws, account: str) -> dict[tuple[str, str], Mapping[str, Any]]:
+    """(application ARN, rule id) -> this daemon's finding for it as Security Hub returns it."""
     product = product_arn(aws.region, account)
     filters = {
         "ProductArn": [{"Value": product, "Comparison": "EQUALS"}],
         "GeneratorId": [{"Value": f"{PRODUCT_NAME}/", "Comparison": "PREFIX"}],
     }
-    found: dict[tuple[str, str], FindingHistory] = {}
+    found: dict[tuple[str, str], Mapping[str, Any]] = {}
     token: str | None = None
     while True:
         params: dict[str, Any] = {"Filters": filters, "MaxResults": 100}
@@ -43,9 +48,9 @@ def read_history(aws: Aws, account: str) -> dict[tuple[str, str], FindingHistory
         for finding in page.get("Findings", []):
             # Filtered again here: a Security Hub that ignores filters must not mix in others.
             ours = str(finding.get("GeneratorId", "")).startswith(f"{PRODUCT_NAME}/")
-            key, history = _history(finding)
+            key, _ = _history(finding)
             if key is not None and ours and finding.get("ProductArn") == product:
-                found[key] = history
+                found[key] = finding
         token = page.get("NextToken")
         if not token:
             return found

@@ -96,6 +96,36 @@ CASES: dict[tuple[str, ...], tuple[Bad, ...]] = {
         ),
         Bad(("--config", EXAMPLE), exits.UNAVAILABLE, "error: no AWS credentials found"),
     ),
+    ("audit-manager", "framework"): (
+        Bad(("--config", MISSING), exits.ERROR, f"error: {MISSING}: cannot read"),
+        Bad(("--config", EXAMPLE, "--create"), exits.UNAVAILABLE, "no AWS credentials found"),
+    ),
+    ("audit-manager", "import-report"): (
+        Bad(
+            (
+                "--report",
+                EXAMPLE,
+                "--assessment",
+                "a",
+                "--control-set",
+                "s",
+                "--control",
+                "c",
+                "--region",
+                "eu-west-1",
+            ),
+            exits.ERROR,
+            f"error: --report {EXAMPLE}: Expecting value",
+        ),
+    ),
+    ("config-rule", "package"): (
+        Bad(("--config", MISSING, "--output", "f.zip"), exits.ERROR, "cannot read"),
+        Bad(
+            ("--config", EXAMPLE, "--output", "/nonexistent/dir/f.zip"),
+            exits.ERROR,
+            "error: --output /nonexistent/dir/f.zip: no such directory",
+        ),
+    ),
 }
 
 
