@@ -112,6 +112,13 @@ def register(subparsers: Any) -> None:
         metavar="S",
         help="for S seconds after a role changes, reads of it may answer the previous state",
     )
+    serve.add_argument(
+        "--config-rules",
+        action="store_true",
+        help="with --demo: deploy the AWS Config rules (one per project rule) and evaluate on "
+        "every Managed Flink change, as `make run` does (off by default: each evaluation runs "
+        "the rule function in a child process)",
+    )
     serve.set_defaults(func=serve_command)
     env_command.register(commands)
 
@@ -182,11 +189,12 @@ def serve_command(args: argparse.Namespace) -> int:
                 )
                 info.update(seed_members(hub, args.accounts, queue_arn, daemon_arn))
                 hub.forget_seeding(queues)
-            seeder = Seeder(sandbox.endpoint_url, sandbox.region, sandbox.account_id)
-            info["config_rules"] = deploy_config_rules(seeder.client)
-            sandbox.middleware.config_rules.added(
-                sandbox.account_id, sandbox.region, info["config_rules"]
-            )
+            if args.config_rules:
+                seeder = Seeder(sandbox.endpoint_url, sandbox.region, sandbox.account_id)
+                info["config_rules"] = deploy_config_rules(seeder.client)
+                sandbox.middleware.config_rules.added(
+                    sandbox.account_id, sandbox.region, info["config_rules"]
+                )
             sandbox.seeded = {k: v for k, v in info.items() if k not in sandbox.info()}
         sys.stdout.write(json.dumps(info) + "\n")
         sys.stdout.flush()

@@ -86,7 +86,7 @@ def demo(args: argparse.Namespace) -> int:
     os.environ.update(clean)
     where = ("--port", str(args.port), "--region", args.region)
     sandbox = subprocess.Popen(
-        [*CLI, "sandbox", "serve", "--demo", *where, *DELIVERY_DELAY],
+        [*CLI, "sandbox", "serve", "--demo", "--config-rules", *where, *DELIVERY_DELAY],
         env=clean,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
