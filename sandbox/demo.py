@@ -23,6 +23,16 @@ LOG_STREAM = "kinesis-analytics-log-stream"
 CUSTOM_INFO = {"ConfigurationType": "CUSTOM", "LogLevel": "INFO", "MetricsLevel": "APPLICATION"}
 DEFAULT_MONITORING = {"ConfigurationType": "DEFAULT"}
 PRINCIPALS = {"daemon": "flink-remediator", "actor": "alice"}
+VPC_ACTIONS = [
+    "ec2:DescribeVpcs",
+    "ec2:DescribeSubnets",
+    "ec2:DescribeSecurityGroups",
+    "ec2:DescribeDhcpOptions",
+    "ec2:CreateNetworkInterface",
+    "ec2:CreateNetworkInterfacePermission",
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DeleteNetworkInterface",
+]
 TRUST_POLICY = {
     "Version": "2012-10-17",
     "Statement": [
@@ -169,30 +179,31 @@ class Seeder:
             f"arn:aws:logs:{self.region}:{self.account_id}:log-group:"
             f"/aws/kinesis-analytics/{app.name}"
         )
+        # What the service needs to run the app, as AWS documents it for an execution role:
+        # its logs (DescribeLogGroups is authorised on log-group:*), its code object, and for an
+        # app in a VPC the network interfaces.
+        # https://docs.aws.amazon.com/managed-flink/latest/java/iam-role.html
+        # https://docs.aws.amazon.com/managed-flink/latest/java/vpc-permissions.html
+        account_groups = f"arn:aws:logs:{self.region}:{self.account_id}:log-group:*"
+        statements: list[dict[str, Any]] = [
+            {"Effect": "Allow", "Action": "logs:DescribeLogGroups", "Resource": account_groups},
+            {
+                "Effect": "Allow",
+                "Action": ["logs:DescribeLogStreams", "logs:PutLogEvents"],
+                "Resource": [group_arn, f"{group_arn}:*"],
+            },
+            {
+                "Effect": "Allow",
+                "Action": ["s3:GetObject", "s3:GetObjectVersion"],
+                "Resource": f"arn:aws:s3:::{self.code_bucket}/{app.name}.jar",
+            },
+        ]
+        if app.in_private_subnet:
+            statements.append({"Effect": "Allow", "Action": VPC_ACTIONS, "Resource": "*"})
         iam.put_role_policy(
             RoleName=f"{app.name}-execution",
-            PolicyName="logging",
-            PolicyDocument=json.dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Effect": "Allow",
-                            "Action": [
-                                "logs:DescribeLogGroups",
-                                "logs:DescribeLogStreams",
-                                "logs:PutLogEvents",
-                            ],
-                            "Resource": [group_arn, f"{group_arn}:*"],
-                        },
-                        {  # its code, as the service reads it at every start
-                            "Effect": "Allow",
-                            "Action": ["s3:GetObject", "s3:GetObjectVersion"],
-                            "Resource": f"arn:aws:s3:::{self.code_bucket}/{app.name}.jar",
-                        },
-                    ],
-                }
-            ),
+            PolicyName="run-the-application",
+            PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": statements}),
         )
         return arn
 
