@@ -35,10 +35,10 @@ from daemon.commands.saved_apply import SavedPlanApply
 from daemon.desired.loader import load_config
 from daemon.evidence.securityhub import publisher_for
 from daemon.reconcile.inventory import Inventory
-from daemon.reconcile.outcomes import FollowUps
 from daemon.reconcile.pass_reads import PassReads
 from daemon.reconcile.reconciler import Reconciler, ReconcileResult
 from daemon.reconcile.report import Overrides, plural, render_text, to_json
+from daemon.reconcile.safeguards import Safeguards
 from daemon.sessions import AwsByAccount
 from daemon.settings import home_region
 from daemon.state import AppRef, Cause
@@ -127,16 +127,15 @@ def run_plan_or_apply(args: argparse.Namespace, clocks: Clocks = REAL_CLOCKS) ->
         return exits.fail(unmatched_message(unmatched, found, where), exits.USAGE)
     resolver = RecordingResolver(config)
     # Security Hub findings: from `apply` (also --dry-run), never from `plan` (it writes nothing).
-    evidence = publisher_for(config, aws.own) if args.command == "apply" else None
-    follow_ups = FollowUps(clocks.monotonic)
+    safeguards = Safeguards(clocks.wall)
+    evidence = publisher_for(config, aws.own, safeguards) if args.command == "apply" else None
     reconciler = Reconciler(
         aws,
         resolver,
         dry_run=args.dry_run,
         role_index=inventory.role_index(lambda: True),
         verdicts=evidence,
-        follow_ups=follow_ups,
-        clock=clocks.wall,
+        safeguards=safeguards,
     )
     interrupts = Interrupts(FORCED)
     interrupts.install()
@@ -184,7 +183,7 @@ def _apply_saved(args: argparse.Namespace, clocks: Clocks) -> int:
             f"{saved.path} is stale, nothing applied: {'; '.join(stale)}; run plan again",
             exits.STALE_PLAN,
         )
-    applier = SavedPlanApply(plans, aws, FollowUps(clocks.monotonic))
+    applier = SavedPlanApply(plans, aws, Safeguards(clocks.wall))
     interrupts = Interrupts(FORCED)
     interrupts.install()
     done = _with_progress(applier.apply, chosen, args, interrupts)

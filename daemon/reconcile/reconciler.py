@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
 from typing import Any
 
 import structlog
@@ -14,13 +13,11 @@ from daemon import errors
 from daemon.apply.executor import ActionOutcome, Executor
 from daemon.apply.notify import Notifier
 from daemon.aws import Aws
-from daemon.reconcile.budget import FixBudget
-from daemon.reconcile.disruption import DeferredFixes
 from daemon.reconcile.followup import Settled, settle
 from daemon.reconcile.locks import ResourceLocks
 from daemon.reconcile.observe import RoleIndex, describe, observe
-from daemon.reconcile.outcomes import POLL_SECONDS, FollowUps, Pending
 from daemon.reconcile.plan import plan as make_plan
+from daemon.reconcile.safeguards import POLL_SECONDS, Pending, Safeguards
 from daemon.reconcile.tags import TAG_EVENTS, TagCache
 from daemon.reconcile.verdicts import VerdictSink, verdict_for
 from daemon.state import TRANSITIONAL_STATUSES, AppRef, Cause, Mode, Plan
@@ -68,25 +65,18 @@ class Reconciler:
         dry_run: bool = False,
         max_replans: int = 3,
         role_index: RoleIndex | None = None,
-        notifier: Notifier | None = None,
         verdicts: VerdictSink | None = None,
-        budget: FixBudget | None = None,
-        follow_ups: FollowUps | None = None,
-        deferred: DeferredFixes | None = None,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        safeguards: Safeguards | None = None,
         tags: TagCache | None = None,
     ) -> None:
         # The daemon's remembered tags (daemon/reconcile/tags.py); None: always read them.
         self._tags = tags
-        # The fight budget: checked per rule before a fix, charged only after it succeeded.
-        self._budget = budget
-        self.follow_ups = follow_ups or FollowUps()
-        self.deferred = deferred or DeferredFixes(clock)
-        self._clock = clock
+        # Backoffs, the fight budget, changes in progress, deferrals, announcements, and the
+        # one wall clock (disruption windows too).
+        self.safeguards = safeguards or Safeguards()
         self._verdicts = verdicts  # evidence (Security Hub, report): told each rule's verdict
-        # Remembers what was announced across reconciles: one per reconciler, shared by its
-        # per-reconcile executors.
-        self._notifier = notifier or Notifier()
+        # Announces alert-only findings; what was announced is remembered by the safeguards.
+        self._notifier = Notifier(self.safeguards)
         self._role_index = role_index
         self._resource_locks = ResourceLocks()  # shared resources: one writer at a time
         self._aws_for = aws_for
@@ -148,14 +138,14 @@ class Reconciler:
                 if isinstance(rules, str):
                     return ReconcileResult(app, "skipped", error=rules, detail=detail)
                 fingerprints = {r.id: s.model_dump_json() for r, s, _ in rules}
-                settled = settle(app, detail, aws, self.follow_ups, executor, fingerprints)
+                settled = settle(app, detail, aws, self.safeguards, executor, fingerprints)
                 busy = detail.get("ApplicationStatus") in TRANSITIONAL_STATUSES
                 if settled.retry_after_seconds or busy:
                     return waiting(app, settled, detail)
                 readers = [(r, s) for r, s, _ in rules]
                 observed = observe(app, detail, tags, readers, aws, self._role_index, cause.reads)
                 hold = self._holds(app, rules, observed.version_id, fingerprints, cause)
-                plan = make_plan(observed, rules, self._clock(), hold)
+                plan = make_plan(observed, rules, self.safeguards.now(), hold)
                 shared = () if self._dry_run else _shared_resources(plan)
                 with self._resource_locks.holding(shared):
                     if shared:
@@ -164,7 +154,7 @@ class Reconciler:
                         observed = observe(
                             app, detail, tags, readers, aws, self._role_index, cause.reads
                         )
-                        plan = make_plan(observed, rules, self._clock(), hold)
+                        plan = make_plan(observed, rules, self.safeguards.now(), hold)
                     _log_drifts(plan)
                     # A write whose reply was lost in an earlier round: this fresh plan tells.
                     outcomes = (
@@ -175,7 +165,7 @@ class Reconciler:
                 self._after_execute(app, plan, outcomes, executor, cause)
                 if self._tags is not None and _wrote_tags(outcomes):
                     self._tags.forget([app])  # our own tag events are ignored by intake
-                self.deferred.record(app, plan.actions, [r.id for r, _, _ in rules])
+                self.safeguards.record_deferrals(app, plan.actions, [r.id for r, _, _ in rules])
                 outcomes = settled.outcomes + outcomes
                 self._update_violations(app, rules, outcomes, cause)
                 return result_of(app, plan, outcomes, observed.detail)
@@ -184,7 +174,7 @@ class Reconciler:
                 log.info("reconcile_replanned", attempt=attempt, reason=last_error)
             except errors.ApplicationGone as exc:
                 metrics.forget_application(app)
-                self.deferred.forget(app)
+                self.safeguards.forget(app)
                 if self._tags is not None:
                     self._tags.discard(app)
                 return ReconcileResult(app, "gone", error=str(exc))
@@ -202,20 +192,19 @@ class Reconciler:
         fingerprints: Mapping[str, str],
         cause: Cause,
     ) -> Callable[[str], str]:
-        """Why a rule's fix must wait ("" if it may run): a backoff after a fix that did not
-        hold, or the fix budget. Asked per rule before merging, only for rules with a fix."""
+        """Why a rule's fix must wait ("" if it may run), as the safeguards answer. Asked per
+        rule before merging, only for rules with a fix."""
         modes = {r.id: m for r, _, m in rules}
 
         def hold(rule: str) -> str:
-            backoff = self.follow_ups.backing_off(app, rule, version, fingerprints.get(rule, ""))
-            if backoff is not None:
-                left = max(backoff.until - self.follow_ups.now(), 0.0)
-                return f"backing off for {left / 60:.0f} min: the last fix did not hold"
-            if self._dry_run or modes.get(rule) != "enforce":
-                return ""
-            if self._budget is None or self._budget.allows(app, rule, cause.actor):
-                return ""
-            return "fix budget exhausted"
+            return self.safeguards.check(
+                app,
+                rule,
+                version=version,
+                settings=fingerprints.get(rule, ""),
+                actor=cause.actor,
+                budgeted=not self._dry_run and modes.get(rule) == "enforce",
+            ).reason
 
         return hold
 
@@ -244,10 +233,6 @@ class Reconciler:
                 )
         return tuple(out)
 
-    def _charge(self, app: AppRef, rule: str) -> None:
-        if self._budget is not None:
-            self._budget.charge(app, rule)
-
     def _after_execute(
         self,
         app: AppRef,
@@ -257,17 +242,23 @@ class Reconciler:
         cause: Cause,
     ) -> None:
         """Follow the changes still in progress; count the fixes that succeeded."""
-        now = self.follow_ups.now()
+        now = self.safeguards.now()
         for outcome in outcomes:
             if outcome.outcome == "pending":
-                pending = Pending(outcome.action, cause, outcome.operation_id, plan.version_id, now)
-                self.follow_ups.remember(pending)
+                pending = Pending(
+                    outcome.action,
+                    cause,
+                    outcome.operation_id,
+                    plan.version_id,
+                    now,
+                    version_after=executor.version_after,
+                )
+                self.safeguards.record_pending(pending)
             elif outcome.outcome == "applied" and not self._dry_run:
                 for rule in outcome.action.rules:
-                    self._charge(app, rule)
-                    self.follow_ups.succeeded(app, rule)
+                    self.safeguards.record_applied(app, rule)
         if executor.version_after != plan.version_id:
-            self.follow_ups.moved_by_us(app, executor.version_after)
+            self.safeguards.moved_by_us(app, executor.version_after)
 
     def _update_violations(
         self, app: AppRef, rules: EnabledRules, outcomes: tuple[ActionOutcome, ...], cause: Cause

@@ -10,7 +10,6 @@ from typing import Any
 from structlog.testing import capture_logs
 
 from daemon.reconcile.disruption import NO_ROLLBACK_TEXT
-from daemon.reconcile.outcomes import FollowUps
 from daemon.reconcile.reconciler import EnabledRules
 from daemon.reconcile.report import render_text
 from daemon.state import Cause
@@ -20,7 +19,7 @@ from remediations.disruption import Disruption
 from remediations.system_rollback import Settings as RollbackSettings
 from remediations.system_rollback import SystemRollback
 from sandbox.testing import next_update
-from tests.clock import FakeClock
+from tests.clock import FakeWall
 from tests.contract.harness import Harness
 from tests.e2e.test_safe_remediation import (
     FRIDAY_NOON,
@@ -79,8 +78,8 @@ def test_a_failed_restart_without_rollback_stops_the_app_pages_and_is_not_retrie
     lifted = Disruption(running="allow", require_system_rollback=False)
     rules: EnabledRules = [(Checkpointing(), CheckpointSettings(disruption=lifted), "enforce")]
     app = running_app(h, "ledger", UNPROTECTED)
-    ticks = FakeClock(1000.0)
-    r = reconciler(h, rules, Wall(FRIDAY_NOON), follow_ups=FollowUps(ticks))
+    ticks = FakeWall(1000.0, start=FRIDAY_NOON)
+    r = reconciler(h, rules, ticks)
     before = counter("flink_remediator_fix_stopped_applications_total", rule="checkpointing")
     next_update(h.sandbox.endpoint_url, "ledger", "fail", TRANSITION)
     h.clear_calls()

@@ -134,7 +134,7 @@ def test_deferred_fixes_whose_window_opened_run_and_a_refused_one_waits_for_the_
 ):
     runs, clock = Runs(), FakeClock()
     q = queue(runs, clock, max_pending_keys=1)
-    due = [APP, OTHER]  # what DeferredFixes.due() returns until the app is reconciled
+    due = [APP, OTHER]  # what Safeguards.due() returns until the app is reconciled
     submit_due = due_submitter(q, lambda: list(due))
     q.start()
     try:
