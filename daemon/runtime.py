@@ -18,10 +18,16 @@ from daemon.desired.config import DesiredConfig
 from daemon.evidence.securityhub import publisher_for
 from daemon.ingest.pipeline import EventPipeline
 from daemon.ingest.router import Router
-from daemon.ingest.work import DEFERRED_CHECK_SECONDS, due_submitter, reconcile_queue, submitter
 from daemon.reconcile.accounts import AccountDirectory
+from daemon.reconcile.controller import (
+    DEFERRED_CHECK_SECONDS,
+    due_submitter,
+    reconcile_queue,
+    submitter,
+)
 from daemon.reconcile.inventory import Inventory
-from daemon.reconcile.reconciler import Reconciler
+from daemon.reconcile.listeners import verdicts_to
+from daemon.reconcile.reconciler import Reads, Reconciler
 from daemon.reconcile.rules import resolver_for
 from daemon.reconcile.safeguards import BudgetSettings, Safeguards
 from daemon.reconcile.tags import TagCache
@@ -52,19 +58,16 @@ class Daemon:
         self.router = Router(self.inventory, aws.account)
         roles = self.inventory.role_index(self.indexed.is_set)
         rules = resolver_for(self.config.current)
-        self.evidence = publisher_for(
-            config, aws.own, self.safeguards
-        )  # Security Hub findings, or None
+        # Security Hub findings, or None.
+        self.evidence = publisher_for(config, aws.own, self.safeguards)
         self.tags = TagCache(s.tags_max_age)  # remembered tags: event reconciles reuse them
-        evidence, tags = self.evidence, self.tags
         self.reconciler = Reconciler(
             aws,
             rules,
             s.dry_run,
+            reads=Reads(role_index=roles, tags=self.tags),
             safeguards=self.safeguards,
-            role_index=roles,
-            verdicts=evidence,
-            tags=tags,
+            listeners=verdicts_to(self.evidence),
         )
         self.work = reconcile_queue(
             self.reconciler.reconcile,

@@ -19,7 +19,7 @@ import structlog
 from daemon import errors
 from daemon.aws import AwsByRegion
 from daemon.desired.config import DesiredConfig
-from daemon.ingest.work import Submit
+from daemon.reconcile.controller import Submit
 from daemon.reconcile.inventory import Inventory, index_applications
 from daemon.reconcile.pass_reads import PassReads
 from daemon.reconcile.safeguards import Safeguards

@@ -35,9 +35,11 @@ from daemon.commands.saved_apply import SavedPlanApply
 from daemon.desired.loader import load_config
 from daemon.evidence.securityhub import publisher_for
 from daemon.reconcile.inventory import Inventory
+from daemon.reconcile.listeners import verdicts_to
 from daemon.reconcile.pass_reads import PassReads
-from daemon.reconcile.reconciler import Reconciler, ReconcileResult
+from daemon.reconcile.reconciler import Reads, Reconciler
 from daemon.reconcile.report import Overrides, plural, render_text, to_json
+from daemon.reconcile.result import ReconcileResult
 from daemon.reconcile.safeguards import Safeguards
 from daemon.sessions import AwsByAccount
 from daemon.settings import home_region
@@ -133,8 +135,8 @@ def run_plan_or_apply(args: argparse.Namespace, clocks: Clocks = REAL_CLOCKS) ->
         aws,
         resolver,
         dry_run=args.dry_run,
-        role_index=inventory.role_index(lambda: True),
-        verdicts=evidence,
+        reads=Reads(role_index=inventory.role_index(lambda: True)),
+        listeners=verdicts_to(evidence),
         safeguards=safeguards,
     )
     interrupts = Interrupts(FORCED)

@@ -23,7 +23,7 @@ from daemon.ingest.identity import OwnIdentity
 from daemon.ingest.intake import Ignored, Intake
 from daemon.ingest.router import Router
 from daemon.reconcile.inventory import Inventory
-from daemon.reconcile.reconciler import Reconciler
+from daemon.reconcile.reconciler import Reads, Reconciler
 from daemon.reconcile.report import render_text, to_json
 from daemon.reconcile.rules import resolver_for
 from daemon.state import AppRef, Cause
@@ -84,7 +84,7 @@ def replay(args: argparse.Namespace) -> int:
         aws,
         resolver_for(lambda: config),
         dry_run=dry_run,
-        role_index=inventory.role_index(lambda: True),
+        reads=Reads(role_index=inventory.role_index(lambda: True)),
     )
     results = [reconciler.reconcile(app, cause) for app, cause in sorted(causes.items())]
     if args.output == "json":

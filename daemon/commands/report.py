@@ -29,7 +29,8 @@ from daemon.evidence.render import to_csv, to_json
 from daemon.evidence.report import Control, Header, Report, build_report
 from daemon.reconcile.fleet import reconcile_all
 from daemon.reconcile.inventory import Inventory
-from daemon.reconcile.reconciler import EnabledRules, Reconciler, Resolver
+from daemon.reconcile.listeners import verdicts_to
+from daemon.reconcile.reconciler import EnabledRules, Reads, Reconciler, Resolver
 from daemon.reconcile.rules import resolver_for
 from daemon.reconcile.verdicts import Verdict
 from daemon.state import AppRef, Cause
@@ -99,8 +100,8 @@ def run_report(args: argparse.Namespace) -> int:
         aws,
         sink.resolve,
         dry_run=True,  # the report never writes
-        role_index=inventory.role_index(lambda: True),
-        verdicts=sink,
+        reads=Reads(role_index=inventory.role_index(lambda: True)),
+        listeners=verdicts_to(sink),
     )
     results = reconcile_all(reconciler, apps, Cause("cli"), args.workers)
     header = Header(

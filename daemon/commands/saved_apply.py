@@ -18,7 +18,8 @@ from daemon.apply.notify import Notifier
 from daemon.aws import Aws
 from daemon.reconcile.followup import settle
 from daemon.reconcile.observe import describe
-from daemon.reconcile.reconciler import ReconcileResult, result_of, waiting
+from daemon.reconcile.reconciler import result_of, waiting
+from daemon.reconcile.result import ReconcileResult
 from daemon.reconcile.safeguards import Pending, Safeguards
 from daemon.state import TRANSITIONAL_STATUSES, AppRef, Cause, Plan
 
@@ -48,7 +49,7 @@ class SavedPlanApply:
             outcomes = executor.execute(plan, CAUSE)
         except errors.ReplanNeeded as exc:
             executor.give_up_unconfirmed()  # nothing is re-planned: a lost reply stays unknown
-            return ReconcileResult(app, "error", plan, error=f"changed while applying: {exc}")
+            return ReconcileResult(app, "error", plan=plan, error=f"changed while applying: {exc}")
         started = self._safeguards.now()
         for outcome in outcomes:
             if outcome.outcome == "pending":

@@ -14,15 +14,16 @@ from daemon.apply.executor import ActionOutcome, Executor
 from daemon.apply.notify import Notifier
 from daemon.aws import Aws
 from daemon.reconcile.followup import Settled, settle
+from daemon.reconcile.listeners import TagInvalidation, ViolationMetrics
 from daemon.reconcile.locks import ResourceLocks
 from daemon.reconcile.observe import RoleIndex, describe, observe
 from daemon.reconcile.plan import plan as make_plan
+from daemon.reconcile.result import Listener, ReconcileResult
 from daemon.reconcile.safeguards import POLL_SECONDS, Pending, Safeguards
-from daemon.reconcile.tags import TAG_EVENTS, TagCache
-from daemon.reconcile.verdicts import VerdictSink, verdict_for
-from daemon.state import TRANSITIONAL_STATUSES, AppRef, Cause, Mode, Plan
+from daemon.reconcile.tags import TagCache
+from daemon.state import TRANSITIONAL_STATUSES, AppRef, Cause, Mode, Observed, Plan
 from daemon.telemetry import metrics
-from daemon.vocabulary import Next, Result
+from daemon.vocabulary import Result
 from remediations.base import AnyRule, RuleSettings
 
 log = structlog.get_logger(__name__)
@@ -33,28 +34,16 @@ Resolver = Callable[[AppRef, Mapping[str, str]], EnabledRules | str]
 BUSY_RETRY_SECONDS = 30.0  # the app is in a transitional status someone else started
 
 
-@dataclass(frozen=True)
-class ReconcileResult:
-    app: AppRef
-    result: Result
-    plan: Plan | None = None
-    outcomes: tuple[ActionOutcome, ...] = ()
-    error: str = ""
-    # True when a later attempt may succeed: the triggering message must not be acknowledged.
-    retryable: bool = False
-    detail: Mapping[str, Any] | None = None  # the last DescribeApplication, for the inventory
-    # How soon a retry makes sense (a transitional status, an operation to follow, a backoff).
-    retry_after_seconds: float = 0.0
+MAX_REPLANS = 3  # attempts when the app changed under us (stale version, busy, lost reply)
 
-    @property
-    def next(self) -> Next:
-        """What the caller does next, as in controller-runtime: `done` (acknowledge), `retry`
-        (reconcile again after retry_after_seconds; never acknowledged as done), `terminal`
-        (acknowledge and leave the violation raised: retrying cannot help). A reconcile that
-        started a change, or found the app busy, asks for a retry to follow it."""
-        if self.result == "error":
-            return "retry" if self.retryable else "terminal"
-        return "retry" if self.retry_after_seconds > 0 else "done"
+
+@dataclass(frozen=True)
+class Reads:
+    """Where a reconcile's reads may be answered from besides AWS: the inventory's role index
+    (apps sharing a role) and the remembered tags (daemon/reconcile/tags.py)."""
+
+    role_index: RoleIndex | None = None
+    tags: TagCache | None = None
 
 
 class Reconciler:
@@ -63,26 +52,27 @@ class Reconciler:
         aws_for: Callable[[AppRef], Aws],
         resolver: Resolver,
         dry_run: bool = False,
-        max_replans: int = 3,
-        role_index: RoleIndex | None = None,
-        verdicts: VerdictSink | None = None,
+        reads: Reads | None = None,
         safeguards: Safeguards | None = None,
-        tags: TagCache | None = None,
+        listeners: Sequence[Listener] = (),
     ) -> None:
-        # The daemon's remembered tags (daemon/reconcile/tags.py); None: always read them.
-        self._tags = tags
-        # Backoffs, the fight budget, changes in progress, deferrals, announcements, and the
-        # one wall clock (disruption windows too).
-        self.safeguards = safeguards or Safeguards()
-        self._verdicts = verdicts  # evidence (Security Hub, report): told each rule's verdict
-        # Announces alert-only findings; what was announced is remembered by the safeguards.
-        self._notifier = Notifier(self.safeguards)
-        self._role_index = role_index
-        self._resource_locks = ResourceLocks()  # shared resources: one writer at a time
         self._aws_for = aws_for
         self._resolver = resolver
         self._dry_run = dry_run
-        self._max_replans = max_replans
+        self._reads = reads or Reads()
+        # Backoffs, the fight budget, changes in progress, deferrals, announcements, and the
+        # one wall clock (disruption windows too).
+        self.safeguards = safeguards or Safeguards()
+        tags = self._reads.tags
+        # Told after each reconcile: violation metrics always, the tag cache when there is one.
+        self._listeners: tuple[Listener, ...] = (
+            ViolationMetrics(),
+            *((TagInvalidation(tags),) if tags is not None else ()),
+            *listeners,
+        )
+        # Announces alert-only findings; what was announced is remembered by the safeguards.
+        self._notifier = Notifier(self.safeguards)
+        self._resource_locks = ResourceLocks()  # shared resources: one writer at a time
 
     def reconcile(
         self, app: AppRef, cause: Cause, detail: Mapping[str, Any] | None = None
@@ -98,6 +88,8 @@ class Reconciler:
             app=app.name, account=app.account, region=app.region
         ):
             result = self._reconcile(app, cause, detail)
+            for listener in self._listeners:
+                listener.reconciled(result, cause)
             metrics.count_reconcile(cause.trigger, result.result)
             log.info(
                 "reconcile_finished",
@@ -127,62 +119,69 @@ class Reconciler:
         executor: Executor,
         pre_read: Mapping[str, Any] | None = None,
     ) -> ReconcileResult:
+        """Observe, plan, apply; again on a concurrent change, at most MAX_REPLANS times."""
         last_error = ""
-        for attempt in range(1, self._max_replans + 1):
+        for attempt in range(1, MAX_REPLANS + 1):
             try:
-                # Only an event's first attempt may use remembered tags (tags.py says why).
-                fresh = cause.trigger != "event" or attempt > 1
-                first = pre_read if attempt == 1 else None
-                detail, tags = describe(aws, app, first, self._tags, fresh)
-                rules = self._resolver(app, tags)
-                if isinstance(rules, str):
-                    return ReconcileResult(app, "skipped", error=rules, detail=detail)
-                fingerprints = {r.id: s.model_dump_json() for r, s, _ in rules}
-                settled = settle(app, detail, aws, self.safeguards, executor, fingerprints)
-                busy = detail.get("ApplicationStatus") in TRANSITIONAL_STATUSES
-                if settled.retry_after_seconds or busy:
-                    return waiting(app, settled, detail)
-                readers = [(r, s) for r, s, _ in rules]
-                observed = observe(app, detail, tags, readers, aws, self._role_index, cause.reads)
-                hold = self._holds(app, rules, observed.version_id, fingerprints, cause)
-                plan = make_plan(observed, rules, self.safeguards.now(), hold)
-                shared = () if self._dry_run else _shared_resources(plan)
-                with self._resource_locks.holding(shared):
-                    if shared:
-                        # Another app's reconcile may just have fixed this shared resource:
-                        # decide on a fresh read, under the lock.
-                        observed = observe(
-                            app, detail, tags, readers, aws, self._role_index, cause.reads
-                        )
-                        plan = make_plan(observed, rules, self.safeguards.now(), hold)
-                    _log_drifts(plan)
-                    # A write whose reply was lost in an earlier round: this fresh plan tells.
-                    outcomes = (
-                        self._verified(plan, settled.succeeded, executor)
-                        + executor.confirm(plan)
-                        + executor.execute(plan, cause)
-                    )
-                self._after_execute(app, plan, outcomes, executor, cause)
-                if self._tags is not None and _wrote_tags(outcomes):
-                    self._tags.forget([app])  # our own tag events are ignored by intake
-                self.safeguards.record_deferrals(app, plan.actions, [r.id for r, _, _ in rules])
-                outcomes = settled.outcomes + outcomes
-                self._update_violations(app, rules, outcomes, cause)
-                return result_of(app, plan, outcomes, observed.detail)
+                return self._attempt(app, cause, aws, executor, pre_read, attempt)
             except errors.ReplanNeeded as exc:
                 last_error = str(exc)
                 log.info("reconcile_replanned", attempt=attempt, reason=last_error)
             except errors.ApplicationGone as exc:
-                metrics.forget_application(app)
                 self.safeguards.forget(app)
-                if self._tags is not None:
-                    self._tags.discard(app)
                 return ReconcileResult(app, "gone", error=str(exc))
             except errors.PermanentAwsError as exc:
                 return ReconcileResult(app, "error", error=str(exc))
             except errors.RetryableAwsError as exc:
                 return ReconcileResult(app, "error", error=str(exc), retryable=True)
         return ReconcileResult(app, "error", error=last_error, retryable=True)
+
+    def _attempt(
+        self,
+        app: AppRef,
+        cause: Cause,
+        aws: Aws,
+        executor: Executor,
+        pre_read: Mapping[str, Any] | None,
+        attempt: int,
+    ) -> ReconcileResult:
+        # Only an event's first attempt may use remembered tags (tags.py says why).
+        fresh = cause.trigger != "event" or attempt > 1
+        first = pre_read if attempt == 1 else None
+        detail, tags = describe(aws, app, first, self._reads.tags, fresh)
+        rules = self._resolver(app, tags)
+        if isinstance(rules, str):
+            return ReconcileResult(app, "skipped", error=rules, detail=detail)
+        fingerprints = {r.id: s.model_dump_json() for r, s, _ in rules}
+        settled = settle(app, detail, aws, self.safeguards, executor, fingerprints)
+        if settled.retry_after_seconds or detail.get("ApplicationStatus") in TRANSITIONAL_STATUSES:
+            return waiting(app, settled, detail)
+        readers = [(r, s) for r, s, _ in rules]
+        role_index = self._reads.role_index
+
+        def decide() -> tuple[Observed, Plan]:
+            observed = observe(app, detail, tags, readers, aws, role_index, cause.reads)
+            hold = self._holds(app, rules, observed.version_id, fingerprints, cause)
+            return observed, make_plan(observed, rules, self.safeguards.now(), hold)
+
+        observed, plan = decide()
+        shared = () if self._dry_run else _shared_resources(plan)
+        with self._resource_locks.holding(shared):
+            if shared:
+                # Another app's reconcile may just have fixed this shared resource: decide on
+                # a fresh read, under the lock.
+                observed, plan = decide()
+            _log_drifts(plan)
+            # A write whose reply was lost in an earlier round: this fresh plan tells.
+            outcomes = (
+                self._verified(plan, settled.succeeded, executor)
+                + executor.confirm(plan)
+                + executor.execute(plan, cause)
+            )
+        self._after_execute(app, plan, outcomes, executor, cause)
+        self.safeguards.record_deferrals(app, plan.actions, [r.id for r, _, _ in rules])
+        checked = tuple(r.id for r, _, _ in rules)
+        return result_of(app, plan, settled.outcomes + outcomes, observed.detail, checked)
 
     def _holds(
         self,
@@ -260,21 +259,6 @@ class Reconciler:
         if executor.version_after != plan.version_id:
             self.safeguards.moved_by_us(app, executor.version_after)
 
-    def _update_violations(
-        self, app: AppRef, rules: EnabledRules, outcomes: tuple[ActionOutcome, ...], cause: Cause
-    ) -> None:
-        # Open = drift left in place: alert-only, dry-run, skipped or failed.
-        left = {r for o in outcomes if o.outcome != "applied" for r in o.action.rules}
-        for rule, _, _ in rules:
-            metrics.set_violation(app, rule.id, rule.id in left)
-            if self._verdicts is not None:
-                try:
-                    self._verdicts.record(
-                        verdict_for(app, rule.id, rule.id in left, outcomes, cause)
-                    )
-                except Exception as exc:  # evidence must never fail a reconcile
-                    log.error("verdict_record_failed", rule=rule.id, error=str(exc))
-
 
 def _shared_resources(plan: Plan) -> tuple[str, ...]:
     """What an enforcing action would change besides the application itself (e.g. its role,
@@ -289,17 +273,6 @@ def _shared_resources(plan: Plan) -> tuple[str, ...]:
                 if call.resource and call.resource != plan.app.arn
             }
         )
-    )
-
-
-def _wrote_tags(outcomes: tuple[ActionOutcome, ...]) -> bool:
-    """Did a tag write of ours go out (or may it have)?"""
-    sent = ("applied", "failed", "pending", "rolled_back", "stopped")
-    return any(
-        call.operation in TAG_EVENTS
-        for o in outcomes
-        if o.outcome in sent
-        for call in o.action.calls
     )
 
 
@@ -320,11 +293,22 @@ def waiting(app: AppRef, settled: Settled, detail: Mapping[str, Any]) -> Reconci
     later."""
     delay = settled.retry_after_seconds or BUSY_RETRY_SECONDS
     why = f"{detail.get('ApplicationStatus')}: looking again in {delay:.0f} s"
-    return ReconcileResult(app, "skipped", None, settled.outcomes, why, False, detail, delay)
+    return ReconcileResult(
+        app,
+        "skipped",
+        outcomes=settled.outcomes,
+        error=why,
+        detail=detail,
+        retry_after_seconds=delay,
+    )
 
 
 def result_of(
-    app: AppRef, plan: Plan, outcomes: tuple[ActionOutcome, ...], detail: Mapping[str, Any]
+    app: AppRef,
+    plan: Plan,
+    outcomes: tuple[ActionOutcome, ...],
+    detail: Mapping[str, Any],
+    rules: tuple[str, ...] = (),
 ) -> ReconcileResult:
     """The result of carrying out `plan`: error if a change failed, was rolled back or stopped
     the application, retry while one is being applied, fixed, else drift or in sync."""
@@ -334,14 +318,22 @@ def result_of(
         return ReconcileResult(
             app,
             "error",
-            plan,
-            outcomes,
+            plan=plan,
+            outcomes=outcomes,
             error="; ".join(o.error for o in failed),
             retryable=any(o.retryable for o in failed),
             detail=detail,
             retry_after_seconds=delay,
+            rules=rules,
         )
-    if any(o.outcome == "applied" for o in outcomes) and not delay:
-        return ReconcileResult(app, "fixed", plan, outcomes, detail=detail)
-    drift: Result = "drift" if plan.drifts else "in_sync"
-    return ReconcileResult(app, drift, plan, outcomes, detail=detail, retry_after_seconds=delay)
+    done = any(o.outcome == "applied" for o in outcomes) and not delay
+    result: Result = "fixed" if done else "drift" if plan.drifts else "in_sync"
+    return ReconcileResult(
+        app,
+        result,
+        plan=plan,
+        outcomes=outcomes,
+        detail=detail,
+        retry_after_seconds=delay,
+        rules=rules,
+    )

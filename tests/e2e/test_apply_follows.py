@@ -9,7 +9,8 @@ from __future__ import annotations
 import pytest
 
 from daemon.commands.follow import follow, following
-from daemon.reconcile.reconciler import EnabledRules, Reconciler, ReconcileResult
+from daemon.reconcile.reconciler import EnabledRules, Reconciler
+from daemon.reconcile.result import ReconcileResult
 from daemon.state import AppRef, Cause
 from remediations.checkpointing import Checkpointing
 from remediations.checkpointing import Settings as CheckpointSettings

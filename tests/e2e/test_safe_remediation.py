@@ -17,8 +17,9 @@ import boto3
 import pytest
 
 from daemon.aws import Aws
-from daemon.reconcile.reconciler import EnabledRules, Reconciler, ReconcileResult
+from daemon.reconcile.reconciler import EnabledRules, Reconciler
 from daemon.reconcile.report import render_text, to_json
+from daemon.reconcile.result import ReconcileResult
 from daemon.reconcile.safeguards import BudgetSettings, Safeguards, WallClock
 from daemon.state import AppRef, Cause
 from daemon.telemetry import metrics

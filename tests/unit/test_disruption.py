@@ -13,7 +13,8 @@ from daemon.desired import load_config, resolve
 from daemon.errors import ConfigError
 from daemon.reconcile.disruption import call_restarts
 from daemon.reconcile.plan import plan
-from daemon.reconcile.reconciler import EnabledRules, ReconcileResult
+from daemon.reconcile.reconciler import EnabledRules
+from daemon.reconcile.result import ReconcileResult
 from daemon.reconcile.safeguards import Safeguards
 from daemon.state import AppRef, Call, Drift, Observed
 from remediations.base import Rule, RuleSettings
