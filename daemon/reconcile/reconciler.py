@@ -212,13 +212,20 @@ class Reconciler:
         plan: Plan, succeeded: tuple[Pending, ...], executor: Executor
     ) -> tuple[ActionOutcome, ...]:
         """Changes whose operation succeeded: `applied` for the drifts the fresh plan no longer
-        finds (what is left is planned again: the next step of a several-call fix)."""
+        finds (what is left is planned again: the next step of a several-call fix). A change
+        whose drifts are all back while the app moved past the version our change made was
+        undone by someone else after it succeeded: applied too (and charged to the fight
+        budget by the caller), so a fast undo is a fight like any other."""
         remaining = {(d.rule, d.field, d.resource) for d in plan.drifts}
         out = []
         for change in succeeded:
             gone = tuple(
                 d for d in change.action.drifts if (d.rule, d.field, d.resource) not in remaining
             )
+            verified = "operation SUCCESSFUL and state re-read"
+            if not gone and 0 < change.version_after < plan.version_id:
+                gone = change.action.drifts
+                verified = f"operation SUCCESSFUL; undone since (version {plan.version_id})"
             if gone:
                 action = replace(change.action, drifts=gone)
                 out.append(
@@ -227,7 +234,7 @@ class Reconciler:
                         "applied",
                         change.cause,
                         operation_id=change.operation_id,
-                        verified="operation SUCCESSFUL and state re-read",
+                        verified=verified,
                     )
                 )
         return tuple(out)
