@@ -159,8 +159,8 @@ class Reconciler:
         readers = [(r, s) for r, s, _ in rules]
         role_index = self._reads.role_index
 
-        def decide() -> tuple[Observed, Plan]:
-            observed = observe(app, detail, tags, readers, aws, role_index, cause.reads)
+        def decide(fresh: bool = False) -> tuple[Observed, Plan]:
+            observed = observe(app, detail, tags, readers, aws, role_index, cause.reads, fresh)
             hold = self._holds(app, rules, observed.version_id, fingerprints, cause)
             return observed, make_plan(observed, rules, self.safeguards.now(), hold)
 
@@ -170,7 +170,7 @@ class Reconciler:
             if shared:
                 # Another app's reconcile may just have fixed this shared resource: decide on
                 # a fresh read, under the lock.
-                observed, plan = decide()
+                observed, plan = decide(fresh=True)
             _log_drifts(plan)
             # A write whose reply was lost in an earlier round: this fresh plan tells.
             outcomes = (
