@@ -113,15 +113,31 @@ class Daemon:
         self.tasks.add("scheduler", schedule.start, schedule.stop)
         accounts = self.directory.refresh  # each sweep re-reads the organisation
         if s.queue_url:
-            wiring = (self.directory, self.config.current, self.router, self.submit, self.tags)
-            events = EventPipeline(self._home(), s, own_arn, *wiring)
+            events = EventPipeline(
+                self._home(),
+                s,
+                own_arn,
+                directory=self.directory,
+                config=self.config.current,
+                router=self.router,
+                submit=self.submit,
+                tags=self.tags,
+            )
             events.register(self.tasks, schedule, self.health, self.stopping, READY_PROBE_SECONDS)
             accounts = events.refresh_accounts  # ... and teaches the intake the member roles
         if self.evidence is not None:
             self.evidence.register(self.tasks, schedule, own_arn)
         every, jitter = s.sweep_interval_seconds, s.sweep_jitter_seconds
-        parts = (self.inventory, self.safeguards, self.submit, every, self.indexed)
-        sweeper = Sweeper(self.aws.account, accounts, self.config.current, *parts)
+        sweeper = Sweeper(
+            self.aws.account,
+            accounts,
+            self.config.current,
+            inventory=self.inventory,
+            safeguards=self.safeguards,
+            submit=self.submit,
+            wait_seconds=every,
+            indexed=self.indexed,
+        )
         schedule.every("sweep", sweeper.sweep, every, jitter=jitter, now=True)
         self.tasks.add("workers", self.work.start, self._drain)
         self.tasks.start()

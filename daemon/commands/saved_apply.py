@@ -16,7 +16,7 @@ from daemon import errors
 from daemon.apply.executor import Executor
 from daemon.apply.notify import Notifier
 from daemon.aws import Aws
-from daemon.reconcile.followup import settle
+from daemon.reconcile.followup import settle_changes
 from daemon.reconcile.observe import describe
 from daemon.reconcile.reconciler import result_of, waiting
 from daemon.reconcile.result import ReconcileResult
@@ -65,7 +65,7 @@ class SavedPlanApply:
             executor = self._executors[app]
         try:
             detail, _ = describe(aws, app)
-            settled = settle(app, detail, aws, self._safeguards, executor, {})
+            settled = settle_changes(app, detail, aws, self._safeguards, executor, {})
         except errors.AwsError as exc:  # the changes stay reported as being applied
             retryable = isinstance(exc, errors.RetryableAwsError)
             return ReconcileResult(app, "error", error=str(exc), retryable=retryable)

@@ -37,7 +37,7 @@ class Settled:
     retry_after_seconds: float = 0.0  # > 0: a change is still in progress
 
 
-def settle(
+def settle_changes(
     app: AppRef,
     detail: Mapping[str, Any],
     aws: Aws,

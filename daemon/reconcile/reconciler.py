@@ -13,7 +13,7 @@ from daemon import errors
 from daemon.apply.executor import ActionOutcome, Executor
 from daemon.apply.notify import Notifier
 from daemon.aws import Aws
-from daemon.reconcile.followup import Settled, settle
+from daemon.reconcile.followup import Settled, settle_changes
 from daemon.reconcile.listeners import TagInvalidation, ViolationMetrics
 from daemon.reconcile.locks import ResourceLocks
 from daemon.reconcile.observe import RoleIndex, describe, observe
@@ -153,7 +153,7 @@ class Reconciler:
         if isinstance(rules, str):
             return ReconcileResult(app, "skipped", error=rules, detail=detail)
         fingerprints = {r.id: s.model_dump_json() for r, s, _ in rules}
-        settled = settle(app, detail, aws, self.safeguards, executor, fingerprints)
+        settled = settle_changes(app, detail, aws, self.safeguards, executor, fingerprints)
         if settled.retry_after_seconds or detail.get("ApplicationStatus") in TRANSITIONAL_STATUSES:
             return waiting(app, settled, detail)
         readers = [(r, s) for r, s, _ in rules]
