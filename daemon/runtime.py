@@ -18,12 +18,18 @@ from daemon.desired.config import DesiredConfig
 from daemon.evidence.securityhub import publisher_for
 from daemon.ingest.pipeline import EventPipeline
 from daemon.ingest.router import Router
-from daemon.ingest.work import DEFERRED_CHECK_SECONDS, due_submitter, reconcile_queue, submitter
 from daemon.reconcile.accounts import AccountDirectory
-from daemon.reconcile.budget import FixBudget
+from daemon.reconcile.controller import (
+    DEFERRED_CHECK_SECONDS,
+    due_submitter,
+    reconcile_queue,
+    submitter,
+)
 from daemon.reconcile.inventory import Inventory
-from daemon.reconcile.reconciler import Reconciler
+from daemon.reconcile.listeners import verdicts_to
+from daemon.reconcile.reconciler import Reads, Reconciler
 from daemon.reconcile.rules import resolver_for
+from daemon.reconcile.safeguards import BudgetSettings, Safeguards
 from daemon.reconcile.tags import TagCache
 from daemon.runtime_config import ConfigWatcher
 from daemon.sessions import AwsByAccount
@@ -45,21 +51,23 @@ class Daemon:
         self.directory = AccountDirectory(self.config.current, self._home)
         aws = self.aws = AwsByAccount(self.directory.accesses, self.home_region)
         self.inventory, self.indexed = Inventory(), threading.Event()
-        self.budget = FixBudget(s.fix_budget, s.fix_budget_window_seconds)
+        # Backoffs, the fight budget, deferrals, announcements: the memory every fix asks.
+        self.safeguards = Safeguards(
+            budget=BudgetSettings(s.fix_budget, s.fix_budget_window_seconds)
+        )
         self.router = Router(self.inventory, aws.account)
         roles = self.inventory.role_index(self.indexed.is_set)
         rules = resolver_for(self.config.current)
-        self.evidence = publisher_for(config, aws.own)  # Security Hub findings, or None
+        # Security Hub findings, or None.
+        self.evidence = publisher_for(config, aws.own, self.safeguards)
         self.tags = TagCache(s.tags_max_age)  # remembered tags: event reconciles reuse them
-        evidence, tags = self.evidence, self.tags
         self.reconciler = Reconciler(
             aws,
             rules,
             s.dry_run,
-            budget=self.budget,
-            role_index=roles,
-            verdicts=evidence,
-            tags=tags,
+            reads=Reads(role_index=roles, tags=self.tags),
+            safeguards=self.safeguards,
+            listeners=verdicts_to(self.evidence),
         )
         self.work = reconcile_queue(
             self.reconciler.reconcile,
@@ -99,21 +107,37 @@ class Daemon:
         self.config.publish()
         s, schedule = self.settings, self.schedule
         schedule.every("config_reload", self.config.reload_if_changed, s.config_poll_seconds)
-        due = due_submitter(self.work, self.reconciler.deferred.due)
+        due = due_submitter(self.work, self.safeguards.due)
         schedule.every("deferred_fixes", due, DEFERRED_CHECK_SECONDS)
         schedule.every("aws_probe", self.aws_reachability.check, READY_PROBE_SECONDS)
         self.tasks.add("scheduler", schedule.start, schedule.stop)
         accounts = self.directory.refresh  # each sweep re-reads the organisation
         if s.queue_url:
-            wiring = (self.directory, self.config.current, self.router, self.submit, self.tags)
-            events = EventPipeline(self._home(), s, own_arn, *wiring)
+            events = EventPipeline(
+                self._home(),
+                s,
+                own_arn,
+                directory=self.directory,
+                config=self.config.current,
+                router=self.router,
+                submit=self.submit,
+                tags=self.tags,
+            )
             events.register(self.tasks, schedule, self.health, self.stopping, READY_PROBE_SECONDS)
             accounts = events.refresh_accounts  # ... and teaches the intake the member roles
         if self.evidence is not None:
             self.evidence.register(self.tasks, schedule, own_arn)
         every, jitter = s.sweep_interval_seconds, s.sweep_jitter_seconds
-        parts = (self.inventory, self.budget, self.submit, every, self.indexed)
-        sweeper = Sweeper(self.aws.account, accounts, self.config.current, *parts)
+        sweeper = Sweeper(
+            self.aws.account,
+            accounts,
+            self.config.current,
+            inventory=self.inventory,
+            safeguards=self.safeguards,
+            submit=self.submit,
+            wait_seconds=every,
+            indexed=self.indexed,
+        )
         schedule.every("sweep", sweeper.sweep, every, jitter=jitter, now=True)
         self.tasks.add("workers", self.work.start, self._drain)
         self.tasks.start()

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from daemon.vocabulary import Outcome, Trigger
 
@@ -138,6 +138,27 @@ class Plan:
         return tuple(d for a in self.actions for d in a.drifts)
 
 
+Fetch = Callable[[str, str, dict[str, Any]], Mapping[str, Any]]
+
+
+class SharedReads(Protocol):
+    """A pass's shared reads (daemon.reconcile.pass_reads.PassReads): the listing's details
+    and the reads a pass answers once for all its applications."""
+
+    def take_detail(self, app: AppRef) -> Mapping[str, Any] | None: ...
+
+    def answer(
+        self,
+        app: AppRef,
+        region: str,
+        service: str,
+        operation: str,
+        params: dict[str, Any],
+        fetch: Fetch,
+        fresh: bool = False,
+    ) -> Mapping[str, Any] | None: ...
+
+
 @dataclass(frozen=True)
 class Cause:
     """Why a reconcile ran: a sweep, the CLI, or an event (with who caused it)."""
@@ -145,6 +166,5 @@ class Cause:
     trigger: Trigger = "cli"
     event_id: str = ""
     actor: str = ""
-    # A pass's shared reads (daemon.reconcile.pass_reads.PassReads: the listing's details and
-    # batched rule reads), carried with the work item from a sweep or `plan`/`apply`.
-    reads: Any = field(default=None, compare=False, repr=False)
+    # A pass's shared reads, carried with the work item from a sweep or `plan`/`apply`.
+    reads: SharedReads | None = field(default=None, compare=False, repr=False)

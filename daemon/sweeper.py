@@ -19,10 +19,10 @@ import structlog
 from daemon import errors
 from daemon.aws import AwsByRegion
 from daemon.desired.config import DesiredConfig
-from daemon.ingest.work import Submit
-from daemon.reconcile.budget import FixBudget
+from daemon.reconcile.controller import Submit
 from daemon.reconcile.inventory import Inventory, index_applications
 from daemon.reconcile.pass_reads import PassReads
+from daemon.reconcile.safeguards import Safeguards
 from daemon.reconcile.workqueue import Ticket
 from daemon.state import AppRef, Cause
 from daemon.telemetry import metrics
@@ -37,14 +37,14 @@ class Sweeper:
         accounts: Callable[[], Iterable[str]],
         config: Callable[[], DesiredConfig],
         inventory: Inventory,
-        budget: FixBudget,
+        safeguards: Safeguards,
         submit: Submit,
         wait_seconds: float,
         indexed: threading.Event | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._aws, self._accounts, self._config = aws, accounts, config
-        self._inventory, self._budget, self._submit = inventory, budget, submit
+        self._inventory, self._safeguards, self._submit = inventory, safeguards, submit
         self._wait, self._clock = wait_seconds, clock
         # Set after the first complete listing: role rules must not act on a partial index.
         self.indexed = indexed if indexed is not None else threading.Event()
@@ -56,7 +56,7 @@ class Sweeper:
         started = self._clock()
         try:
             apps, ok = self._index()
-            self._budget.expire()
+            self._safeguards.expire_fights()
             ok = (self._reconcile(apps) if apps else True) and ok
         except errors.AwsError as exc:
             log.error("sweep_failed", error=str(exc))

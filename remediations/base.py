@@ -46,7 +46,7 @@ class RuleSettings(BaseModel):
 class Reader(Protocol):
     """Read-only AWS access for `observe`, memoised per reconcile: each distinct call is made
     at most once. Raises `daemon.errors.ResourceNotFound` when the resource does not exist, and
-    refuses (ValueError) an operation outside the rule's `read_actions`."""
+    refuses (`daemon.errors.UndeclaredAction`) an operation outside the rule's `read_actions`."""
 
     def __call__(self, service: str, operation: str, **params: Any) -> Mapping[str, Any]: ...
 

@@ -4,6 +4,7 @@ records its jobs instead of running them."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
 from daemon.tasks import Schedule
 
@@ -18,6 +19,20 @@ class FakeClock:
     def __call__(self) -> float:
         self.now += self.step
         return self.now
+
+
+class FakeWall(FakeClock):
+    """A FakeClock read as wall-clock time (the safeguards' clock): `start` plus `now`
+    seconds. Set or add to `now` in seconds, as with FakeClock."""
+
+    def __init__(
+        self, now: float = 0.0, start: datetime = datetime(2026, 1, 1, tzinfo=UTC)
+    ) -> None:
+        super().__init__(now)
+        self.start = start
+
+    def __call__(self) -> datetime:  # type: ignore[override]
+        return self.start + timedelta(seconds=super().__call__())
 
 
 class RecordedSchedule(Schedule):

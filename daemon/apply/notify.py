@@ -2,16 +2,17 @@
 
 A rule asks for them by overriding `Rule.notify_topic`; plan() copies its topic onto
 the rule's alert action and the executor hands alerted actions here. Sweeps re-find an open
-violation every few minutes, so the notifier remembers what it already announced per application
-and rule, and publishes again only for new findings (or after the violation cleared and came
-back). A failed publish is logged and counted (aws_errors_total), never fails the reconcile: the
-violation gauge and the audit line are the primary signal.
+violation every few minutes, so the notifier's memory (the daemon's safeguards) keeps what was
+already announced per application and rule, and the notifier publishes again only for new
+findings (or after the violation cleared and came back). A failed publish is logged and counted
+(aws_errors_total), never fails the reconcile: the violation gauge and the audit line are the
+primary signal.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterable
+from typing import Protocol
 
 import structlog
 
@@ -40,21 +41,28 @@ def message(action: Action, cause: Cause) -> tuple[str, str]:
     return subject, "\n".join(lines)
 
 
+class AlertMemory(Protocol):
+    """What was announced (daemon/reconcile/safeguards keeps it)."""
+
+    def announced(self, app: AppRef, rules: Iterable[str], findings: frozenset[str]) -> bool: ...
+
+    def record_announced(
+        self, app: AppRef, rules: Iterable[str], findings: frozenset[str]
+    ) -> None: ...
+
+    def forget_cleared(self, app: AppRef, still_alerted: Iterable[str]) -> None: ...
+
+
 class Notifier:
-    def __init__(self) -> None:
-        self._announced: dict[tuple[AppRef, str], frozenset[str]] = {}
-        self._lock = threading.Lock()
+    def __init__(self, memory: AlertMemory) -> None:
+        self._memory = memory
 
     def notify(self, aws: Aws, action: Action, cause: Cause) -> bool:
         """Publish for an alerted action unless everything in it was already announced.
         True if a message was sent."""
         findings = frozenset(d.field for d in action.drifts)
-        keys = [(action.app, rule) for rule in action.rules]
-        with self._lock:
-            if all(findings <= self._announced.get(k, frozenset()) for k in keys):
-                for key in keys:  # remember only what is still open: its return is news
-                    self._announced[key] = findings
-                return False
+        if self._memory.announced(action.app, action.rules, findings):
+            return False
         subject, body = message(action, cause)
         try:
             aws.call("sns", "Publish", TopicArn=action.notify_topic, Subject=subject, Message=body)
@@ -67,9 +75,7 @@ class Notifier:
                 error=str(exc),
             )
             return False  # not remembered: the next reconcile tries again
-        with self._lock:
-            for key in keys:
-                self._announced[key] = findings
+        self._memory.record_announced(action.app, action.rules, findings)
         log.info(
             "notification_sent",
             app=action.app.name,
@@ -82,7 +88,4 @@ class Notifier:
     def forget_cleared(self, app: AppRef, still_alerted: Iterable[str]) -> None:
         """After a reconcile of `app`: rules no longer alerted are clear, so a violation that
         comes back is announced again."""
-        keep = set(still_alerted)
-        with self._lock:
-            for key in [k for k in self._announced if k[0] == app and k[1] not in keep]:
-                del self._announced[key]
+        self._memory.forget_cleared(app, still_alerted)

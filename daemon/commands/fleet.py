@@ -1,11 +1,14 @@
 """What `plan`, `apply`, `report` and `replay` share: the gateway over every covered account
-(member accounts through their assumed role) and one complete inventory of them."""
+(member accounts through their assumed role) and one complete inventory of them, opened by one
+set-up (`open_fleet`)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from daemon import errors
+from daemon.commands import exits
+from daemon.commands.preflight import caller_identity
 from daemon.desired.config import DesiredConfig
 from daemon.reconcile.accounts import AccountDirectory
 from daemon.reconcile.inventory import Inventory, index_applications
@@ -59,3 +62,34 @@ def index_all(
                 exc.operation, exc.code, f"account {account}: {exc}"
             ) from exc
     return tuple(found)
+
+
+@dataclass(frozen=True)
+class OpenFleet:
+    """A connected fleet, its complete inventory and every application found."""
+
+    fleet: Fleet
+    inventory: Inventory
+    apps: tuple[AppRef, ...]
+
+    @property
+    def aws(self) -> AwsByAccount:
+        return self.fleet.aws
+
+
+def open_fleet(
+    config: DesiredConfig, home_region: str, reads: PassReads | None = None
+) -> OpenFleet:
+    """The set-up of every one-shot command that reads the fleet: credentials (exit
+    UNAVAILABLE without them), the accounts and their roles, the inventory. Raises
+    exits.Failure with the `error:` line."""
+    identity = caller_identity(home_region)
+    if isinstance(identity, str):
+        raise exits.Failure(identity, exits.UNAVAILABLE)
+    try:
+        fleet = connect(config, home_region)
+        inventory = Inventory()
+        apps = index_all(fleet, config, inventory, reads)
+    except (errors.SettingsError, errors.AwsError) as exc:  # the config's, not a flag
+        raise exits.Failure(str(exc)) from None
+    return OpenFleet(fleet, inventory, apps)

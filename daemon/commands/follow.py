@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 
 import structlog
 
-from daemon.reconcile.reconciler import ReconcileResult
+from daemon.reconcile.result import ReconcileResult
 from daemon.state import AppRef
 
 log = structlog.get_logger(__name__)

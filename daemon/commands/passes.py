@@ -17,7 +17,8 @@ from fnmatch import fnmatchcase
 
 from daemon.desired.config import DesiredConfig
 from daemon.desired.resolve import resolve
-from daemon.reconcile.reconciler import EnabledRules, ReconcileResult, Resolver
+from daemon.reconcile.reconciler import EnabledRules, Resolver
+from daemon.reconcile.result import ReconcileResult
 from daemon.reconcile.rules import resolver_for
 from daemon.state import AppRef
 

@@ -18,7 +18,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from daemon import errors
 from daemon.commands import exits
-from daemon.commands.fleet import connect, index_all
+from daemon.commands.fleet import open_fleet
 from daemon.commands.follow import Clocks, follow, following
 from daemon.commands.interrupts import Interrupts
 from daemon.commands.passes import (
@@ -34,11 +34,12 @@ from daemon.commands.preflight import caller_identity
 from daemon.commands.saved_apply import SavedPlanApply
 from daemon.desired.loader import load_config
 from daemon.evidence.securityhub import publisher_for
-from daemon.reconcile.inventory import Inventory
-from daemon.reconcile.outcomes import FollowUps
+from daemon.reconcile.listeners import verdicts_to
 from daemon.reconcile.pass_reads import PassReads
-from daemon.reconcile.reconciler import Reconciler, ReconcileResult
+from daemon.reconcile.reconciler import Reads, Reconciler
 from daemon.reconcile.report import Overrides, plural, render_text, to_json
+from daemon.reconcile.result import ReconcileResult
+from daemon.reconcile.safeguards import Safeguards
 from daemon.sessions import AwsByAccount
 from daemon.settings import home_region
 from daemon.state import AppRef, Cause
@@ -104,39 +105,30 @@ def run_plan_or_apply(args: argparse.Namespace, clocks: Clocks = REAL_CLOCKS) ->
         return _apply_saved(args, clocks)
     if not args.config:
         return exits.fail("apply needs --config FILE or --plan-file FILE", exits.USAGE)
-    if getattr(args, "wait_seconds", 0) < 0:
-        return exits.fail(f"--wait-seconds: {args.wait_seconds} is negative", exits.USAGE)
     # A ConfigError or SettingsError becomes its `error:` line and exit code in daemon/cli.py.
     config = load_config(args.config)
     region = home_region("", "") or config.regions[0]
-    identity = caller_identity(region)
-    if isinstance(identity, str):
-        return exits.fail(identity, exits.UNAVAILABLE)
+    reads = PassReads()
     try:
-        fleet = connect(config, region)
-        aws = fleet.aws
-        inventory, reads = Inventory(), PassReads()
-        found = index_all(fleet, config, inventory, reads)
-    except errors.SettingsError as exc:
-        return exits.fail(str(exc))
-    except errors.AwsError as exc:
-        return exits.fail(str(exc))
+        opened = open_fleet(config, region, reads)
+    except exits.Failure as exc:
+        return exits.fail(str(exc), exc.code)
+    fleet, aws, inventory, found = opened.fleet, opened.aws, opened.inventory, opened.apps
     apps, unmatched = select(found, args.app)
     if unmatched:
         where = "the configured accounts and Regions"
         return exits.fail(unmatched_message(unmatched, found, where), exits.USAGE)
     resolver = RecordingResolver(config)
     # Security Hub findings: from `apply` (also --dry-run), never from `plan` (it writes nothing).
-    evidence = publisher_for(config, aws.own) if args.command == "apply" else None
-    follow_ups = FollowUps(clocks.monotonic)
+    safeguards = Safeguards(clocks.wall)
+    evidence = publisher_for(config, aws.own, safeguards) if args.command == "apply" else None
     reconciler = Reconciler(
         aws,
         resolver,
         dry_run=args.dry_run,
-        role_index=inventory.role_index(lambda: True),
-        verdicts=evidence,
-        follow_ups=follow_ups,
-        clock=clocks.wall,
+        reads=Reads(role_index=inventory.role_index(lambda: True)),
+        listeners=verdicts_to(evidence),
+        safeguards=safeguards,
     )
     interrupts = Interrupts(FORCED)
     interrupts.install()
@@ -184,7 +176,7 @@ def _apply_saved(args: argparse.Namespace, clocks: Clocks) -> int:
             f"{saved.path} is stale, nothing applied: {'; '.join(stale)}; run plan again",
             exits.STALE_PLAN,
         )
-    applier = SavedPlanApply(plans, aws, FollowUps(clocks.monotonic))
+    applier = SavedPlanApply(plans, aws, Safeguards(clocks.wall))
     interrupts = Interrupts(FORCED)
     interrupts.install()
     done = _with_progress(applier.apply, chosen, args, interrupts)
@@ -230,6 +222,16 @@ def _report(
     results = list(done.results)
     if interrupts.requested():
         extra = {**extra, "interrupted": True, "not_started": [a.name for a in done.not_started]}
+    _write_report(results, args, overrides, extra)
+    return _exit_code(done, args, interrupts)
+
+
+def _write_report(
+    results: list[ReconcileResult],
+    args: argparse.Namespace,
+    overrides: Overrides | None,
+    extra: dict[str, Any],
+) -> None:
     document = to_json(results, args.dry_run, overrides, extra)
     if args.out:
         with open(args.out, "w", encoding="utf-8") as stream:
@@ -238,6 +240,11 @@ def _report(
         print(document)
     else:
         render_text(results, sys.stdout, args.dry_run, overrides)
+
+
+def _exit_code(done: PassResult, args: argparse.Namespace, interrupts: Interrupts) -> int:
+    """OK, ERROR, DRIFT (--detailed-exitcode), PENDING or INTERRUPTED (with its line)."""
+    results = list(done.results)
     if interrupts.requested():
         left = ", ".join(a.name for a in done.not_started) or "none"
         return exits.fail(

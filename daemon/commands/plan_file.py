@@ -57,6 +57,24 @@ class SavedPlan:
 
 
 def load_plan(path: str) -> SavedPlan:
+    doc = _plan_document(path)
+    try:
+        apps = [app for app in doc["applications"] if app.get("actions")]
+        plans = tuple(_plan(app) for app in apps)
+        overrides = {plan.app: _overrides(app) for plan, app in zip(plans, apps, strict=True)}
+        accesses = {
+            str(account): AccountAccess(
+                str(account), str(role["role_arn"]), role.get("external_id") or None
+            )
+            for account, role in doc.get("assume_roles", {}).items()
+        }
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise PlanFileError(f"{path}: malformed plan: missing or bad {exc}") from exc
+    return SavedPlan(path, plans, accesses, overrides)
+
+
+def _plan_document(path: str) -> dict[str, Any]:
+    """The JSON document of a complete plan this version can apply (else PlanFileError)."""
     try:
         with open(path, encoding="utf-8") as stream:
             doc = json.load(stream)
@@ -78,19 +96,7 @@ def load_plan(path: str) -> SavedPlan:
             f"{path}: plan_format_version {version} was written by {made} flink-remediator; "
             f"this one applies plan_format_version {PLAN_FORMAT_VERSION} only: run plan again"
         )
-    try:
-        apps = [app for app in doc["applications"] if app.get("actions")]
-        plans = tuple(_plan(app) for app in apps)
-        overrides = {plan.app: _overrides(app) for plan, app in zip(plans, apps, strict=True)}
-        accesses = {
-            str(account): AccountAccess(
-                str(account), str(role["role_arn"]), role.get("external_id") or None
-            )
-            for account, role in doc.get("assume_roles", {}).items()
-        }
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise PlanFileError(f"{path}: malformed plan: missing or bad {exc}") from exc
-    return SavedPlan(path, plans, accesses, overrides)
+    return doc
 
 
 def _plan(app: dict[str, Any]) -> Plan:

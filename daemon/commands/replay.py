@@ -10,20 +10,19 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any
+from typing import Any, TextIO
 
 from daemon import errors
 from daemon.commands import exits
-from daemon.commands.fleet import connect, index_all
-from daemon.commands.preflight import caller_identity
+from daemon.commands.fleet import OpenFleet, open_fleet
+from daemon.desired.config import DesiredConfig
 from daemon.desired.loader import load_config
 from daemon.ingest.dedupe import EventIdCache
 from daemon.ingest.files import read_events
 from daemon.ingest.identity import OwnIdentity
 from daemon.ingest.intake import Ignored, Intake
 from daemon.ingest.router import Router
-from daemon.reconcile.inventory import Inventory
-from daemon.reconcile.reconciler import Reconciler
+from daemon.reconcile.reconciler import Reads, Reconciler
 from daemon.reconcile.report import render_text, to_json
 from daemon.reconcile.rules import resolver_for
 from daemon.state import AppRef, Cause
@@ -53,38 +52,19 @@ def replay(args: argparse.Namespace) -> int:
         more = f" (and {len(bad) - 1} more files)" if len(bad) > 1 else ""
         return exits.fail(f"{bad[0]}{more}")
     out = sys.stderr if args.output == "json" else sys.stdout
-    caller = caller_identity(config.regions[0])
-    if isinstance(caller, str):
-        return exits.fail(caller, exits.UNAVAILABLE)
     try:
-        fleet = connect(config, config.regions[0])
-        aws, directory = fleet.aws, fleet.directory
-        inventory = Inventory()
-        index_all(fleet, config, inventory)
-        roles = (a.role_arn for a in directory.accesses().values() if a.role_arn)
-        own = OwnIdentity.from_caller_identity(fleet.own_arn).with_roles(roles)
-        intake = Intake(own, EventIdCache(), lambda: config, directory.accounts)
-        router = Router(inventory, aws.account)
-        causes: dict[AppRef, Cause] = {}
-        for path in args.files:
-            for location, body in read_events(path):
-                hint = intake.accept(body)
-                if isinstance(hint, Ignored):
-                    print(f"{location}: ignored ({hint.reason}) {hint.detail}", file=out)
-                    continue
-                apps = router.apps_for(hint)
-                names = ", ".join(sorted(a.name for a in apps)) or "no application"
-                print(f"{location}: {hint.event_name} by {hint.actor or '?'} -> {names}", file=out)
-                for app in apps:
-                    causes[app] = Cause("replay", hint.event_id, hint.actor)
+        opened = open_fleet(config, config.regions[0])
+        causes = _causes(args.files, opened, config, out)
+    except exits.Failure as exc:
+        return exits.fail(str(exc), exc.code)
     except errors.RemediatorError as exc:
         return exits.fail(str(exc))
     dry_run = not args.apply
     reconciler = Reconciler(
-        aws,
+        opened.aws,
         resolver_for(lambda: config),
         dry_run=dry_run,
-        role_index=inventory.role_index(lambda: True),
+        reads=Reads(role_index=opened.inventory.role_index(lambda: True)),
     )
     results = [reconciler.reconcile(app, cause) for app, cause in sorted(causes.items())]
     if args.output == "json":
@@ -92,6 +72,31 @@ def replay(args: argparse.Namespace) -> int:
     else:
         render_text(results, out, dry_run)
     return exits.ERROR if any(r.result == "error" for r in results) else exits.OK
+
+
+def _causes(
+    files: list[str], opened: OpenFleet, config: DesiredConfig, out: TextIO
+) -> dict[AppRef, Cause]:
+    """Each event through the daemon's intake and routing: the applications it affects, and
+    the cause each is reconciled for (the last event that routed to it)."""
+    directory = opened.fleet.directory
+    roles = (a.role_arn for a in directory.accesses().values() if a.role_arn)
+    own = OwnIdentity.from_caller_identity(opened.fleet.own_arn).with_roles(roles)
+    intake = Intake(own, EventIdCache(), lambda: config, directory.accounts)
+    router = Router(opened.inventory, opened.aws.account)
+    causes: dict[AppRef, Cause] = {}
+    for path in files:
+        for location, body in read_events(path):
+            hint = intake.accept(body)
+            if isinstance(hint, Ignored):
+                print(f"{location}: ignored ({hint.reason}) {hint.detail}", file=out)
+                continue
+            apps = router.apps_for(hint)
+            names = ", ".join(sorted(a.name for a in apps)) or "no application"
+            print(f"{location}: {hint.event_name} by {hint.actor or '?'} -> {names}", file=out)
+            for app in apps:
+                causes[app] = Cause("replay", hint.event_id, hint.actor)
+    return causes
 
 
 def _not_json(path: str) -> list[str]:

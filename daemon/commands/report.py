@@ -15,12 +15,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from daemon import errors
 from daemon.aws import AwsByRegion
 from daemon.commands import exits
-from daemon.commands.fleet import connect, index_all
+from daemon.commands.fleet import open_fleet
 from daemon.commands.passes import worker_count
-from daemon.commands.preflight import caller_identity
 from daemon.desired.config import DesiredConfig
 from daemon.desired.loader import load_config
 from daemon.evidence.history import FindingHistory, read_history
@@ -28,8 +26,8 @@ from daemon.evidence.html import to_html
 from daemon.evidence.render import to_csv, to_json
 from daemon.evidence.report import Control, Header, Report, build_report
 from daemon.reconcile.fleet import reconcile_all
-from daemon.reconcile.inventory import Inventory
-from daemon.reconcile.reconciler import EnabledRules, Reconciler, Resolver
+from daemon.reconcile.listeners import verdicts_to
+from daemon.reconcile.reconciler import EnabledRules, Reads, Reconciler, Resolver
 from daemon.reconcile.rules import resolver_for
 from daemon.reconcile.verdicts import Verdict
 from daemon.state import AppRef, Cause
@@ -83,24 +81,18 @@ def run_report(args: argparse.Namespace) -> int:
     if args.output != "-" and not Path(args.output).absolute().parent.is_dir():
         raise exits.Failure(f"--output {args.output}: no such directory")
     config = load_config(args.config)  # a ConfigError: `error:` lines (daemon/cli.py)
-    identity = caller_identity(config.regions[0])
-    if isinstance(identity, str):
-        raise exits.Failure(identity, exits.UNAVAILABLE)
-    try:  # an AwsError becomes its `error:` line in daemon/cli.py
-        fleet = connect(config, config.regions[0])
-    except errors.SettingsError as exc:  # an account without a role: the config's, not a flag
-        raise exits.Failure(str(exc)) from None
-    aws, account = fleet.aws, fleet.directory.own_account
-    inventory = Inventory()
-    apps = sorted(index_all(fleet, config, inventory))
+    opened = open_fleet(config, config.regions[0])  # exits.Failure: its `error:` line
+    fleet, aws = opened.fleet, opened.aws
+    account = fleet.directory.own_account
+    inventory, apps = opened.inventory, sorted(opened.apps)
     history = _history(config, aws.own, account)
     sink = _Collected(config)
     reconciler = Reconciler(
         aws,
         sink.resolve,
         dry_run=True,  # the report never writes
-        role_index=inventory.role_index(lambda: True),
-        verdicts=sink,
+        reads=Reads(role_index=inventory.role_index(lambda: True)),
+        listeners=verdicts_to(sink),
     )
     results = reconcile_all(reconciler, apps, Cause("cli"), args.workers)
     header = Header(

@@ -16,10 +16,11 @@ from daemon import errors
 from daemon.apply.executor import Executor
 from daemon.apply.notify import Notifier
 from daemon.aws import Aws
-from daemon.reconcile.followup import settle
+from daemon.reconcile.followup import settle_changes
 from daemon.reconcile.observe import describe
-from daemon.reconcile.outcomes import FollowUps, Pending
-from daemon.reconcile.reconciler import ReconcileResult, result_of, waiting
+from daemon.reconcile.reconciler import result_of, waiting
+from daemon.reconcile.result import ReconcileResult
+from daemon.reconcile.safeguards import Pending, Safeguards
 from daemon.state import TRANSITIONAL_STATUSES, AppRef, Cause, Plan
 
 CAUSE = Cause("cli")
@@ -30,11 +31,11 @@ class SavedPlanApply:
         self,
         plans: Mapping[AppRef, Plan],
         aws_for: Callable[[AppRef], Aws],
-        follow_ups: FollowUps | None = None,
+        safeguards: Safeguards | None = None,
     ) -> None:
         self._plans, self._aws_for = plans, aws_for
-        self._follow_ups = follow_ups or FollowUps()
-        self._notifier = Notifier()
+        self._safeguards = safeguards or Safeguards()
+        self._notifier = Notifier(self._safeguards)
         self._executors: dict[AppRef, Executor] = {}
         self._lock = threading.Lock()
 
@@ -48,11 +49,11 @@ class SavedPlanApply:
             outcomes = executor.execute(plan, CAUSE)
         except errors.ReplanNeeded as exc:
             executor.give_up_unconfirmed()  # nothing is re-planned: a lost reply stays unknown
-            return ReconcileResult(app, "error", plan, error=f"changed while applying: {exc}")
-        started = self._follow_ups.now()
+            return ReconcileResult(app, "error", plan=plan, error=f"changed while applying: {exc}")
+        started = self._safeguards.now()
         for outcome in outcomes:
             if outcome.outcome == "pending":
-                self._follow_ups.remember(
+                self._safeguards.record_pending(
                     Pending(outcome.action, CAUSE, outcome.operation_id, plan.version_id, started)
                 )
         return result_of(app, plan, outcomes, {})
@@ -64,7 +65,7 @@ class SavedPlanApply:
             executor = self._executors[app]
         try:
             detail, _ = describe(aws, app)
-            settled = settle(app, detail, aws, self._follow_ups, executor, {})
+            settled = settle_changes(app, detail, aws, self._safeguards, executor, {})
         except errors.AwsError as exc:  # the changes stay reported as being applied
             retryable = isinstance(exc, errors.RetryableAwsError)
             return ReconcileResult(app, "error", error=str(exc), retryable=retryable)

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
+from daemon.reconcile.safeguards import FindingRecord as FindingRecord
 from daemon.state import AppRef, Drift
 
 SCHEMA_VERSION = "2018-10-08"
@@ -40,25 +40,6 @@ FALLBACK_SEVERITY = "LOW"
 # docs/runbooks.md sections (GitHub anchors) that say what to do about a finding.
 RUNBOOK_ANCHORS: Mapping[str, str] = {"vpc_public_route": "flinkremediatorpublicinternetroute"}
 DEFAULT_ANCHOR = "flinkremediatordriftnotremediated"
-
-Status = Literal["FAILED", "PASSED"]
-
-
-@dataclass(frozen=True)
-class FindingRecord:
-    """What one finding says, gathered by the publisher from verdicts."""
-
-    app: AppRef
-    rule: str
-    summary: str  # the rule's one-line summary (the control's name)
-    status: Status
-    drifts: tuple[Drift, ...]  # open drift (FAILED) or what was fixed (PASSED after a fix)
-    drift_by: str  # CloudTrail actor of the change that caused the drift ("" unknown)
-    first_seen: datetime
-    observed_at: datetime
-    resolved_by: str = ""  # PASSED: the daemon's identity (its fix) or who cleared it
-    resolution: str = ""  # PASSED: "fixed" | "cleared" | "compliant"
-    references: tuple[str, ...] = ()  # framework references from `controls:`
 
 
 def finding_id(app: AppRef, rule: str) -> str:

@@ -30,8 +30,9 @@ from daemon.evidence.config_rule import (
 from daemon.evidence.history import read_findings
 from daemon.evidence.observed import not_applicable
 from daemon.reconcile.inventory import AppFacts, Inventory, list_applications
+from daemon.reconcile.listeners import verdicts_to
 from daemon.reconcile.pass_reads import PassReads
-from daemon.reconcile.reconciler import Reconciler
+from daemon.reconcile.reconciler import Reads, Reconciler
 from daemon.reconcile.rules import resolver_for
 from daemon.reconcile.verdicts import Verdict
 from daemon.state import AppRef, Cause
@@ -134,8 +135,8 @@ class ConfigEvaluator:
             lambda _app: self._aws,
             resolver_for(lambda: self._config),
             dry_run=True,
-            role_index=inventory.role_index(lambda: True),
-            verdicts=_Sink(found),
+            reads=Reads(role_index=inventory.role_index(lambda: True)),
+            listeners=verdicts_to(_Sink(found)),
         )
         reconciler.reconcile(app, Cause("cli", reads=reads))
         return next((v for v in found if v.rule == rule), None)

@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 from daemon.evidence.history import FindingHistory
 from daemon.evidence.observed import evidence_from_detail, not_applicable
-from daemon.reconcile.reconciler import ReconcileResult
+from daemon.reconcile.result import ReconcileResult
 from daemon.reconcile.verdicts import Verdict
 from daemon.state import AppRef
 

@@ -14,9 +14,9 @@ reports FAILED findings (finding a violation is not changing the workload).
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import datetime
 
 import structlog
 
@@ -24,14 +24,13 @@ from daemon import errors
 from daemon.aws import AwsByRegion
 from daemon.desired.config import DesiredConfig, SecurityHubSettings
 from daemon.evidence.asff import (
-    FindingRecord,
     build_finding,
     finding_id,
     runbook_url,
     severity_for,
 )
+from daemon.reconcile.safeguards import FindingRecord, Safeguards
 from daemon.reconcile.verdicts import Verdict
-from daemon.state import AppRef
 from daemon.tasks import Schedule, Tasks
 from daemon.telemetry import metrics
 
@@ -56,28 +55,27 @@ class SecurityHubPublisher:
         region: str,
         summaries: Mapping[str, str],
         controls: Mapping[str, tuple[str, ...]] | None = None,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        safeguards: Safeguards | None = None,
     ) -> None:
         self._aws = aws
         self._settings = settings
         self.region = region
         self._summaries = summaries
         self._controls = controls or {}
-        self._clock = clock
+        # The last record per finding, and the wall clock, are the safeguards'.
+        self._safeguards = safeguards or Safeguards()
         self._lock = threading.Lock()
-        self._sent: dict[tuple[AppRef, str], FindingRecord] = {}  # last recorded per finding
         self._pending: dict[str, FindingRecord] = {}  # finding id -> newest unsent record
         self._identity = ""
 
     def record(self, verdict: Verdict) -> None:
-        key = (verdict.app, verdict.rule)
-        now = self._clock()
+        now = self._safeguards.now()
         with self._lock:
-            previous = self._sent.get(key)
+            previous = self._safeguards.last_finding(verdict.app, verdict.rule)
             record = self._next(verdict, previous, now)
             if record is None:
                 return
-            self._sent[key] = record
+            self._safeguards.record_finding(record)
             self._pending[finding_id(verdict.app, verdict.rule)] = record
 
     def _next(
@@ -199,7 +197,9 @@ class SecurityHubPublisher:
         return len(chunk) - len(rejected), len(rejected)
 
 
-def publisher_for(config: DesiredConfig, aws: AwsByRegion) -> SecurityHubPublisher | None:
+def publisher_for(
+    config: DesiredConfig, aws: AwsByRegion, safeguards: Safeguards | None = None
+) -> SecurityHubPublisher | None:
     """The configured publisher, or None when `evidence.security_hub` is off."""
     from remediations import RULES
 
@@ -208,5 +208,5 @@ def publisher_for(config: DesiredConfig, aws: AwsByRegion) -> SecurityHubPublish
         return None
     summaries = {rule_id: rule.summary for rule_id, rule in RULES.items()}
     return SecurityHubPublisher(
-        aws, hub, hub.region or config.regions[0], summaries, config.controls
+        aws, hub, hub.region or config.regions[0], summaries, config.controls, safeguards
     )

@@ -15,7 +15,7 @@ from daemon.ingest.events import Hint
 from daemon.ingest.intake import Ignored, Intake
 from daemon.ingest.router import Router
 from daemon.ingest.sqs import Message, SqsQueue, poll_forever
-from daemon.ingest.work import Submit
+from daemon.reconcile.controller import Submit
 from daemon.reconcile.tags import TAG_EVENTS, TagCache
 from daemon.reconcile.workqueue import Ticket
 from daemon.state import Cause

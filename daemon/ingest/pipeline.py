@@ -19,8 +19,8 @@ from daemon.ingest.identity import OwnIdentity
 from daemon.ingest.intake import Intake
 from daemon.ingest.router import Router
 from daemon.ingest.sqs import SqsQueue
-from daemon.ingest.work import Submit
 from daemon.reconcile.accounts import AccountDirectory
+from daemon.reconcile.controller import Submit
 from daemon.reconcile.tags import TagCache
 from daemon.tasks import Schedule, Tasks
 from daemon.telemetry.server import HealthServer, Heartbeat

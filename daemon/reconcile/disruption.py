@@ -4,19 +4,17 @@ A change to a RUNNING Managed Flink application's configuration (UpdateApplicati
 deleting a logging option, a VPC configuration, an input or output) stops the Flink job and
 restarts it from a snapshot. Tags, IAM, log groups and SNS restart nothing. The rule's
 `disruption` settings decide what happens to a restarting fix (remediations/disruption.py);
-`DeferredFixes` remembers when the deferred ones may be made, for the runtime to schedule.
+The safeguards (daemon/reconcile/safeguards) remember when the deferred ones may be made.
 """
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from daemon.state import Action, AppRef, Call
-from daemon.telemetry import metrics
+from daemon.state import Action, Call
 from remediations.disruption import DEFAULT_DISRUPTION, Disruption
 
 # kinesisanalyticsv2 writes that change a running application's configuration.
@@ -137,46 +135,3 @@ def decision_text(decision: Decision) -> str:
     if decision == "alert":
         return "alert only (disruption.running: alert)"
     return f"deferred until {decision.astimezone(UTC).isoformat()}"
-
-
-class DeferredFixes:
-    """Per application: when its earliest deferred fix may be made. The runtime calls `due`
-    periodically (or schedules `next_opening`) and submits the apps; the reconcile then runs
-    inside the window and applies."""
-
-    def __init__(self, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
-        self._clock = clock
-        self._until: dict[AppRef, datetime] = {}
-        self._rules: dict[AppRef, set[str]] = {}
-        self._lock = threading.Lock()
-
-    def record(self, app: AppRef, actions: Sequence[Action], checked: Sequence[str]) -> None:
-        """After a reconcile of `app`: its deferred actions (possibly none) among `checked`
-        rules; sets flink_remediator_fix_deferred for each."""
-        deferred = {r: a.deferred_until for a in actions if a.deferred_until for r in a.rules}
-        with self._lock:
-            for rule in set(checked) | self._rules.get(app, set()):
-                metrics.set_fix_deferred(app, rule, rule in deferred)
-            times = [t for t in deferred.values() if t is not None]
-            if times:
-                self._until[app] = min(times)
-                self._rules[app] = set(deferred)
-            else:
-                self._until.pop(app, None)
-                self._rules.pop(app, None)
-
-    def next_opening(self, app: AppRef) -> datetime | None:
-        with self._lock:
-            return self._until.get(app)
-
-    def due(self, now: datetime | None = None) -> list[AppRef]:
-        """Applications whose window has opened by `now`: submit each for a reconcile."""
-        moment = now or self._clock()
-        with self._lock:
-            return sorted(app for app, until in self._until.items() if until <= moment)
-
-    def forget(self, app: AppRef) -> None:
-        with self._lock:
-            for rule in self._rules.pop(app, set()):
-                metrics.set_fix_deferred(app, rule, False)
-            self._until.pop(app, None)

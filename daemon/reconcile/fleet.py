@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 
-from daemon.reconcile.reconciler import Reconciler, ReconcileResult
+from daemon.reconcile.reconciler import Reconciler
+from daemon.reconcile.result import ReconcileResult
 from daemon.state import AppRef, Cause
 
 

@@ -23,7 +23,7 @@ import structlog
 from daemon import errors
 from daemon.apply.executor import ActionOutcome, Executor
 from daemon.aws import Aws
-from daemon.reconcile.outcomes import FollowUps, Pending
+from daemon.reconcile.safeguards import Pending, Safeguards
 from daemon.state import TRANSITIONAL_STATUSES, AppRef
 from daemon.telemetry import metrics
 
@@ -37,22 +37,21 @@ class Settled:
     retry_after_seconds: float = 0.0  # > 0: a change is still in progress
 
 
-def settle(
+def settle_changes(
     app: AppRef,
     detail: Mapping[str, Any],
     aws: Aws,
-    follow_ups: FollowUps,
+    safeguards: Safeguards,
     executor: Executor,
     settings: Mapping[str, str],
 ) -> Settled:
     """`settings`: rule id -> its settings now (a backoff remembers them)."""
-    pending = follow_ups.pending(app)
+    pending = safeguards.pending(app)
     if not pending:
         return Settled()
     if detail.get("ApplicationStatus") in TRANSITIONAL_STATUSES:
         still = tuple(replace(p, polls=p.polls + 1) for p in pending)
-        follow_ups.replace_pending(app, still)
-        return Settled(retry_after_seconds=follow_ups.poll_delay(still))
+        return Settled(retry_after_seconds=safeguards.keep_pending(app, still))
     version = int(detail.get("ApplicationVersionId", 0))
     outcomes: list[ActionOutcome] = []
     succeeded: list[Pending] = []
@@ -80,8 +79,12 @@ def settle(
                 metrics.count_fix_stopped_application(rule)
             else:
                 metrics.count_fix_operation_failed(rule, outcome)
-            backoff = follow_ups.back_off(
-                app, rule, version, settings.get(rule, ""), forever=outcome == "stopped"
+            backoff = safeguards.record_failed(
+                app,
+                rule,
+                version=version,
+                settings=settings.get(rule, ""),
+                stopped=outcome == "stopped",
             )
             log.warning(
                 "fix_backed_off",
@@ -90,10 +93,9 @@ def settle(
                 error=error,
                 backoff_seconds=backoff.seconds,
             )
-    follow_ups.replace_pending(app, tuple(waiting))
+    delay = safeguards.keep_pending(app, tuple(waiting))
     if succeeded:
-        follow_ups.moved_by_us(app, version)
-    delay = follow_ups.poll_delay(tuple(waiting)) if waiting else 0.0
+        safeguards.moved_by_us(app, version)
     return Settled(tuple(outcomes), tuple(succeeded), delay)
 
 

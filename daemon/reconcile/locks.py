@@ -3,7 +3,8 @@
 The work queue serialises reconciles of one application, not of two applications that share a
 role: without a lock both could observe the same bad role and both write it. The reconciler
 holds these locks only around re-observe + plan + apply of a plan that changes such a resource,
-so the second reconcile decides on a fresh read and finds nothing left to do.
+so the second reconcile decides on a fresh read (`observe(..., fresh=True)`) and finds
+nothing left to do.
 """
 
 from __future__ import annotations
@@ -11,14 +12,6 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import ExitStack, contextmanager
-
-_held = threading.local()
-
-
-def deciding() -> bool:
-    """True in a thread that holds resource locks: it is about to write, so its reads must be
-    fresh, not a pass's shared answers (daemon/reconcile/pass_reads.py)."""
-    return bool(getattr(_held, "count", 0))
 
 
 class ResourceLocks:
@@ -34,11 +27,6 @@ class ResourceLocks:
     def holding(self, keys: Iterable[str]) -> Iterator[None]:
         """Hold the locks of all keys; taken in sorted order, so two holders never deadlock."""
         with ExitStack() as stack:
-            wanted = sorted(set(keys))
-            for key in wanted:
+            for key in sorted(set(keys)):
                 stack.enter_context(self._lock(key))
-            _held.count = getattr(_held, "count", 0) + (1 if wanted else 0)
-            try:
-                yield
-            finally:
-                _held.count -= 1 if wanted else 0
+            yield

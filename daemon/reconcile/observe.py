@@ -9,10 +9,8 @@ from typing import Any
 from daemon import errors
 from daemon.aws import Aws
 from daemon.iam_actions import iam_action
-from daemon.reconcile.locks import deciding
-from daemon.reconcile.pass_reads import PassReads
 from daemon.reconcile.tags import TagCache
-from daemon.state import AppRef, Observed
+from daemon.state import AppRef, Observed, SharedReads
 from remediations.base import AnyRule, RuleSettings
 
 # Role ARN -> the applications using it, or None while the inventory is incomplete.
@@ -33,17 +31,21 @@ class MemoReader:
         read_actions: Iterable[str],
         role_index: RoleIndex | None = None,
         cache: dict[str, Mapping[str, Any] | errors.AwsError] | None = None,
-        shared: tuple[AppRef, PassReads] | None = None,
+        shared: tuple[AppRef, SharedReads] | None = None,
+        fresh: bool = False,
     ) -> None:
         self._aws = aws
         self._allowed = frozenset(read_actions)
         self._role_index = role_index
         self._cache: dict[str, Mapping[str, Any] | errors.AwsError] = {} if cache is None else cache
         self._shared = shared
+        self._fresh = fresh  # about to write: the pass's shared answers are read again
 
     def for_rule(self, read_actions: Iterable[str]) -> MemoReader:
         """A reader allowed `read_actions`, sharing this one's cache."""
-        return MemoReader(self._aws, read_actions, self._role_index, self._cache, self._shared)
+        return MemoReader(
+            self._aws, read_actions, self._role_index, self._cache, self._shared, self._fresh
+        )
 
     def __call__(self, service: str, operation: str, **params: Any) -> Mapping[str, Any]:
         action = iam_action(service, operation)
@@ -67,7 +69,7 @@ class MemoReader:
         if self._shared is not None:
             app, reads = self._shared
             answer = reads.answer(
-                app, self._aws.region, service, operation, params, self._fetch, fresh=deciding()
+                app, self._aws.region, service, operation, params, self._fetch, fresh=self._fresh
             )
             if answer is not None:
                 return answer
@@ -116,11 +118,14 @@ def observe(
     rules: Sequence[tuple[AnyRule, RuleSettings]],
     aws: Aws,
     role_index: RoleIndex | None = None,
-    reads: PassReads | None = None,
+    reads: SharedReads | None = None,
+    fresh: bool = False,
 ) -> Observed:
     """Complete an observation with the reads of each enabled rule that applies to the app
-    (those a pass shares from `reads`)."""
-    reader = MemoReader(aws, (), role_index, shared=None if reads is None else (app, reads))
+    (those a pass shares from `reads`; `fresh`: the decision is about to write, so shared
+    answers are read again)."""
+    shared = None if reads is None else (app, reads)
+    reader = MemoReader(aws, (), role_index, shared=shared, fresh=fresh)
     facts = {
         rule.id: rule.observe(settings, app, detail, reader.for_rule(rule.read_actions))
         for rule, settings in rules

@@ -27,9 +27,8 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from daemon import errors
-from daemon.state import AppRef
+from daemon.state import AppRef, Fetch
 
-Fetch = Callable[[str, str, dict[str, Any]], Mapping[str, Any]]
 # Reads that name one shared resource and are safe to share for one pass.
 SHARED_READS = frozenset(
     {

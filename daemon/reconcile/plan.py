@@ -46,18 +46,29 @@ def plan(
         unfixable = tuple(d for d in drifts if not d.fixable)
         calls = rule.fix(settings, observed, fixable) if fixable else ()
         if calls:
-            allowed = frozenset(rule.write_actions)
-            action = Action(observed.app, (rule.id,), mode, fixable, calls, allowed)
-            action = replace(action, restarts=restarts(observed.status, calls))
-            reason = hold(rule.id) if hold is not None and mode == "enforce" else ""
-            if reason:
-                action = replace(action, held="skipped", reason=reason)
-            actions.append(gate(action, settings.disruption, moment, has_rollback))
+            fix = _fix(rule, mode, observed, fixable, calls, hold)
+            actions.append(gate(fix, settings.disruption, moment, has_rollback))
         else:
             unfixable = drifts
         if unfixable:
             actions.append(_alert(rule, settings, observed, unfixable))
     return Plan(observed.app, observed.version_id, tuple(merge_updates(actions)))
+
+
+def _fix(
+    rule: AnyRule,
+    mode: Mode,
+    observed: Observed,
+    fixable: tuple[Drift, ...],
+    calls: tuple[Call, ...],
+    hold: Callable[[str], str] | None,
+) -> Action:
+    """The fix action of `rule`, held (skipped) when `hold` says why it must wait."""
+    allowed = frozenset(rule.write_actions)
+    action = Action(observed.app, (rule.id,), mode, fixable, calls, allowed)
+    action = replace(action, restarts=restarts(observed.status, calls))
+    reason = hold(rule.id) if hold is not None and mode == "enforce" else ""
+    return replace(action, held="skipped", reason=reason) if reason else action
 
 
 def _alert(

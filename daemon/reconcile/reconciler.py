@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
 from typing import Any
 
 import structlog
@@ -14,18 +13,17 @@ from daemon import errors
 from daemon.apply.executor import ActionOutcome, Executor
 from daemon.apply.notify import Notifier
 from daemon.aws import Aws
-from daemon.reconcile.budget import FixBudget
-from daemon.reconcile.disruption import DeferredFixes
-from daemon.reconcile.followup import Settled, settle
+from daemon.reconcile.followup import Settled, settle_changes
+from daemon.reconcile.listeners import TagInvalidation, ViolationMetrics
 from daemon.reconcile.locks import ResourceLocks
 from daemon.reconcile.observe import RoleIndex, describe, observe
-from daemon.reconcile.outcomes import POLL_SECONDS, FollowUps, Pending
 from daemon.reconcile.plan import plan as make_plan
-from daemon.reconcile.tags import TAG_EVENTS, TagCache
-from daemon.reconcile.verdicts import VerdictSink, verdict_for
-from daemon.state import TRANSITIONAL_STATUSES, AppRef, Cause, Mode, Plan
+from daemon.reconcile.result import Listener, ReconcileResult
+from daemon.reconcile.safeguards import POLL_SECONDS, Pending, Safeguards
+from daemon.reconcile.tags import TagCache
+from daemon.state import TRANSITIONAL_STATUSES, AppRef, Cause, Mode, Observed, Plan
 from daemon.telemetry import metrics
-from daemon.vocabulary import Next, Result
+from daemon.vocabulary import Result
 from remediations.base import AnyRule, RuleSettings
 
 log = structlog.get_logger(__name__)
@@ -36,28 +34,16 @@ Resolver = Callable[[AppRef, Mapping[str, str]], EnabledRules | str]
 BUSY_RETRY_SECONDS = 30.0  # the app is in a transitional status someone else started
 
 
-@dataclass(frozen=True)
-class ReconcileResult:
-    app: AppRef
-    result: Result
-    plan: Plan | None = None
-    outcomes: tuple[ActionOutcome, ...] = ()
-    error: str = ""
-    # True when a later attempt may succeed: the triggering message must not be acknowledged.
-    retryable: bool = False
-    detail: Mapping[str, Any] | None = None  # the last DescribeApplication, for the inventory
-    # How soon a retry makes sense (a transitional status, an operation to follow, a backoff).
-    retry_after_seconds: float = 0.0
+MAX_REPLANS = 3  # attempts when the app changed under us (stale version, busy, lost reply)
 
-    @property
-    def next(self) -> Next:
-        """What the caller does next, as in controller-runtime: `done` (acknowledge), `retry`
-        (reconcile again after retry_after_seconds; never acknowledged as done), `terminal`
-        (acknowledge and leave the violation raised: retrying cannot help). A reconcile that
-        started a change, or found the app busy, asks for a retry to follow it."""
-        if self.result == "error":
-            return "retry" if self.retryable else "terminal"
-        return "retry" if self.retry_after_seconds > 0 else "done"
+
+@dataclass(frozen=True)
+class Reads:
+    """Where a reconcile's reads may be answered from besides AWS: the inventory's role index
+    (apps sharing a role) and the remembered tags (daemon/reconcile/tags.py)."""
+
+    role_index: RoleIndex | None = None
+    tags: TagCache | None = None
 
 
 class Reconciler:
@@ -66,33 +52,27 @@ class Reconciler:
         aws_for: Callable[[AppRef], Aws],
         resolver: Resolver,
         dry_run: bool = False,
-        max_replans: int = 3,
-        role_index: RoleIndex | None = None,
-        notifier: Notifier | None = None,
-        verdicts: VerdictSink | None = None,
-        budget: FixBudget | None = None,
-        follow_ups: FollowUps | None = None,
-        deferred: DeferredFixes | None = None,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-        tags: TagCache | None = None,
+        reads: Reads | None = None,
+        safeguards: Safeguards | None = None,
+        listeners: Sequence[Listener] = (),
     ) -> None:
-        # The daemon's remembered tags (daemon/reconcile/tags.py); None: always read them.
-        self._tags = tags
-        # The fight budget: checked per rule before a fix, charged only after it succeeded.
-        self._budget = budget
-        self.follow_ups = follow_ups or FollowUps()
-        self.deferred = deferred or DeferredFixes(clock)
-        self._clock = clock
-        self._verdicts = verdicts  # evidence (Security Hub, report): told each rule's verdict
-        # Remembers what was announced across reconciles: one per reconciler, shared by its
-        # per-reconcile executors.
-        self._notifier = notifier or Notifier()
-        self._role_index = role_index
-        self._resource_locks = ResourceLocks()  # shared resources: one writer at a time
         self._aws_for = aws_for
         self._resolver = resolver
         self._dry_run = dry_run
-        self._max_replans = max_replans
+        self._reads = reads or Reads()
+        # Backoffs, the fight budget, changes in progress, deferrals, announcements, and the
+        # one wall clock (disruption windows too).
+        self.safeguards = safeguards or Safeguards()
+        tags = self._reads.tags
+        # Told after each reconcile: violation metrics always, the tag cache when there is one.
+        self._listeners: tuple[Listener, ...] = (
+            ViolationMetrics(),
+            *((TagInvalidation(tags),) if tags is not None else ()),
+            *listeners,
+        )
+        # Announces alert-only findings; what was announced is remembered by the safeguards.
+        self._notifier = Notifier(self.safeguards)
+        self._resource_locks = ResourceLocks()  # shared resources: one writer at a time
 
     def reconcile(
         self, app: AppRef, cause: Cause, detail: Mapping[str, Any] | None = None
@@ -108,6 +88,8 @@ class Reconciler:
             app=app.name, account=app.account, region=app.region
         ):
             result = self._reconcile(app, cause, detail)
+            for listener in self._listeners:
+                listener.reconciled(result, cause)
             metrics.count_reconcile(cause.trigger, result.result)
             log.info(
                 "reconcile_finished",
@@ -137,62 +119,69 @@ class Reconciler:
         executor: Executor,
         pre_read: Mapping[str, Any] | None = None,
     ) -> ReconcileResult:
+        """Observe, plan, apply; again on a concurrent change, at most MAX_REPLANS times."""
         last_error = ""
-        for attempt in range(1, self._max_replans + 1):
+        for attempt in range(1, MAX_REPLANS + 1):
             try:
-                # Only an event's first attempt may use remembered tags (tags.py says why).
-                fresh = cause.trigger != "event" or attempt > 1
-                first = pre_read if attempt == 1 else None
-                detail, tags = describe(aws, app, first, self._tags, fresh)
-                rules = self._resolver(app, tags)
-                if isinstance(rules, str):
-                    return ReconcileResult(app, "skipped", error=rules, detail=detail)
-                fingerprints = {r.id: s.model_dump_json() for r, s, _ in rules}
-                settled = settle(app, detail, aws, self.follow_ups, executor, fingerprints)
-                busy = detail.get("ApplicationStatus") in TRANSITIONAL_STATUSES
-                if settled.retry_after_seconds or busy:
-                    return waiting(app, settled, detail)
-                readers = [(r, s) for r, s, _ in rules]
-                observed = observe(app, detail, tags, readers, aws, self._role_index, cause.reads)
-                hold = self._holds(app, rules, observed.version_id, fingerprints, cause)
-                plan = make_plan(observed, rules, self._clock(), hold)
-                shared = () if self._dry_run else _shared_resources(plan)
-                with self._resource_locks.holding(shared):
-                    if shared:
-                        # Another app's reconcile may just have fixed this shared resource:
-                        # decide on a fresh read, under the lock.
-                        observed = observe(
-                            app, detail, tags, readers, aws, self._role_index, cause.reads
-                        )
-                        plan = make_plan(observed, rules, self._clock(), hold)
-                    _log_drifts(plan)
-                    # A write whose reply was lost in an earlier round: this fresh plan tells.
-                    outcomes = (
-                        self._verified(plan, settled.succeeded, executor)
-                        + executor.confirm(plan)
-                        + executor.execute(plan, cause)
-                    )
-                self._after_execute(app, plan, outcomes, executor, cause)
-                if self._tags is not None and _wrote_tags(outcomes):
-                    self._tags.forget([app])  # our own tag events are ignored by intake
-                self.deferred.record(app, plan.actions, [r.id for r, _, _ in rules])
-                outcomes = settled.outcomes + outcomes
-                self._update_violations(app, rules, outcomes, cause)
-                return result_of(app, plan, outcomes, observed.detail)
+                return self._attempt(app, cause, aws, executor, pre_read, attempt)
             except errors.ReplanNeeded as exc:
                 last_error = str(exc)
                 log.info("reconcile_replanned", attempt=attempt, reason=last_error)
             except errors.ApplicationGone as exc:
-                metrics.forget_application(app)
-                self.deferred.forget(app)
-                if self._tags is not None:
-                    self._tags.discard(app)
+                self.safeguards.forget(app)
                 return ReconcileResult(app, "gone", error=str(exc))
             except errors.PermanentAwsError as exc:
                 return ReconcileResult(app, "error", error=str(exc))
             except errors.RetryableAwsError as exc:
                 return ReconcileResult(app, "error", error=str(exc), retryable=True)
         return ReconcileResult(app, "error", error=last_error, retryable=True)
+
+    def _attempt(
+        self,
+        app: AppRef,
+        cause: Cause,
+        aws: Aws,
+        executor: Executor,
+        pre_read: Mapping[str, Any] | None,
+        attempt: int,
+    ) -> ReconcileResult:
+        # Only an event's first attempt may use remembered tags (tags.py says why).
+        fresh = cause.trigger != "event" or attempt > 1
+        first = pre_read if attempt == 1 else None
+        detail, tags = describe(aws, app, first, self._reads.tags, fresh)
+        rules = self._resolver(app, tags)
+        if isinstance(rules, str):
+            return ReconcileResult(app, "skipped", error=rules, detail=detail)
+        fingerprints = {r.id: s.model_dump_json() for r, s, _ in rules}
+        settled = settle_changes(app, detail, aws, self.safeguards, executor, fingerprints)
+        if settled.retry_after_seconds or detail.get("ApplicationStatus") in TRANSITIONAL_STATUSES:
+            return waiting(app, settled, detail)
+        readers = [(r, s) for r, s, _ in rules]
+        role_index = self._reads.role_index
+
+        def decide(fresh: bool = False) -> tuple[Observed, Plan]:
+            observed = observe(app, detail, tags, readers, aws, role_index, cause.reads, fresh)
+            hold = self._holds(app, rules, observed.version_id, fingerprints, cause)
+            return observed, make_plan(observed, rules, self.safeguards.now(), hold)
+
+        observed, plan = decide()
+        shared = () if self._dry_run else _shared_resources(plan)
+        with self._resource_locks.holding(shared):
+            if shared:
+                # Another app's reconcile may just have fixed this shared resource: decide on
+                # a fresh read, under the lock.
+                observed, plan = decide(fresh=True)
+            _log_drifts(plan)
+            # A write whose reply was lost in an earlier round: this fresh plan tells.
+            outcomes = (
+                self._verified(plan, settled.succeeded, executor)
+                + executor.confirm(plan)
+                + executor.execute(plan, cause)
+            )
+        self._after_execute(app, plan, outcomes, executor, cause)
+        self.safeguards.record_deferrals(app, plan.actions, [r.id for r, _, _ in rules])
+        checked = tuple(r.id for r, _, _ in rules)
+        return result_of(app, plan, settled.outcomes + outcomes, observed.detail, checked)
 
     def _holds(
         self,
@@ -202,20 +191,19 @@ class Reconciler:
         fingerprints: Mapping[str, str],
         cause: Cause,
     ) -> Callable[[str], str]:
-        """Why a rule's fix must wait ("" if it may run): a backoff after a fix that did not
-        hold, or the fix budget. Asked per rule before merging, only for rules with a fix."""
+        """Why a rule's fix must wait ("" if it may run), as the safeguards answer. Asked per
+        rule before merging, only for rules with a fix."""
         modes = {r.id: m for r, _, m in rules}
 
         def hold(rule: str) -> str:
-            backoff = self.follow_ups.backing_off(app, rule, version, fingerprints.get(rule, ""))
-            if backoff is not None:
-                left = max(backoff.until - self.follow_ups.now(), 0.0)
-                return f"backing off for {left / 60:.0f} min: the last fix did not hold"
-            if self._dry_run or modes.get(rule) != "enforce":
-                return ""
-            if self._budget is None or self._budget.allows(app, rule, cause.actor):
-                return ""
-            return "fix budget exhausted"
+            return self.safeguards.check(
+                app,
+                rule,
+                version=version,
+                settings=fingerprints.get(rule, ""),
+                actor=cause.actor,
+                budgeted=not self._dry_run and modes.get(rule) == "enforce",
+            ).reason
 
         return hold
 
@@ -224,13 +212,20 @@ class Reconciler:
         plan: Plan, succeeded: tuple[Pending, ...], executor: Executor
     ) -> tuple[ActionOutcome, ...]:
         """Changes whose operation succeeded: `applied` for the drifts the fresh plan no longer
-        finds (what is left is planned again: the next step of a several-call fix)."""
+        finds (what is left is planned again: the next step of a several-call fix). A change
+        whose drifts are all back while the app moved past the version our change made was
+        undone by someone else after it succeeded: applied too (and charged to the fight
+        budget by the caller), so a fast undo is a fight like any other."""
         remaining = {(d.rule, d.field, d.resource) for d in plan.drifts}
         out = []
         for change in succeeded:
             gone = tuple(
                 d for d in change.action.drifts if (d.rule, d.field, d.resource) not in remaining
             )
+            verified = "operation SUCCESSFUL and state re-read"
+            if not gone and 0 < change.version_after < plan.version_id:
+                gone = change.action.drifts
+                verified = f"operation SUCCESSFUL; undone since (version {plan.version_id})"
             if gone:
                 action = replace(change.action, drifts=gone)
                 out.append(
@@ -239,14 +234,10 @@ class Reconciler:
                         "applied",
                         change.cause,
                         operation_id=change.operation_id,
-                        verified="operation SUCCESSFUL and state re-read",
+                        verified=verified,
                     )
                 )
         return tuple(out)
-
-    def _charge(self, app: AppRef, rule: str) -> None:
-        if self._budget is not None:
-            self._budget.charge(app, rule)
 
     def _after_execute(
         self,
@@ -257,32 +248,23 @@ class Reconciler:
         cause: Cause,
     ) -> None:
         """Follow the changes still in progress; count the fixes that succeeded."""
-        now = self.follow_ups.now()
+        now = self.safeguards.now()
         for outcome in outcomes:
             if outcome.outcome == "pending":
-                pending = Pending(outcome.action, cause, outcome.operation_id, plan.version_id, now)
-                self.follow_ups.remember(pending)
+                pending = Pending(
+                    outcome.action,
+                    cause,
+                    outcome.operation_id,
+                    plan.version_id,
+                    now,
+                    version_after=executor.version_after,
+                )
+                self.safeguards.record_pending(pending)
             elif outcome.outcome == "applied" and not self._dry_run:
                 for rule in outcome.action.rules:
-                    self._charge(app, rule)
-                    self.follow_ups.succeeded(app, rule)
+                    self.safeguards.record_applied(app, rule)
         if executor.version_after != plan.version_id:
-            self.follow_ups.moved_by_us(app, executor.version_after)
-
-    def _update_violations(
-        self, app: AppRef, rules: EnabledRules, outcomes: tuple[ActionOutcome, ...], cause: Cause
-    ) -> None:
-        # Open = drift left in place: alert-only, dry-run, skipped or failed.
-        left = {r for o in outcomes if o.outcome != "applied" for r in o.action.rules}
-        for rule, _, _ in rules:
-            metrics.set_violation(app, rule.id, rule.id in left)
-            if self._verdicts is not None:
-                try:
-                    self._verdicts.record(
-                        verdict_for(app, rule.id, rule.id in left, outcomes, cause)
-                    )
-                except Exception as exc:  # evidence must never fail a reconcile
-                    log.error("verdict_record_failed", rule=rule.id, error=str(exc))
+            self.safeguards.moved_by_us(app, executor.version_after)
 
 
 def _shared_resources(plan: Plan) -> tuple[str, ...]:
@@ -298,17 +280,6 @@ def _shared_resources(plan: Plan) -> tuple[str, ...]:
                 if call.resource and call.resource != plan.app.arn
             }
         )
-    )
-
-
-def _wrote_tags(outcomes: tuple[ActionOutcome, ...]) -> bool:
-    """Did a tag write of ours go out (or may it have)?"""
-    sent = ("applied", "failed", "pending", "rolled_back", "stopped")
-    return any(
-        call.operation in TAG_EVENTS
-        for o in outcomes
-        if o.outcome in sent
-        for call in o.action.calls
     )
 
 
@@ -329,11 +300,22 @@ def waiting(app: AppRef, settled: Settled, detail: Mapping[str, Any]) -> Reconci
     later."""
     delay = settled.retry_after_seconds or BUSY_RETRY_SECONDS
     why = f"{detail.get('ApplicationStatus')}: looking again in {delay:.0f} s"
-    return ReconcileResult(app, "skipped", None, settled.outcomes, why, False, detail, delay)
+    return ReconcileResult(
+        app,
+        "skipped",
+        outcomes=settled.outcomes,
+        error=why,
+        detail=detail,
+        retry_after_seconds=delay,
+    )
 
 
 def result_of(
-    app: AppRef, plan: Plan, outcomes: tuple[ActionOutcome, ...], detail: Mapping[str, Any]
+    app: AppRef,
+    plan: Plan,
+    outcomes: tuple[ActionOutcome, ...],
+    detail: Mapping[str, Any],
+    rules: tuple[str, ...] = (),
 ) -> ReconcileResult:
     """The result of carrying out `plan`: error if a change failed, was rolled back or stopped
     the application, retry while one is being applied, fixed, else drift or in sync."""
@@ -343,14 +325,22 @@ def result_of(
         return ReconcileResult(
             app,
             "error",
-            plan,
-            outcomes,
+            plan=plan,
+            outcomes=outcomes,
             error="; ".join(o.error for o in failed),
             retryable=any(o.retryable for o in failed),
             detail=detail,
             retry_after_seconds=delay,
+            rules=rules,
         )
-    if any(o.outcome == "applied" for o in outcomes) and not delay:
-        return ReconcileResult(app, "fixed", plan, outcomes, detail=detail)
-    drift: Result = "drift" if plan.drifts else "in_sync"
-    return ReconcileResult(app, drift, plan, outcomes, detail=detail, retry_after_seconds=delay)
+    done = any(o.outcome == "applied" for o in outcomes) and not delay
+    result: Result = "fixed" if done else "drift" if plan.drifts else "in_sync"
+    return ReconcileResult(
+        app,
+        result,
+        plan=plan,
+        outcomes=outcomes,
+        detail=detail,
+        retry_after_seconds=delay,
+        rules=rules,
+    )

@@ -17,7 +17,7 @@ from typing import Any, TextIO
 
 from daemon.apply.executor import ActionOutcome
 from daemon.reconcile.disruption import RESTARTS_TEXT, call_restarts, decision_word
-from daemon.reconcile.reconciler import ReconcileResult
+from daemon.reconcile.result import ReconcileResult
 from daemon.state import Action, AppRef, Drift
 
 FORMAT_VERSION = 1

@@ -15,7 +15,8 @@ import pytest
 from daemon.aws import Aws, AwsByRegion
 from daemon.reconcile.inventory import Inventory, index_applications
 from daemon.reconcile.observe import RoleIndex, describe, observe
-from daemon.reconcile.reconciler import Reconciler, ReconcileResult
+from daemon.reconcile.reconciler import Reads, Reconciler
+from daemon.reconcile.result import ReconcileResult
 from daemon.state import AppRef, Cause, Mode, Observed
 from remediations.base import AnyRule, RuleSettings
 from sandbox.server import Sandbox
@@ -71,7 +72,7 @@ class Harness:
             lambda _: self.aws,
             lambda _app, _tags: list(rules),
             dry_run,
-            role_index=self.role_index(),
+            reads=Reads(role_index=self.role_index()),
         )
         return reconciler.reconcile(app, Cause(trigger="cli"))
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 import pytest
 
 from daemon.commands.follow import follow, following
-from daemon.reconcile.outcomes import FollowUps
-from daemon.reconcile.reconciler import EnabledRules, Reconciler, ReconcileResult
+from daemon.reconcile.reconciler import EnabledRules, Reconciler
+from daemon.reconcile.result import ReconcileResult
 from daemon.state import AppRef, Cause
 from remediations.checkpointing import Checkpointing
 from remediations.checkpointing import Settings as CheckpointSettings
@@ -59,7 +59,7 @@ def started(
 ) -> tuple[AppRef, Reconciler, Waits]:
     app = running_app(h, name, NO_CHECKPOINTS)
     waits = Waits(h)
-    r = reconciler(h, RULES, Wall(FRIDAY_NOON), follow_ups=FollowUps(waits.clock))
+    r = reconciler(h, RULES, Wall(FRIDAY_NOON))
     next_update(h.sandbox.endpoint_url, name, outcome, seconds)
     h.clear_calls()
     return app, r, waits

@@ -6,7 +6,7 @@ daemon's /metrics and /readyz. Time bounds are bounded polls, never sleeps.
 
 The issue's 90 s write outage is shortened to OUTAGE_RETRIES retries (about 15 s): what bounds
 the time from recovery to the fix is the per-application retry backoff cap
-(daemon.ingest.work.RetryBackoff, 8 s), not the outage's length, which only adds attempts.
+(daemon.reconcile.controller.RetryBackoff, 8 s), not the outage's length, which only adds attempts.
 """
 
 from __future__ import annotations

@@ -19,9 +19,9 @@ from daemon.cli import build_parser
 from daemon.commands import exits
 from daemon.commands.follow import Clocks
 from daemon.commands.plan_apply import run_plan_or_apply
-from daemon.reconcile.outcomes import FollowUps
 from daemon.reconcile.reconciler import EnabledRules, Reconciler
 from daemon.reconcile.report import to_json
+from daemon.reconcile.safeguards import Safeguards
 from daemon.sessions import AwsByAccount
 from daemon.state import AppRef, Cause
 from remediations.snapshots import Settings as SnapshotSettings
@@ -233,12 +233,12 @@ def test_a_fix_the_plan_held_for_a_backoff_is_not_applied(
     aws = AwsByAccount()
     detail = aws(app).call("kinesisanalyticsv2", "DescribeApplication", ApplicationName=app.name)
     settings = SnapshotSettings.model_validate({"disruption": ALLOW})
-    follow_ups = FollowUps()
+    safeguards = Safeguards()
     version = int(detail["ApplicationDetail"]["ApplicationVersionId"])
-    follow_ups.back_off(app, "snapshots", version, settings.model_dump_json())
+    safeguards.record_failed(app, "snapshots", version=version, settings=settings.model_dump_json())
     rules: EnabledRules = [(Snapshots(), settings, "enforce")]
     result = Reconciler(
-        aws, lambda _app, _tags: rules, dry_run=True, follow_ups=follow_ups
+        aws, lambda _app, _tags: rules, dry_run=True, safeguards=safeguards
     ).reconcile(app, Cause("cli"))
     plan = tmp_path / "plan.json"
     plan.write_text(to_json([result], dry_run=True))

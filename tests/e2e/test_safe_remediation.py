@@ -17,10 +17,10 @@ import boto3
 import pytest
 
 from daemon.aws import Aws
-from daemon.reconcile.budget import FixBudget
-from daemon.reconcile.outcomes import FollowUps
-from daemon.reconcile.reconciler import EnabledRules, Reconciler, ReconcileResult
+from daemon.reconcile.reconciler import EnabledRules, Reconciler
 from daemon.reconcile.report import render_text, to_json
+from daemon.reconcile.result import ReconcileResult
+from daemon.reconcile.safeguards import BudgetSettings, Safeguards, WallClock
 from daemon.state import AppRef, Cause
 from daemon.telemetry import metrics
 from remediations.checkpointing import Checkpointing
@@ -34,7 +34,7 @@ from remediations.vpc_required import Settings as VpcSettings
 from remediations.vpc_required import VpcRequired
 from sandbox.server import Sandbox
 from sandbox.testing import advance_clock, control, create_user, execution_role, next_update
-from tests.clock import FakeClock
+from tests.clock import FakeWall
 from tests.contract.harness import Harness
 from tests.vpc_factories import build_network
 
@@ -77,8 +77,11 @@ class Wall:
         return self.now
 
 
-def reconciler(h: Harness, rules: EnabledRules, wall: Wall, **kwargs: Any) -> Reconciler:
-    return Reconciler(lambda _: h.aws, lambda _a, _t: list(rules), clock=wall, **kwargs)
+def reconciler(
+    h: Harness, rules: EnabledRules, wall: WallClock, budget: BudgetSettings | None = None
+) -> Reconciler:
+    safeguards = Safeguards(wall, budget)
+    return Reconciler(lambda _: h.aws, lambda _a, _t: list(rules), safeguards=safeguards)
 
 
 def advance(h: Harness, seconds: float) -> None:
@@ -141,9 +144,9 @@ def test_a_restarting_fix_waits_for_the_window_and_is_made_when_it_opens(h: Harn
     assert gauge("flink_remediator_fix_deferred", app, "cloudwatch_logging") == 1
     assert gauge("flink_remediator_violation_active", app, "cloudwatch_logging") == 1
     # The runtime's scheduled job: nothing due before the opening, this app at the opening.
-    assert r.deferred.next_opening(app) == datetime(2026, 12, 5, 2, 0, tzinfo=UTC)
-    assert r.deferred.due(FRIDAY_NOON) == []
-    assert r.deferred.due(SATURDAY_0230) == [app]
+    assert r.safeguards.next_opening(app) == datetime(2026, 12, 5, 2, 0, tzinfo=UTC)
+    assert r.safeguards.due(FRIDAY_NOON) == []
+    assert r.safeguards.due(SATURDAY_0230) == [app]
 
     wall.now = SATURDAY_0230  # the scheduled job's reconcile, inside the window
     started = r.reconcile(app, Cause("sweep"))
@@ -188,9 +191,9 @@ def test_by_default_a_running_app_is_only_alerted_and_a_ready_app_is_fixed(h: Ha
 def test_a_rolled_back_fix_is_recorded_and_not_retried_during_the_backoff(h: Harness) -> None:
     rules: EnabledRules = [(Checkpointing(), CheckpointSettings(disruption=ALLOW), "enforce")]
     app = running_app(h, "ledger", NO_CHECKPOINTS)
-    ticks = FakeClock(1000.0)
-    budget = FixBudget(1, 3600, clock=ticks)  # one charged fix would spend it
-    r = reconciler(h, rules, Wall(FRIDAY_NOON), follow_ups=FollowUps(ticks), budget=budget)
+    ticks = FakeWall(1000.0, start=FRIDAY_NOON)
+    budget = BudgetSettings(1, 3600)  # one charged fix would spend it
+    r = reconciler(h, rules, ticks, budget=budget)
     before = counter(
         "flink_remediator_fix_operations_failed_total", rule="checkpointing", outcome="rolled_back"
     )
@@ -218,7 +221,8 @@ def test_a_rolled_back_fix_is_recorded_and_not_retried_during_the_backoff(h: Har
         == before + 1
     )
     assert gauge("flink_remediator_violation_active", app, "checkpointing") == 1
-    assert budget.allows(app, "checkpointing")  # a fix that did not hold is not charged
+    # A fix that did not hold is not charged.
+    assert r.safeguards.within_budget(app, "checkpointing")
     for _ in range(3):  # three further sweeps: reported, never re-fixed
         again = r.reconcile(app, Cause("sweep"))
         assert [o.outcome for o in again.outcomes] == ["skipped"]
@@ -268,7 +272,8 @@ def test_access_denied_is_terminal_with_the_violation_active(h: Harness) -> None
     )
     reader = Aws(h.sandbox.region, session=session, max_backoff_seconds=0.2)
     rules: EnabledRules = [(Checkpointing(), CheckpointSettings(), "enforce")]
-    r = Reconciler(lambda _: reader, lambda _a, _t: list(rules), clock=Wall(FRIDAY_NOON))
+    safeguards = Safeguards(Wall(FRIDAY_NOON))
+    r = Reconciler(lambda _: reader, lambda _a, _t: list(rules), safeguards=safeguards)
     control(h.sandbox.endpoint_url, "/_sandbox/config", enforce_iam=True)
     try:
         result = r.reconcile(app, Cause("event"))

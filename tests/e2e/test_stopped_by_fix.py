@@ -1,6 +1,8 @@
 """A restarting fix on an app without system rollback: held by default; when allowed and the
 restart fails, Managed Flink (the sandbox, as AWS documents it) leaves the app READY, and the
-daemon records `stopped`, counts it for the paging alert and never retries on its own."""
+daemon records `stopped`, counts it for the paging alert and never retries on its own. And a
+restarting fix whose operation SUCCEEDED is recorded `applied` and charged to the fight budget
+even when someone undid it before the follow-up looked (issue 25, item 5)."""
 
 from __future__ import annotations
 
@@ -10,9 +12,9 @@ from typing import Any
 from structlog.testing import capture_logs
 
 from daemon.reconcile.disruption import NO_ROLLBACK_TEXT
-from daemon.reconcile.outcomes import FollowUps
 from daemon.reconcile.reconciler import EnabledRules
 from daemon.reconcile.report import render_text
+from daemon.reconcile.safeguards import BudgetSettings
 from daemon.state import Cause
 from remediations.checkpointing import Checkpointing
 from remediations.checkpointing import Settings as CheckpointSettings
@@ -20,7 +22,7 @@ from remediations.disruption import Disruption
 from remediations.system_rollback import Settings as RollbackSettings
 from remediations.system_rollback import SystemRollback
 from sandbox.testing import next_update
-from tests.clock import FakeClock
+from tests.clock import FakeWall
 from tests.contract.harness import Harness
 from tests.e2e.test_safe_remediation import (
     FRIDAY_NOON,
@@ -79,8 +81,8 @@ def test_a_failed_restart_without_rollback_stops_the_app_pages_and_is_not_retrie
     lifted = Disruption(running="allow", require_system_rollback=False)
     rules: EnabledRules = [(Checkpointing(), CheckpointSettings(disruption=lifted), "enforce")]
     app = running_app(h, "ledger", UNPROTECTED)
-    ticks = FakeClock(1000.0)
-    r = reconciler(h, rules, Wall(FRIDAY_NOON), follow_ups=FollowUps(ticks))
+    ticks = FakeWall(1000.0, start=FRIDAY_NOON)
+    r = reconciler(h, rules, ticks)
     before = counter("flink_remediator_fix_stopped_applications_total", rule="checkpointing")
     next_update(h.sandbox.endpoint_url, "ledger", "fail", TRANSITION)
     h.clear_calls()
@@ -115,3 +117,30 @@ def test_a_failed_restart_without_rollback_stops_the_app_pages_and_is_not_retrie
     )
     retried = r.reconcile(app, Cause("sweep"))
     assert all(o.outcome != "skipped" for o in retried.outcomes), outcomes(retried)
+
+
+def test_a_succeeded_fix_undone_before_the_follow_up_is_applied_and_charged(h: Harness) -> None:
+    app = running_app(h, "ledger", NO_CHECKPOINTS)
+    rules: EnabledRules = [(Checkpointing(), CheckpointSettings(disruption=ALLOW), "enforce")]
+    r = reconciler(h, rules, FakeWall(0.0, start=FRIDAY_NOON), budget=BudgetSettings(1, 3600))
+    next_update(h.sandbox.endpoint_url, "ledger", "succeed", TRANSITION)
+
+    assert outcomes(r.reconcile(app, Cause("sweep"))) == [(("checkpointing",), "pending")]
+    advance(h, TRANSITION)  # our update SUCCEEDED: RUNNING with checkpointing on
+    version = status(h, "ledger")["ApplicationVersionId"]
+    # Someone turns checkpointing off again before the follow-up looks.
+    h.client("kinesisanalyticsv2").update_application(
+        ApplicationName="ledger",
+        CurrentApplicationVersionId=version,
+        ApplicationConfigurationUpdate={
+            "FlinkApplicationConfigurationUpdate": {
+                "CheckpointConfigurationUpdate": {"CheckpointingEnabledUpdate": False}
+            }
+        },
+    )
+    advance(h, TRANSITION)
+    settled = r.reconcile(app, Cause("sweep"))
+
+    (applied,) = [o for o in settled.outcomes if o.outcome == "applied"]
+    assert applied.action.rules == ("checkpointing",) and applied.operation_id
+    assert not r.safeguards.within_budget(app, "checkpointing")  # the one fix is charged

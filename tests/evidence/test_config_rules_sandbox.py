@@ -16,6 +16,7 @@ from daemon.cli import main
 from daemon.desired.loader import load_config
 from daemon.evidence.config_rule import config_rule_name
 from daemon.evidence.securityhub import publisher_for
+from daemon.reconcile.listeners import verdicts_to
 from daemon.reconcile.reconciler import Reconciler
 from daemon.reconcile.rules import resolver_for
 from daemon.state import AppRef, Cause
@@ -89,7 +90,9 @@ def test_drift_is_non_compliant_with_its_actor_and_the_fix_compliant(
     publisher = publisher_for(config, by_region)
     assert publisher is not None
     alert = evidence_config(tmp_path / "alert.yaml", region, cloudwatch_logging={"mode": "alert"})
-    alerting = Reconciler(by_region, resolver_for(lambda: load_config(alert)), verdicts=publisher)
+    alerting = Reconciler(
+        by_region, resolver_for(lambda: load_config(alert)), listeners=verdicts_to(publisher)
+    )
     app = AppRef(account, region, APP)
     assert alerting.reconcile(app, cause).result == "drift"
     assert publisher.flush().imported == 1
@@ -98,7 +101,9 @@ def test_drift_is_non_compliant_with_its_actor_and_the_fix_compliant(
     assert state == "NON_COMPLIANT"
     assert alice["arn"] in note and len(note) <= 256
 
-    enforcing = Reconciler(by_region, resolver_for(lambda: config), verdicts=publisher)
+    enforcing = Reconciler(
+        by_region, resolver_for(lambda: config), listeners=verdicts_to(publisher)
+    )
     assert enforcing.reconcile(app, cause).result == "fixed"
     publisher.flush()
     evaluate(fresh_sandbox, "cloudwatch_logging")
@@ -175,7 +180,9 @@ def test_handler_and_daemon_agree_on_every_demo_app_and_rule(
     by_region = AwsByRegion()
     publisher = publisher_for(config, by_region)
     assert publisher is not None
-    dry = Reconciler(by_region, resolver_for(lambda: config), dry_run=True, verdicts=publisher)
+    dry = Reconciler(
+        by_region, resolver_for(lambda: config), dry_run=True, listeners=verdicts_to(publisher)
+    )
     for name in demo["applications"]:
         dry.reconcile(AppRef(fresh_sandbox.account_id, region, name), Cause("sweep"))
     assert publisher.flush().imported > 0

@@ -15,6 +15,7 @@ from daemon.desired.loader import parse_config
 from daemon.errors import ConfigError
 from daemon.evidence.asff import FindingRecord, build_finding, finding_id
 from daemon.evidence.securityhub import SecurityHubPublisher
+from daemon.reconcile.safeguards import Safeguards
 from daemon.reconcile.verdicts import Verdict
 from daemon.state import AppRef, Cause, Drift
 from daemon.tasks import Tasks
@@ -45,7 +46,9 @@ class Clock:
 
 def publisher() -> SecurityHubPublisher:
     settings = SecurityHubSettings(enabled=True, runbook_url="https://example.invalid/runbooks.md")
-    return SecurityHubPublisher(AwsByRegion(), settings, "eu-west-1", {}, clock=Clock())
+    return SecurityHubPublisher(
+        AwsByRegion(), settings, "eu-west-1", {}, safeguards=Safeguards(Clock())
+    )
 
 
 def pending(p: SecurityHubPublisher) -> list[FindingRecord]:
@@ -141,7 +144,7 @@ def test_in_the_daemon_findings_flush_on_schedule_and_once_more_at_stop() -> Non
     hub = Hub()
     settings = SecurityHubSettings(enabled=True, flush_interval_seconds=30)
     regions = AwsByRegion(lambda region: hub)  # type: ignore[arg-type,return-value]
-    p = SecurityHubPublisher(regions, settings, "eu-west-1", {}, clock=Clock())
+    p = SecurityHubPublisher(regions, settings, "eu-west-1", {}, safeguards=Safeguards(Clock()))
     tasks, schedule = Tasks(), RecordedSchedule()
     p.register(tasks, schedule, "arn:aws:iam::123456789012:user/flink-remediator")
     assert schedule.jobs == {"evidence_flush": (p.flush, 30.0, False)}

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from daemon.evidence.report import Control, Header, Report, build_report
-from daemon.reconcile.reconciler import ReconcileResult
+from daemon.reconcile.result import ReconcileResult
 from daemon.reconcile.verdicts import Verdict
 from daemon.state import AppRef, Cause
 

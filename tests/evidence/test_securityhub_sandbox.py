@@ -17,6 +17,7 @@ from daemon.desired.loader import load_config
 from daemon.evidence.asff import finding_id
 from daemon.evidence.securityhub import BATCH_SIZE, SecurityHubPublisher, publisher_for
 from daemon.ingest.events import parse
+from daemon.reconcile.listeners import Verdicts
 from daemon.reconcile.reconciler import Reconciler
 from daemon.reconcile.rules import resolver_for
 from daemon.reconcile.verdicts import Verdict
@@ -107,7 +108,7 @@ def test_outsider_drift_is_a_failed_finding_and_the_fix_resolves_it(
                 )
             )
         ),
-        verdicts=publisher,
+        listeners=[Verdicts(publisher)],
     )
     assert alerting.reconcile(app, cause).result == "drift"
     assert publisher.flush().imported == 1
@@ -134,7 +135,7 @@ def test_outsider_drift_is_a_failed_finding_and_the_fix_resolves_it(
     assert alerting.reconcile(app, Cause("sweep")).result == "drift"
     assert publisher.flush().imported == 0
 
-    enforcing = Reconciler(by_region, resolver_for(lambda: config), verdicts=publisher)
+    enforcing = Reconciler(by_region, resolver_for(lambda: config), listeners=[Verdicts(publisher)])
     assert enforcing.reconcile(app, Cause("sweep")).result == "fixed"
     assert publisher.flush().imported == 1
 
@@ -191,7 +192,7 @@ def test_a_failed_import_is_counted_kept_and_never_fails_the_reconcile(
     publisher = publisher_for(config, dead)
     assert publisher is not None
     reconciler = Reconciler(
-        AwsByRegion(), resolver_for(lambda: config), dry_run=True, verdicts=publisher
+        AwsByRegion(), resolver_for(lambda: config), dry_run=True, listeners=[Verdicts(publisher)]
     )
     app = AppRef(fresh_sandbox.account_id, fresh_sandbox.region, "fraud-scorer")
     failed_before = metrics.EVIDENCE_FINDINGS.labels(result="failed")._value.get()

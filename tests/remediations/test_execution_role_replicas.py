@@ -14,7 +14,7 @@ import pytest
 
 from daemon.aws import Aws, AwsByRegion
 from daemon.reconcile.inventory import Inventory, index_applications
-from daemon.reconcile.reconciler import Reconciler
+from daemon.reconcile.reconciler import Reads, Reconciler
 from daemon.state import AppRef, Cause, Mode
 from remediations import execution_role_trust as trust
 from remediations import trust_policy
@@ -49,7 +49,7 @@ class Replica:
             lambda _: aws,
             lambda _a, _t: rules,
             False,
-            role_index=self.inventory.role_index(lambda: True),
+            reads=Reads(role_index=self.inventory.role_index(lambda: True)),
         )
 
     def reconcile(self, app: AppRef) -> str:

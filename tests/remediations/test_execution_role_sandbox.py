@@ -15,7 +15,7 @@ import pytest
 from daemon.aws import Aws, AwsByRegion
 from daemon.reconcile.fleet import reconcile_all
 from daemon.reconcile.inventory import Inventory, index_applications
-from daemon.reconcile.reconciler import Reconciler
+from daemon.reconcile.reconciler import Reads, Reconciler
 from daemon.state import AppRef, Cause, Mode
 from remediations import execution_role_permissions as permissions
 from remediations import execution_role_trust as trust
@@ -71,7 +71,7 @@ class Account:
             lambda _: client,
             lambda _a, _t: rules,
             dry_run,
-            role_index=inventory.role_index(lambda: True),
+            reads=Reads(role_index=inventory.role_index(lambda: True)),
         )
 
     def writes(self) -> list[str]:

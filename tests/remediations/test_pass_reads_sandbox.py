@@ -15,7 +15,8 @@ from daemon.aws import Aws, AwsByRegion
 from daemon.reconcile.fleet import reconcile_all
 from daemon.reconcile.inventory import Inventory, index_applications
 from daemon.reconcile.pass_reads import PassReads
-from daemon.reconcile.reconciler import Reconciler, ReconcileResult
+from daemon.reconcile.reconciler import Reads, Reconciler
+from daemon.reconcile.result import ReconcileResult
 from daemon.state import AppRef, Cause, Mode
 from remediations import cloudwatch_logging as logging_rule
 from remediations import execution_role_permissions as permissions
@@ -92,7 +93,7 @@ def run(client: Aws, rules: Rules, shared: bool, dry_run: bool) -> list[Reconcil
         lambda _: client,
         lambda _a, _t: rules,
         dry_run,
-        role_index=inventory.role_index(lambda: True),
+        reads=Reads(role_index=inventory.role_index(lambda: True)),
     )
     return reconcile_all(reconciler, apps, Cause("sweep", reads=reads if shared else None), 4)
 

@@ -4,15 +4,32 @@ from __future__ import annotations
 
 from structlog.testing import capture_logs
 
-from daemon.reconcile.budget import FixBudget
+from daemon.reconcile.safeguards import BudgetSettings, Safeguards
 from daemon.state import AppRef
-from tests.clock import FakeClock
+from tests.clock import FakeWall
 
 APP, OTHER = AppRef("123456789012", "eu-west-1", "a"), AppRef("123456789012", "eu-west-1", "b")
 
 
+class FixBudget:
+    """The fight budget as a fix sees it through the safeguards: asked, then charged once the
+    fix succeeded."""
+
+    def __init__(self, limit: int, window_seconds: float, clock: FakeWall) -> None:
+        self.safeguards = Safeguards(clock, BudgetSettings(limit, window_seconds))
+
+    def allow(self, app: AppRef, rule: str, actor: str = "") -> bool:
+        if not self.safeguards.check(app, rule, actor=actor).go:
+            return False
+        self.safeguards.record_applied(app, rule)
+        return True
+
+    def expire(self) -> None:
+        self.safeguards.expire_fights()
+
+
 def test_past_the_limit_within_the_window_a_pair_is_refused_and_the_fight_named() -> None:
-    clock = FakeClock(now=1000.0)
+    clock = FakeWall(now=1000.0)
     budget = FixBudget(limit=2, window_seconds=60, clock=clock)
     assert budget.allow(APP, "snapshots", actor="alice")
     clock.now += 30
@@ -25,7 +42,7 @@ def test_past_the_limit_within_the_window_a_pair_is_refused_and_the_fight_named(
 
 
 def test_the_window_slides_fix_by_fix_and_the_fight_ends_with_the_next_allowed_fix() -> None:
-    clock = FakeClock(now=1000.0)
+    clock = FakeWall(now=1000.0)
     budget = FixBudget(limit=2, window_seconds=60, clock=clock)
     budget.allow(APP, "snapshots")
     clock.now += 30
@@ -40,7 +57,7 @@ def test_the_window_slides_fix_by_fix_and_the_fight_ends_with_the_next_allowed_f
 
 
 def test_expire_ends_fights_whose_window_passed_without_a_new_fix() -> None:
-    clock = FakeClock(now=1000.0)
+    clock = FakeWall(now=1000.0)
     budget = FixBudget(limit=1, window_seconds=60, clock=clock)
     budget.allow(APP, "snapshots")
     assert not budget.allow(APP, "snapshots")

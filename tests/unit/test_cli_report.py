@@ -20,8 +20,8 @@ from daemon.commands.interrupts import Interrupts
 from daemon.commands.passes import PassResult, run_pass, select, unmatched_message
 from daemon.commands.plan_apply import _report
 from daemon.commands.plan_file import PlanFileError, load_plan
-from daemon.reconcile.reconciler import ReconcileResult
 from daemon.reconcile.report import render_text, summary_line, to_json, value_text
+from daemon.reconcile.result import ReconcileResult
 from daemon.state import Action, AppRef, Call, Cause, Drift, Plan
 from daemon.vocabulary import Outcome
 from remediations import RULES
@@ -46,13 +46,13 @@ def drifted_result() -> ReconcileResult:
     writes = frozenset(rule.write_actions)  # what plan() gives an action of this rule
     action = Action(APP, (rule.id,), "enforce", (drift,), (call,), write_actions=writes)
     plan = Plan(APP, 7, (action,))
-    return ReconcileResult(APP, "drift", plan, (ActionOutcome(action, "planned"),))
+    return ReconcileResult(APP, "drift", plan=plan, outcomes=(ActionOutcome(action, "planned"),))
 
 
 def test_text_is_one_block_per_app_with_whole_values_reason_resource_and_override() -> None:
     out = io.StringIO()
     other = AppRef("123456789012", "eu-west-1", "ledger-sink")
-    results = [drifted_result(), ReconcileResult(other, "in_sync", Plan(other, 2))]
+    results = [drifted_result(), ReconcileResult(other, "in_sync", plan=Plan(other, 2))]
     overrides = {APP: {"execution_role_trust": ("payments-team", "prod-strict")}}
     render_text(results, out, dry_run=True, overrides=overrides)
     text = out.getvalue()

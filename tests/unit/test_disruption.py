@@ -11,14 +11,15 @@ import pytest
 
 from daemon.desired import load_config, resolve
 from daemon.errors import ConfigError
-from daemon.reconcile.disruption import DeferredFixes, call_restarts
-from daemon.reconcile.outcomes import FollowUps
+from daemon.reconcile.disruption import call_restarts
 from daemon.reconcile.plan import plan
-from daemon.reconcile.reconciler import EnabledRules, ReconcileResult
+from daemon.reconcile.reconciler import EnabledRules
+from daemon.reconcile.result import ReconcileResult
+from daemon.reconcile.safeguards import Safeguards
 from daemon.state import AppRef, Call, Drift, Observed
 from remediations.base import Rule, RuleSettings
 from remediations.disruption import Disruption, Window
-from tests.clock import FakeClock
+from tests.clock import FakeWall
 from tests.factories import APP, flink_detail, observed
 
 LONDON_WINDOW = "Sat 02:00-05:00 Europe/London"
@@ -202,33 +203,33 @@ def test_a_held_rule_drops_out_of_the_merged_update_and_the_others_merge() -> No
 
 
 def test_backoff_doubles_to_a_day_and_resets_when_someone_else_changes_the_app() -> None:
-    clock = FakeClock(0.0)
-    follow = FollowUps(clock)
-    seconds = [follow.back_off(APP, "r", 5, "s").seconds for _ in range(7)]
+    clock = FakeWall(0.0)
+    follow = Safeguards(clock)
+    seconds = [follow.record_failed(APP, "r", version=5, settings="s").seconds for _ in range(7)]
     assert seconds == [3600, 7200, 14400, 28800, 57600, 86400, 86400]
     assert follow.backing_off(APP, "r", 5, "s") is not None
     clock.now = 86400.0
     assert follow.backing_off(APP, "r", 5, "s") is None  # over: one more attempt allowed
-    assert follow.back_off(APP, "r", 5, "s").seconds == 86400  # and it failed again
+    assert follow.record_failed(APP, "r", version=5, settings="s").seconds == 86400  # failed again
     assert follow.backing_off(APP, "r", 6, "s") is None  # someone else moved the version
-    assert follow.back_off(APP, "r", 6, "s").seconds == 3600  # forgotten: from the start
+    assert follow.record_failed(APP, "r", version=6, settings="s").seconds == 3600  # forgotten
     follow.moved_by_us(APP, 7)  # our own change of another rule does not end it
     assert follow.backing_off(APP, "r", 7, "s") is not None
     assert follow.backing_off(APP, "r", 7, "other settings") is None
 
 
 def test_deferred_fixes_come_due_when_their_window_opens() -> None:
-    deferred = DeferredFixes(lambda: FRIDAY)
+    deferred = Safeguards(lambda: FRIDAY)
     other = AppRef("123456789012", "us-east-1", "other")
     window = RuleSettings(disruption=Disruption(running="window", windows=(LONDON_WINDOW,)))
     rules: EnabledRules = [(Fixer("snap", SNAP), window, "enforce")]
     actions = plan(observed(PROTECTED), rules, FRIDAY)
-    deferred.record(APP, actions.actions, ["snap"])
-    deferred.record(other, (), ["snap"])
+    deferred.record_deferrals(APP, actions.actions, ["snap"])
+    deferred.record_deferrals(other, (), ["snap"])
     assert deferred.next_opening(APP) == utc(2026, 12, 5, 2, 0)
     assert deferred.due() == [] and deferred.next_opening(other) is None
     assert deferred.due(utc(2026, 12, 5, 2, 0)) == [APP]
-    deferred.record(APP, (), ["snap"])  # made, or no longer needed
+    deferred.record_deferrals(APP, (), ["snap"])  # made, or no longer needed
     assert deferred.due(utc(2026, 12, 5, 2, 0)) == []
 
 

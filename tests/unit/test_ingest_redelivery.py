@@ -24,7 +24,7 @@ from daemon.ingest.identity import OwnIdentity
 from daemon.ingest.intake import Intake
 from daemon.ingest.router import Router
 from daemon.ingest.sqs import MAX_POLL_BACKOFF_SECONDS, Message, SqsQueue, poll_forever
-from daemon.ingest.work import AppQueue, Work, settle, submitter
+from daemon.reconcile.controller import AppQueue, Work, settle_ticket, submitter
 from daemon.reconcile.inventory import Inventory
 from daemon.reconcile.workqueue import Retry, WorkQueue
 from daemon.state import AppRef
@@ -108,7 +108,7 @@ class Rig:
         )
         self.queue = SqsQueue(self.sqs_api, "https://queue", visibility_timeout=30)  # type: ignore[arg-type]
         self.work: AppQueue = WorkQueue(
-            runs, on_done=settle, workers=1, debounce_seconds=0, clock=self.clock
+            runs, on_done=settle_ticket, workers=1, debounce_seconds=0, clock=self.clock
         )
         # Every account's and Region's reads go to the fake (whose routing reads can fail).
         fake_regions = SimpleNamespace(region=lambda region: self.sqs_api)

@@ -11,6 +11,7 @@ from daemon.apply.executor import Executor
 from daemon.apply.notify import Notifier
 from daemon.aws import Aws
 from daemon.reconcile.plan import merge_updates
+from daemon.reconcile.safeguards import Safeguards
 from daemon.state import Action, Call, Cause, Drift, Plan
 from tests.factories import APP
 
@@ -52,7 +53,7 @@ def action(rule: str, section: str) -> Action:
 def run(message: str, *parts: Action) -> tuple[dict[str, str], ScriptedAws]:
     (merged,) = merge_updates(parts)
     aws = ScriptedAws(message)
-    executor = Executor(cast(Aws, aws), Notifier())
+    executor = Executor(cast(Aws, aws), Notifier(Safeguards()))
     outcomes = executor.execute(Plan(APP, 3, (merged,)), Cause("sweep"))
     return {r: o.outcome for o in outcomes for r in o.action.rules}, aws
 

@@ -7,15 +7,15 @@ from pathlib import Path
 
 from daemon.desired import load_config, resolve
 from daemon.reconcile.disruption import NO_ROLLBACK_TEXT
-from daemon.reconcile.outcomes import FollowUps
 from daemon.reconcile.plan import plan
 from daemon.reconcile.reconciler import EnabledRules
+from daemon.reconcile.safeguards import Safeguards
 from daemon.state import AppRef
 from remediations.base import RuleSettings
 from remediations.disruption import Disruption
 from remediations.system_rollback import Settings as RollbackSettings
 from remediations.system_rollback import SystemRollback
-from tests.clock import FakeClock
+from tests.clock import FakeWall
 from tests.factories import APP, flink_detail, observed
 from tests.unit.test_disruption import FRIDAY, LONDON_WINDOW, SNAP, Fixer
 
@@ -80,11 +80,11 @@ def test_require_system_rollback_in_the_config(tmp_path: Path) -> None:
 
 
 def test_a_fix_that_stopped_the_app_is_backed_off_until_the_app_or_settings_change() -> None:
-    clock = FakeClock()
-    follow_ups = FollowUps(clock=clock)
-    follow_ups.back_off(APP, "checkpointing", 4, "s1", forever=True)
+    clock = FakeWall()
+    safeguards = Safeguards(clock)
+    safeguards.record_failed(APP, "checkpointing", version=4, settings="s1", stopped=True)
     clock.now += 365 * 24 * 3600.0
-    assert follow_ups.backing_off(APP, "checkpointing", 4, "s1") is not None
-    assert follow_ups.backing_off(APP, "checkpointing", 4, "s2") is None  # settings changed
-    follow_ups.back_off(APP, "checkpointing", 4, "s1", forever=True)
-    assert follow_ups.backing_off(APP, "checkpointing", 5, "s1") is None  # someone changed the app
+    assert safeguards.backing_off(APP, "checkpointing", 4, "s1") is not None
+    assert safeguards.backing_off(APP, "checkpointing", 4, "s2") is None  # settings changed
+    safeguards.record_failed(APP, "checkpointing", version=4, settings="s1", stopped=True)
+    assert safeguards.backing_off(APP, "checkpointing", 5, "s1") is None  # someone changed the app

@@ -13,8 +13,8 @@ from daemon import errors
 from daemon.aws import AwsByRegion
 from daemon.desired.config import DesiredConfig
 from daemon.desired.loader import load_config
-from daemon.reconcile.budget import FixBudget
 from daemon.reconcile.inventory import Inventory
+from daemon.reconcile.safeguards import Safeguards
 from daemon.reconcile.workqueue import Ticket
 from daemon.state import AppRef, Cause
 from daemon.sweeper import Sweeper
@@ -51,7 +51,7 @@ def sweeper(h: Harness, config: DesiredConfig, submit: Reconciles, **kw: Any) ->
     aws = AwsByRegion(lambda _region: h.aws)
     accounts = lambda: [h.sandbox.account_id]  # noqa: E731
     return Sweeper(
-        lambda _account: aws, accounts, lambda: config, Inventory(), FixBudget(5, 60), submit, **kw
+        lambda _account: aws, accounts, lambda: config, Inventory(), Safeguards(), submit, **kw
     )
 
 
@@ -113,7 +113,7 @@ def test_an_aws_failure_fails_the_sweep_and_leaves_the_index_incomplete(
         lambda: [h.sandbox.account_id],
         lambda: config_for(h.sandbox, tmp_path),
         Inventory(),
-        FixBudget(5, 60),
+        Safeguards(),
         submit,
         wait_seconds=5,
     )

@@ -25,7 +25,7 @@ from daemon.ingest.intake import Intake
 from daemon.ingest.router import Router
 from daemon.ingest.sqs import Message, SqsQueue
 from daemon.reconcile.inventory import Inventory
-from daemon.reconcile.reconciler import Reconciler
+from daemon.reconcile.reconciler import Reads, Reconciler
 from daemon.reconcile.rules import resolver_for
 from daemon.reconcile.tags import TagCache
 from daemon.reconcile.workqueue import Ticket
@@ -55,7 +55,7 @@ class Daemon:
         self.clock = FakeClock()
         self.tags = TagCache(MAX_AGE, self.clock)
         self.reconciler = Reconciler(
-            lambda app: self.client, resolver_for(lambda: config), tags=self.tags
+            lambda app: self.client, resolver_for(lambda: config), reads=Reads(tags=self.tags)
         )
         self.owed: list[tuple[set[AppRef], Cause]] = []
         intake = Intake(

@@ -7,18 +7,19 @@ import threading
 
 import structlog
 
-from daemon.ingest.work import (
+from daemon.reconcile.controller import (
     AppQueue,
     RetryBackoff,
     Work,
     cause_of,
     due_submitter,
     runner,
-    settle,
+    settle_ticket,
     submitter,
 )
 from daemon.reconcile.inventory import Inventory
-from daemon.reconcile.reconciler import ReconcileResult
+from daemon.reconcile.listeners import InventoryUpdate
+from daemon.reconcile.result import ReconcileResult
 from daemon.reconcile.workqueue import Retry, Ticket, WorkQueue
 from daemon.state import AppRef, Cause
 from tests.clock import FakeClock
@@ -53,7 +54,7 @@ class Runs:
 def queue(runs: Runs, clock: FakeClock, max_pending_keys: int = 10) -> AppQueue:
     return WorkQueue(
         runs,
-        on_done=settle,
+        on_done=settle_ticket,
         clock=clock,
         on_depth=lambda _: None,
         debounce_seconds=1.0,
@@ -134,7 +135,7 @@ def test_deferred_fixes_whose_window_opened_run_and_a_refused_one_waits_for_the_
 ):
     runs, clock = Runs(), FakeClock()
     q = queue(runs, clock, max_pending_keys=1)
-    due = [APP, OTHER]  # what DeferredFixes.due() returns until the app is reconciled
+    due = [APP, OTHER]  # what Safeguards.due() returns until the app is reconciled
     submit_due = due_submitter(q, lambda: list(due))
     q.start()
     try:
@@ -165,7 +166,7 @@ def test_a_run_keeps_the_inventory_current_and_backs_off_a_failed_reconcile() ->
         return answers.pop(0)
 
     inventory = Inventory()
-    run = runner(reconcile, inventory, RetryBackoff(jitter=lambda: 1.0))
+    run = runner(reconcile, [InventoryUpdate(inventory)], RetryBackoff(jitter=lambda: 1.0))
     assert run(APP, (work(event(1)), work(SWEEP))) is True
     assert seen == [event(1)] and len(inventory) == 1
     assert run(APP, ()) == Retry(1.0)  # the first retry waits the base second

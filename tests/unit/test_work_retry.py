@@ -13,8 +13,8 @@ from collections.abc import Callable
 import pytest
 from structlog.testing import capture_logs
 
-from daemon.ingest.work import RetryBackoff
-from daemon.reconcile.reconciler import ReconcileResult
+from daemon.reconcile.controller import RetryBackoff
+from daemon.reconcile.result import ReconcileResult
 from daemon.reconcile.workqueue import Retry, WorkQueue
 from daemon.state import AppRef
 from tests.clock import FakeClock

@@ -1,5 +1,8 @@
-"""What the daemon's work queue carries: why an application is owed a reconcile (the cause) and
-who waits for it (a message's or a sweep's ticket), as one item.
+"""The controller: the daemon's work queue, what it carries, and how a reconcile's result
+becomes a queue operation (acknowledge, retry after, give up), as controller-runtime splits it.
+
+An item is why an application is owed a reconcile (the cause) and who waits for it (a
+message's or a sweep's ticket).
 
 The cause travels with its item, so a refused submit leaves no cause behind and a run reports
 the cause of exactly the submits it serves: the latest event among them (it names who changed
@@ -19,8 +22,9 @@ from dataclasses import dataclass
 
 import structlog
 
-from daemon.reconcile.inventory import AppFacts, Inventory
-from daemon.reconcile.reconciler import ReconcileResult
+from daemon.reconcile.inventory import Inventory
+from daemon.reconcile.listeners import InventoryUpdate
+from daemon.reconcile.result import Listener, ReconcileResult
 from daemon.reconcile.workqueue import QueueClosed, QueueFull, Retry, Ticket, WorkQueue
 from daemon.state import AppRef, Cause
 
@@ -52,19 +56,18 @@ def cause_of(items: Sequence[Work]) -> Cause:
 
 def runner(
     reconcile: Callable[[AppRef, Cause], ReconcileResult],
-    inventory: Inventory,
+    listeners: Sequence[Listener],
     backoff: RetryBackoff,
 ) -> Callable[[AppRef, tuple[Work, ...]], bool | Retry]:
-    """The queue's run: reconcile the app for the cause of the items it serves, keep the
-    inventory current with what the reconcile read (forget a deleted app), and tell the queue
-    what comes next (done / terminal: settle ok; retry: queued again)."""
+    """The queue's run: reconcile the app for the cause of the items it serves, tell the
+    controller's listeners (the inventory) and the queue what comes next (done / terminal:
+    settle ok; retry: queued again)."""
 
     def run(app: AppRef, items: tuple[Work, ...]) -> bool | Retry:
-        result = reconcile(app, cause_of(items))
-        if result.result == "gone":
-            inventory.forget(app)
-        elif result.detail is not None:
-            inventory.update(app, AppFacts.from_detail(result.detail))
+        cause = cause_of(items)
+        result = reconcile(app, cause)
+        for listener in listeners:
+            listener.reconciled(result, cause)
         return backoff.after(result)
 
     return run
@@ -80,17 +83,17 @@ def reconcile_queue(
 ) -> AppQueue:
     """The daemon's work queue: each run reconciles one app (`runner`, with per-app backoff
     between retries) and settles the tickets of the items it served."""
-    run = runner(reconcile, inventory, RetryBackoff())
+    run = runner(reconcile, [InventoryUpdate(inventory)], RetryBackoff())
     return WorkQueue(
         run,
-        on_done=settle,
+        on_done=settle_ticket,
         workers=workers,
         debounce_seconds=debounce_seconds,
         max_pending_keys=max_pending_keys,
     )
 
 
-def settle(app: AppRef, item: Work, ok: bool) -> None:
+def settle_ticket(app: AppRef, item: Work, ok: bool) -> None:
     """The queue's on_done: report the run's result to the ticket waiting for it."""
     item.ticket.done(app, ok)
 

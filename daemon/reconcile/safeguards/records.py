@@ -1,0 +1,87 @@
+"""The records behind `Safeguards`: plain frozen dataclasses with wall-clock times, so a state
+store (in memory now, a table later) can keep them as they are."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Literal
+
+from daemon.state import Action, AppRef, Cause, Drift
+
+WallClock = Callable[[], datetime]
+FindingStatus = Literal["FAILED", "PASSED"]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A change the service accepted and is still applying."""
+
+    action: Action
+    cause: Cause
+    operation_id: str  # "" when the reply had none: then the app's status tells
+    version_before: int
+    started: datetime
+    polls: int = 0
+    version_after: int = 0  # the app's version our change produced (0: not known)
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """(app, rule) whose fix did not hold: no new attempt before `until` (None: until the app
+    or the rule's settings change)."""
+
+    until: datetime | None
+    seconds: float
+    version: int  # the app's version when the fix was given up: a change by someone else resets
+    settings: str  # the rule's settings then: a config change resets
+
+
+@dataclass(frozen=True)
+class FixCharges:
+    """The successful fixes of one (app, rule) inside the fight window."""
+
+    times: tuple[datetime, ...] = ()
+    fighting: bool = False
+    last_actor: str = ""
+
+
+@dataclass(frozen=True)
+class Deferral:
+    """When an application's earliest deferred fix may be made, and the rules deferred."""
+
+    until: datetime
+    rules: frozenset[str]
+
+
+@dataclass(frozen=True)
+class FindingRecord:
+    """What one Security Hub finding says, gathered by the publisher from verdicts."""
+
+    app: AppRef
+    rule: str
+    summary: str  # the rule's one-line summary (the control's name)
+    status: FindingStatus
+    drifts: tuple[Drift, ...]  # open drift (FAILED) or what was fixed (PASSED after a fix)
+    drift_by: str  # CloudTrail actor of the change that caused the drift ("" unknown)
+    first_seen: datetime
+    observed_at: datetime
+    resolved_by: str = ""  # PASSED: the daemon's identity (its fix) or who cleared it
+    resolution: str = ""  # PASSED: "fixed" | "cleared" | "compliant"
+    references: tuple[str, ...] = ()  # framework references from `controls:`
+
+
+@dataclass(frozen=True)
+class Check:
+    """The answer before a fix of (app, rule): go, or hold because `reason`."""
+
+    reason: str = ""
+
+    @property
+    def go(self) -> bool:
+        return not self.reason
