@@ -26,6 +26,7 @@ from daemon.reconcile.controller import (
     submitter,
 )
 from daemon.reconcile.inventory import Inventory
+from daemon.reconcile.list_watch import Watch
 from daemon.reconcile.listeners import verdicts_to
 from daemon.reconcile.reconciler import Reads, Reconciler
 from daemon.reconcile.rules import resolver_for
@@ -137,6 +138,7 @@ class Daemon:
             submit=self.submit,
             wait_seconds=every,
             indexed=self.indexed,
+            watch=Watch(s.resync_seconds),
         )
         schedule.every("sweep", sweeper.sweep, every, jitter=jitter, now=True)
         self.tasks.add("workers", self.work.start, self._drain)

@@ -31,6 +31,7 @@ class RunSettings:
     debounce_seconds: float = 1.0
     sweep_interval_seconds: float = 900.0
     sweep_jitter_seconds: float = 60.0
+    resync_seconds: float = 86400.0  # a sweep describes every app at start and this often
     config_poll_seconds: float = 5.0
     shutdown_grace_seconds: float = 30.0
     visibility_timeout_seconds: int = 60
@@ -62,6 +63,8 @@ class RunSettings:
                 problems.append(f"--{name.replace('_', '-')} must be at least 1")
         if self.sweep_interval_seconds < 10:
             problems.append("--sweep-interval-seconds must be at least 10")
+        if self.resync_seconds < 0:
+            problems.append("--resync-seconds must be at least 0")
         if not 1 <= self.visibility_timeout_seconds <= 43200:
             problems.append("--visibility-timeout-seconds must be within 1..43200")
         if not 0 <= self.poll_wait_seconds <= 20:
@@ -85,7 +88,10 @@ HELP = {
     "log_format": "auto (console on a TTY, else JSON), json or console",
     "workers": "applications reconciled in parallel",
     "debounce_seconds": "wait this long after an app's first event before reconciling it",
-    "sweep_interval_seconds": "full reconcile of every app every so often",
+    "sweep_interval_seconds": "sweep every so often: list, read side resources in pages, "
+    "reconcile the apps that changed",
+    "resync_seconds": "a sweep describes and reconciles every app at start and this often "
+    "(0: every sweep)",
     "sweep_jitter_seconds": "random spread added to each sweep",
     "config_poll_seconds": "how often to look for a changed config file",
     "shutdown_grace_seconds": "on SIGTERM, time to finish in-flight reconciles",
