@@ -75,6 +75,7 @@ class Daemon:
             self.inventory,
             workers=s.workers,
             debounce_seconds=s.debounce_seconds,
+            max_wait_seconds=s.debounce_max_wait_seconds,
             max_pending_keys=s.max_pending_applications,
         )
         self.submit = submitter(self.work)
