@@ -22,7 +22,7 @@ from daemon.aws import AwsByRegion
 from daemon.desired.config import DesiredConfig
 from daemon.reconcile.controller import Submit
 from daemon.reconcile.inventory import Inventory
-from daemon.reconcile.list_watch import Watch
+from daemon.reconcile.list_watch import Watch, time_driven
 from daemon.reconcile.pass_reads import PassReads
 from daemon.reconcile.safeguards import Safeguards
 from daemon.reconcile.watched_index import WatchedTicket, index_changed
@@ -98,6 +98,7 @@ class Sweeper:
             self._watch,
             self._full,
             self._reads,
+            running_too=time_driven(self._config()),
         )
         for region in regions:
             found = {a for a in indexed.listed if a.region == region}

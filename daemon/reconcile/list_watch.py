@@ -12,6 +12,10 @@ route tables) changed. Every application is described on a full resync: the firs
 then every `resync_seconds` (for what neither the version nor a batched read shows: see
 docs/performance.md).
 
+A rule whose verdict changes with time alone (recovery_point: the newest snapshot ages) is not
+seen by any of this: while one is enabled, every RUNNING application (the only ones it judges)
+is due at every sweep.
+
 Events do not pass through here: they always reconcile with a fresh DescribeApplication.
 """
 
@@ -24,11 +28,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from daemon.aws import Aws
+from daemon.desired.config import DesiredConfig
 from daemon.reconcile import side_reads
 from daemon.reconcile.side_reads import Sides
 from daemon.state import AppRef
 
 DEFAULT_RESYNC_SECONDS = 86400.0
+TIME_DRIVEN_RULES = ("recovery_point",)
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +99,17 @@ def side_print(app: AppRef, links: Links, sides: Sides) -> str:
     )
 
 
+def time_driven(config: DesiredConfig) -> bool:
+    """True when a rule whose verdict changes with time alone is enabled anywhere."""
+    for rule in TIME_DRIVEN_RULES:
+        settings = config.rules.get(rule)
+        if (settings is not None and getattr(settings, "enabled", True)) or any(
+            rule in o.rules for o in config.overrides
+        ):
+            return True
+    return False
+
+
 def list_region(aws: Aws, account: str) -> tuple[Listed, ...]:
     """Every application in the client's Region, with its version and status."""
     found: list[Listed] = []
@@ -138,9 +155,12 @@ class Watch:
         with self._lock:
             return tuple(self._seen[a].links for a in apps if a in self._seen)
 
-    def due(self, listed: Iterable[Listed], sides: Sides, full: bool) -> tuple[Listed, ...]:
+    def due(
+        self, listed: Iterable[Listed], sides: Sides, full: bool, running_too: bool = False
+    ) -> tuple[Listed, ...]:
         """The listed applications to describe: all on a full resync, else the new, the
-        changed (version or status) and those whose side resources changed."""
+        changed (version or status), those whose side resources changed and, with
+        `running_too` (a time-driven rule is enabled), every RUNNING one."""
         with self._lock:
             seen = dict(self._seen)
         out = []
@@ -148,6 +168,7 @@ class Watch:
             last = seen.get(entry.app)
             if (
                 full
+                or (running_too and entry.status == "RUNNING")
                 or last is None
                 or (last.version, last.status) != (entry.version, entry.status)
                 or side_print(entry.app, last.links, sides) != last.sides

@@ -40,6 +40,7 @@ def index_changed(
     full: bool,
     reads: PassReads | None = None,
     workers: int = 8,
+    running_too: bool = False,
 ) -> Indexed:
     listed_all: list[AppRef] = []
     due_all: list[AppRef] = []
@@ -51,7 +52,7 @@ def index_changed(
             roles = side_reads.read_roles(client)
         known = watch.links(entry.app for entry in listed)
         sides = _read_sides(client, known, Sides(roles=roles))
-        due = watch.due(listed, sides, full)
+        due = watch.due(listed, sides, full, running_too)
         links = _describe(client, [e.app for e in due], inventory, reads, workers)
         # New apps may link to groups and VPCs not read yet: read those before recording.
         sides = _read_sides(client, links.values(), sides)
