@@ -26,6 +26,7 @@ from daemon.reconcile.controller import (
     submitter,
 )
 from daemon.reconcile.inventory import Inventory
+from daemon.reconcile.list_watch import Watch
 from daemon.reconcile.listeners import verdicts_to
 from daemon.reconcile.reconciler import Reads, Reconciler
 from daemon.reconcile.rules import resolver_for
@@ -74,6 +75,7 @@ class Daemon:
             self.inventory,
             workers=s.workers,
             debounce_seconds=s.debounce_seconds,
+            max_wait_seconds=s.debounce_max_wait_seconds,
             max_pending_keys=s.max_pending_applications,
         )
         self.submit = submitter(self.work)
@@ -137,6 +139,7 @@ class Daemon:
             submit=self.submit,
             wait_seconds=every,
             indexed=self.indexed,
+            watch=Watch(s.resync_seconds),
         )
         schedule.every("sweep", sweeper.sweep, every, jitter=jitter, now=True)
         self.tasks.add("workers", self.work.start, self._drain)

@@ -29,8 +29,10 @@ class RunSettings:
     log_format: str = "auto"
     workers: int = 8
     debounce_seconds: float = 1.0
+    debounce_max_wait_seconds: float = 30.0  # a burst within this gives <= 2 reconciles per app
     sweep_interval_seconds: float = 900.0
     sweep_jitter_seconds: float = 60.0
+    resync_seconds: float = 86400.0  # a sweep describes every app at start and this often
     config_poll_seconds: float = 5.0
     shutdown_grace_seconds: float = 30.0
     visibility_timeout_seconds: int = 60
@@ -60,8 +62,12 @@ class RunSettings:
         for name in ("workers", "fix_budget", "max_pending_applications"):
             if getattr(self, name) < 1:
                 problems.append(f"--{name.replace('_', '-')} must be at least 1")
+        if not 0 <= self.debounce_seconds <= self.debounce_max_wait_seconds:
+            problems.append("--debounce-seconds must be within 0..--debounce-max-wait-seconds")
         if self.sweep_interval_seconds < 10:
             problems.append("--sweep-interval-seconds must be at least 10")
+        if self.resync_seconds < 0:
+            problems.append("--resync-seconds must be at least 0")
         if not 1 <= self.visibility_timeout_seconds <= 43200:
             problems.append("--visibility-timeout-seconds must be within 1..43200")
         if not 0 <= self.poll_wait_seconds <= 20:
@@ -84,8 +90,12 @@ HELP = {
     "metrics_host": "address to listen on",
     "log_format": "auto (console on a TTY, else JSON), json or console",
     "workers": "applications reconciled in parallel",
-    "debounce_seconds": "wait this long after an app's first event before reconciling it",
-    "sweep_interval_seconds": "full reconcile of every app every so often",
+    "debounce_seconds": "reconcile an app once its events have been quiet this long",
+    "debounce_max_wait_seconds": "... but no later than this after its first event",
+    "sweep_interval_seconds": "sweep every so often: list, read side resources in pages, "
+    "reconcile the apps that changed",
+    "resync_seconds": "a sweep describes and reconciles every app at start and this often "
+    "(0: every sweep)",
     "sweep_jitter_seconds": "random spread added to each sweep",
     "config_poll_seconds": "how often to look for a changed config file",
     "shutdown_grace_seconds": "on SIGTERM, time to finish in-flight reconciles",

@@ -2,8 +2,9 @@
 
 Each sweep re-reads which accounts are covered (the organisation, if configured), lists every
 application of each account in every configured region (member accounts through their assumed
-role), refreshes the index (forgetting the gone), and owes each application a reconcile through
-the same work queue as events. One account failing (say, its role cannot be assumed) fails the
+role), refreshes the index (forgetting the gone), and owes a reconcile, through the same work
+queue as events, to each application the watch finds changed (every one on a full resync:
+daemon/reconcile/list_watch.py). One account failing (say, its role cannot be assumed) fails the
 sweep but not the other accounts' listing. It waits (bounded) for those reconciles, so its
 duration and outcome are measured.
 """
@@ -20,10 +21,11 @@ from daemon import errors
 from daemon.aws import AwsByRegion
 from daemon.desired.config import DesiredConfig
 from daemon.reconcile.controller import Submit
-from daemon.reconcile.inventory import Inventory, index_applications
+from daemon.reconcile.inventory import Inventory
+from daemon.reconcile.list_watch import Watch, time_driven
 from daemon.reconcile.pass_reads import PassReads
 from daemon.reconcile.safeguards import Safeguards
-from daemon.reconcile.workqueue import Ticket
+from daemon.reconcile.watched_index import WatchedTicket, index_changed
 from daemon.state import AppRef, Cause
 from daemon.telemetry import metrics
 
@@ -42,6 +44,7 @@ class Sweeper:
         wait_seconds: float,
         indexed: threading.Event | None = None,
         clock: Callable[[], float] = time.monotonic,
+        watch: Watch | None = None,
     ) -> None:
         self._aws, self._accounts, self._config = aws, accounts, config
         self._inventory, self._safeguards, self._submit = inventory, safeguards, submit
@@ -49,13 +52,15 @@ class Sweeper:
         # Set after the first complete listing: role rules must not act on a partial index.
         self.indexed = indexed if indexed is not None else threading.Event()
         self._reads: PassReads | None = None
+        self._watch = watch if watch is not None else Watch()
+        self._full = True
 
     def sweep(self) -> bool:
         """One sweep; True when every application was listed and reconciled without error
         within `wait_seconds` (a sweep that runs longer is reported failed, not cancelled)."""
         started = self._clock()
         try:
-            apps, ok = self._index()
+            apps, ok = self._index()  # the apps due a reconcile
             self._safeguards.expire_fights()
             ok = (self._reconcile(apps) if apps else True) and ok
         except errors.AwsError as exc:
@@ -70,6 +75,7 @@ class Sweeper:
         """Every covered account's applications; False if some account could not be listed
         (its apps stay indexed as they were: a failed read is not a deletion)."""
         apps: set[AppRef] = set()
+        self._full = self._watch.begin_sweep()
         self._reads = PassReads()  # the listing's details and batched reads, for this sweep
         complete = True
         for account in self._accounts():
@@ -84,16 +90,22 @@ class Sweeper:
 
     def _index_account(self, account: str) -> set[AppRef]:
         regions = self._config().regions
-        listed = index_applications(
-            self._aws(account), account, regions, self._inventory, self._reads
+        indexed = index_changed(
+            self._aws(account),
+            account,
+            regions,
+            self._inventory,
+            self._watch,
+            self._full,
+            self._reads,
+            running_too=time_driven(self._config()),
         )
-        apps = set(listed)
         for region in regions:
-            found = {a for a in apps if a.region == region}
+            found = {a for a in indexed.listed if a.region == region}
             for gone in self._inventory.retain(account, region, found):
                 metrics.forget_application(gone)
             metrics.set_application_count(account, region, len(found))
-        return apps
+        return set(indexed.due)
 
     def _reconcile(self, apps: set[AppRef]) -> bool:
         done = threading.Event()
@@ -104,6 +116,7 @@ class Sweeper:
             done.set()
 
         reads, self._reads = self._reads, None  # the queued work holds it, and frees it
-        self._submit(apps, Cause("sweep", reads=reads), Ticket(apps, settled))
+        ticket = WatchedTicket(apps, settled, self._watch)
+        self._submit(apps, Cause("sweep", reads=reads), ticket)
         done.wait(self._wait)
         return outcome[0]

@@ -24,7 +24,7 @@ from typing import Any
 
 from moto.core.models import DEFAULT_ACCOUNT_ID
 
-from sandbox import cloudtrail, iam_principal, wire
+from sandbox import cloudtrail, iam_principal, tagging, wire
 from sandbox.audit_manager import AuditManager
 from sandbox.calls import CallLog, CallRecord, is_mutating
 from sandbox.config_rules import OPERATIONS as CONFIG_MODELLED
@@ -153,8 +153,8 @@ class SandboxMiddleware:
         scope: Scope | None,
         target: str,
     ) -> Iterable[bytes] | None:
-        """AWS Config's evaluation calls and Audit Manager, modelled here (moto lacks them);
-        None for any other call."""
+        """AWS Config's evaluation calls, Audit Manager and GetResources of Flink apps, modelled
+        here (moto lacks them); None for any other call."""
         region, account = (scope.region if scope else self.region), self.account_of(scope)
         method = environ["REQUEST_METHOD"]
         if scope is not None and scope.service == "auditmanager":
@@ -163,6 +163,14 @@ class SandboxMiddleware:
             operation, (status, out) = self.audit_manager.handle(
                 account, region, method, path, body
             )
+        elif target == tagging.TARGET and (
+            tagged := tagging.answer(
+                json.loads(body or b"{}"), lambda: self.flink_backend(region, account)
+            )
+        ):
+            service, operation, mutating = "tagging", "GetResources", False
+            content_type = "application/x-amz-json-1.1"
+            status, out = tagged[0], json.dumps(tagged[1]).encode()
         elif target.startswith(CONFIG_TARGET_PREFIX) and target.split(".")[-1] in CONFIG_MODELLED:
             operation = target.split(".")[-1]
             service, mutating = "config", operation == "PutEvaluations"

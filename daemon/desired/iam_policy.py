@@ -43,6 +43,10 @@ BASE_READ = (
     "ec2:DescribeNatGateways",  # NAT gateway events -> the gateway's VPC
     "ec2:DescribeNetworkAcls",  # network ACL events -> the ACL's subnets
     "iam:ListEntitiesForPolicy",  # IAM policy events -> the roles it is attached to
+    # The sweep's batched side reads (daemon/reconcile/side_reads.py):
+    "tag:GetResources",
+    "iam:GetAccountAuthorizationDetails",
+    "logs:DescribeLogGroups",
 )
 QUEUE_ACTIONS = (
     "sqs:ChangeMessageVisibility",
@@ -58,6 +62,8 @@ _UNSCOPED = {
     "kinesisanalytics:ListApplications",
     "logs:DescribeLogGroups",
     "iam:SimulateCustomPolicy",
+    "tag:GetResources",
+    "iam:GetAccountAuthorizationDetails",
 }
 _POLICY_READS = {"iam:GetPolicy", "iam:GetPolicyVersion", "iam:ListEntitiesForPolicy"}
 MAX_EXACT_OVERRIDES = 10  # 2**10 combinations; beyond, each override alone and all together

@@ -80,6 +80,7 @@ def reconcile_queue(
     workers: int,
     debounce_seconds: float,
     max_pending_keys: int,
+    max_wait_seconds: float | None = None,
 ) -> AppQueue:
     """The daemon's work queue: each run reconciles one app (`runner`, with per-app backoff
     between retries) and settles the tickets of the items it served."""
@@ -89,6 +90,7 @@ def reconcile_queue(
         on_done=settle_ticket,
         workers=workers,
         debounce_seconds=debounce_seconds,
+        max_wait_seconds=max_wait_seconds,
         max_pending_keys=max_pending_keys,
     )
 

@@ -190,18 +190,39 @@ def index_applications(
     for region in regions:
         client = aws.region(region)
         listed = list_applications(client, account)
-        index = functools.partial(_index_one, client, inventory, reads)
-        with ThreadPoolExecutor(max(1, workers), thread_name_prefix="index") as pool:
-            list(pool.map(index, listed))  # list(): the first error is raised here
+        describe_apps(client, listed, inventory, reads, workers)
         found.extend(listed)
     inventory.mark_indexed(account)
     return tuple(found)
 
 
-def _index_one(client: Aws, inventory: Inventory, reads: PassReads | None, app: AppRef) -> None:
+def describe_apps(
+    client: Aws,
+    apps: Iterable[AppRef],
+    inventory: Inventory,
+    reads: PassReads | None = None,
+    workers: int = 8,
+    on_detail: Callable[[AppRef, Mapping[str, Any]], None] | None = None,
+) -> None:
+    """DescribeApplication of `apps`, `workers` at a time, into the index, `reads` and
+    `on_detail` (the first error is raised)."""
+    index = functools.partial(_index_one, client, inventory, reads, on_detail)
+    with ThreadPoolExecutor(max(1, workers), thread_name_prefix="index") as pool:
+        list(pool.map(index, apps))  # list(): the first error is raised here
+
+
+def _index_one(
+    client: Aws,
+    inventory: Inventory,
+    reads: PassReads | None,
+    on_detail: Callable[[AppRef, Mapping[str, Any]], None] | None,
+    app: AppRef,
+) -> None:
     detail = client.call("kinesisanalyticsv2", "DescribeApplication", ApplicationName=app.name)[
         "ApplicationDetail"
     ]
     inventory.update(app, AppFacts.from_detail(detail))
     if reads is not None:
         reads.remember_detail(app, detail)
+    if on_detail is not None:
+        on_detail(app, detail)

@@ -2,9 +2,13 @@
 
 - Coalescing: a key is pending at most once. Tokens submitted while a key waits share its next run;
   tokens submitted while it runs wait for exactly one more run (so a burst gives <= 2 runs).
-- Debounce: a key becomes due `debounce_seconds` after its FIRST pending submit. The window does
-  not slide with later submits, so a steady trickle cannot starve a key: a token waits at most
-  debounce + the run in progress.
+- Debounce with a maximum wait (a trailing window, capped): a key becomes due `debounce_seconds`
+  after its LAST submit, but never later than `max_wait_seconds` after its first pending one. A
+  lone event runs after the debounce; a burst that keeps coming gives one run when it goes quiet
+  (or at the cap) and at most one more for what arrived during that run, so <= 2 runs per key
+  for a burst that arrives within the cap; a steady trickle cannot starve a key: a token waits
+  at most max_wait + the run in progress. `max_wait_seconds` = `debounce_seconds` is the old
+  fixed window.
 - Per-key serialisation: a key never runs in two workers at once; different keys run in parallel.
 - Bounded: at most `max_pending_keys` waiting keys and `max_tokens_per_key` tokens per waiting key;
   past either `submit` raises QueueFull and the caller leaves its message in SQS for later.
@@ -67,6 +71,7 @@ class _Entry(Generic[T]):
     """Mutable per-key bookkeeping, only touched under the queue's lock."""
 
     due: float = 0.0
+    first: float = 0.0  # when the pending run was first owed (the cap counts from here)
     pending: bool = False  # a run is owed (waiting in the heap, or after the current run)
     running: bool = False
     waiting: list[T] = field(default_factory=list)  # tokens for the next run
@@ -85,6 +90,7 @@ class WorkQueue(Generic[K, T]):
         on_done: Callable[[K, T, bool], None] | None = None,
         workers: int = 4,
         debounce_seconds: float = 1.0,
+        max_wait_seconds: float | None = None,
         max_pending_keys: int = 10_000,
         max_tokens_per_key: int = 1_000,
         clock: Callable[[], float] = time.monotonic,
@@ -93,8 +99,10 @@ class WorkQueue(Generic[K, T]):
     ) -> None:
         if workers < 1 or max_pending_keys < 1 or max_tokens_per_key < 1:
             raise ValueError("workers, max_pending_keys and max_tokens_per_key must be >= 1")
-        if debounce_seconds < 0:
-            raise ValueError("debounce_seconds must be >= 0")
+        max_wait = debounce_seconds if max_wait_seconds is None else max_wait_seconds
+        if debounce_seconds < 0 or max_wait < debounce_seconds:
+            raise ValueError("need 0 <= debounce_seconds <= max_wait_seconds")
+        self._max_wait = max_wait
         self._run, self._on_done, self._on_depth = run, on_done, on_depth
         self._workers, self._debounce, self._clock = workers, debounce_seconds, clock
         self._max_keys, self._max_tokens, self._name = max_pending_keys, max_tokens_per_key, name
@@ -141,12 +149,19 @@ class WorkQueue(Generic[K, T]):
                 raise QueueFull(f"{self._name} holds {len(entry.waiting)} tokens for {key}")
             if entry is None:
                 entry = self._entries[key] = _Entry()
+            now = self._clock()
             if not entry.pending:
-                entry.pending = True
-                entry.due = self._clock() + max(self._debounce, delay_seconds)
+                entry.pending, entry.first = True, now
+                entry.due = now + max(self._debounce, delay_seconds)
                 self._set_depth(self._depth + 1)
                 if not entry.running:
                     self._push(key, entry)
+            elif delay_seconds <= 0:  # trailing: wait for quiet, up to the cap
+                later = min(now + self._debounce, entry.first + self._max_wait)
+                if later > entry.due:
+                    entry.due = later
+                    if not entry.running:
+                        self._push(key, entry)  # the earlier heap item is skipped as stale
             if token is not None:
                 entry.waiting.append(token)
 
@@ -222,7 +237,10 @@ class WorkQueue(Generic[K, T]):
             if self._heap:
                 wait = self._heap[0][0] - self._clock()
                 if wait <= 0:
-                    key = heapq.heappop(self._heap)[2]
+                    due, _, key = heapq.heappop(self._heap)
+                    entry = self._entries.get(key)
+                    if entry is None or entry.running or not entry.pending or entry.due != due:
+                        continue  # stale: the key's window was extended, or it already ran
                     if self._heap and self._heap[0][0] <= self._clock():
                         self._ready.notify()  # another key is due too: hand it to a peer
                     return key
@@ -271,7 +289,7 @@ class WorkQueue(Generic[K, T]):
         if entry.pending:
             entry.due = min(entry.due, due)
         else:
-            entry.pending, entry.due = True, due
+            entry.pending, entry.due, entry.first = True, due, self._clock()
             self._set_depth(self._depth + 1)
 
     def _call(self, key: K, tokens: tuple[T, ...]) -> bool | Retry:

@@ -108,6 +108,7 @@ def make(
     clock: FakeClock | None = None,
     *,
     debounce_seconds: float,
+    max_wait_seconds: float | None = None,
     workers: int = 4,
     max_pending_keys: int = 100,
     max_tokens_per_key: int = 1000,
@@ -118,6 +119,7 @@ def make(
         clock=clock or FakeClock(),
         on_depth=lambda _: None,
         debounce_seconds=debounce_seconds,
+        max_wait_seconds=max_wait_seconds,
         workers=workers,
         max_pending_keys=max_pending_keys,
         max_tokens_per_key=max_tokens_per_key,
@@ -380,6 +382,68 @@ def test_debounce_counts_from_the_first_submit_so_a_trickle_cannot_starve_a_key(
         assert q.join(WAIT)
     assert runs.log == [("app", 1.0), ("app", 6.0)]
     assert [t for _, t, ok in done.calls if ok] == ["t0", "t1", "t2", "t3", "during"]
+
+
+def _submit_at(q: WorkQueue[str, str], clock: FakeClock, times: list[float]) -> None:
+    for i, now in enumerate(times):
+        clock.now = now
+        q.submit("app", f"t{i}")
+        q.recheck()
+
+
+def _drain_in_order(q: WorkQueue[str, str], runs: Runs, count: int) -> list[str]:
+    order = []
+    for _ in range(count):
+        key = runs.started.get(timeout=WAIT)
+        order.append(key)
+        runs.release(key)
+    assert q.join(WAIT)
+    return order
+
+
+def test_a_trailing_debounce_waits_for_quiet_so_a_long_burst_gives_one_run() -> None:
+    """One worker: the key due first runs first. A probe due at 20.5 s runs before the burst's
+    app, due 1 s after its last event (21 s), not 1 s after its first."""
+    clock = FakeClock()
+    runs, done = Runs(clock=clock), Done()
+    q = make(runs, done, clock, debounce_seconds=1.0, max_wait_seconds=30.0, workers=1)
+    with started(q):
+        _submit_at(q, clock, [i * 0.5 for i in range(40)])  # 0 .. 19.5 s, every 0.5 s
+        q.submit("probe", "p")  # at 19.5: due at 20.5
+        _submit_at(q, clock, [20.0])
+        clock.now = 21.0
+        q.recheck()
+        assert _drain_in_order(q, runs, 2) == ["probe", "app"]
+    assert runs.log == [("probe", 21.0), ("app", 21.0)]
+    assert len([t for _, t, ok in done.calls if ok]) == 42
+
+
+def test_the_maximum_wait_caps_the_trailing_window_and_a_lone_event_runs_after_the_debounce() -> (
+    None
+):
+    clock = FakeClock()
+    runs, done = Runs(clock=clock), Done()
+    q = make(runs, done, clock, debounce_seconds=1.0, max_wait_seconds=5.0, workers=1)
+    with started(q):
+        _submit_at(q, clock, [0.0, 2.0, 4.0])
+        q.submit("probe", "p")  # at 4.0: due at 5.0, after the app's cap (submitted first)
+        _submit_at(q, clock, [4.5, 4.9])  # would slide the app to 5.9: capped at 5.0
+        clock.now = 5.0
+        q.recheck()
+        assert _drain_in_order(q, runs, 2) == ["app", "probe"]
+        _submit_at(q, clock, [100.0])  # alone: after the debounce
+        clock.now = 100.99
+        q.recheck()
+        runs.assert_none_started()
+        clock.now = 101.0
+        q.recheck()
+        assert _drain_in_order(q, runs, 1) == ["app"]
+    assert runs.log[-1] == ("app", 101.0)
+
+
+def test_max_wait_below_the_debounce_is_refused() -> None:
+    with pytest.raises(ValueError):
+        WorkQueue(lambda key, tokens: True, debounce_seconds=2.0, max_wait_seconds=1.0)
 
 
 def test_stop_finishes_in_flight_work_and_reports_pending_tokens_not_done() -> None:
