@@ -4,14 +4,19 @@ A rule says what it reads (`observe`, typed facts), finds drift with pure code (
 describes its fix as AWS calls (`fix`, also pure). Only the executor in `daemon.apply` sends
 calls, so modes, retries and version tokens live in one place and a dry-run can never write.
 
-Everything optional has a default, so a rule declares only what differs:
+Everything optional has a default, so a rule declares only what differs, plus the three things
+every rule declares itself (its Security Hub `severity`, its compliant `evidence` and its IAM
+`grants`: the contract test walks the registry for them):
 
     class Snapshots(Rule[Settings, None]):
         summary = "Application snapshots are enabled."
         write_actions = UPDATE_APPLICATION
         trigger_events = APP_EVENTS
+        severity = "LOW"
 
         def check(self, settings: Settings, observed: Observed) -> tuple[Drift, ...]: ...
+        def evidence(self, detail: Detail, tags: Mapping[str, str]) -> str: ...
+        def grants(self, sid: str, scope: Scope, places: Sequence[Settings]) -> ...: ...
 
 `id` defaults to the module name, `settings_model` and `facts_type` come from the generic
 arguments, `default_mode` is enforce, `applies_to` is Flink STREAMING applications, `observe`
@@ -21,14 +26,18 @@ reads nothing, `fix` changes nothing (report only) and `notify_topic` is None.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar, Generic, Protocol, TypeVar, cast, get_args, get_origin
+from typing import Any, ClassVar, Generic, Literal, Protocol, TypeVar, cast, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict
 
 from daemon.state import AppRef, Call, Drift, Mode, Observed
 from remediations.disruption import Disruption
+from remediations.grants import Scope, Statement
+
+# Security Hub severity labels (ASFF Severity.Label).
+Severity = Literal["INFORMATIONAL", "LOW", "MEDIUM", "HIGH", "CRITICAL"]
 
 
 class RuleSettings(BaseModel):
@@ -44,9 +53,11 @@ class RuleSettings(BaseModel):
 
 
 class Reader(Protocol):
-    """Read-only AWS access for `observe`, memoised per reconcile: each distinct call is made
-    at most once. Raises `daemon.errors.ResourceNotFound` when the resource does not exist, and
-    refuses (`daemon.errors.UndeclaredAction`) an operation outside the rule's `read_actions`."""
+    """Read-only AWS access for `observe`, memoised: each distinct call is made at most once per
+    reconcile (reads a pass shares, such as a role's documents, once per pass unless the
+    reconcile is about to write). Raises `daemon.errors.ResourceNotFound` when the resource
+    does not exist, and refuses (`daemon.errors.UndeclaredAction`) an operation outside the
+    rule's `read_actions`."""
 
     def __call__(self, service: str, operation: str, **params: Any) -> Mapping[str, Any]: ...
 
@@ -103,6 +114,9 @@ class Rule(ABC, Generic[SettingsT, FactsT]):
     # CloudTrail eventNames (any service) that can change what this rule checks.
     trigger_events: ClassVar[frozenset[str]] = frozenset()
     applies_to: ClassVar[AppliesTo] = FLINK_STREAMING
+    # Declared by every rule (no default; the contract test walks the registry for them):
+    # `severity`, `evidence` and `grants`.
+    severity: ClassVar[Severity]  # Security Hub label of a FAILED finding: what a breach exposes
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -150,6 +164,21 @@ class Rule(ABC, Generic[SettingsT, FactsT]):
     def notify_topic(self, settings: SettingsT, app: AppRef) -> str | None:
         """The SNS topic told about this app's alert-only findings; None: no notification."""
         return None
+
+    def evidence(self, detail: Mapping[str, Any], tags: Mapping[str, str]) -> str:
+        """What a compliant row of the report shows: the part of DescribeApplication (`detail`,
+        never empty) or of the tags the rule checked; "" when that lives elsewhere."""
+        raise NotImplementedError(f"{self.id} declares no evidence")
+
+    def not_applicable(self, detail: Mapping[str, Any]) -> str:
+        """Why the control does not concern an application it covers ("" when it does)."""
+        return ""
+
+    def grants(self, sid: str, scope: Scope, places: Sequence[SettingsT]) -> list[Statement]:
+        """The IAM statements that let the daemon send this rule's writes where it enforces
+        (`places`: its settings in each such place), as narrow as IAM allows; `sid` names them.
+        A rule that writes nothing returns none, saying so."""
+        raise NotImplementedError(f"{self.id} declares no grants")
 
     def drift(
         self,

@@ -9,14 +9,16 @@ already within bounds are kept as they are).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pydantic import Field, model_validator
 
 from daemon.state import Call, Drift, Observed
+from remediations import compliant_evidence as shown
 from remediations.app_config import update_application
 from remediations.base import APP_EVENTS, UPDATE_APPLICATION, Rule, RuleSettings
+from remediations.grants import Scope, Statement, application_writes
 
 CHECKPOINT = (
     "ApplicationConfigurationDescription",
@@ -78,8 +80,15 @@ def clamp(key: str, value: Any, low: int, high: int) -> int:
 
 class Checkpointing(Rule[Settings, None]):
     summary = "Checkpointing is on, with interval and pause within bounds."
+    severity = "LOW"
     write_actions = UPDATE_APPLICATION
     trigger_events = APP_EVENTS
+
+    def evidence(self, detail: Mapping[str, Any], tags: Mapping[str, str]) -> str:
+        return shown.compact(shown.flink(detail).get("CheckpointConfigurationDescription") or {})
+
+    def grants(self, sid: str, scope: Scope, places: Sequence[Settings]) -> list[Statement]:
+        return application_writes(self.write_actions, scope)
 
     def check(self, settings: Settings, observed: Observed) -> tuple[Drift, ...]:
         values = effective(observed.detail)

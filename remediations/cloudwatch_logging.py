@@ -10,7 +10,7 @@ both repoints an existing option and sets the monitoring levels.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -18,8 +18,10 @@ from pydantic import Field, field_validator
 
 from daemon import errors
 from daemon.state import AppRef, Call, Drift, Observed
+from remediations import compliant_evidence as shown
 from remediations.app_config import is_flink, section
 from remediations.base import ANY_APPLICATION, Reader, Rule, RuleSettings
+from remediations.grants import Scope, Statement, allow, application_writes, log_groups
 
 RETENTION_DAYS = (
     1,
@@ -120,6 +122,7 @@ class LogDestination:
 
 class CloudwatchLogging(Rule[Settings, LogDestination]):
     summary = "Application logs go to the configured CloudWatch stream and levels."
+    severity = "MEDIUM"
     read_actions = ("logs:DescribeLogGroups", "logs:DescribeLogStreams")
     write_actions = (
         "logs:CreateLogGroup",
@@ -138,6 +141,14 @@ class CloudwatchLogging(Rule[Settings, LogDestination]):
     )
     # Every runtime logs; only Flink runtimes have the monitoring levels (checked below).
     applies_to = ANY_APPLICATION
+
+    def evidence(self, detail: Mapping[str, Any], tags: Mapping[str, str]) -> str:
+        return shown.logging(detail)
+
+    def grants(self, sid: str, scope: Scope, places: Sequence[Settings]) -> list[Statement]:
+        logs = [a for a in self.write_actions if a.startswith("logs:")]
+        groups = log_groups(scope, (str(s.log_stream_arn) for s in places))
+        return [*application_writes(self.write_actions, scope), allow(f"{sid}Logs", logs, groups)]
 
     def observe(
         self, settings: Settings, app: AppRef, detail: Mapping[str, Any], read: Reader

@@ -18,7 +18,7 @@ https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetBucketEncryption.html
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,9 +26,11 @@ from pydantic import Field
 
 from daemon import errors
 from daemon.state import AppRef, Call, Drift, Observed
+from remediations import compliant_evidence as shown
 from remediations.app_config import section, update_application
 from remediations.base import APP_EVENTS, UPDATE_APPLICATION, Reader, Rule, RuleSettings
 from remediations.code_location import bucket_name
+from remediations.grants import Scope, Statement, application_writes
 
 LOCATION = (
     "ApplicationConfigurationDescription",
@@ -74,6 +76,7 @@ def location(detail: Mapping[str, Any]) -> Mapping[str, Any]:
 
 class CodeIntegrity(Rule[Settings, CodeBucket]):
     summary = "The code object is version-pinned in a private, encrypted bucket."
+    severity = "MEDIUM"
     default_mode = "alert"
     read_actions = (
         "s3:ListBucketVersions",
@@ -82,6 +85,12 @@ class CodeIntegrity(Rule[Settings, CodeBucket]):
     )
     write_actions = UPDATE_APPLICATION
     trigger_events = APP_EVENTS
+
+    def evidence(self, detail: Mapping[str, Any], tags: Mapping[str, str]) -> str:
+        return shown.code(detail)  # bucket, key and the pinned ObjectVersion
+
+    def grants(self, sid: str, scope: Scope, places: Sequence[Settings]) -> list[Statement]:
+        return application_writes(self.write_actions, scope)
 
     def observe(
         self, settings: Settings, app: AppRef, detail: Mapping[str, Any], read: Reader

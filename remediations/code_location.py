@@ -8,14 +8,16 @@ Inline code (PLAINTEXT, as SQL and Studio apps use) has no bucket: it is reporte
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from fnmatch import fnmatchcase
 from typing import Any
 
 from pydantic import Field, field_validator
 
 from daemon.state import Drift, Observed
+from remediations import compliant_evidence as shown
 from remediations.base import ANY_APPLICATION, APP_EVENTS, Rule, RuleSettings
+from remediations.grants import Scope, Statement
 
 CODE = ("ApplicationConfigurationDescription", "ApplicationCodeConfigurationDescription")
 S3_ARN_PREFIX = ":s3:::"
@@ -69,9 +71,16 @@ class CodeLocation(Rule[Settings, None]):
     """Moving the code needs a build in the allowed bucket, the owner's job: no fix."""
 
     summary = "Application code comes from an allowed S3 bucket (report only)."
+    severity = "MEDIUM"
     default_mode = "alert"
     trigger_events = APP_EVENTS
     applies_to = ANY_APPLICATION  # inline (SQL, Studio) code is judged too
+
+    def evidence(self, detail: Mapping[str, Any], tags: Mapping[str, str]) -> str:
+        return shown.code(detail)
+
+    def grants(self, sid: str, scope: Scope, places: Sequence[Settings]) -> list[Statement]:
+        return []  # report only: it writes nothing
 
     def check(self, settings: Settings, observed: Observed) -> tuple[Drift, ...]:
         origin = code_origin(observed.detail)

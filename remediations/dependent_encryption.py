@@ -25,7 +25,7 @@ Reads:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,6 +36,7 @@ from daemon.state import AppRef, Drift, Observed
 from remediations.app_config import property_groups
 from remediations.base import APP_EVENTS, Reader, Rule, RuleSettings
 from remediations.dependent_resources import Kind, Named, name_of, named_resources
+from remediations.grants import Scope, Statement
 
 
 class Settings(RuleSettings):
@@ -94,6 +95,7 @@ class DependentEncryption(Rule[Settings, Dependents]):
     """The data's owners encrypt it: report only."""
 
     summary = "Kinesis, Firehose and MSK resources the app names are encrypted (report only)."
+    severity = "MEDIUM"
     default_mode = "alert"
     read_actions = (
         "kinesis:DescribeStreamSummary",
@@ -102,6 +104,12 @@ class DependentEncryption(Rule[Settings, Dependents]):
         "kafka:ListClustersV2",
     )
     trigger_events = APP_EVENTS
+
+    def evidence(self, detail: Mapping[str, Any], tags: Mapping[str, str]) -> str:
+        return dependents_evidence(detail)
+
+    def grants(self, sid: str, scope: Scope, places: Sequence[Settings]) -> list[Statement]:
+        return []  # report only: it writes nothing
 
     def observe(
         self, settings: Settings, app: AppRef, detail: Mapping[str, Any], read: Reader
@@ -200,3 +208,11 @@ def _msk(app: AppRef, named: Named, read: Reader) -> Encryption:
     transit = encryption.get("EncryptionInTransit") or {}
     tls = transit.get("ClientBroker", "TLS") == "TLS" and transit.get("InCluster", True) is True
     return Encryption("msk", arn, True, key, tls)
+
+
+def dependents_evidence(detail: Mapping[str, Any]) -> str:
+    """The resources named by ARN or under the default property keys (dependent_resources)."""
+    named = named_resources(AppRef("", "", ""), property_groups(detail), Settings().keys())
+    if not named:
+        return "not applicable: names no Kinesis stream, Firehose delivery stream or MSK cluster"
+    return "encrypted: " + ", ".join(f"{n.kind} {n.name or name_of(n.arn)}" for n in named)

@@ -10,11 +10,17 @@ unless the key policy allows its service principals, so every drift message says
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from typing import Any
+
 from pydantic import Field, field_validator
 
+from daemon.errors import ConfigError
 from daemon.state import Call, Drift, Observed
+from remediations import compliant_evidence as shown
 from remediations.app_config import section, update_application
 from remediations.base import APP_EVENTS, Rule, RuleSettings
+from remediations.grants import Scope, Statement, allow, application_writes
 
 ENCRYPTION = (
     "ApplicationConfigurationDescription",
@@ -57,10 +63,41 @@ def key_policy_warning(key_id: str | None) -> str:
 
 class Encryption(Rule[Settings, None]):
     summary = "Application data is encrypted with a customer managed KMS key."
+    severity = "HIGH"
     # UpdateApplication with a customer managed key has the caller describe the key and create
     # a grant on it for the service.
     write_actions = ("kinesisanalytics:UpdateApplication", "kms:DescribeKey", "kms:CreateGrant")
     trigger_events = APP_EVENTS
+
+    def evidence(self, detail: Mapping[str, Any], tags: Mapping[str, str]) -> str:
+        enc = shown.configuration(detail).get("ApplicationEncryptionConfigurationDescription") or {}
+        key = enc.get("KeyId") or ""
+        return f"key type {enc.get('KeyType', 'AWS_OWNED_KEY')}" + (
+            f", key id {key}" if key else ""
+        )
+
+    def grants(self, sid: str, scope: Scope, places: Sequence[Settings]) -> list[Statement]:
+        keys = {str(s.key_id) for s in places if s.key_id}
+        if not keys:  # no key configured: the rule only reports
+            return []
+        aliases = sorted(k for k in keys if k.startswith("alias/") or ":alias/" in k)
+        if aliases:  # KMS authorizes on the key's ARN: an alias cannot scope the grant
+            raise ConfigError(
+                "", [f"rules.encryption.key_id: give the key's ARN, not {aliases[0]}"]
+            )
+        arns = sorted({arn for k in keys for arn in _key_arns(k, scope)})
+        via = {"kms:ViaService": scope.per_place("kinesisanalytics.{region}.amazonaws.com")}
+        return [
+            *application_writes(self.write_actions, scope),
+            allow(f"{sid}KeyDescribe", ["kms:DescribeKey"], arns, StringEquals=via),
+            allow(
+                f"{sid}KeyGrant",
+                ["kms:CreateGrant"],
+                arns,
+                StringEquals=via,
+                Bool={"kms:GrantIsForAWSResource": "true"},
+            ),
+        ]
 
     def check(self, settings: Settings, observed: Observed) -> tuple[Drift, ...]:
         current = section(observed.detail, ENCRYPTION)
@@ -110,3 +147,9 @@ class Encryption(Rule[Settings, None]):
                 },
             ),
         )
+
+
+def _key_arns(key: str, scope: Scope) -> list[str]:
+    if key.startswith("arn:"):
+        return [key]
+    return scope.per_place(f"arn:aws:kms:{{region}}:{{account}}:key/{key}")

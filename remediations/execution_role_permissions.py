@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
@@ -36,9 +36,11 @@ from pydantic import Field, model_validator
 
 from daemon import errors
 from daemon.state import AppRef, Call, Drift, Observed
+from remediations import compliant_evidence as shown
 from remediations import iam_documents as docs
 from remediations import role_simulation as simulation
 from remediations.base import ANY_APPLICATION, Reader, Rule, RuleSettings
+from remediations.grants import Scope, Statement, role_writes
 
 DEFAULT_FORBIDDEN = (
     "AdministratorAccess",
@@ -137,6 +139,7 @@ class RolePolicies:
 
 class ExecutionRolePermissions(Rule[Settings, RolePolicies]):
     summary = "The execution role has no broad managed policies or statements."
+    severity = "HIGH"
     read_actions = (
         "iam:GetRole",
         "iam:ListAttachedRolePolicies",
@@ -164,6 +167,25 @@ class ExecutionRolePermissions(Rule[Settings, RolePolicies]):
         }
     )
     applies_to = ANY_APPLICATION  # every application that has an execution role
+
+    def evidence(self, detail: Mapping[str, Any], tags: Mapping[str, str]) -> str:
+        return shown.execution_role(detail)
+
+    def grants(self, sid: str, scope: Scope, places: Sequence[Settings]) -> list[Statement]:
+        out: list[Statement] = []
+        detaching = [s for s in places if s.strategy == "detach"]
+        if detaching:
+            arns = policy_arn_patterns(p for s in detaching for p in s.forbidden_managed_policies)
+            condition = {"ArnEquals": {"iam:PolicyARN": arns}}
+            out.append(role_writes(f"{sid}Detach", ["iam:DetachRolePolicy"], scope, **condition))
+        boundaries = sorted(
+            {s.boundary_policy_arn or "" for s in places if s.strategy == "boundary"}
+        )
+        if boundaries:
+            condition = {"ArnEquals": {"iam:PermissionsBoundary": boundaries}}
+            actions = ["iam:PutRolePermissionsBoundary"]
+            out.append(role_writes(f"{sid}Boundary", actions, scope, **condition))
+        return out
 
     def observe(
         self, settings: Settings, app: AppRef, detail: Mapping[str, Any], read: Reader
@@ -301,3 +323,15 @@ def _broad(settings: Settings, facts: RolePolicies) -> bool:
 def _documents(read: Reader, arns: list[str]) -> dict[str, docs.Document]:
     found = {a: simulation.policy_document(read, a) for a in arns}
     return {a: d for a, d in found.items() if d is not None}
+
+
+def policy_arn_patterns(entries: Iterable[str]) -> list[str]:
+    """A forbidden entry is a full policy ARN, or the name of an AWS managed policy (at any
+    path, as the rule matches it)."""
+    patterns: set[str] = set()
+    for entry in entries:
+        if entry.startswith("arn:"):
+            patterns.add(entry)
+        else:
+            patterns |= {f"arn:aws:iam::aws:policy/{entry}", f"arn:aws:iam::aws:policy/*/{entry}"}
+    return sorted(patterns)

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -41,8 +41,10 @@ from pydantic import Field
 
 from daemon import errors
 from daemon.state import AppRef, Call, Drift, Observed
+from remediations import compliant_evidence as shown
 from remediations import iam_documents as docs
 from remediations.base import ANY_APPLICATION, Reader, Rule, RuleSettings
+from remediations.grants import Scope, Statement, role_writes
 from remediations.trust_policy import (
     SERVICE,
     SOURCE_ACCOUNT,
@@ -106,11 +108,18 @@ def _still_exists(arn: str, own_arn: str, read: Reader) -> bool:
 
 class ExecutionRoleTrust(Rule[Settings, RoleTrust]):
     summary = "The execution role's trust policy names the account and every app using it."
+    severity = "HIGH"
     read_actions = ("iam:GetRole", "kinesisanalytics:DescribeApplication")
     write_actions = ("iam:UpdateAssumeRolePolicy",)
     # The role's trust changed, or an application started using the role.
     trigger_events = frozenset({"UpdateAssumeRolePolicy", "CreateApplication", "UpdateApplication"})
     applies_to = ANY_APPLICATION  # every application that has an execution role
+
+    def evidence(self, detail: Mapping[str, Any], tags: Mapping[str, str]) -> str:
+        return shown.execution_role(detail)
+
+    def grants(self, sid: str, scope: Scope, places: Sequence[Settings]) -> list[Statement]:
+        return [role_writes(sid, self.write_actions, scope)]
 
     def observe(
         self, settings: Settings, app: AppRef, detail: Mapping[str, Any], read: Reader

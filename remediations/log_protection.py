@@ -14,7 +14,7 @@ A log group that does not exist yet is cloudwatch_logging's finding, not this ru
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from typing import Any
@@ -23,8 +23,10 @@ from pydantic import Field, field_validator
 
 from daemon import errors
 from daemon.state import AppRef, Call, Drift, Observed
+from remediations import compliant_evidence as shown
 from remediations.base import ANY_APPLICATION, Reader, Rule
 from remediations.cloudwatch_logging import LogStreamSettings, split_stream_arn, valid_retention
+from remediations.grants import Scope, Statement, allow, log_groups
 
 CONTEXT_KEY = "kms:encryptioncontext:aws:logs:arn"
 LOGS_KEY_ACTIONS = ("kms:encrypt", "kms:generatedatakey")
@@ -104,12 +106,24 @@ def _as_list(value: Any) -> list[Any]:
 
 class LogProtection(Rule[Settings, LogGroupState]):
     summary = "The application's log group uses the configured KMS key and retention."
+    severity = "MEDIUM"
     read_actions = ("logs:DescribeLogGroups", "kms:DescribeKey", "kms:GetKeyPolicy")
     write_actions = ("logs:AssociateKmsKey", "logs:PutRetentionPolicy")
     trigger_events = frozenset(
         {"CreateApplication", "UpdateApplication", "AddApplicationCloudWatchLoggingOption"}
     )
     applies_to = ANY_APPLICATION
+
+    def evidence(self, detail: Mapping[str, Any], tags: Mapping[str, str]) -> str:
+        return shown.logging(detail)  # the group of that stream is what it checked
+
+    def grants(self, sid: str, scope: Scope, places: Sequence[Settings]) -> list[Statement]:
+        # Only on the applications' log groups (the configured prefix); the key is the service's
+        # to use (its key policy), the daemon needs no KMS permission to associate it.
+        actions = ["logs:PutRetentionPolicy"]
+        if any(s.kms_key_arn for s in places):
+            actions.append("logs:AssociateKmsKey")
+        return [allow(sid, actions, log_groups(scope, (str(s.log_stream_arn) for s in places)))]
 
     def reads(self, settings: Settings) -> tuple[str, ...]:
         # The key is read only to check a configured one before associating it.

@@ -10,14 +10,16 @@ with one UpdateApplication that turns it on and keeps the configured parallelism
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pydantic import Field
 
 from daemon.state import Call, Drift, Observed
+from remediations import compliant_evidence as shown
 from remediations.app_config import section, update_application
 from remediations.base import APP_EVENTS, UPDATE_APPLICATION, Rule, RuleSettings
+from remediations.grants import Scope, Statement, application_writes
 
 PARALLELISM = (
     "ApplicationConfigurationDescription",
@@ -61,9 +63,16 @@ def kpus(running: int, per_kpu: int) -> int:
 
 class ParallelismCap(Rule[Settings, None]):
     summary = "Parallelism and KPUs stay under a cost cap; autoscaling optional."
+    severity = "LOW"
     default_mode = "alert"
     write_actions = UPDATE_APPLICATION
     trigger_events = APP_EVENTS
+
+    def evidence(self, detail: Mapping[str, Any], tags: Mapping[str, str]) -> str:
+        return shown.compact(shown.flink(detail).get("ParallelismConfigurationDescription") or {})
+
+    def grants(self, sid: str, scope: Scope, places: Sequence[Settings]) -> list[Statement]:
+        return application_writes(self.write_actions, scope)
 
     def check(self, settings: Settings, observed: Observed) -> tuple[Drift, ...]:
         values = parallelism(observed.detail)

@@ -25,7 +25,7 @@ https://docs.aws.amazon.com/managed-flink/latest/java/how-snapshots.html
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -34,8 +34,10 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from daemon.state import AppRef, Call, Drift, Observed
+from remediations import compliant_evidence as shown
 from remediations.app_config import section
 from remediations.base import APP_EVENTS, Reader, Rule, RuleSettings
+from remediations.grants import Scope, Statement, application_writes
 from remediations.snapshots import SNAPSHOTS
 
 FLINK = "kinesisanalyticsv2"
@@ -102,6 +104,7 @@ def snapshot_name(prefix: str, now: float) -> str:
 
 class RecoveryPoint(Rule[Settings, SnapshotList]):
     summary = "The newest snapshot of a running application is younger than the target."
+    severity = "MEDIUM"
     read_actions = ("kinesisanalytics:ListApplicationSnapshots",)
     write_actions = (
         "kinesisanalytics:CreateApplicationSnapshot",
@@ -112,6 +115,17 @@ class RecoveryPoint(Rule[Settings, SnapshotList]):
         "DeleteApplicationSnapshot",
         "StartApplication",
     }
+
+    def evidence(self, detail: Mapping[str, Any], tags: Mapping[str, str]) -> str:
+        return shown.snapshots(detail)  # the snapshot ages are in the finding
+
+    def grants(self, sid: str, scope: Scope, places: Sequence[Settings]) -> list[Statement]:
+        # Snapshots are taken only with a schedule and deleted only with a retention.
+        take = any(s.schedule for s in places)
+        actions = ["kinesisanalytics:CreateApplicationSnapshot"] if take else []
+        if any(s.retain for s in places):
+            actions.append("kinesisanalytics:DeleteApplicationSnapshot")
+        return application_writes(actions, scope)
 
     def observe(
         self, settings: Settings, app: AppRef, detail: Mapping[str, Any], read: Reader

@@ -8,6 +8,7 @@ default; otherwise there is nothing the tool could rightly write, so the drift i
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from fnmatch import fnmatchcase
 from typing import Any
 
@@ -15,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from daemon.state import Call, Drift, Observed
 from remediations.base import ANY_APPLICATION, Rule, RuleSettings
+from remediations.grants import Scope, Statement, allow
 
 FIELD_PREFIX = "Tags."
 
@@ -64,11 +66,27 @@ class Settings(RuleSettings):
 
 class RequiredTags(Rule[Settings, None]):
     summary = "Required tags are present with allowed values."
+    severity = "LOW"
     # Declared for the daemon's policy; the core reads the tags of every application itself.
     read_actions = ("kinesisanalytics:ListTagsForResource",)
     write_actions = ("kinesisanalytics:TagResource",)
     trigger_events = frozenset({"CreateApplication", "TagResource", "UntagResource"})
     applies_to = ANY_APPLICATION
+
+    def evidence(self, detail: Mapping[str, Any], tags: Mapping[str, str]) -> str:
+        shown = "; ".join(f"{k}={v}" for k, v in sorted(tags.items()))
+        return f"tags {shown}" if shown else "no tags"
+
+    def grants(self, sid: str, scope: Scope, places: Sequence[Settings]) -> list[Statement]:
+        # The fix adds only tags that have a default: TagResource may set those keys and no other.
+        keys = sorted({k for s in places for k, req in s.tags.items() if req.default is not None})
+        if not keys:
+            return []
+        condition = {
+            "ForAllValues:StringEquals": {"aws:TagKeys": keys},
+            "Null": {"aws:TagKeys": "false"},
+        }
+        return [allow(sid, self.write_actions, scope.applications(), **condition)]
 
     def check(self, settings: Settings, observed: Observed) -> tuple[Drift, ...]:
         drifts: list[Drift] = []

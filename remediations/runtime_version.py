@@ -11,13 +11,15 @@ alerted against a Flink allowlist. A plain list is the FLINK family's.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from fnmatch import fnmatchcase
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field, field_validator
 
 from daemon.state import Drift, Observed
 from remediations.base import ANY_APPLICATION, APP_EVENTS, Rule, RuleSettings, runtime_family
+from remediations.grants import Scope, Statement
 
 Family = Literal["FLINK", "ZEPPELIN-FLINK", "SQL"]
 
@@ -73,9 +75,16 @@ class RuntimeVersion(Rule[Settings, None]):
     """Never upgrades behind the owner's back: no fix."""
 
     summary = "The application runs on an allowed runtime (report only)."
+    severity = "LOW"
     default_mode = "alert"
     trigger_events = APP_EVENTS
     applies_to = ANY_APPLICATION  # SQL and Studio runtimes age too (per-family lists)
+
+    def evidence(self, detail: Mapping[str, Any], tags: Mapping[str, str]) -> str:
+        return f"runtime {detail.get('RuntimeEnvironment', '')}"
+
+    def grants(self, sid: str, scope: Scope, places: Sequence[Settings]) -> list[Statement]:
+        return []  # report only: it writes nothing
 
     def check(self, settings: Settings, observed: Observed) -> tuple[Drift, ...]:
         runtime = str(observed.detail.get("RuntimeEnvironment", ""))

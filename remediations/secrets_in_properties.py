@@ -16,13 +16,17 @@ the value, never the value or any part of it (`secret_values`).
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from fnmatch import fnmatchcase
+from typing import Any
 
 from pydantic import Field, field_validator
 
 from daemon.state import Drift, Observed
 from remediations.app_config import property_groups
 from remediations.base import APP_EVENTS, Rule, RuleSettings
+from remediations.compliant_evidence import configuration
+from remediations.grants import Scope, Statement
 from remediations.secret_values import KINDS, fingerprint, has_access_key, secret_kinds
 
 SECRET_WORDS = (
@@ -80,8 +84,15 @@ class SecretsInProperties(Rule[Settings, None]):
     """Moving a secret to Secrets Manager (and rotating it) is the owner's job: no fix."""
 
     summary = "Runtime properties hold no literal credentials (report only)."
+    severity = "HIGH"
     default_mode = "alert"
     trigger_events = APP_EVENTS
+
+    def evidence(self, detail: Mapping[str, Any], tags: Mapping[str, str]) -> str:
+        return property_keys(detail)
+
+    def grants(self, sid: str, scope: Scope, places: Sequence[Settings]) -> list[Statement]:
+        return []  # report only: it writes nothing
 
     def check(self, settings: Settings, observed: Observed) -> tuple[Drift, ...]:
         references = [re.compile(p) for p in settings.reference_patterns]
@@ -118,3 +129,13 @@ class SecretsInProperties(Rule[Settings, None]):
             f"property {group}/{key} holds {what} ({mark}); store it in Secrets Manager",
             fixable=False,
         )
+
+
+def property_keys(detail: Mapping[str, Any]) -> str:
+    """Group ids and key counts only: a property value may be a secret."""
+    env = configuration(detail).get("EnvironmentPropertyDescriptions") or {}
+    groups = env.get("PropertyGroupDescriptions") or ()
+    counts = [
+        f"{g.get('PropertyGroupId', '')} ({len(g.get('PropertyMap') or {})} keys)" for g in groups
+    ]
+    return f"property groups {', '.join(counts)}" if counts else "no runtime properties"

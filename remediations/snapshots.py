@@ -8,13 +8,16 @@ UpdateApplication calls.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 from pydantic import Field
 
 from daemon.state import Call, Drift, Observed
+from remediations import compliant_evidence as shown
 from remediations.app_config import section, update_application
 from remediations.base import APP_EVENTS, UPDATE_APPLICATION, Rule, RuleSettings
+from remediations.grants import Scope, Statement, application_writes
 
 SNAPSHOTS = ("ApplicationConfigurationDescription", "ApplicationSnapshotConfigurationDescription")
 
@@ -28,8 +31,15 @@ class Settings(RuleSettings):
 
 class Snapshots(Rule[Settings, None]):
     summary = "Application snapshots are enabled."
+    severity = "LOW"
     write_actions = UPDATE_APPLICATION
     trigger_events = APP_EVENTS
+
+    def evidence(self, detail: Mapping[str, Any], tags: Mapping[str, str]) -> str:
+        return shown.snapshots(detail)
+
+    def grants(self, sid: str, scope: Scope, places: Sequence[Settings]) -> list[Statement]:
+        return application_writes(self.write_actions, scope)
 
     def check(self, settings: Settings, observed: Observed) -> tuple[Drift, ...]:
         current = section(observed.detail, SNAPSHOTS)

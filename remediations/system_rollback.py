@@ -7,9 +7,14 @@ UpdateApplication (merged by the planner with the other rules' updates).
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from typing import Any
+
 from daemon.state import Call, Drift, Observed
+from remediations import compliant_evidence as shown
 from remediations.app_config import section, update_application
 from remediations.base import APP_EVENTS, UPDATE_APPLICATION, Rule, RuleSettings
+from remediations.grants import Scope, Statement, application_writes
 
 ROLLBACK = (
     "ApplicationConfigurationDescription",
@@ -23,8 +28,16 @@ class Settings(RuleSettings):
 
 class SystemRollback(Rule[Settings, None]):
     summary = "Automatic system rollback of failed updates is enabled."
+    severity = "LOW"
     write_actions = UPDATE_APPLICATION
     trigger_events = APP_EVENTS
+
+    def evidence(self, detail: Mapping[str, Any], tags: Mapping[str, str]) -> str:
+        conf = shown.configuration(detail).get("ApplicationSystemRollbackConfigurationDescription")
+        return f"rollback enabled: {(conf or {}).get('RollbackEnabled')}"
+
+    def grants(self, sid: str, scope: Scope, places: Sequence[Settings]) -> list[Statement]:
+        return application_writes(self.write_actions, scope)
 
     def check(self, settings: Settings, observed: Observed) -> tuple[Drift, ...]:
         current = section(observed.detail, ROLLBACK).get("RollbackEnabled")

@@ -14,15 +14,17 @@ The route-table logic lives in `remediations.network`, shared with vpc_required 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import Field, field_validator
 
 from daemon.state import AppRef, Drift, Observed
+from remediations import compliant_evidence as shown
 from remediations.address_space import intersect, network
 from remediations.base import ANY_APPLICATION, Reader, Rule, RuleSettings
+from remediations.grants import Scope, Statement
 from remediations.internet_paths import InternetPath, Targets, internet_paths
 from remediations.network import (
     INTERNET_PATH_EVENTS,
@@ -106,6 +108,7 @@ class VpcPublicRoute(Rule[Settings, NetworkFacts]):
     """Routes and security groups are shared infrastructure: alert only, no fix."""
 
     summary = "Alert when a subnet of the app has a route to the public internet."
+    severity = "HIGH"
     default_mode = "alert"
     read_actions = (
         "ec2:DescribeRouteTables",
@@ -124,6 +127,17 @@ class VpcPublicRoute(Rule[Settings, NetworkFacts]):
         | INTERNET_PATH_EVENTS
         | {"AuthorizeSecurityGroupEgress", "RevokeSecurityGroupEgress", "ModifySecurityGroupRules"}
     )
+
+    def evidence(self, detail: Mapping[str, Any], tags: Mapping[str, str]) -> str:
+        return shown.subnets(detail)
+
+    def not_applicable(self, detail: Mapping[str, Any]) -> str:
+        if shown.configuration(detail).get("VpcConfigurationDescriptions"):
+            return ""
+        return "no VPC configuration: the application has no subnets that could route"
+
+    def grants(self, sid: str, scope: Scope, places: Sequence[Settings]) -> list[Statement]:
+        return []  # it alerts only (its topic's sns:Publish comes with notify_topic)
 
     def observe(
         self, settings: Settings, app: AppRef, detail: Mapping[str, Any], read: Reader

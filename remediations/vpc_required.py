@@ -9,10 +9,15 @@ subnets is a network change its owners must plan.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from typing import Any
+
 from pydantic import Field, model_validator
 
 from daemon.state import Call, Drift, Observed
+from remediations import compliant_evidence as shown
 from remediations.base import FLINK_STREAMING, Rule, RuleSettings
+from remediations.grants import Scope, Statement, application_writes
 from remediations.network import VPC_EVENTS, vpc_configurations
 
 MAX_SUBNETS = 16  # AddApplicationVpcConfiguration limits
@@ -46,12 +51,19 @@ class Settings(RuleSettings):
 
 class VpcRequired(Rule[Settings, None]):
     summary = "The application runs in a VPC, in allowed subnets."
+    severity = "MEDIUM"
     # The default mode is enforce: the fix itself is opt-in (add_vpc_configuration).
     write_actions = ("kinesisanalytics:AddApplicationVpcConfiguration",)
     trigger_events = VPC_EVENTS
     # Flink streaming applications only: the legacy SQL runtime has no VPC option, and a
     # Studio notebook's network is its owners' choice (attaching it would cut its access).
     applies_to = FLINK_STREAMING
+
+    def evidence(self, detail: Mapping[str, Any], tags: Mapping[str, str]) -> str:
+        return shown.subnets(detail)
+
+    def grants(self, sid: str, scope: Scope, places: Sequence[Settings]) -> list[Statement]:
+        return application_writes(self.write_actions, scope)
 
     def check(self, settings: Settings, observed: Observed) -> tuple[Drift, ...]:
         vpcs = vpc_configurations(observed.detail)

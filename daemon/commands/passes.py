@@ -1,32 +1,24 @@
-"""What `plan`, `apply` and `replay` share: the applications a pass covers (`--app`), the
-overrides that set each rule (for the report), and a pass that an interrupt stops cleanly.
-
-On SIGINT/SIGTERM no further application is started; those in progress finish (a fix is never
-cut between its calls by a first signal), and the caller reports what was done. A second signal
-exits at once (daemon/commands/interrupts.py).
+"""What `plan`, `apply` and `replay` share: the applications a pass covers (`--app`) and the
+overrides that set each rule (for the report). The pass itself is `daemon.reconcile.fleet`'s
+`run_pass`: on SIGINT/SIGTERM no further application is started; those in progress finish (a
+fix is never cut between its calls by a first signal), and the caller reports what was done. A
+second signal exits at once (daemon/commands/interrupts.py).
 """
 
 from __future__ import annotations
 
 import argparse
 import difflib
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
 from fnmatch import fnmatchcase
 
 from daemon.desired.config import DesiredConfig
 from daemon.desired.resolve import resolve
+from daemon.reconcile.fleet import PassResult as PassResult
+from daemon.reconcile.fleet import run_pass as run_pass
 from daemon.reconcile.reconciler import EnabledRules, Resolver
-from daemon.reconcile.result import ReconcileResult
 from daemon.reconcile.rules import resolver_for
 from daemon.state import AppRef
-
-
-@dataclass(frozen=True)
-class PassResult:
-    results: tuple[ReconcileResult, ...]  # in the order of the applications given
-    not_started: tuple[AppRef, ...]  # left out because of an interrupt
 
 
 def worker_count(text: str) -> int:
@@ -79,31 +71,3 @@ class RecordingResolver:
         resolution = resolve(self._config, app, tags)
         self.overrides[app] = {rule: r.overrides for rule, r in resolution.rules.items()}
         return self._resolver(app, tags)
-
-
-def run_pass(
-    work: Callable[[AppRef], ReconcileResult],
-    apps: Sequence[AppRef],
-    workers: int,
-    interrupted: Callable[[], bool],
-    on_done: Callable[[ReconcileResult], None] | None = None,
-) -> PassResult:
-    """Run `work` on every app, `workers` at a time, starting no new app once interrupted."""
-    pending = list(apps)
-    running: dict[Future[ReconcileResult], AppRef] = {}
-    done: dict[AppRef, ReconcileResult] = {}
-    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="pass") as pool:
-        while pending or running:
-            while pending and len(running) < workers and not interrupted():
-                app = pending.pop(0)
-                running[pool.submit(work, app)] = app
-            if not running:
-                break
-            finished, _ = wait(running, timeout=0.2, return_when=FIRST_COMPLETED)
-            for future in finished:
-                result = future.result()
-                done[running.pop(future)] = result
-                if on_done is not None:
-                    on_done(result)
-    results = tuple(done[a] for a in apps if a in done)
-    return PassResult(results, tuple(a for a in apps if a not in done))

@@ -21,19 +21,13 @@ from daemon.commands import exits
 from daemon.commands.fleet import open_fleet
 from daemon.commands.follow import Clocks, follow, following
 from daemon.commands.interrupts import Interrupts
-from daemon.commands.passes import (
-    PassResult,
-    RecordingResolver,
-    run_pass,
-    select,
-    unmatched_message,
-    worker_count,
-)
+from daemon.commands.passes import RecordingResolver, select, unmatched_message, worker_count
 from daemon.commands.plan_file import PlanFileError, load_plan, stale_apps, unreachable
 from daemon.commands.preflight import caller_identity
 from daemon.commands.saved_apply import SavedPlanApply
 from daemon.desired.loader import load_config
 from daemon.evidence.securityhub import publisher_for
+from daemon.reconcile.fleet import PassResult, run_pass
 from daemon.reconcile.listeners import verdicts_to
 from daemon.reconcile.pass_reads import PassReads
 from daemon.reconcile.reconciler import Reads, Reconciler

@@ -6,11 +6,13 @@ they are built per rule set: one optional field per rule id, unknown ids rejecte
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
-SeverityLabel = Literal["INFORMATIONAL", "LOW", "MEDIUM", "HIGH", "CRITICAL"]
+from remediations.base import Severity
+
+SeverityLabel = Severity  # the labels a rule declares its own severity with
 DEFAULT_RUNBOOK_URL = (
     "https://github.com/flink-remediator/flink-remediator/blob/main/docs/runbooks.md"
 )

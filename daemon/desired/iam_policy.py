@@ -3,7 +3,7 @@
 - Reads: every rule enabled anywhere (any mode: alert and dry-run observe too) plus what every
   run needs (identity, inventory, event routing lookups).
 - Writes: only for a rule whose effective mode is `enforce` for some application, scoped by the
-  rule's settings there (`iam_grants`); none at all with `read_only`.
+  rule's own grants (`Rule.grants`) with its settings there; none at all with `read_only`.
 - Notifications: `sns:Publish` on the configured topics of rules that alert (none without one).
 - The event queue, its dead-letter queue (from the queue's RedrivePolicy, never from a name) and
   `kms:Decrypt` on the queue's customer managed key.
@@ -238,13 +238,7 @@ def daemon_policy(
         for rule_id, places in alerting.items():
             writes += _notifications(rules[rule_id], places, scope)
         for rule_id, places in enforcing.items():
-            rule = rules[rule_id]
-            own = [
-                a
-                for a in rule.write_actions
-                if not (a == "sns:Publish" and hasattr(rule, "notify_topic"))
-            ]
-            writes += rule_writes(rule_id, own, scope, places)
+            writes += rule_writes(rules[rule_id], scope, places)
     except ConfigError as exc:
         raise ConfigError(config.path, [f"{config.path}: {p}" for p in exc.problems]) from exc
     statements += _merge_same_scope(writes)

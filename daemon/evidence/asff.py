@@ -15,27 +15,15 @@ from typing import Any
 
 from daemon.reconcile.safeguards import FindingRecord as FindingRecord
 from daemon.state import AppRef, Drift
+from remediations import RULES
 
 SCHEMA_VERSION = "2018-10-08"
 PRODUCT_NAME = "flink-remediator"
 FIELD_PREFIX = "flink-remediator/"
 TYPE_BEST_PRACTICE = "Software and Configuration Checks/AWS Security Best Practices"
 TYPE_STANDARDS = "Software and Configuration Checks/Industry and Regulatory Standards"
-# Severity of a FAILED finding when the config says nothing: what a breach of the control exposes.
-DEFAULT_SEVERITY: Mapping[str, str] = {
-    "execution_role_trust": "HIGH",
-    "execution_role_permissions": "HIGH",
-    "vpc_public_route": "HIGH",
-    "encryption": "HIGH",
-    "dependent_encryption": "MEDIUM",
-    "secrets_in_properties": "HIGH",
-    "vpc_required": "MEDIUM",
-    "cloudwatch_logging": "MEDIUM",
-    "log_protection": "MEDIUM",
-    "code_location": "MEDIUM",
-    "code_integrity": "MEDIUM",
-    "recovery_point": "MEDIUM",
-}
+# Severity of a FAILED finding of a rule id the registry does not know (findings of a rule
+# since removed); a registered rule declares its own (`Rule.severity`).
 FALLBACK_SEVERITY = "LOW"
 # docs/runbooks.md sections (GitHub anchors) that say what to do about a finding.
 RUNBOOK_ANCHORS: Mapping[str, str] = {"vpc_public_route": "flinkremediatorpublicinternetroute"}
@@ -55,7 +43,9 @@ def runbook_url(base: str, rule: str) -> str:
 
 
 def severity_for(rule: str, configured: Mapping[str, str]) -> str:
-    return configured.get(rule) or DEFAULT_SEVERITY.get(rule, FALLBACK_SEVERITY)
+    """The config's label for `rule`, else the rule's own: what a breach of the control exposes."""
+    known = RULES.get(rule)
+    return configured.get(rule) or (known.severity if known else FALLBACK_SEVERITY)
 
 
 def build_finding(

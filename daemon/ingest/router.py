@@ -20,7 +20,6 @@ extra reconcile finds no drift, where a skipped one could leave a drift until th
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable
 
@@ -30,37 +29,12 @@ from daemon.ingest.events import Hint
 from daemon.ingest.network_lookups import nat_gateway_vpcs, network_acl_subnets, prefix_list_users
 from daemon.reconcile.inventory import Inventory
 from daemon.state import AppRef
+from daemon.ttl_cache import TtlCache
 from remediations.network import served_by
 
 Served = tuple[frozenset[str], frozenset[str]]  # (subnets, VPCs) a route table serves
 # Events after which a remembered answer may be wrong.
 _CHANGES_POLICY_ROLES = frozenset({"AttachRolePolicy", "DetachRolePolicy", "DeletePolicy"})
-
-
-class _Remembered:
-    """A small thread-safe TTL map with an injected clock (bounded: oldest dropped first)."""
-
-    def __init__(self, ttl_seconds: float, clock: Callable[[], float], limit: int = 10_000):
-        self._ttl, self._clock, self._limit = ttl_seconds, clock, limit
-        self._values: dict[tuple[str, ...], tuple[float, object]] = {}
-        self._lock = threading.Lock()
-
-    def get(self, key: tuple[str, ...]) -> object | None:
-        with self._lock:
-            hit = self._values.get(key)
-            if hit is None or self._clock() - hit[0] >= self._ttl:
-                return None
-            return hit[1]
-
-    def put(self, key: tuple[str, ...], value: object) -> None:
-        with self._lock:
-            if len(self._values) >= self._limit:
-                del self._values[next(iter(self._values))]
-            self._values[key] = (self._clock(), value)
-
-    def forget(self, key: tuple[str, ...]) -> None:
-        with self._lock:
-            self._values.pop(key, None)
 
 
 class Router:
@@ -73,7 +47,9 @@ class Router:
     ) -> None:
         self._inventory = inventory
         self._accounts = aws_for_account
-        self._remembered = _Remembered(ttl_seconds, clock)
+        self._remembered: TtlCache[tuple[str, ...], object] = TtlCache(
+            ttl_seconds, clock, maxsize=10_000
+        )
 
     def apps_for(self, hint: Hint) -> set[AppRef]:
         self._forget_changed(hint)
@@ -92,10 +68,10 @@ class Router:
     def _forget_changed(self, hint: Hint) -> None:
         if hint.event_name in _CHANGES_POLICY_ROLES:
             for policy_arn in hint.policy_arns:
-                self._remembered.forget(("policy", hint.account, policy_arn))
+                self._remembered.pop(("policy", hint.account, policy_arn))
         if hint.association_ids or (hint.route_table_ids and hint.subnet_ids):
             for table_id in hint.route_table_ids:
-                self._remembered.forget(("table", hint.account, hint.region, table_id))
+                self._remembered.pop(("table", hint.account, hint.region, table_id))
 
     def _roles_with_policy(self, account: str, policy_arn: str) -> frozenset[str]:
         key = ("policy", account, policy_arn)

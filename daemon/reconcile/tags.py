@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from daemon.state import AppRef
+from daemon.ttl_cache import TtlCache
 
 TAG_EVENTS = frozenset({"TagResource", "UntagResource"})
 
@@ -38,8 +39,8 @@ class ReadTicket:
 
 class TagCache:
     def __init__(self, max_age_seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
-        self._max_age, self._clock = max_age_seconds, clock
-        self._entries: dict[AppRef, tuple[float, Mapping[str, str]]] = {}
+        self._clock = clock
+        self._entries: TtlCache[AppRef, Mapping[str, str]] = TtlCache(max_age_seconds, clock)
         # A read's ticket is a number from `_seq`; a drop records the number it happened at,
         # so a read that started earlier is not remembered. Kept only until a later read lands.
         self._seq = itertools.count(1)
@@ -48,11 +49,7 @@ class TagCache:
 
     def get(self, app: AppRef) -> Mapping[str, str] | None:
         """The remembered tags if younger than max age, else None (read them fresh)."""
-        with self._lock:
-            entry = self._entries.get(app)
-        if entry is None or self._clock() - entry[0] >= self._max_age:
-            return None
-        return entry[1]
+        return self._entries.get(app)
 
     def begin_read(self) -> ReadTicket:
         """A ticket to pass to `remember` with the tags this read returns."""
@@ -64,21 +61,20 @@ class TagCache:
             if self._dropped_at.get(app, 0) > ticket.seq:
                 return  # dropped while this read was in flight: it may predate the change
             self._dropped_at.pop(app, None)
-            self._entries[app] = (ticket.started, dict(tags))
+            self._entries.put(app, dict(tags), since=ticket.started)
 
     def forget(self, apps: Iterable[AppRef]) -> None:
         """Their tags changed (or they are gone): the next reconcile of each reads AWS."""
         with self._lock:
             for app in apps:
-                self._entries.pop(app, None)
+                self._entries.pop(app)
                 self._dropped_at[app] = next(self._seq)
 
     def discard(self, app: AppRef) -> None:
         """The app is gone: nothing of it is kept."""
         with self._lock:
-            self._entries.pop(app, None)
+            self._entries.pop(app)
             self._dropped_at.pop(app, None)
 
     def __len__(self) -> int:
-        with self._lock:
-            return len(self._entries)
+        return len(self._entries)
