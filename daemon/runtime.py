@@ -28,7 +28,7 @@ from daemon.reconcile.controller import (
 from daemon.reconcile.inventory import Inventory
 from daemon.reconcile.listeners import verdicts_to
 from daemon.reconcile.reconciler import Reads, Reconciler
-from daemon.reconcile.rules import resolver_for
+from daemon.reconcile.rules import resolver_for, waivers_for
 from daemon.reconcile.safeguards import BudgetSettings, Safeguards
 from daemon.reconcile.tags import TagCache
 from daemon.runtime_config import ConfigWatcher
@@ -68,6 +68,7 @@ class Daemon:
             reads=Reads(role_index=roles, tags=self.tags),
             safeguards=self.safeguards,
             listeners=verdicts_to(self.evidence),
+            waivers=waivers_for(self.config.current),
         )
         self.work = reconcile_queue(
             self.reconciler.reconcile,
