@@ -31,7 +31,15 @@ Text = Annotated[str, Field(min_length=1, max_length=1024), AfterValidator(_not_
 
 
 def _moment(value: object) -> object:
-    """A YAML date (`2026-12-31`: the start of that day, UTC) or a timestamp with a zone."""
+    """A YAML date (`2026-12-31`: the start of that day, UTC) or a timestamp with a zone;
+    quoted, the same in ISO 8601."""
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value.strip())
+        except ValueError:
+            parsed = None
+        if parsed is not None:
+            value = parsed.date() if len(value.strip()) == 10 else parsed
     if isinstance(value, datetime):
         if value.tzinfo is None:
             raise ValueError(
