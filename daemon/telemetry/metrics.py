@@ -384,7 +384,7 @@ WAIVED = Gauge(
     f"{PREFIX}_waived",
     "1 while a waiver allows drift of this rule on this application (reported, never fixed); "
     "the series goes when the drift is no longer waived.",
-    ["account", "region", "app", "rule", "waiver"],
+    ["account", "region", "application", "rule", "waiver"],
     registry=REGISTRY,
 )
 WAIVER_EXPIRY = Gauge(
