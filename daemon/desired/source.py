@@ -22,7 +22,7 @@ from daemon.desired.limits import MAX_BYTES_ENV, Limits
 from daemon.desired.location import Loc, Problem, fail, format_path
 
 __all__ = ["Loc", "Problem", "Source", "fail", "format_path", "read_source", "too_big"]
-_TOP_KEYS = "version, accounts, regions, defaults, ignore_tag, rules, overrides, waivers"
+_TOP_KEYS = "version, accounts, regions, defaults, ignore_tag, rules, overrides"
 
 
 @dataclass(frozen=True)

@@ -98,7 +98,7 @@ def running(
         daemon.stop()
 
 
-def test_plan_shows_the_waiver(
+def test_plan_and_report_show_the_waiver(
     fresh_sandbox: Sandbox,
     demo: dict[str, Any],
     tmp_path: Path,
@@ -121,6 +121,13 @@ def test_plan_shows_the_waiver(
         "approved_by": "jane.doe",
         "expires": when,
     }
+    assert main(["report", "--config", str(config), "--format", "json"]) == 0
+    apps = {a["name"]: a for a in json.loads(capsys.readouterr().out)["applications"]}
+    (row,) = [c for c in apps[APP]["controls"] if c["control"] == "cloudwatch_logging"]
+    assert row["status"] == "violation"  # not compliant: an approved, dated exception
+    assert row["waiver"] == f"waived (CHG-4711, jane.doe, {when}): WVR-7"
+    others = [c["waiver"] for a in apps.values() if a["name"] != APP for c in a["controls"]]
+    assert others and not any(others)
 
 
 def test_the_daemon_never_fixes_a_waived_drift_and_fixes_it_at_the_expiry(
