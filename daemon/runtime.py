@@ -10,6 +10,7 @@ reverse: reconciles drain while acknowledgements and visibility heartbeats still
 from __future__ import annotations
 
 import threading
+from datetime import UTC, datetime
 
 import structlog
 
@@ -29,9 +30,10 @@ from daemon.reconcile.inventory import Inventory
 from daemon.reconcile.list_watch import Watch
 from daemon.reconcile.listeners import verdicts_to
 from daemon.reconcile.reconciler import Reads, Reconciler
-from daemon.reconcile.rules import resolver_for
-from daemon.reconcile.safeguards import BudgetSettings, Safeguards
+from daemon.reconcile.rules import resolver_for, waivers_for
+from daemon.reconcile.safeguards import BudgetSettings, Safeguards, WallClock
 from daemon.reconcile.tags import TagCache
+from daemon.reconcile.waiver_expiry import EXPIRY_CHECK_SECONDS, WaiverExpiries
 from daemon.runtime_config import ConfigWatcher
 from daemon.sessions import AwsByAccount
 from daemon.settings import RunSettings
@@ -44,18 +46,27 @@ log = structlog.get_logger(__name__)
 READY_PROBE_SECONDS = 5.0  # /readyz follows AWS and the queue within about this
 
 
+def _system_wall() -> datetime:
+    return datetime.now(UTC)
+
+
 class Daemon:
-    def __init__(self, settings: RunSettings, config: DesiredConfig) -> None:
+    def __init__(
+        self, settings: RunSettings, config: DesiredConfig, clock: WallClock = _system_wall
+    ) -> None:
+        """`clock`: the one wall clock of windows, waivers and safeguards (tests inject one)."""
         s = self.settings = settings
         self.account = ""
-        self.config = ConfigWatcher(config, s.config)
+        self.config = ConfigWatcher(config, s.config, clock)
         self.directory = AccountDirectory(self.config.current, self._home)
         aws = self.aws = AwsByAccount(self.directory.accesses, self.home_region)
         self.inventory, self.indexed = Inventory(), threading.Event()
         # Backoffs, the fight budget, deferrals, announcements: the memory every fix asks.
         self.safeguards = Safeguards(
-            budget=BudgetSettings(s.fix_budget, s.fix_budget_window_seconds)
+            budget=BudgetSettings(s.fix_budget, s.fix_budget_window_seconds), clock=clock
         )
+        # Waived drifts, and the reconcile each owes at its waiver's expiry.
+        self.waivers = WaiverExpiries(self.config.current, clock)
         self.router = Router(self.inventory, aws.account)
         roles = self.inventory.role_index(self.indexed.is_set)
         rules = resolver_for(self.config.current)
@@ -68,7 +79,8 @@ class Daemon:
             s.dry_run,
             reads=Reads(role_index=roles, tags=self.tags),
             safeguards=self.safeguards,
-            listeners=verdicts_to(self.evidence),
+            listeners=(*verdicts_to(self.evidence), self.waivers),
+            waivers=waivers_for(self.config.current),
         )
         self.work = reconcile_queue(
             self.reconciler.reconcile,
@@ -111,6 +123,8 @@ class Daemon:
         schedule.every("config_reload", self.config.reload_if_changed, s.config_poll_seconds)
         due = due_submitter(self.work, self.safeguards.due)
         schedule.every("deferred_fixes", due, DEFERRED_CHECK_SECONDS)
+        expired = due_submitter(self.work, self.waivers.due)
+        schedule.every("waiver_expiries", expired, EXPIRY_CHECK_SECONDS, now=True)
         schedule.every("aws_probe", self.aws_reachability.check, READY_PROBE_SECONDS)
         self.tasks.add("scheduler", schedule.start, schedule.stop)
         accounts = self.directory.refresh  # each sweep re-reads the organisation

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
 
 import structlog
 
@@ -25,9 +27,15 @@ MAX_LOGGED_PROBLEMS = 20  # `flink-remediator validate` lists them all
 
 
 class ConfigWatcher:
-    def __init__(self, config: DesiredConfig, path: str) -> None:
+    def __init__(
+        self,
+        config: DesiredConfig,
+        path: str,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
         self._config = config
         self._path = path
+        self._clock = clock  # judges waiver expiries in a new file
         self._rejected_sha = ""
         self._lock = threading.Lock()
 
@@ -55,7 +63,7 @@ class ConfigWatcher:
             if sha in (self._config.sha256, self._rejected_sha):
                 return
             try:
-                config = parse_config(content, self._path, limits=limits)
+                config = parse_config(content, self._path, limits=limits, now=self._clock())
             except errors.ConfigError as exc:
                 self._reject(exc.problems, sha)
                 return

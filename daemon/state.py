@@ -95,6 +95,33 @@ class Call:
 
 
 @dataclass(frozen=True)
+class WaiverRef:
+    """The waiver (desired state `waivers:`) that allows a rule's drift on an application."""
+
+    id: str
+    ticket: str
+    approved_by: str
+    expires: datetime  # UTC; the drift reopens at this moment
+
+    @property
+    def text(self) -> str:
+        """How plan, report and audit name it: `waived (ticket, approver, expires)`."""
+        return f"waived ({self.ticket}, {self.approved_by}, {self.expires_text})"
+
+    @property
+    def expires_text(self) -> str:
+        return self.expires.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    def fields(self) -> dict[str, str]:
+        return {
+            "id": self.id,
+            "ticket": self.ticket,
+            "approved_by": self.approved_by,
+            "expires": self.expires_text,
+        }
+
+
+@dataclass(frozen=True)
 class Action:
     """What the executor does for some drifts: calls to make (enforce, dry-run) or an alert."""
 
@@ -119,6 +146,8 @@ class Action:
     disruption: tuple[tuple[str, Mapping[str, Any]], ...] = ()
     # A merged action: the one-rule actions it was merged from (to retry without one of them).
     parts: tuple[Action, ...] = ()
+    # held "waived": the waiver that allows these drifts (no calls are planned).
+    waiver: WaiverRef | None = None
 
     @property
     def alert_only(self) -> bool:

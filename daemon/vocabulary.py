@@ -17,7 +17,8 @@ Next = Literal["done", "retry", "terminal"]
 # What happened to one remediation action.
 # pending: a restarting change was accepted and is being followed; deferred: waits for a
 # disruption window; rolled_back: the service undid the change (system rollback); stopped: a
-# restarting change failed and left the RUNNING application READY (its job stopped).
+# restarting change failed and left the RUNNING application READY (its job stopped); waived: a
+# waiver in the desired state allows the drift until it expires (reported, never fixed).
 Outcome = Literal[
     "applied",
     "planned",
@@ -28,6 +29,7 @@ Outcome = Literal[
     "deferred",
     "rolled_back",
     "stopped",
+    "waived",
 ]
 
 TRIGGERS: tuple[Trigger, ...] = get_args(Trigger)

@@ -11,7 +11,8 @@ docs/audit.md describes each record and field.
 - one outcome record per drift: `remediation_applied` (with AWS request ids), `_planned`,
   `_failed`, `_skipped`, `_pending` (a restarting change accepted, being followed),
   `_deferred` (waits for a disruption window), `_rolled_back`, `_stopped_application` (a
-  restarting fix failed and left the running application READY: an incident), `violation_alerted`.
+  restarting fix failed and left the running application READY: an incident), `violation_alerted`,
+  `violation_waived` (a waiver allows the drift: with its id, ticket, approver and expiry).
   `confirmed: "state re-read"` on an applied record means the reply was lost and a fresh
   read found the change in place.
 """
@@ -38,6 +39,7 @@ _EVENT_NAMES: dict[Outcome, str] = {
     "deferred": "remediation_deferred",
     "rolled_back": "remediation_rolled_back",
     "stopped": "remediation_stopped_application",
+    "waived": "violation_waived",
 }
 
 FAILURES: frozenset[Outcome] = frozenset({"failed", "rolled_back"})
@@ -116,6 +118,8 @@ def audit_fields(
     }
     if drift.resource:
         fields["resource"] = drift.resource
+    if action.waiver is not None:
+        fields["waiver"] = action.waiver.fields()
     if cause.event_id:
         fields["event_id"] = cause.event_id
     if cause.actor:

@@ -33,6 +33,7 @@ from daemon.reconcile.pass_reads import PassReads
 from daemon.reconcile.reconciler import Reads, Reconciler
 from daemon.reconcile.report import Overrides, plural, render_text, to_json
 from daemon.reconcile.result import ReconcileResult
+from daemon.reconcile.rules import waivers_for
 from daemon.reconcile.safeguards import Safeguards
 from daemon.sessions import AwsByAccount
 from daemon.settings import home_region
@@ -123,6 +124,7 @@ def run_plan_or_apply(args: argparse.Namespace, clocks: Clocks = REAL_CLOCKS) ->
         reads=Reads(role_index=inventory.role_index(lambda: True)),
         listeners=verdicts_to(evidence),
         safeguards=safeguards,
+        waivers=waivers_for(lambda: config),
     )
     interrupts = Interrupts(FORCED)
     interrupts.install()

@@ -39,7 +39,7 @@ from remediations import RULES
 from remediations.disruption import Disruption
 
 # Outcomes a plan gives an action it does not carry out (each is recorded again, not sent).
-HELD: dict[str, Outcome] = {o: o for o in ("alerted", "deferred", "skipped", "failed")}
+HELD: dict[str, Outcome] = {o: o for o in ("alerted", "deferred", "skipped", "failed", "waived")}
 
 
 class PlanFileError(errors.RemediatorError):

@@ -21,6 +21,7 @@ from daemon.commands.fleet import open_fleet
 from daemon.commands.passes import worker_count
 from daemon.desired.config import DesiredConfig
 from daemon.desired.loader import load_config
+from daemon.desired.resolve import resolve
 from daemon.evidence.history import FindingHistory, read_history
 from daemon.evidence.html import to_html
 from daemon.evidence.render import to_csv, to_json
@@ -28,7 +29,7 @@ from daemon.evidence.report import Control, Header, Report, build_report
 from daemon.reconcile.fleet import reconcile_all
 from daemon.reconcile.listeners import verdicts_to
 from daemon.reconcile.reconciler import EnabledRules, Reads, Reconciler, Resolver
-from daemon.reconcile.rules import resolver_for
+from daemon.reconcile.rules import resolver_for, waivers_for
 from daemon.reconcile.verdicts import Verdict
 from daemon.state import AppRef, Cause
 from daemon.telemetry import logs
@@ -64,6 +65,8 @@ class _Collected:
         self._lock = threading.Lock()
         self.verdicts: list[Verdict] = []
         self.tags: dict[AppRef, Mapping[str, str]] = {}
+        self.opt_out_notes: dict[AppRef, str] = {}  # opt-out tags not honoured, and why
+        self._config = config
         self._resolver: Resolver = resolver_for(lambda: config)
 
     def record(self, verdict: Verdict) -> None:
@@ -71,8 +74,11 @@ class _Collected:
             self.verdicts.append(verdict)
 
     def resolve(self, app: AppRef, tags: Mapping[str, str]) -> EnabledRules | str:
+        refused = resolve(self._config, app, tags).opt_out_refused
         with self._lock:
             self.tags[app] = dict(tags)
+            if refused:
+                self.opt_out_notes[app] = refused
         return self._resolver(app, tags)
 
 
@@ -93,6 +99,7 @@ def run_report(args: argparse.Namespace) -> int:
         dry_run=True,  # the report never writes
         reads=Reads(role_index=inventory.role_index(lambda: True)),
         listeners=verdicts_to(sink),
+        waivers=waivers_for(lambda: config),
     )
     results = reconcile_all(reconciler, apps, Cause("cli"), args.workers)
     header = Header(
@@ -105,7 +112,9 @@ def run_report(args: argparse.Namespace) -> int:
         caller_arn=fleet.own_arn,
     )
     controls = _controls(config, sink.verdicts)
-    report = build_report(results, sink.verdicts, controls, header, history, sink.tags)
+    report = build_report(
+        results, sink.verdicts, controls, header, history, sink.tags, sink.opt_out_notes
+    )
     text = RENDERERS[args.report_format](report)
     if args.output == "-":
         sys.stdout.write(text if text.endswith("\n") else text + "\n")

@@ -7,13 +7,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from types import MappingProxyType
 from typing import Any
 
 from daemon.desired.glob import glob_matches
 from daemon.desired.model import ConfigurableRule, ExecutionRolesModel
+from daemon.desired.waiver_model import ALL_RULES, DEFAULT_MAX_DAYS, DEFAULT_WARN_DAYS
 from daemon.sessions import ACCOUNT_PLACEHOLDER, AccountAccess
-from daemon.state import AppRef, Mode
+from daemon.state import AppRef, Mode, WaiverRef
 from remediations.base import RuleSettings
 from remediations.disruption import Disruption
 
@@ -60,10 +62,46 @@ class Override:
 class IgnoreTag:
     key: str
     value: str
+    # Honour the tag only where a waiver of every rule covers the app (else: managed).
+    requires_waiver: bool = False
 
     def applies(self, tags: Mapping[str, str]) -> bool:
         value = tags.get(self.key)
         return value is not None and value.strip().lower() == self.value.strip().lower()
+
+
+@dataclass(frozen=True)
+class WaiverPolicy:
+    max_days: int = DEFAULT_MAX_DAYS
+    warn_days: int = DEFAULT_WARN_DAYS
+
+
+@dataclass(frozen=True)
+class Waiver:
+    """One `waivers:` entry (daemon/desired/waivers.py checks and matches them)."""
+
+    id: str
+    match: Match
+    rules: tuple[str, ...]  # rule ids, or ("*",) for every rule
+    reason: str
+    ticket: str
+    approved_by: str
+    expires: datetime  # UTC
+    line: int = 0
+
+    @property
+    def ref(self) -> WaiverRef:
+        return WaiverRef(self.id, self.ticket, self.approved_by, self.expires)
+
+    @property
+    def every_rule(self) -> bool:
+        return ALL_RULES in self.rules
+
+    def in_force(self, now: datetime) -> bool:
+        return now < self.expires
+
+    def covers(self, app: AppRef, tags: Mapping[str, str], now: datetime) -> bool:
+        return self.in_force(now) and bool(self.match.matches(app, tags))
 
 
 @dataclass(frozen=True)
@@ -112,6 +150,9 @@ class DesiredConfig:
     assume_role: str | None = None
     external_id: str | None = None
     organization: Organization | None = None
+    # `waivers:` in file order, and `waiver_policy:` (the limits they were checked against).
+    waivers: tuple[Waiver, ...] = ()
+    waiver_policy: WaiverPolicy = field(default_factory=WaiverPolicy)
     # resolve() memo: matched override indices -> resolved rules. Not part of the value.
     _memo: dict[tuple[int, ...], Any] = field(default_factory=dict, repr=False)
 

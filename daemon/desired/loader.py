@@ -5,17 +5,27 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from daemon.desired.config import DesiredConfig, IgnoreTag, Match, Organization, Override
+from daemon.desired.config import (
+    DesiredConfig,
+    IgnoreTag,
+    Match,
+    Organization,
+    Override,
+    Waiver,
+    WaiverPolicy,
+)
 from daemon.desired.glob import glob_matches
 from daemon.desired.limits import Limits
 from daemon.desired.model import CONFIG_VERSION, ConfigurableRule, config_model
 from daemon.desired.problems import from_validation_error
 from daemon.desired.source import Problem, Source, fail, format_path, read_source, too_big
+from daemon.desired.waivers import waiver_problems
 from daemon.errors import ConfigError
 from daemon.sessions import AccountAccess
 from remediations.base import RuleSettings
@@ -32,11 +42,13 @@ def load_config(
     path: str | Path,
     rules: Iterable[ConfigurableRule] | None = None,
     limits: Limits | None = None,
+    now: datetime | None = None,
 ) -> DesiredConfig:
     """Read and validate the file at `path`. Raises ConfigError listing every problem.
-    `limits` defaults to `Limits.from_env()` (FLINK_REMEDIATOR_CONFIG_MAX_BYTES)."""
+    `limits` defaults to `Limits.from_env()` (FLINK_REMEDIATOR_CONFIG_MAX_BYTES); `now` (the
+    caller's wall clock, default the system's) decides whether a waiver has expired."""
     limits = limits or env_limits(str(path))
-    return parse_config(read_config_bytes(path, limits), str(path), rules, limits)
+    return parse_config(read_config_bytes(path, limits), str(path), rules, limits, now)
 
 
 def env_limits(file: str) -> Limits:
@@ -65,8 +77,10 @@ def parse_config(
     file: str = "<config>",
     rules: Iterable[ConfigurableRule] | None = None,
     limits: Limits | None = None,
+    now: datetime | None = None,
 ) -> DesiredConfig:
-    """Validate `content` as the desired-state file `file` (named in messages)."""
+    """Validate `content` as the desired-state file `file` (named in messages); `now` judges
+    waiver expiries (default: the system clock)."""
     known = tuple(default_rules() if rules is None else rules)
     raw = content.encode("utf-8") if isinstance(content, str) else content
     source = read_source(file, raw, limits)
@@ -93,9 +107,13 @@ def parse_config(
     if problems:  # matching a glob over the limit is work we do not do, even to check it
         raise fail(file, problems)
     problems += _cross_checks(source, validated, by_id)
+    checked: Any = validated
+    policy = WaiverPolicy(checked.waiver_policy.max_days, checked.waiver_policy.warn_days)
+    moment = now or datetime.now(UTC)
+    problems += waiver_problems(checked.waivers, policy, by_id, moment, source.line_of)
     if problems:
         raise fail(file, problems)
-    return _build(source, validated, by_id)
+    return _build(source, validated, by_id, policy)
 
 
 def _cross_checks(
@@ -157,8 +175,9 @@ def _cross_checks(
 
 def _long_globs(source: Source, config: Any, limits: Limits) -> list[Problem]:
     problems: list[Problem] = []
-    for index, override in enumerate(config.overrides):
-        match = override.match
+    entries = [("overrides", i, o.match) for i, o in enumerate(config.overrides)]
+    entries += [("waivers", i, w.match) for i, w in enumerate(config.waivers)]
+    for section, index, match in entries:
         places: list[tuple[tuple[str | int, ...], list[str]]] = [
             (("names",), match.names or []),
             (("regions",), match.regions or []),
@@ -170,7 +189,7 @@ def _long_globs(source: Source, config: Any, limits: Limits) -> list[Problem]:
                     problems.append(
                         _at(
                             source,
-                            ("overrides", index, "match", *where, pos),
+                            (section, index, "match", *where, pos),
                             f"glob of {len(glob)} characters, over the limit of "
                             f"{limits.max_glob_chars}",
                         )
@@ -206,22 +225,30 @@ def _set_rules(section: BaseModel) -> dict[str, dict[str, Any]]:
     return out
 
 
-def _build(source: Source, config: Any, rules: Mapping[str, ConfigurableRule]) -> DesiredConfig:
+def _build(
+    source: Source, config: Any, rules: Mapping[str, ConfigurableRule], policy: WaiverPolicy
+) -> DesiredConfig:
     overrides = tuple(
         Override(
             name=o.name,
-            match=Match(
-                names=_tuple(o.match.names),
-                tags=None
-                if o.match.tags is None
-                else {k: tuple(v) for k, v in o.match.tags.items()},
-                accounts=_tuple(o.match.accounts),
-                regions=_tuple(o.match.regions),
-            ),
+            match=_match(o.match),
             rules=_set_rules(o.rules),
             line=source.line_of(("overrides", index)),
         )
         for index, o in enumerate(config.overrides)
+    )
+    waivers = tuple(
+        Waiver(
+            w.id,
+            _match(w.match),
+            tuple(w.rules),
+            w.reason,
+            w.ticket,
+            w.approved_by,
+            w.expires,
+            source.line_of(("waivers", index)),
+        )
+        for index, w in enumerate(config.waivers)
     )
     tag = config.ignore_tag
     return DesiredConfig(
@@ -231,7 +258,7 @@ def _build(source: Source, config: Any, rules: Mapping[str, ConfigurableRule]) -
         regions=tuple(config.regions),
         default_mode=config.defaults.mode,
         default_disruption=config.defaults.disruption,
-        ignore_tag=None if tag is None else IgnoreTag(tag.key, tag.value),
+        ignore_tag=None if tag is None else IgnoreTag(tag.key, tag.value, tag.requires_waiver),
         rules={rule_id: getattr(config.rules, rule_id) for rule_id in rules},
         overrides=overrides,
         known_rules=rules,
@@ -239,6 +266,17 @@ def _build(source: Source, config: Any, rules: Mapping[str, ConfigurableRule]) -
         execution_roles=config.execution_roles,
         daemon_role_arn=config.daemon_role_arn,
         **_account_access(config),
+        waivers=waivers,
+        waiver_policy=policy,
+    )
+
+
+def _match(model: Any) -> Match:
+    return Match(
+        names=_tuple(model.names),
+        tags=None if model.tags is None else {k: tuple(v) for k, v in model.tags.items()},
+        accounts=_tuple(model.accounts),
+        regions=_tuple(model.regions),
     )
 
 

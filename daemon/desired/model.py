@@ -129,6 +129,20 @@ class DefaultsModel(_Strict):
 class IgnoreTagModel(_Strict):
     key: str = Field(default=DEFAULT_IGNORE_TAG_KEY, min_length=1)
     value: TagValue = Field(default="true", description="Compared case-insensitively.")
+    requires_waiver: bool = Field(
+        default=False,
+        description="Honour the tag only on an app a waiver of every rule ('*') covers.",
+    )
+
+
+def _tag_key_only(value: object) -> object:
+    # `ignore_tag: my/opt-out`: the plain string form names the key (value "true").
+    return {"key": value} if isinstance(value, str) else value
+
+
+IgnoreTag = Annotated[
+    IgnoreTagModel, BeforeValidator(_tag_key_only, json_schema_input_type=str | IgnoreTagModel)
+]
 
 
 class RoleTagModel(_Strict):
@@ -288,6 +302,9 @@ _RuleKey = tuple[str, type[RuleSettings], str]
 
 @lru_cache(maxsize=32)
 def _build(rules: tuple[_RuleKey, ...]) -> type[BaseModel]:
+    # Imported here: the waiver models use MatchModel from this module.
+    from daemon.desired.waiver_model import WaiverModel, WaiverPolicyModel
+
     full: dict[str, Any] = {rid: _rule_field(model, text) for rid, model, text in rules}
     partial: dict[str, Any] = {rid: (_partial(model) | None, None) for rid, model, _ in rules}
     rules_model = create_model("Rules", __base__=_Strict, **full)
@@ -310,7 +327,7 @@ def _build(rules: tuple[_RuleKey, ...]) -> type[BaseModel]:
         ),
         regions=(list[Region], Field(min_length=1)),
         defaults=(DefaultsModel, Field(default_factory=DefaultsModel)),
-        ignore_tag=(IgnoreTagModel | None, Field(default_factory=IgnoreTagModel)),
+        ignore_tag=(IgnoreTag | None, Field(default_factory=IgnoreTagModel)),
         execution_roles=(
             ExecutionRolesModel | None,
             Field(default=None, description="The roles role-writing rules may change."),
@@ -339,6 +356,11 @@ def _build(rules: tuple[_RuleKey, ...]) -> type[BaseModel]:
         ),
         rules=(rules_model, Field(default_factory=rules_model)),
         overrides=(list[override], Field(default_factory=list)),  # type: ignore[valid-type]
+        waivers=(
+            list[WaiverModel],
+            Field(default_factory=list, description="Exceptions with a ticket, approver, expiry."),
+        ),
+        waiver_policy=(WaiverPolicyModel, Field(default_factory=WaiverPolicyModel)),
         evidence=(evidence, Field(default_factory=evidence)),
         controls=(controls, Field(default_factory=controls)),
     )

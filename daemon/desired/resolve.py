@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from types import MappingProxyType
 
 from daemon.desired.config import DesiredConfig
+from daemon.desired.waivers import waived_rules
 from daemon.errors import ConfigError
-from daemon.state import AppRef, Mode
+from daemon.state import AppRef, Mode, WaiverRef
 from remediations.base import RuleSettings
 
 
@@ -33,22 +35,43 @@ class Resolution:
     ignored: str = ""
     rules: Mapping[str, ResolvedRule] = field(default_factory=lambda: MappingProxyType({}))
     overrides: tuple[str, ...] = ()  # names of every override whose match applies
+    # rule id -> the waiver in force that allows its drift (an enabled rule's only)
+    waivers: Mapping[str, WaiverRef] = field(default_factory=lambda: MappingProxyType({}))
+    # the opt-out tag is on the app but not honoured: why (ignore_tag.requires_waiver)
+    opt_out_refused: str = ""
 
 
-def resolve(config: DesiredConfig, app: AppRef, tags: Mapping[str, str]) -> Resolution:
+def resolve(
+    config: DesiredConfig, app: AppRef, tags: Mapping[str, str], now: datetime | None = None
+) -> Resolution:
+    """`now` (the caller's wall clock; default the system's) decides which waivers are in
+    force."""
+    moment = now or datetime.now(UTC)
     if app.account not in config.accounts:
         return Resolution(app, ignored=f"account {app.account} is not in the config's accounts")
     if app.region not in config.regions:
         return Resolution(app, ignored=f"region {app.region} is not in the config's regions")
+    refused = ""
     if config.ignore_tag is not None and config.ignore_tag.applies(tags):
         tag = config.ignore_tag
-        return Resolution(app, ignored=f"opt-out tag {tag.key}={tags[tag.key]}")
+        opt_out = f"opt-out tag {tag.key}={tags[tag.key]}"
+        if not tag.requires_waiver:
+            return Resolution(app, ignored=opt_out)
+        every = next(
+            (w for w in config.waivers if w.every_rule and w.covers(app, tags, moment)), None
+        )
+        if every is not None:
+            return Resolution(app, ignored=f"{opt_out}, {every.ref.text}")
+        refused = f"{opt_out} not honoured: no waiver of every rule covers it (requires_waiver)"
     matched = tuple(i for i, o in enumerate(config.overrides) if o.match.matches(app, tags))
     rules = config._memo.get(matched)
     if rules is None:
         rules = config._memo[matched] = _merge(config, matched)
     names = tuple(config.overrides[i].name for i in matched)
-    return Resolution(app, rules=rules, overrides=names)
+    waived = waived_rules(config.waivers, app, tags, rules, moment)
+    return Resolution(
+        app, rules=rules, overrides=names, waivers=MappingProxyType(waived), opt_out_refused=refused
+    )
 
 
 def _merge(config: DesiredConfig, matched: tuple[int, ...]) -> Mapping[str, ResolvedRule]:

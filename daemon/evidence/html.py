@@ -127,7 +127,7 @@ def _controls_table(report: Report) -> str:
 
 
 def _app_table(rows: tuple[Row, ...], history: bool) -> str:
-    columns = ["control", "references", "status", "evidence", "message"]
+    columns = ["control", "references", "status", "evidence", "message", "waiver"]
     if history:
         columns += ["first seen", "drift by", "fixed at", "fixed by"]
     out = ["<table><tr>" + "".join(f"<th>{c}</th>" for c in columns) + "</tr>"]
@@ -139,6 +139,7 @@ def _app_table(rows: tuple[Row, ...], history: bool) -> str:
             f'<span class="{css}">{escape(row.status)}</span>',
             escape(row.evidence),
             escape(row.message),
+            escape(row.waiver),
         ]
         if history:
             f = row.finding

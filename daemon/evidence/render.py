@@ -21,6 +21,7 @@ CSV_COLUMNS = (
     "status",
     "evidence",
     "message",
+    "waiver",
     "finding_id",
     "finding_status",
     "first_seen",
@@ -72,6 +73,7 @@ def _row_json(row: Row) -> dict[str, Any]:
         "status": row.status,
         "evidence": row.evidence,
         "message": row.message,
+        "waiver": row.waiver,
         "references": list(row.control.references),
         "finding": row.finding.as_json() if row.finding else None,
     }
@@ -98,6 +100,7 @@ def to_csv(report: Report) -> str:
                 row.status,
                 row.evidence,
                 row.message,
+                row.waiver,
                 f.finding_id if f else "",
                 f.status if f else "",
                 f.first_seen if f else "",

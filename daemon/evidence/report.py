@@ -75,6 +75,9 @@ class Row:
     evidence: str
     message: str = ""
     finding: FindingHistory | None = None
+    # The waiver that allows this violation ("waived (ticket, approver, expires): id, reason"),
+    # or why the app's opt-out tag is not honoured (ignore_tag.requires_waiver).
+    waiver: str = ""
 
 
 @dataclass(frozen=True)
@@ -101,8 +104,10 @@ def build_report(
     header: Header,
     history: Mapping[tuple[str, str], FindingHistory] | None = None,
     tags: Mapping[AppRef, Mapping[str, str]] | None = None,
+    waiver_notes: Mapping[AppRef, str] | None = None,
 ) -> Report:
-    """`tags`: the tags read of each application (evidence of a compliant required_tags)."""
+    """`tags`: the tags read of each application (evidence of a compliant required_tags);
+    `waiver_notes`: per app, why its opt-out tag is not honoured."""
     by_key = {(v.app, v.rule): v for v in verdicts}
     rows = []
     for result in results:
@@ -110,7 +115,8 @@ def build_report(
         for control in controls:
             row = _row(result, control, by_key.get((result.app, control.id)), app_tags)
             finding = (history or {}).get((result.app.arn, control.id))
-            rows.append(Row(row.app, control, row.status, row.evidence, row.message, finding))
+            note = _waiver_text(result, control.id) or (waiver_notes or {}).get(result.app, "")
+            rows.append(Row(row.app, control, row.status, row.evidence, row.message, finding, note))
     counts: dict[str, Mapping[str, int]] = {
         c.id: {s: sum(1 for r in rows if r.control == c and r.status == s) for s in STATUSES}
         for c in controls
@@ -148,6 +154,14 @@ def _row(
         return Row(app, control, "violation", evidence, message)
     evidence = evidence_from_detail(control.id, result.detail or {}, tags)
     return Row(app, control, "compliant", evidence)
+
+
+def _waiver_text(result: ReconcileResult, rule: str) -> str:
+    for outcome in result.outcomes:
+        waiver = outcome.action.waiver
+        if outcome.outcome == "waived" and waiver is not None and rule in outcome.action.rules:
+            return f"{waiver.text}: {waiver.id}"
+    return ""
 
 
 def _value(value: Any) -> str:

@@ -19,13 +19,15 @@ SENT = ("applied", "failed", "pending", "rolled_back", "stopped")  # a write wen
 
 
 class ViolationMetrics:
-    """flink_remediator_violation_active per checked rule; a deleted app's series go."""
+    """flink_remediator_violation_active per checked rule (a waived drift is not an open
+    violation: flink_remediator_waived shows it); a deleted app's series go."""
 
     def reconciled(self, result: ReconcileResult, cause: Cause) -> None:
         if result.result == "gone":
             metrics.forget_application(result.app)
+        open_drift = result.violated - result.waived
         for rule in result.rules:
-            metrics.set_violation(result.app, rule, rule in result.violated)
+            metrics.set_violation(result.app, rule, rule in open_drift)
 
 
 class Verdicts:

@@ -9,13 +9,13 @@ without system rollback): a held rule drops out of the merged call and the other
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 
 from daemon.apply.merge import MergeConflict, deep_merge
 from daemon.reconcile.disruption import gate, restarts, rollback_enabled
-from daemon.state import Action, Call, Drift, Mode, Observed, Plan
+from daemon.state import Action, Call, Drift, Mode, Observed, Plan, WaiverRef
 from remediations.base import AnyRule, RuleSettings
 
 MERGEABLE_OPERATIONS = frozenset({("kinesisanalyticsv2", "UpdateApplication")})
@@ -27,9 +27,12 @@ def plan(
     rules: Sequence[tuple[AnyRule, RuleSettings, Mode]],
     now: datetime | None = None,
     hold: Callable[[str], str] | None = None,
+    waived: Mapping[str, WaiverRef] | None = None,
 ) -> Plan:
     """`now` decides disruption windows; `hold(rule id)`: why that rule's fix must wait, ""
-    if it may run (asked only for rules with a fix; the drift is still reported, skipped)."""
+    if it may run (asked only for rules with a fix; the drift is still reported, skipped).
+    `waived`: rule id -> the waiver in force for it: its drifts are reported `waived`, with no
+    calls (never fixed, never alerted)."""
     moment = now or datetime.now(UTC)
     has_rollback = rollback_enabled(observed.detail)
     actions: list[Action] = []
@@ -38,6 +41,13 @@ def plan(
             continue
         drifts = rule.check(settings, observed)
         if not drifts:
+            continue
+        waiver = (waived or {}).get(rule.id)
+        if waiver is not None:
+            actions.append(
+                Action(observed.app, (rule.id,), mode, drifts, held="waived", reason=waiver.text)
+            )
+            actions[-1] = replace(actions[-1], waiver=waiver)
             continue
         if mode == "alert":
             actions.append(_alert(rule, settings, observed, drifts))

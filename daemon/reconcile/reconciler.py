@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 
 import structlog
@@ -21,7 +22,7 @@ from daemon.reconcile.plan import plan as make_plan
 from daemon.reconcile.result import Listener, ReconcileResult
 from daemon.reconcile.safeguards import POLL_SECONDS, Pending, Safeguards
 from daemon.reconcile.tags import TagCache
-from daemon.state import TRANSITIONAL_STATUSES, AppRef, Cause, Mode, Observed, Plan
+from daemon.state import TRANSITIONAL_STATUSES, AppRef, Cause, Mode, Observed, Plan, WaiverRef
 from daemon.telemetry import metrics
 from daemon.vocabulary import Result
 from remediations.base import AnyRule, RuleSettings
@@ -31,6 +32,8 @@ log = structlog.get_logger(__name__)
 EnabledRules = Sequence[tuple[AnyRule, RuleSettings, Mode]]
 # Given an app and its tags: the enabled rules with settings and mode, or why it is skipped.
 Resolver = Callable[[AppRef, Mapping[str, str]], EnabledRules | str]
+# Given an app, its tags and the wall clock: rule id -> the waiver in force for its drift.
+WaiverLookup = Callable[[AppRef, Mapping[str, str], datetime], Mapping[str, WaiverRef]]
 BUSY_RETRY_SECONDS = 30.0  # the app is in a transitional status someone else started
 
 
@@ -55,9 +58,11 @@ class Reconciler:
         reads: Reads | None = None,
         safeguards: Safeguards | None = None,
         listeners: Sequence[Listener] = (),
+        waivers: WaiverLookup | None = None,
     ) -> None:
         self._aws_for = aws_for
         self._resolver = resolver
+        self._waivers = waivers
         self._dry_run = dry_run
         self._reads = reads or Reads()
         # Backoffs, the fight budget, changes in progress, deferrals, announcements, and the
@@ -158,11 +163,13 @@ class Reconciler:
             return waiting(app, settled, detail)
         readers = [(r, s) for r, s, _ in rules]
         role_index = self._reads.role_index
+        now = self.safeguards.now()
+        waived = self._waivers(app, tags, now) if self._waivers is not None else {}
 
         def decide(fresh: bool = False) -> tuple[Observed, Plan]:
             observed = observe(app, detail, tags, readers, aws, role_index, cause.reads, fresh)
             hold = self._holds(app, rules, observed.version_id, fingerprints, cause)
-            return observed, make_plan(observed, rules, self.safeguards.now(), hold)
+            return observed, make_plan(observed, rules, now, hold, waived)
 
         observed, plan = decide()
         shared = () if self._dry_run else _shared_resources(plan)

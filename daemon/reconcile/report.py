@@ -38,6 +38,7 @@ _VERBS = {
     "deferred": "deferred",
     "rolled_back": "ROLLED BACK",
     "stopped": "STOPPED THE APPLICATION",
+    "waived": "waived",
 }
 
 
@@ -87,6 +88,7 @@ def _app_json(result: ReconcileResult, overrides: Mapping[str, tuple[str, ...]])
                     else {}
                 ),
                 **({"operation_id": outcome.operation_id} if outcome.operation_id else {}),
+                **({"waiver": action.waiver.fields()} if action.waiver else {}),
                 **({"disruption": _disruption_json(action)} if action.disruption else {}),
                 "calls": [
                     {
@@ -205,7 +207,11 @@ def summary_line(results: Sequence[ReconcileResult], dry_run: bool) -> str:
         plural(len(results), "application"),
         f"{drifted} with drift",
         f"{plural(counts['changed'], 'field')} {verb}",
-        *(f"{counts[kind]} {kind}" for kind in ("applying", "deferred", "held") if counts[kind]),
+        *(
+            f"{counts[kind]} {kind}"
+            for kind in ("applying", "deferred", "held", "waived")
+            if counts[kind]
+        ),
         plural(errors, "error"),
     ]
     return ", ".join(parts)
@@ -217,8 +223,8 @@ def _summary_kind(outcome: ActionOutcome, dry_run: bool) -> str:
         return "changed"
     if outcome.outcome == "pending":
         return "applying"
-    if outcome.outcome == "deferred":
-        return "deferred"
+    if outcome.outcome in ("deferred", "waived"):
+        return outcome.outcome
     held = outcome.outcome == "skipped" or outcome.action.held == "alerted"
     return "held" if held else ""
 

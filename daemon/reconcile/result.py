@@ -48,6 +48,11 @@ class ReconcileResult:
         left = {r for o in self.outcomes if o.outcome != "applied" for r in o.action.rules}
         return frozenset(r for r in self.rules if r in left)
 
+    @property
+    def waived(self) -> frozenset[str]:
+        """The checked rules whose drift a waiver allows (violated, but by an approved choice)."""
+        return frozenset(r for o in self.outcomes if o.outcome == "waived" for r in o.action.rules)
+
 
 class Listener(Protocol):
     """Told after each reconcile (never fails it: a listener logs its own errors)."""

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from datetime import datetime
 
 from daemon.desired.config import DesiredConfig
 from daemon.desired.resolve import resolve
-from daemon.reconcile.reconciler import EnabledRules, Resolver
-from daemon.state import AppRef
+from daemon.reconcile.reconciler import EnabledRules, Resolver, WaiverLookup
+from daemon.state import AppRef, WaiverRef
 from remediations import RULES
 
 
@@ -25,3 +26,12 @@ def resolver_for(current_config: Callable[[], DesiredConfig]) -> Resolver:
         ]
 
     return resolver
+
+
+def waivers_for(current_config: Callable[[], DesiredConfig]) -> WaiverLookup:
+    """The waivers in force for an app's enabled rules, from the config in force at each call."""
+
+    def waivers(app: AppRef, tags: Mapping[str, str], now: datetime) -> Mapping[str, WaiverRef]:
+        return resolve(current_config(), app, tags, now).waivers
+
+    return waivers

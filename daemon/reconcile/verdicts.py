@@ -33,7 +33,7 @@ def verdict_for(
     mine = [o for o in outcomes if rule in o.action.rules]
     drifts = tuple(d for o in mine for d in o.action.drifts if d.rule == rule)
     # The worst outcome speaks for the rule: a failure outranks a partial success.
-    order: tuple[Outcome, ...] = ("failed", "skipped", "alerted", "planned", "applied")
+    order: tuple[Outcome, ...] = ("failed", "skipped", "alerted", "waived", "planned", "applied")
     found = {o.outcome for o in mine}
     outcome = next((o for o in order if o in found), None)
     return Verdict(app, rule, violated, drifts, outcome, cause)

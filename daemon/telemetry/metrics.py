@@ -13,6 +13,7 @@ Gauge children, as they are the only metrics that grow with the fleet.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from typing import Literal, get_args
@@ -375,3 +376,49 @@ def set_config(sha256: str) -> None:
             CONFIG_INFO.remove(old)
         _config_sha[:] = [sha256]
         CONFIG_INFO.labels(sha256=sha256).set(1)
+
+
+# --- Waivers (daemon/reconcile/waiver_expiry.py) --------------------------------------------
+# Kept apart from the per-application gauges above: only apps with a waived drift have a series.
+WAIVED = Gauge(
+    f"{PREFIX}_waived",
+    "1 while a waiver allows drift of this rule on this application (reported, never fixed); "
+    "the series goes when the drift is no longer waived.",
+    ["account", "region", "application", "rule", "waiver"],
+    registry=REGISTRY,
+)
+WAIVER_EXPIRY = Gauge(
+    f"{PREFIX}_waiver_expiry_seconds",
+    "Seconds until each configured waiver expires (negative once expired).",
+    ["waiver"],
+    registry=REGISTRY,
+)
+WAIVER_WARN = Gauge(
+    f"{PREFIX}_waiver_warn_seconds",
+    "waiver_policy.warn_days in seconds: WaiverExpiring fires when a waiver expires sooner.",
+    registry=REGISTRY,
+)
+
+
+def set_waived(app: AppRef, rule: str, waiver: str, active: bool) -> None:
+    labels = (app.account, app.region, app.name, rule, waiver)
+    if active:
+        WAIVED.labels(*labels).set(1)
+    else:
+        with contextlib.suppress(KeyError):  # never set, or already gone
+            WAIVED.remove(*labels)
+
+
+_waiver_ids: set[str] = set()  # the ids WAIVER_EXPIRY has a series for
+
+
+def set_waiver_expiries(seconds: dict[str, float], warn_seconds: float) -> None:
+    """The configured waivers' seconds to expiry; series of waivers no longer configured go."""
+    with _lock:
+        for gone in _waiver_ids - set(seconds):
+            WAIVER_EXPIRY.remove(gone)
+        _waiver_ids.clear()
+        _waiver_ids.update(seconds)
+        for waiver, left in seconds.items():
+            WAIVER_EXPIRY.labels(waiver=waiver).set(left)
+        WAIVER_WARN.set(warn_seconds)

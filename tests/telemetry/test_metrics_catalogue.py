@@ -46,6 +46,8 @@ def exposed() -> Iterator[dict[str, DocumentedMetric]]:
     metrics.set_work_queue_depth(0)
     metrics.count_config_reload("applied")
     metrics.set_config("0" * 64)
+    metrics.set_waived(APP, "catalogue_rule", "WVR-1", True)
+    metrics.set_waiver_expiries({"WVR-1": 3600.0}, 14 * 86400.0)
     body, _ = metrics.render()
     found: dict[str, DocumentedMetric] = {}
     for family in text_string_to_metric_families(body.decode()):
@@ -54,6 +56,8 @@ def exposed() -> Iterator[dict[str, DocumentedMetric]]:
         found[name] = DocumentedMetric(name, family.type, tuple(sorted(labels)))
     yield found
     metrics.forget_application(APP)
+    metrics.set_waived(APP, "catalogue_rule", "WVR-1", False)
+    metrics.set_waiver_expiries({}, 14 * 86400.0)
 
 
 def _sorted_labels(metric: DocumentedMetric) -> DocumentedMetric:

@@ -89,6 +89,8 @@ def test_schema_prints_the_json_schema_of_every_registered_rule(
         "overrides",
         "evidence",
         "controls",
+        "waivers",
+        "waiver_policy",
     }
     assert schema["additionalProperties"] is False
     rules_def = schema["$defs"][schema["properties"]["rules"]["$ref"].split("/")[-1]]
