@@ -30,7 +30,7 @@ from daemon.reconcile.inventory import Inventory
 from daemon.reconcile.list_watch import Watch
 from daemon.reconcile.listeners import verdicts_to
 from daemon.reconcile.reconciler import Reads, Reconciler
-from daemon.reconcile.rules import resolver_for, waivers_for
+from daemon.reconcile.rules import rules_for
 from daemon.reconcile.safeguards import BudgetSettings, Safeguards, WallClock
 from daemon.reconcile.tags import TagCache
 from daemon.reconcile.waiver_expiry import EXPIRY_CHECK_SECONDS, WaiverExpiries
@@ -69,7 +69,7 @@ class Daemon:
         self.waivers = WaiverExpiries(self.config.current, clock)
         self.router = Router(self.inventory, aws.account)
         roles = self.inventory.role_index(self.indexed.is_set)
-        rules = resolver_for(self.config.current)
+        rules = rules_for(self.config.current)
         # Security Hub findings, or None.
         self.evidence = publisher_for(config, aws.own, self.safeguards)
         self.tags = TagCache(s.tags_max_age)  # remembered tags: event reconciles reuse them
@@ -80,7 +80,6 @@ class Daemon:
             reads=Reads(role_index=roles, tags=self.tags),
             safeguards=self.safeguards,
             listeners=(*verdicts_to(self.evidence), self.waivers),
-            waivers=waivers_for(self.config.current),
         )
         self.work = reconcile_queue(
             self.reconciler.reconcile,

@@ -30,7 +30,7 @@ from daemon.evidence.securityhub import publisher_for
 from daemon.reconcile.fleet import PassResult, run_pass
 from daemon.reconcile.listeners import verdicts_to
 from daemon.reconcile.pass_reads import PassReads
-from daemon.reconcile.reconciler import Reads, Reconciler
+from daemon.reconcile.reconciler import Reads, Reconciler, RuleSource
 from daemon.reconcile.report import Overrides, plural, render_text, to_json
 from daemon.reconcile.result import ReconcileResult
 from daemon.reconcile.rules import waivers_for
@@ -119,12 +119,11 @@ def run_plan_or_apply(args: argparse.Namespace, clocks: Clocks = REAL_CLOCKS) ->
     evidence = publisher_for(config, aws.own, safeguards) if args.command == "apply" else None
     reconciler = Reconciler(
         aws,
-        resolver,
+        RuleSource(resolver, waivers_for(lambda: config)),
         dry_run=args.dry_run,
         reads=Reads(role_index=inventory.role_index(lambda: True)),
         listeners=verdicts_to(evidence),
         safeguards=safeguards,
-        waivers=waivers_for(lambda: config),
     )
     interrupts = Interrupts(FORCED)
     interrupts.install()

@@ -24,7 +24,7 @@ from daemon.ingest.intake import Ignored, Intake
 from daemon.ingest.router import Router
 from daemon.reconcile.reconciler import Reads, Reconciler
 from daemon.reconcile.report import render_text, to_json
-from daemon.reconcile.rules import resolver_for, waivers_for
+from daemon.reconcile.rules import rules_for
 from daemon.state import AppRef, Cause
 from daemon.telemetry import logs
 
@@ -62,10 +62,9 @@ def replay(args: argparse.Namespace) -> int:
     dry_run = not args.apply
     reconciler = Reconciler(
         opened.aws,
-        resolver_for(lambda: config),
+        rules_for(lambda: config),
         dry_run=dry_run,
         reads=Reads(role_index=opened.inventory.role_index(lambda: True)),
-        waivers=waivers_for(lambda: config),
     )
     results = [reconciler.reconcile(app, cause) for app, cause in sorted(causes.items())]
     if args.output == "json":

@@ -28,7 +28,7 @@ from daemon.evidence.render import to_csv, to_json
 from daemon.evidence.report import Control, Header, Report, build_report
 from daemon.reconcile.fleet import reconcile_all
 from daemon.reconcile.listeners import verdicts_to
-from daemon.reconcile.reconciler import EnabledRules, Reads, Reconciler, Resolver
+from daemon.reconcile.reconciler import EnabledRules, Reads, Reconciler, Resolver, RuleSource
 from daemon.reconcile.rules import resolver_for, waivers_for
 from daemon.reconcile.verdicts import Verdict
 from daemon.state import AppRef, Cause
@@ -95,11 +95,10 @@ def run_report(args: argparse.Namespace) -> int:
     sink = _Collected(config)
     reconciler = Reconciler(
         aws,
-        sink.resolve,
+        RuleSource(sink.resolve, waivers_for(lambda: config)),
         dry_run=True,  # the report never writes
         reads=Reads(role_index=inventory.role_index(lambda: True)),
         listeners=verdicts_to(sink),
-        waivers=waivers_for(lambda: config),
     )
     results = reconcile_all(reconciler, apps, Cause("cli"), args.workers)
     header = Header(

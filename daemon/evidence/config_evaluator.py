@@ -33,7 +33,7 @@ from daemon.reconcile.inventory import AppFacts, Inventory, list_applications
 from daemon.reconcile.listeners import verdicts_to
 from daemon.reconcile.pass_reads import PassReads
 from daemon.reconcile.reconciler import Reads, Reconciler
-from daemon.reconcile.rules import resolver_for, waivers_for
+from daemon.reconcile.rules import rules_for
 from daemon.reconcile.verdicts import Verdict
 from daemon.state import AppRef, Cause
 
@@ -133,11 +133,10 @@ class ConfigEvaluator:
             reads.remember_detail(app, details[app] or {})
         reconciler = Reconciler(
             lambda _app: self._aws,
-            resolver_for(lambda: self._config),
+            rules_for(lambda: self._config),
             dry_run=True,
             reads=Reads(role_index=inventory.role_index(lambda: True)),
             listeners=verdicts_to(_Sink(found)),
-            waivers=waivers_for(lambda: self._config),
         )
         reconciler.reconcile(app, Cause("cli", reads=reads))
         return next((v for v in found if v.rule == rule), None)

@@ -40,6 +40,19 @@ BUSY_RETRY_SECONDS = 30.0  # the app is in a transitional status someone else st
 MAX_REPLANS = 3  # attempts when the app changed under us (stale version, busy, lost reply)
 
 
+def no_waivers(_app: AppRef, _tags: Mapping[str, str], _now: datetime) -> Mapping[str, WaiverRef]:
+    return {}
+
+
+@dataclass(frozen=True)
+class RuleSource:
+    """What the desired state says of one app: its enabled rules (or why it is skipped) and
+    the waivers in force for its drift (daemon/reconcile/rules.py builds both from the config)."""
+
+    enabled: Resolver
+    waivers: WaiverLookup = no_waivers
+
+
 @dataclass(frozen=True)
 class Reads:
     """Where a reconcile's reads may be answered from besides AWS: the inventory's role index
@@ -53,16 +66,14 @@ class Reconciler:
     def __init__(
         self,
         aws_for: Callable[[AppRef], Aws],
-        resolver: Resolver,
+        rules: Resolver | RuleSource,
         dry_run: bool = False,
         reads: Reads | None = None,
         safeguards: Safeguards | None = None,
         listeners: Sequence[Listener] = (),
-        waivers: WaiverLookup | None = None,
     ) -> None:
         self._aws_for = aws_for
-        self._resolver = resolver
-        self._waivers = waivers
+        self._rules = rules if isinstance(rules, RuleSource) else RuleSource(rules)
         self._dry_run = dry_run
         self._reads = reads or Reads()
         # Backoffs, the fight budget, changes in progress, deferrals, announcements, and the
@@ -154,7 +165,7 @@ class Reconciler:
         fresh = cause.trigger != "event" or attempt > 1
         first = pre_read if attempt == 1 else None
         detail, tags = describe(aws, app, first, self._reads.tags, fresh)
-        rules = self._resolver(app, tags)
+        rules = self._rules.enabled(app, tags)
         if isinstance(rules, str):
             return ReconcileResult(app, "skipped", error=rules, detail=detail)
         fingerprints = {r.id: s.model_dump_json() for r, s, _ in rules}
@@ -164,7 +175,7 @@ class Reconciler:
         readers = [(r, s) for r, s, _ in rules]
         role_index = self._reads.role_index
         now = self.safeguards.now()
-        waived = self._waivers(app, tags, now) if self._waivers is not None else {}
+        waived = self._rules.waivers(app, tags, now)
 
         def decide(fresh: bool = False) -> tuple[Observed, Plan]:
             observed = observe(app, detail, tags, readers, aws, role_index, cause.reads, fresh)

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from daemon.desired.config import DesiredConfig
 from daemon.desired.resolve import resolve
-from daemon.reconcile.reconciler import EnabledRules, Resolver, WaiverLookup
+from daemon.reconcile.reconciler import EnabledRules, Resolver, RuleSource, WaiverLookup
 from daemon.state import AppRef, WaiverRef
 from remediations import RULES
 
@@ -35,3 +35,8 @@ def waivers_for(current_config: Callable[[], DesiredConfig]) -> WaiverLookup:
         return resolve(current_config(), app, tags, now).waivers
 
     return waivers
+
+
+def rules_for(current_config: Callable[[], DesiredConfig]) -> RuleSource:
+    """The enabled rules and the waivers of each app, from the config in force at each call."""
+    return RuleSource(resolver_for(current_config), waivers_for(current_config))
