@@ -31,6 +31,9 @@ class RunSettings:
     debounce_seconds: float = 1.0
     sweep_interval_seconds: float = 900.0
     sweep_jitter_seconds: float = 60.0
+    # internal: this process sweeps on a timer; queue: sweep ticks arrive on the queue
+    # (EventBridge Scheduler) and are shared by every replica as work messages.
+    sweep_source: str = "internal"
     config_poll_seconds: float = 5.0
     shutdown_grace_seconds: float = 30.0
     visibility_timeout_seconds: int = 60
@@ -60,6 +63,10 @@ class RunSettings:
         for name in ("workers", "fix_budget", "max_pending_applications"):
             if getattr(self, name) < 1:
                 problems.append(f"--{name.replace('_', '-')} must be at least 1")
+        if self.sweep_source not in ("internal", "queue"):
+            problems.append(f"--sweep-source must be internal or queue, not {self.sweep_source}")
+        elif self.sweep_source == "queue" and not self.queue_url:
+            problems.append("--sweep-source queue needs --queue-url (the ticks arrive there)")
         if self.sweep_interval_seconds < 10:
             problems.append("--sweep-interval-seconds must be at least 10")
         if not 1 <= self.visibility_timeout_seconds <= 43200:
@@ -87,6 +94,8 @@ HELP = {
     "debounce_seconds": "wait this long after an app's first event before reconciling it",
     "sweep_interval_seconds": "full reconcile of every app every so often",
     "sweep_jitter_seconds": "random spread added to each sweep",
+    "sweep_source": "internal (a timer in this process) or queue (EventBridge Scheduler puts "
+    "sweep ticks on the queue; replicas share the work)",
     "config_poll_seconds": "how often to look for a changed config file",
     "shutdown_grace_seconds": "on SIGTERM, time to finish in-flight reconciles",
     "visibility_timeout_seconds": "SQS visibility while a message is being worked on",
