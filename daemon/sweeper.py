@@ -71,6 +71,7 @@ class Sweeper:
         reconciling them (a replica with queue sweeps fills its event index this way once)."""
         complete = self._index()[1]
         self._reads = None  # nothing reconciles from this listing: free its details
+        log.info("inventory_indexed", apps=len(self._inventory), complete=complete)
         return complete
 
     def list_place(self, account: str, region: str) -> tuple[AppRef, ...]:
