@@ -38,8 +38,8 @@ from sandbox.flink.errors import FlinkApiError
 from sandbox.flink.moto_lookups import MotoLookups
 from sandbox.flink.operations import READ_ONLY, handle
 from sandbox.iam_lag import IamReadLag
-from sandbox.scheduler import Schedules
 from sandbox.identity import Scope, parse_authorization, user_identity
+from sandbox.scheduler import Schedules
 
 log = logging.getLogger("sandbox")
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]

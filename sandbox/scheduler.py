@@ -56,8 +56,8 @@ def _at(expression: str) -> float | None:
 def _all_schedules() -> Iterator[Any]:
     from moto.scheduler.models import scheduler_backends
 
-    for account, regions in list(scheduler_backends.items()):
-        for region, backend in list(regions.items()):
+    for regions in list(scheduler_backends.values()):
+        for backend in list(regions.values()):
             for group in list(backend.schedule_groups.values()):
                 yield from list(group.schedules.values())
 
@@ -71,7 +71,7 @@ def send_to_queue(target_arn: str, body: str) -> bool:
         return False
     try:
         sqs_backends[parts[4]][parts[3]].send_message(queue_name=parts[5], message_body=body)
-    except Exception:  # noqa: BLE001 - a missing queue: AWS would count a failed invocation
+    except Exception:
         return False
     return True
 
@@ -114,7 +114,8 @@ class Schedules:
                 log.warning("sandbox_schedule_not_modelled arn=%s expression=%s", arn, expression)
             return 0
         if arn not in self._due:
-            nominal = once if once is not None else (_start(schedule.start_date) or now) + period
+            start = _start(schedule.start_date) or now
+            nominal = once if once is not None else start + (period or 0.0)
             self._due[arn] = (nominal, nominal + self._delay(schedule))
         sent = 0
         while self._due[arn][1] <= now and sent < MAX_CATCH_UP:
