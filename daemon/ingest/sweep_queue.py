@@ -113,9 +113,12 @@ class QueueSweeps:
 
     def _work(self, message: Message, work: SweepWork) -> None:
         apps = {AppRef(work.account, work.region, name) for name in work.apps}
+        bound = log.bind(message_id=message.message_id, account=work.account, region=work.region)
+        bound.info("sweep_work_received", apps=len(apps), receive_count=message.receive_count)
 
         def settled(ok: bool) -> None:
             if ok:
+                bound.info("sweep_work_done", apps=sorted(work.apps))
                 metrics.count_sweep_message("work", "done")
                 self._sqs.delete(message)
             else:  # refused or failed: SQS delivers it again, to this replica or another
