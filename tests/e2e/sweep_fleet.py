@@ -29,7 +29,10 @@ class Replicas:
             f"arn:aws:sqs:{sandbox.region}:{sandbox.account_id}:"
             + (sandbox.queue_url.rsplit("/", 1)[-1])
         )
-        make = lambda service: client(sandbox.endpoint_url, sandbox.region, service)  # noqa: E731
+
+        def make(service: str) -> Any:
+            return client(sandbox.endpoint_url, sandbox.region, service)
+
         create_sweep_schedules(
             make, queue_arn, [(sandbox.account_id, sandbox.region)], RATE_MINUTES
         )
