@@ -32,8 +32,9 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
+from sandbox.pump_thread import PumpThread
+
 log = logging.getLogger("sandbox")
-POLL_SECONDS = 0.5
 MAX_CATCH_UP = 10
 _RATE = re.compile(r"rate\((\d+) (minute|minutes|hour|hours|day|days)\)")
 _AT = re.compile(r"at\((\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)\)")
@@ -76,10 +77,14 @@ def send_to_queue(target_arn: str, body: str) -> bool:
     return True
 
 
-class Schedules:
+class Schedules(PumpThread):
+    thread_name = "sandbox-scheduler"
+    poll_seconds = 0.5
+
     def __init__(
         self, clock: Callable[[], float], send: Callable[[str, str], bool] = send_to_queue
     ) -> None:
+        super().__init__()
         self._clock, self._send = clock, send
         # schedule ARN -> (nominal time of its next invocation, when it happens: + the window)
         self._due: dict[str, tuple[float, float]] = {}
@@ -87,8 +92,6 @@ class Schedules:
         self._told: set[str] = set()
         self._random = random.Random(0)
         self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
     def pump(self) -> int:
         """Invoke every schedule due by now; the number of messages sent."""
@@ -96,14 +99,14 @@ class Schedules:
         with self._lock:
             now = self._clock()
             for schedule in _all_schedules():
-                sent += self._run(schedule, now)
+                sent += self._invoke(schedule, now)
         return sent
 
     def fired(self) -> dict[str, int]:
         with self._lock:
             return dict(self._fired)
 
-    def _run(self, schedule: Any, now: float) -> int:
+    def _invoke(self, schedule: Any, now: float) -> int:
         arn, expression = schedule.arn, schedule.schedule_expression
         if schedule.state != "ENABLED":
             return 0
@@ -143,24 +146,6 @@ class Schedules:
             self._fired.clear()
             self._told.clear()
             self._random = random.Random(0)
-
-    def start(self) -> None:
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._loop, name="sandbox-scheduler", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._thread = None
-
-    def _loop(self) -> None:
-        while not self._stop.wait(POLL_SECONDS):
-            try:
-                self.pump()
-            except Exception:  # one bad schedule must not stop the others
-                log.exception("sandbox_schedule_failed")
 
 
 def _start(value: Any) -> float | None:
