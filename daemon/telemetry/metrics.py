@@ -247,6 +247,9 @@ for _reload in CONFIG_RELOAD_RESULTS:
     CONFIG_RELOADS.labels(result=_reload)
 for _finding in FINDING_RESULTS:
     EVIDENCE_FINDINGS.labels(result=_finding)
+for _kind in SWEEP_MESSAGE_KINDS:
+    for _outcome in SWEEP_MESSAGE_OUTCOMES:
+        SWEEP_MESSAGES.labels(kind=_kind, outcome=_outcome)
 
 _lock = threading.Lock()
 _config_sha: list[str] = []
