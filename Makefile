@@ -3,7 +3,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 PYTEST_ARGS ?=
 
-.PHONY: test lint typecheck install run plan clean bench
+.PHONY: test lint typecheck install run plan clean bench bench-sweeps
 
 # Dependencies at the versions of requirements-dev.lock (hash-checked; the image installs the
 # same versions from requirements.lock), then the project itself, editable, without dependencies.
@@ -38,6 +38,11 @@ run: install
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info
+
+# Queue sweeps (--sweep-source queue) with 1 and 3 replicas over SWEEP_APPS apps.
+SWEEP_APPS ?= 1500
+bench-sweeps: install
+	$(VENV)/bin/python -m benchmarks.queue_sweeps --apps $(SWEEP_APPS)
 
 # The benchmark suite (figures only, never part of `make test`): N apps in one sandbox, the
 # bare-boto3 floor, plan, apply, the daemon's sweep and a burst, route throughput; one table.

@@ -2,6 +2,7 @@
 
     SQS -> parse -> drop own/duplicate -> route to apps -> work queue -> reconcile -> apply
     sweep (scheduled) --------------------------------------^
+    or, with --sweep-source queue: SQS sweep tick -> list -> work messages on SQS --^
 
 Tasks start in the order added (health server, scheduler, SQS consumer, workers) and stop in
 reverse: reconciles drain while acknowledgements and visibility heartbeats still run.
@@ -10,6 +11,7 @@ reverse: reconciles drain while acknowledgements and visibility heartbeats still
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import structlog
@@ -19,6 +21,8 @@ from daemon.desired.config import DesiredConfig
 from daemon.evidence.securityhub import publisher_for
 from daemon.ingest.pipeline import EventPipeline
 from daemon.ingest.router import Router
+from daemon.ingest.sqs import Message, SqsQueue
+from daemon.ingest.sweep_queue import QueueSweeps
 from daemon.reconcile.accounts import AccountDirectory
 from daemon.reconcile.controller import (
     DEFERRED_CHECK_SECONDS,
@@ -126,7 +130,20 @@ class Daemon:
         schedule.every("waiver_expiries", expired, EXPIRY_CHECK_SECONDS, now=True)
         schedule.every("aws_probe", self.aws_reachability.check, READY_PROBE_SECONDS)
         self.tasks.add("scheduler", schedule.start, schedule.stop)
-        accounts = self.directory.refresh  # each sweep re-reads the organisation
+        every, jitter = s.sweep_interval_seconds, s.sweep_jitter_seconds
+        self._accounts = self.directory.refresh  # each sweep re-reads the organisation
+        sweeper = Sweeper(
+            self.aws.account,
+            lambda: self._accounts(),
+            self.config.current,
+            inventory=self.inventory,
+            safeguards=self.safeguards,
+            submit=self.submit,
+            wait_seconds=every,
+            indexed=self.indexed,
+            watch=Watch(s.resync_seconds),
+        )
+        queued = s.sweep_source == "queue"
         if s.queue_url:
             events = EventPipeline(
                 self._home(),
@@ -137,24 +154,19 @@ class Daemon:
                 router=self.router,
                 submit=self.submit,
                 tags=self.tags,
+                sweeps=self._queue_sweeps(sweeper) if queued else None,
             )
             events.register(self.tasks, schedule, self.health, self.stopping, READY_PROBE_SECONDS)
-            accounts = events.refresh_accounts  # ... and teaches the intake the member roles
+            self._accounts = events.refresh_accounts  # ... and teaches the intake the member roles
         if self.evidence is not None:
             self.evidence.register(self.tasks, schedule, own_arn)
-        every, jitter = s.sweep_interval_seconds, s.sweep_jitter_seconds
-        sweeper = Sweeper(
-            self.aws.account,
-            accounts,
-            self.config.current,
-            inventory=self.inventory,
-            safeguards=self.safeguards,
-            submit=self.submit,
-            wait_seconds=every,
-            indexed=self.indexed,
-            watch=Watch(s.resync_seconds),
-        )
-        schedule.every("sweep", sweeper.sweep, every, jitter=jitter, now=True)
+        if queued:
+            # Ticks come from the queue; what every sweep did in this process still happens.
+            schedule.every("sweep_upkeep", self._sweep_upkeep, every)
+            # The event index (roles, subnets -> apps) once at start; reconciles keep it.
+            threading.Thread(target=sweeper.index, name="first-index", daemon=True).start()
+        else:
+            schedule.every("sweep", sweeper.sweep, every, jitter=jitter, now=True)
         self.tasks.add("workers", self.work.start, self._drain)
         self.tasks.start()
         log.info(
@@ -166,6 +178,17 @@ class Daemon:
             port=self.health.port,
             tasks=list(self.tasks.names()),
         )
+
+    def _queue_sweeps(self, sweeper: Sweeper) -> Callable[[SqsQueue], Callable[[Message], bool]]:
+        def covered(account: str, region: str) -> bool:
+            return self.directory.covers(account) and region in self.config.current().regions
+
+        return lambda queue: QueueSweeps(queue, sweeper.list_place, covered, self.submit).handle
+
+    def _sweep_upkeep(self) -> None:
+        """With queue sweeps: re-read the covered accounts and end spent fight budgets."""
+        self._accounts()
+        self.safeguards.expire_fights()
 
     def stop(self) -> None:
         """Stop receiving, finish in-flight reconciles within the grace period, release the rest

@@ -33,6 +33,9 @@ class RunSettings:
     sweep_interval_seconds: float = 900.0
     sweep_jitter_seconds: float = 60.0
     resync_seconds: float = 86400.0  # a sweep describes every app at start and this often
+    # internal: this process sweeps on a timer; queue: sweep ticks arrive on the queue
+    # (EventBridge Scheduler) and are shared by every replica as work messages.
+    sweep_source: str = "internal"
     config_poll_seconds: float = 5.0
     shutdown_grace_seconds: float = 30.0
     visibility_timeout_seconds: int = 60
@@ -64,6 +67,10 @@ class RunSettings:
                 problems.append(f"--{name.replace('_', '-')} must be at least 1")
         if not 0 <= self.debounce_seconds <= self.debounce_max_wait_seconds:
             problems.append("--debounce-seconds must be within 0..--debounce-max-wait-seconds")
+        if self.sweep_source not in ("internal", "queue"):
+            problems.append(f"--sweep-source must be internal or queue, not {self.sweep_source}")
+        elif self.sweep_source == "queue" and not self.queue_url:
+            problems.append("--sweep-source queue needs --queue-url (the ticks arrive there)")
         if self.sweep_interval_seconds < 10:
             problems.append("--sweep-interval-seconds must be at least 10")
         if self.resync_seconds < 0:
@@ -97,6 +104,8 @@ HELP = {
     "resync_seconds": "a sweep describes and reconciles every app at start and this often "
     "(0: every sweep)",
     "sweep_jitter_seconds": "random spread added to each sweep",
+    "sweep_source": "internal (a timer in this process) or queue (EventBridge Scheduler puts "
+    "sweep ticks on the queue; replicas share the work)",
     "config_poll_seconds": "how often to look for a changed config file",
     "shutdown_grace_seconds": "on SIGTERM, time to finish in-flight reconciles",
     "visibility_timeout_seconds": "SQS visibility while a message is being worked on",

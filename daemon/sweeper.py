@@ -21,7 +21,7 @@ from daemon import errors
 from daemon.aws import AwsByRegion
 from daemon.desired.config import DesiredConfig
 from daemon.reconcile.controller import Submit
-from daemon.reconcile.inventory import Inventory
+from daemon.reconcile.inventory import Inventory, list_applications
 from daemon.reconcile.list_watch import Watch, time_driven
 from daemon.reconcile.pass_reads import PassReads
 from daemon.reconcile.safeguards import Safeguards
@@ -71,6 +71,26 @@ class Sweeper:
         log.info("sweep_finished", apps=len(self._inventory), ok=ok, seconds=round(seconds, 3))
         return ok
 
+    def index(self) -> bool:
+        """List and describe every covered account's applications into the inventory, without
+        reconciling them (a replica with queue sweeps fills its event index this way once)."""
+        complete = self._index()[1]
+        self._reads = None  # nothing reconciles from this listing: free its details
+        log.info("inventory_indexed", apps=len(self._inventory), complete=complete)
+        return complete
+
+    def list_place(self, account: str, region: str) -> tuple[AppRef, ...]:
+        """ListApplications of one account and Region (no DescribeApplication), forgetting the
+        apps gone from there: what a queue sweep's tick fans out."""
+        found = list_applications(self._aws(account).region(region), account)
+        self._retain(account, region, set(found))
+        return found
+
+    def _retain(self, account: str, region: str, found: set[AppRef]) -> None:
+        for gone in self._inventory.retain(account, region, found):
+            metrics.forget_application(gone)
+        metrics.set_application_count(account, region, len(found))
+
     def _index(self) -> tuple[set[AppRef], bool]:
         """Every covered account's applications; False if some account could not be listed
         (its apps stay indexed as they were: a failed read is not a deletion)."""
@@ -101,10 +121,7 @@ class Sweeper:
             running_too=time_driven(self._config()),
         )
         for region in regions:
-            found = {a for a in indexed.listed if a.region == region}
-            for gone in self._inventory.retain(account, region, found):
-                metrics.forget_application(gone)
-            metrics.set_application_count(account, region, len(found))
+            self._retain(account, region, {a for a in indexed.listed if a.region == region})
         return set(indexed.due)
 
     def _reconcile(self, apps: set[AppRef]) -> bool:

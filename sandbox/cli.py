@@ -119,8 +119,31 @@ def register(subparsers: Any) -> None:
         "every Managed Flink change, as `make run` does (off by default: each evaluation runs "
         "the rule function in a child process)",
     )
+    serve.add_argument(
+        "--sweep-schedules",
+        type=int,
+        default=0,
+        metavar="MINUTES",
+        help="with --demo: EventBridge Scheduler schedules (one per account and Region) that "
+        "put a sweep tick on the queue every MINUTES, for a daemon run with --sweep-source "
+        "queue; the sandbox fires them on its clock",
+    )
     serve.set_defaults(func=serve_command)
     env_command.register(commands)
+
+
+def _sweep_schedules(sandbox: Any, info: dict[str, Any], minutes: int) -> list[str]:
+    from sandbox.demo import Seeder
+    from sandbox.scheduler import create_sweep_schedules
+
+    hub = Seeder(sandbox.endpoint_url, sandbox.region, sandbox.account_id)
+    queue_arn = (
+        f"arn:aws:sqs:{sandbox.region}:{sandbox.account_id}:"
+        + (sandbox.queue_url.rsplit("/", 1)[-1])
+    )
+    accounts = [sandbox.account_id, *(m["account_id"] for m in info.get("accounts", []))]
+    places = [(account, sandbox.region) for account in accounts]
+    return create_sweep_schedules(hub.client, queue_arn, places, minutes)
 
 
 def serve_command(args: argparse.Namespace) -> int:
@@ -140,6 +163,14 @@ def serve_command(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGINT, request_stop)
     if args.accounts and not args.demo:
         sys.stderr.write("error: --accounts N needs --demo\n")
+        return 2
+    if args.sweep_schedules and not args.demo:
+        sys.stderr.write("error: --sweep-schedules MINUTES needs --demo\n")
+        return 2
+    if not 0 <= args.sweep_schedules <= 1440:
+        sys.stderr.write(
+            f"error: --sweep-schedules must be 1..1440 minutes, got {args.sweep_schedules}\n"
+        )
         return 2
     if not 0 <= args.accounts <= 50:
         sys.stderr.write(f"error: --accounts must be 0..50, got {args.accounts}\n")
@@ -195,6 +226,8 @@ def serve_command(args: argparse.Namespace) -> int:
                 sandbox.middleware.config_rules.added(
                     sandbox.account_id, sandbox.region, info["config_rules"]
                 )
+            if args.sweep_schedules:
+                info["sweep_schedules"] = _sweep_schedules(sandbox, info, args.sweep_schedules)
             sandbox.seeded = {k: v for k, v in info.items() if k not in sandbox.info()}
         sys.stdout.write(json.dumps(info) + "\n")
         sys.stdout.flush()

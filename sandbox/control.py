@@ -9,6 +9,7 @@ POST /_sandbox/config/evaluate {"rules": [CONFIG_RULE_NAME...][, "application": 
                                     [, "region": R][, "account": A]}: run AWS Config rules now
                                     (periodic, or for N's configuration change) and wait
 GET  /_sandbox/deliveries          the CloudTrail events not delivered yet
+GET  /_sandbox/schedules           how often each EventBridge Scheduler schedule has fired
 POST /_sandbox/organization/accounts {"account_id": A}: A joins the organization
 """
 
@@ -47,7 +48,10 @@ def handle(
             return _evaluate(middleware, region, settings)
         if route == ("POST", "/_sandbox/clock"):
             now = middleware.clock.advance(_number(settings, "advance"))
-            return 200, {"now": now, "offset": middleware.clock.offset}
+            fired = middleware.schedules.pump()  # schedules due by the new time run now
+            return 200, {"now": now, "offset": middleware.clock.offset, "schedules_fired": fired}
+        if route == ("GET", "/_sandbox/schedules"):
+            return 200, {"fired": middleware.schedules.fired()}
         backend = middleware.flink_backend(str(settings.get("region") or region))
         if route == ("POST", "/_sandbox/flink/next-update"):
             backend.next_update(

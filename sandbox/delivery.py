@@ -28,9 +28,10 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
+from sandbox.pump_thread import PumpThread
+
 log = logging.getLogger("sandbox")
 Send = Callable[[dict[str, Any], str, str], int]
-POLL_SECONDS = 0.05
 
 
 @dataclass(frozen=True)
@@ -73,10 +74,13 @@ def settings_from(current: DeliverySettings, changes: dict[str, Any]) -> Deliver
     return replace(current, **values)
 
 
-class Deliveries:
+class Deliveries(PumpThread):
     """Pending events, due on `clock`; `send(event, account, region)` routes one."""
 
+    thread_name = "sandbox-delivery"
+
     def __init__(self, clock: Callable[[], float], send: Send) -> None:
+        super().__init__()
         self._clock = clock
         self._send = send
         self._settings = DeliverySettings()
@@ -84,8 +88,6 @@ class Deliveries:
         self._pending: list[tuple[float, int, dict[str, Any], str, str]] = []  # a heap
         self._order = itertools.count()
         self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
     @property
     def settings(self) -> DeliverySettings:
@@ -146,18 +148,3 @@ class Deliveries:
             self._pending.clear()
             self._settings = DeliverySettings()
             self._random = random.Random(0)
-
-    def start(self) -> None:
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="sandbox-delivery", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._thread = None
-
-    def _run(self) -> None:
-        while not self._stop.wait(POLL_SECONDS):
-            self.pump()

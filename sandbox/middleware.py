@@ -39,6 +39,7 @@ from sandbox.flink.moto_lookups import MotoLookups
 from sandbox.flink.operations import READ_ONLY, handle
 from sandbox.iam_lag import IamReadLag
 from sandbox.identity import Scope, parse_authorization, user_identity
+from sandbox.scheduler import Schedules
 
 log = logging.getLogger("sandbox")
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
@@ -63,6 +64,7 @@ class SandboxMiddleware:
         self.clock = SandboxClock()  # shared by every Region's Flink backend
         iam_principal.now = self.clock.now  # aws:CurrentTime under --enforce-iam
         self.deliveries = Deliveries(self.clock.now, deliver)
+        self.schedules = Schedules(self.clock.now)  # EventBridge Scheduler, fired
         self.iam_lag = IamReadLag(self.clock.now)
         self.endpoint_url = ""  # set by the server once it listens (config rules call back)
         self.config_rules = ConfigRules(lambda: self.endpoint_url, self.clock.now)
@@ -114,6 +116,7 @@ class SandboxMiddleware:
                 backend.reset()
             self.clock.reset()
         self.deliveries.clear()
+        self.schedules.clear()
         self.iam_lag.set_lag(0)
         iam_principal.forget_sessions()
 

@@ -137,11 +137,13 @@ class Sandbox:
         )
         self._thread.start()
         self.middleware.deliveries.start()
+        self.middleware.schedules.start()
         self.reset()
         return self
 
     def stop(self) -> None:
         self.middleware.deliveries.stop()
+        self.middleware.schedules.stop()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()

@@ -54,6 +54,7 @@ QUEUE_ACTIONS = (
     "sqs:GetQueueAttributes",
     "sqs:GetQueueUrl",
     "sqs:ReceiveMessage",
+    "sqs:SendMessage",  # --sweep-source queue: a tick's apps go back to the queue as work
 )
 DEAD_LETTER_ACTIONS = ("sqs:GetQueueAttributes", "sqs:GetQueueUrl")  # the DLQ depth gauge
 # No resource type in the Service Authorization Reference: authorized on "*" only.

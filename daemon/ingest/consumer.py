@@ -36,8 +36,11 @@ class EventConsumer:
         dlq_url: str = "",
         pollers: int = 1,
         tags: TagCache | None = None,
+        sweeps: Callable[[Message], bool] | None = None,
     ) -> None:
         self.sqs = sqs
+        # Sweep messages (--sweep-source queue) share the queue: True when it took the message.
+        self._sweeps = sweeps
         # Receive loops side by side: one waits on SQS while another's messages are handled,
         # so a burst arrives sooner (each keeps heartbeat, visibility and acknowledgements).
         self._pollers = pollers
@@ -73,6 +76,8 @@ class EventConsumer:
             self._deleter.join(timeout=10)
 
     def handle(self, message: Message) -> None:
+        if self._sweeps is not None and self._sweeps(message):
+            return
         bound = log.bind(message_id=message.message_id)
         hint = self._intake.accept(message.body)
         if isinstance(hint, Ignored):

@@ -18,7 +18,7 @@ from daemon.ingest.dedupe import EventIdCache
 from daemon.ingest.identity import OwnIdentity
 from daemon.ingest.intake import Intake
 from daemon.ingest.router import Router
-from daemon.ingest.sqs import SqsQueue
+from daemon.ingest.sqs import Message, SqsQueue
 from daemon.reconcile.accounts import AccountDirectory
 from daemon.reconcile.controller import Submit
 from daemon.reconcile.tags import TagCache
@@ -52,6 +52,7 @@ class EventPipeline:
         router: Router,
         submit: Submit,
         tags: TagCache | None = None,
+        sweeps: Callable[[SqsQueue], Callable[[Message], bool]] | None = None,
     ) -> None:
         self._settings, self._directory = settings, directory
         self._own = OwnIdentity.from_caller_identity(own_arn)  # SettingsError if not a principal
@@ -64,8 +65,10 @@ class EventPipeline:
         self.intake = Intake(
             self.identity(), EventIdCache(), config, directory.accounts, dedupe_completed_only=True
         )
+        # `sweeps` (queue sweeps): the handler of sweep messages received from this queue.
+        handler = sweeps(queue) if sweeps is not None else None
         self.consumer = EventConsumer(
-            queue, self.intake, router, submit, settings.dlq_url, settings.pollers, tags
+            queue, self.intake, router, submit, settings.dlq_url, settings.pollers, tags, handler
         )
         # Live while receives keep returning: a long poll takes at most poll_wait_seconds.
         self.poller = Heartbeat(settings.poll_wait_seconds * 3 + 60)

@@ -57,6 +57,11 @@ IgnoreReason = Literal[
     "no_application",  # no application in the inventory is affected (e.g. an unused route table)
 ]
 QueueName = Literal["events", "dlq"]
+# Sweep messages on the queue (--sweep-source queue): a tick, a work message, or junk.
+SweepMessageKind = Literal["tick", "work", "malformed"]
+SweepMessageOutcome = Literal["done", "retried", "dropped"]
+SWEEP_MESSAGE_KINDS: tuple[SweepMessageKind, ...] = get_args(SweepMessageKind)
+SWEEP_MESSAGE_OUTCOMES: tuple[SweepMessageOutcome, ...] = get_args(SweepMessageOutcome)
 ConfigReloadResult = Literal["applied", "rejected", "unchanged"]
 
 EVENT_SOURCES: tuple[EventSource, ...] = get_args(EventSource)
@@ -183,6 +188,17 @@ LAST_SWEEP_SUCCESS = Gauge(
     "Unix time the last successful sweep finished; 0 until the first one.",
     registry=REGISTRY,
 )
+SWEEP_MESSAGES = Counter(
+    f"{PREFIX}_sweep_messages",
+    "Sweep messages handled (--sweep-source queue), by kind and outcome.",
+    ["kind", "outcome"],
+    registry=REGISTRY,
+)
+SWEEP_APPS_SENT = Counter(
+    f"{PREFIX}_sweep_applications_sent",
+    "Applications a sweep tick fanned out as work messages on the queue.",
+    registry=REGISTRY,
+)
 QUEUE_MESSAGES = Gauge(
     f"{PREFIX}_queue_messages",
     "Visible messages in the SQS queue (ApproximateNumberOfMessages), polled periodically.",
@@ -232,6 +248,9 @@ for _reload in CONFIG_RELOAD_RESULTS:
     CONFIG_RELOADS.labels(result=_reload)
 for _finding in FINDING_RESULTS:
     EVIDENCE_FINDINGS.labels(result=_finding)
+for _kind in SWEEP_MESSAGE_KINDS:
+    for _outcome in SWEEP_MESSAGE_OUTCOMES:
+        SWEEP_MESSAGES.labels(kind=_kind, outcome=_outcome)
 
 _lock = threading.Lock()
 _config_sha: list[str] = []
@@ -351,6 +370,17 @@ def record_sweep(
     SWEEP_DURATION.observe(max(duration_seconds, 0.0))
     if succeeded:
         LAST_SWEEP_SUCCESS.set(time.time() if finished_at is None else finished_at)
+
+
+def count_sweep_message(kind: SweepMessageKind, outcome: SweepMessageOutcome) -> None:
+    SWEEP_MESSAGES.labels(
+        kind=_check(kind, SWEEP_MESSAGE_KINDS, "kind"),
+        outcome=_check(outcome, SWEEP_MESSAGE_OUTCOMES, "outcome"),
+    ).inc()
+
+
+def count_sweep_applications_sent(count: int) -> None:
+    SWEEP_APPS_SENT.inc(count)
 
 
 def set_queue_depth(queue: QueueName, messages: int) -> None:

@@ -5,7 +5,8 @@ Judged from the sandbox's own call record and the applications' version ids, not
 daemons say: each versioned fix succeeds once per drift, a second replica's attempt ends in
 ConcurrentModificationException / ResourceInUseException (then re-plans and finds nothing), and
 non-versioned writes are either done once (creates, detaches) or repeated harmlessly (tags and
-trust policies set the same value). docs/install-eks.md ("Running two replicas") cites this file.
+trust policies set the same value). docs/install-eks.md ("Running several replicas") cites
+this file.
 """
 
 from __future__ import annotations

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from helm_python import HelmValuesError
+from helm_python.errors import HelmRenderError
 
 from tests.helm.chart import EVERYTHING_ON, render
 
@@ -61,6 +62,26 @@ def test_two_replicas_spread_over_zones_and_nodes_with_a_budget() -> None:
     assert rendered.one("PodDisruptionBudget")["spec"]["minAvailable"] == 1
 
 
+def test_three_replicas_share_queue_sweeps_out_of_the_box() -> None:
+    queue = "https://sqs.eu-west-1.amazonaws.com/123456789012/flink-remediator-events"
+    rendered = render({"replicaCount": 3, "daemon": {"sweepSource": "queue", "queueUrl": queue}})
+    env = {e["name"]: e.get("value") for e in rendered.pod["containers"][0]["env"]}
+    assert env["FLINK_REMEDIATOR_SWEEP_SOURCE"] == "queue"
+    assert rendered.deployment["spec"]["replicas"] == 3
+    assert rendered.one("PodDisruptionBudget")["spec"]["minAvailable"] == 1
+    assert len(rendered.pod["topologySpreadConstraints"]) == 2
+
+
+def test_queue_sweeps_without_a_queue_are_refused() -> None:
+    with pytest.raises(HelmRenderError, match="sweepSource: queue needs daemon"):
+        render({"daemon": {"sweepSource": "queue"}})
+
+
+def test_the_sweep_source_defaults_to_the_pods_own_timer() -> None:
+    env = {e["name"]: e.get("value") for e in render().pod["containers"][0]["env"]}
+    assert env["FLINK_REMEDIATOR_SWEEP_SOURCE"] == "internal"
+
+
 def test_one_replica_has_no_spread_and_no_budget() -> None:
     rendered = render()
     assert "topologySpreadConstraints" not in rendered.pod
@@ -74,6 +95,7 @@ def test_own_spread_constraints_replace_the_default() -> None:
 
 
 BAD_VALUES: dict[str, dict[str, Any]] = {
+    "an unknown sweep source": {"daemon": {"sweepSource": "leader"}},
     "load balancer for the unauthenticated metrics port": {"service": {"type": "LoadBalancer"}},
     "volume mount without a path": {"extraVolumeMounts": [{"name": "ca-bundle"}]},
     "relative mount path": {"extraVolumeMounts": [{"name": "ca", "mountPath": "etc/ssl"}]},

@@ -21,7 +21,9 @@ from sandbox.testing import Credentials, client, execution_role, receive_envelop
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES = sorted((ROOT / "deploy" / "cloudformation").glob("*.yaml"))
 # The templates that route events (config-rules.yaml holds AWS Config rules, no events).
-EVENT_TEMPLATES = [t for t in TEMPLATES if t.name != "config-rules.yaml"]
+EVENT_TEMPLATES = [
+    t for t in TEMPLATES if t.name not in ("config-rules.yaml", "sweep-schedule.yaml")
+]
 PATTERNS = {
     json.dumps(json.loads(p.read_text()), sort_keys=True)
     for p in (ROOT / "config" / "eventbridge").glob("*.json")
@@ -29,8 +31,14 @@ PATTERNS = {
 REGION, MEMBER = "us-east-1", "200000000009"
 
 
-def test_there_are_the_four_templates() -> None:
-    names = ["config-rules.yaml", "hub.yaml", "member.yaml", "region-forwarder.yaml"]
+def test_there_are_the_five_templates() -> None:
+    names = [
+        "config-rules.yaml",
+        "hub.yaml",
+        "member.yaml",
+        "region-forwarder.yaml",
+        "sweep-schedule.yaml",
+    ]
     assert [t.name for t in TEMPLATES] == names
 
 
@@ -113,3 +121,25 @@ def test_hub_and_member_stacks_deliver_a_members_event_to_the_queue(
     )
     assert event["account"] == MEMBER
     assert event["detail"]["requestParameters"]["applicationName"] == "via-stacks"
+
+
+@pytest.mark.parametrize("template", ["hub.yaml", "sweep-schedule.yaml"])
+def test_sweep_schedules_send_a_tick_the_daemon_reads(template: str) -> None:
+    from daemon.ingest.sweep_messages import Tick, parse
+
+    resources = cfn_yaml.load(str(ROOT / "deploy" / "cloudformation" / template))["Resources"]
+    (schedule,) = [r for r in resources.values() if r["Type"] == "AWS::Scheduler::Schedule"]
+    text = schedule["Properties"]["Target"]["Input"]["Fn::Sub"]
+    for name in ("${AWS::AccountId}", "${SweptAccountId}"):
+        text = text.replace(name, MEMBER)
+    for name in ("${AWS::Region}", "${SweptRegion}"):
+        text = text.replace(name, REGION)
+    assert parse(text) == Tick(MEMBER, REGION)
+
+
+def test_the_sweep_scheduler_role_may_only_send_to_the_event_queue() -> None:
+    resources = cfn_yaml.load(str(ROOT / "deploy" / "cloudformation" / "hub.yaml"))["Resources"]
+    (policy,) = resources["SweepSchedulerRole"]["Properties"]["Policies"]
+    (statement,) = policy["PolicyDocument"]["Statement"]
+    assert statement["Action"] == "sqs:SendMessage"
+    assert statement["Resource"] == {"Fn::GetAtt": ["EventQueue", "Arn"]}

@@ -86,6 +86,8 @@ def test_documented_label_values_are_the_enforced_ones() -> None:
         ("flink_remediator_remediations_total", "mode"): MODES,
         ("flink_remediator_fix_operations_failed_total", "outcome"): metrics.FIX_FAILURES,
         ("flink_remediator_queue_messages", "queue"): metrics.QUEUE_NAMES,
+        ("flink_remediator_sweep_messages_total", "kind"): metrics.SWEEP_MESSAGE_KINDS,
+        ("flink_remediator_sweep_messages_total", "outcome"): metrics.SWEEP_MESSAGE_OUTCOMES,
         ("flink_remediator_config_reloads_total", "result"): metrics.CONFIG_RELOAD_RESULTS,
         ("flink_remediator_evidence_findings_total", "result"): metrics.FINDING_RESULTS,
     }

@@ -61,6 +61,7 @@ def test_the_hub_may_assume_only_the_member_roles(
         "sqs:GetQueueAttributes",
         "sqs:GetQueueUrl",
         "sqs:ReceiveMessage",
+        "sqs:SendMessage",
     }
     assert all("*" not in s["Action"] for s in statements)
 
