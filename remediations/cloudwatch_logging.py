@@ -88,6 +88,11 @@ class LogStreamSettings(RuleSettings):
         )
 
 
+# The tag a log group the daemon creates carries (aws:RequestTag on CreateLogGroup); the
+# generated policy lets logs:PutRetentionPolicy touch only groups with it (aws:ResourceTag).
+MANAGED_LOG_GROUP_TAG = ("flink-remediator/managed", "true")
+
+
 class Settings(LogStreamSettings):
     retention_days: int = Field(365, description="Retention for a log group the fix creates.")
     log_level: Literal["INFO", "WARN", "ERROR", "DEBUG"] = "INFO"
@@ -123,6 +128,7 @@ class CloudwatchLogging(Rule[Settings, LogDestination]):
     read_actions = ("logs:DescribeLogGroups", "logs:DescribeLogStreams")
     write_actions = (
         "logs:CreateLogGroup",
+        "logs:TagResource",  # IAM asks for it when CreateLogGroup carries tags (no call of its own)
         "logs:PutRetentionPolicy",
         "logs:CreateLogStream",
         "kinesisanalytics:AddApplicationCloudWatchLoggingOption",
@@ -202,7 +208,9 @@ class CloudwatchLogging(Rule[Settings, LogDestination]):
         fields = {d.field for d in drifts}
         calls: list[Call] = []
         if "LogGroup" in fields:
-            calls.append(Call("logs", "CreateLogGroup", {"logGroupName": group}, group))
+            # Tagged at creation: the daemon may set retention only on groups carrying the tag.
+            create = {"logGroupName": group, "tags": dict([MANAGED_LOG_GROUP_TAG])}
+            calls.append(Call("logs", "CreateLogGroup", create, group))
             calls.append(
                 Call(
                     "logs",

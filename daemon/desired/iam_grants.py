@@ -15,6 +15,7 @@ from typing import Any
 
 from daemon.desired.model import ExecutionRolesModel
 from daemon.errors import ConfigError
+from remediations.cloudwatch_logging import MANAGED_LOG_GROUP_TAG
 
 Statement = dict[str, Any]
 
@@ -122,23 +123,41 @@ def log_groups(scope: Scope, variants: Sequence[Any]) -> set[str]:
     return groups
 
 
+# A log group is created with the managed tag (CreateLogGroup with tags also needs
+# logs:TagResource: https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_CreateLogGroup.html),
+# and retention is set only on groups carrying it: stolen credentials cannot shorten the
+# retention of a group someone else made (set it to 1 day and the logs are gone).
+_TAG_KEY, _TAG_VALUE = MANAGED_LOG_GROUP_TAG
+CREATED_TAGGED = {"StringEquals": {f"aws:RequestTag/{_TAG_KEY}": _TAG_VALUE}}
+CARRIES_TAG = {"StringEquals": {f"aws:ResourceTag/{_TAG_KEY}": _TAG_VALUE}}
+RETENTION = "logs:PutRetentionPolicy"
+TAG_AT_CREATION = ("logs:CreateLogGroup", "logs:TagResource")
+
+
 def cloudwatch_logging(
     sid: str, writes: Sequence[str], scope: Scope, variants: Sequence[Any]
 ) -> list[Statement]:
-    logs = [a for a in writes if a.startswith("logs:")]
     groups = log_groups(scope, variants)
-    return [*flink_writes(sid, writes, scope), allow(f"{sid}Logs", logs, groups)]
+    others = [a for a in writes if a.startswith("logs:") and a not in (RETENTION, *TAG_AT_CREATION)]
+    out = [*flink_writes(sid, writes, scope), allow(f"{sid}Logs", others, groups)]
+    if "logs:CreateLogGroup" in writes:
+        out.append(allow(f"{sid}Create", TAG_AT_CREATION, groups, **CREATED_TAGGED))
+    if RETENTION in writes:
+        out.append(allow(f"{sid}Retention", [RETENTION], groups, **CARRIES_TAG))
+    return out
 
 
 def log_protection(
     sid: str, writes: Sequence[str], scope: Scope, variants: Sequence[Any]
 ) -> list[Statement]:
-    # Only on the applications' log groups (the configured prefix); the key is the service's
-    # to use (its key policy), the daemon needs no KMS permission to associate it.
-    actions = ["logs:PutRetentionPolicy"]
+    # Only on the applications' log groups (the configured prefix) that carry the managed tag
+    # (created by the daemon, or tagged by their owner); the key is the service's to use (its
+    # key policy), the daemon needs no KMS permission to associate it.
+    groups = log_groups(scope, variants)
+    out = [allow(sid, [RETENTION], groups, **CARRIES_TAG)]
     if any(s.kms_key_arn for s in variants):
-        actions.append("logs:AssociateKmsKey")
-    return [allow(sid, actions, log_groups(scope, variants))]
+        out.append(allow(f"{sid}Key", ["logs:AssociateKmsKey"], groups))
+    return out
 
 
 def encryption(

@@ -79,7 +79,7 @@ def write_config(h: Harness, path: Path, rule: AnyRule, settings: Any) -> Path:
         "accounts": [account],
         "regions": [h.sandbox.region],
         "defaults": {"mode": "enforce"},
-        "execution_roles": {"tag": ROLE_TAG},
+        "execution_roles": {"path": "/flink/", "tag": ROLE_TAG},
         "daemon_role_arn": f"arn:aws:iam::{account}:role/{OWN_ROLE}",
         "rules": {r.id: {"enabled": False} for r in REGISTRY if r.id != rule.id}
         | {rule.id: settings.model_dump(mode="json", exclude={"enabled", "mode"})},
