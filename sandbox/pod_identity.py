@@ -109,7 +109,7 @@ def assume_for_pod(settings: dict[str, Any], region: str) -> Answer:
 def _session(account: str, region: str, role_arn: str, settings: dict[str, Any]) -> dict[str, str]:
     from moto.sts.models import sts_backends
 
-    name = f"eks-{str(settings.get('pod_name') or 'pod-0')}"[:64]
+    name = f"eks-{settings.get('pod_name') or 'pod-0'!s}"[:64]
     assumed = sts_backends[account]["aws"].assume_role(region, name, role_arn, "", 3600, "")
     return {
         "AccessKeyId": assumed.access_key_id,
