@@ -52,7 +52,7 @@ def test_only_the_daemons_namespace_and_service_account_get_the_role(
     assert arn.startswith(f"arn:aws:sts::{fresh_sandbox.account_id}:assumed-role/flink-remediator/")
 
     other_cluster = daemon_role["cluster_arn"].replace("/platform", "/sandbox-team")
-    refused = [
+    refused: list[dict[str, Any]] = [
         {**own, "namespace": "team-a"},  # another team's association naming the daemon role
         {**own, "service_account": "default"},
         {**own, "cluster_arn": other_cluster},
