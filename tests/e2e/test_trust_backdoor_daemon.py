@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import signal
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,7 @@ from tests.e2e.test_enforced_iam_daemon import (
     ROLE_TAG,
     EnforcedSandboxProcess,
     generated_policy,
+    sandbox,  # noqa: F401  (the fixture: `sandbox serve --demo --enforce-iam`)
     write_config,
 )
 from tests.e2e.test_forged_events import calls, clear_calls
@@ -29,13 +29,6 @@ pytestmark = pytest.mark.e2e
 OUTSIDER = "arn:aws:iam::999999999999:root"
 
 
-@pytest.fixture
-def sandbox() -> Iterator[EnforcedSandboxProcess]:
-    running = EnforcedSandboxProcess()
-    yield running
-    running.stop()
-
-
 def trust_of(iam: Any, role: str) -> dict[str, Any]:
     document = iam.get_role(RoleName=role)["Role"]["AssumeRolePolicyDocument"]
     loaded: dict[str, Any] = json.loads(document) if isinstance(document, str) else document
@@ -43,7 +36,10 @@ def trust_of(iam: Any, role: str) -> dict[str, Any]:
 
 
 def test_an_outside_account_in_the_trust_is_reported_never_removed(
-    sandbox: EnforcedSandboxProcess, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+    sandbox: EnforcedSandboxProcess,  # noqa: F811  (the imported fixture)
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: Any,
 ) -> None:
     iam, flink = sandbox.admin("iam"), sandbox.admin("kinesisanalyticsv2")
     role_arn = flink.describe_application(ApplicationName=APP)["ApplicationDetail"][
