@@ -21,7 +21,18 @@ from daemon.state import AppRef, Call, Drift, Observed
 from remediations import compliant_evidence as shown
 from remediations.app_config import is_flink, section
 from remediations.base import ANY_APPLICATION, Reader, Rule, RuleSettings
-from remediations.grants import Scope, Statement, allow, application_writes, log_groups
+from remediations.grants import (
+    CARRIES_TAG,
+    CREATED_TAGGED,
+    MANAGED_LOG_GROUP_TAG,
+    RETENTION,
+    TAG_AT_CREATION,
+    Scope,
+    Statement,
+    allow,
+    application_writes,
+    log_groups,
+)
 
 RETENTION_DAYS = (
     1,
@@ -126,6 +137,7 @@ class CloudwatchLogging(Rule[Settings, LogDestination]):
     read_actions = ("logs:DescribeLogGroups", "logs:DescribeLogStreams")
     write_actions = (
         "logs:CreateLogGroup",
+        "logs:TagResource",  # IAM asks for it when CreateLogGroup carries tags (no call of its own)
         "logs:PutRetentionPolicy",
         "logs:CreateLogStream",
         "kinesisanalytics:AddApplicationCloudWatchLoggingOption",
@@ -146,9 +158,16 @@ class CloudwatchLogging(Rule[Settings, LogDestination]):
         return shown.logging(detail)
 
     def grants(self, sid: str, scope: Scope, places: Sequence[Settings]) -> list[Statement]:
-        logs = [a for a in self.write_actions if a.startswith("logs:")]
+        writes = self.write_actions
         groups = log_groups(scope, (str(s.log_stream_arn) for s in places))
-        return [*application_writes(self.write_actions, scope), allow(f"{sid}Logs", logs, groups)]
+        tagged = (RETENTION, *TAG_AT_CREATION)
+        others = [a for a in writes if a.startswith("logs:") and a not in tagged]
+        return [
+            *application_writes(writes, scope),
+            allow(f"{sid}Logs", others, groups),
+            allow(f"{sid}Create", TAG_AT_CREATION, groups, **CREATED_TAGGED),
+            allow(f"{sid}Retention", [RETENTION], groups, **CARRIES_TAG),
+        ]
 
     def observe(
         self, settings: Settings, app: AppRef, detail: Mapping[str, Any], read: Reader
@@ -213,7 +232,9 @@ class CloudwatchLogging(Rule[Settings, LogDestination]):
         fields = {d.field for d in drifts}
         calls: list[Call] = []
         if "LogGroup" in fields:
-            calls.append(Call("logs", "CreateLogGroup", {"logGroupName": group}, group))
+            # Tagged at creation: the daemon may set retention only on groups carrying the tag.
+            create = {"logGroupName": group, "tags": dict([MANAGED_LOG_GROUP_TAG])}
+            calls.append(Call("logs", "CreateLogGroup", create, group))
             calls.append(
                 Call(
                     "logs",

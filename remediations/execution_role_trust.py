@@ -27,6 +27,12 @@ inventory), or the fix would lock the others out. So:
   account and Region says it does not exist; one in another Region is kept.
 - The account (`aws:SourceAccount`) is the application's as read from AWS (its ARN in
   DescribeApplication), never an event's.
+- Every Allow statement that trusts anything but the Managed Flink service (another account, a
+  role, `*`, a federated identity, another service, a NotPrincipal) is reported, one drift per
+  statement naming its Sid (or index) and those principals, and never removed: whoever may
+  assume an execution role runs with its permissions, and an outside account in the trust is a
+  lasting backdoor (a stolen credential's favourite change), but only the owner can tell a
+  deliberate cross-account setup from an attack, so it is an alert, not a write.
 """
 
 from __future__ import annotations
@@ -50,10 +56,12 @@ from remediations.trust_policy import (
     SOURCE_ACCOUNT,
     SOURCE_ARN,
     SOURCE_ARN_OPERATORS,
+    Trusted,
     Wanted,
     compliant,
     fixed_document,
     lets_flink_assume,
+    other_trusted,
     wanted_for,
 )
 
@@ -107,7 +115,7 @@ def _still_exists(arn: str, own_arn: str, read: Reader) -> bool:
 
 
 class ExecutionRoleTrust(Rule[Settings, RoleTrust]):
-    summary = "The execution role's trust policy names the account and every app using it."
+    summary = "The execution role trusts only Managed Flink, for its account and the apps using it."
     severity = "HIGH"
     read_actions = ("iam:GetRole", "kinesisanalytics:DescribeApplication")
     write_actions = ("iam:UpdateAssumeRolePolicy",)
@@ -159,6 +167,28 @@ class ExecutionRoleTrust(Rule[Settings, RoleTrust]):
         facts = self.facts(observed)
         if facts is None or not facts.trust:
             return ()
+        others = tuple(self._other(observed, facts, t) for t in other_trusted(facts.trust))
+        return self._conditions(settings, observed, facts) + others
+
+    def _other(self, observed: Observed, facts: RoleTrust, trusted: Trusted) -> Drift:
+        """A statement trusting someone else: reported, never written (fixable=False)."""
+        names = ", ".join(f"{kind} {value}" for kind, value in trusted.principals)
+        message = (
+            f"trust policy of role {docs.resource_name(facts.role_arn)}: {trusted.label} lets "
+            f"{names} assume the execution role, not only {SERVICE}; whoever assumes it runs "
+            "with the application's permissions (reported, never removed automatically)"
+        )
+        field = f"AssumeRolePolicyDocument.Statement[{trusted.index}].Principal"
+        current = {"Sid": trusted.sid, "Principal": trusted.principal}
+        desired = {"Principal": {"Service": SERVICE}}
+        return self.drift(
+            observed, field, current, desired, message, fixable=False, resource=facts.role_arn
+        )
+
+    def _conditions(
+        self, settings: Settings, observed: Observed, facts: RoleTrust
+    ) -> tuple[Drift, ...]:
+        """The Managed Flink statements lacking the confused-deputy conditions: one drift."""
         wanted = self._wanted(settings, observed, facts)
         complete = facts.apps is not None
         covering = "" if complete else observed.app.arn

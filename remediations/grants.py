@@ -102,3 +102,14 @@ def log_groups(scope: Scope, log_stream_arns: Iterable[str]) -> set[str]:
         if not brace:
             groups.update(scope.per_place(head))
     return groups
+
+
+# A log group the daemon creates carries the managed tag (CreateLogGroup with tags also needs
+# logs:TagResource: https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_CreateLogGroup.html),
+# and retention is set only on groups carrying it: stolen credentials cannot shorten the
+# retention of a group someone else made (set it to 1 day and the logs are gone).
+MANAGED_LOG_GROUP_TAG = ("flink-remediator/managed", "true")
+CREATED_TAGGED = {"StringEquals": {f"aws:RequestTag/{MANAGED_LOG_GROUP_TAG[0]}": "true"}}
+CARRIES_TAG = {"StringEquals": {f"aws:ResourceTag/{MANAGED_LOG_GROUP_TAG[0]}": "true"}}
+RETENTION = "logs:PutRetentionPolicy"
+TAG_AT_CREATION = ("logs:CreateLogGroup", "logs:TagResource")

@@ -26,7 +26,7 @@ from daemon.state import AppRef, Call, Drift, Observed
 from remediations import compliant_evidence as shown
 from remediations.base import ANY_APPLICATION, Reader, Rule
 from remediations.cloudwatch_logging import LogStreamSettings, split_stream_arn, valid_retention
-from remediations.grants import Scope, Statement, allow, log_groups
+from remediations.grants import CARRIES_TAG, RETENTION, Scope, Statement, allow, log_groups
 
 CONTEXT_KEY = "kms:encryptioncontext:aws:logs:arn"
 LOGS_KEY_ACTIONS = ("kms:encrypt", "kms:generatedatakey")
@@ -118,12 +118,14 @@ class LogProtection(Rule[Settings, LogGroupState]):
         return shown.logging(detail)  # the group of that stream is what it checked
 
     def grants(self, sid: str, scope: Scope, places: Sequence[Settings]) -> list[Statement]:
-        # Only on the applications' log groups (the configured prefix); the key is the service's
-        # to use (its key policy), the daemon needs no KMS permission to associate it.
-        actions = ["logs:PutRetentionPolicy"]
+        # Only on the applications' log groups (the configured prefix) that carry the managed tag
+        # (created by the daemon, or tagged by their owner); the key is the service's to use (its
+        # key policy), the daemon needs no KMS permission to associate it.
+        groups = log_groups(scope, (str(s.log_stream_arn) for s in places))
+        out = [allow(sid, [RETENTION], groups, **CARRIES_TAG)]
         if any(s.kms_key_arn for s in places):
-            actions.append("logs:AssociateKmsKey")
-        return [allow(sid, actions, log_groups(scope, (str(s.log_stream_arn) for s in places)))]
+            out.append(allow(f"{sid}Key", ["logs:AssociateKmsKey"], groups))
+        return out
 
     def reads(self, settings: Settings) -> tuple[str, ...]:
         # The key is read only to check a configured one before associating it.

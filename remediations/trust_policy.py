@@ -6,6 +6,7 @@ the applications using the role. Built on `iam_documents`, which handles the spe
 from __future__ import annotations
 
 import copy
+import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -112,3 +113,47 @@ def _new_sid(base: str, taken: set[str]) -> str:
     stem = re.sub(r"[^0-9A-Za-z]", "", base) + "ManagedFlink"
     candidates = (stem if n == 1 else f"{stem}{n}" for n in range(1, len(taken) + 2))
     return next(c for c in candidates if c not in taken)
+
+
+@dataclass(frozen=True)
+class Trusted:
+    """One Allow statement of a trust policy that trusts someone other than Managed Flink."""
+
+    index: int  # position in the Statement list
+    sid: str
+    principals: tuple[tuple[str, str], ...]  # (type, value) of each non-Flink principal
+
+    @property
+    def label(self) -> str:
+        return f"Sid {self.sid!r}" if self.sid else f"statement {self.index}"
+
+    @property
+    def principal(self) -> dict[str, list[str]]:
+        """The non-Flink principals as IAM writes them: {"AWS": [...], "Service": [...]}."""
+        grouped: dict[str, list[str]] = {}
+        for kind, value in self.principals:
+            grouped.setdefault(kind, []).append(value)
+        return grouped
+
+
+def other_trusted(doc: Mapping[str, Any]) -> tuple[Trusted, ...]:
+    """Every Allow statement that lets anything but the Managed Flink service assume the role:
+    an account or role (AWS), `*`, a federated identity, another service, or a NotPrincipal
+    (everyone but the ones it names). Deny statements trust no one."""
+    found: list[Trusted] = []
+    for index, statement in enumerate(docs.as_list(doc.get("Statement"))):
+        if not isinstance(statement, Mapping) or not docs.is_allow(statement):
+            continue
+        sid = str(statement.get("Sid") or "")
+        if "NotPrincipal" in statement:
+            everyone = (("NotPrincipal", json.dumps(statement["NotPrincipal"], sort_keys=True)),)
+            found.append(Trusted(index, sid, everyone))
+            continue
+        others = tuple(
+            (kind, value)
+            for kind, value in docs.principals(statement)
+            if (kind, value.lower()) != ("Service", SERVICE)
+        )
+        if others:
+            found.append(Trusted(index, sid, others))
+    return tuple(found)

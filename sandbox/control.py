@@ -11,13 +11,16 @@ POST /_sandbox/config/evaluate {"rules": [CONFIG_RULE_NAME...][, "application": 
 GET  /_sandbox/deliveries          the CloudTrail events not delivered yet
 GET  /_sandbox/schedules           how often each EventBridge Scheduler schedule has fired
 POST /_sandbox/organization/accounts {"account_id": A}: A joins the organization
+POST /_sandbox/eks/pod-identity    {"cluster_arn", "namespace", "service_account", "role_arn"
+                                    [, "pod_name"][, "session_tags": false]}: EKS Pod Identity
+                                    assumes the role for such a pod (sandbox/pod_identity.py)
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sandbox import organizations
+from sandbox import organizations, pod_identity
 from sandbox.delivery import settings_from
 from sandbox.flink import create
 from sandbox.flink.errors import FlinkApiError
@@ -44,6 +47,8 @@ def handle(
             return 200, {"pending": middleware.deliveries.pending()}
         if route == ("POST", "/_sandbox/organization/accounts"):
             return 200, organizations.enroll(str(settings.get("account_id")))
+        if route == ("POST", "/_sandbox/eks/pod-identity"):
+            return pod_identity.assume_for_pod(settings, region)
         if route == ("POST", "/_sandbox/config/evaluate"):
             return _evaluate(middleware, region, settings)
         if route == ("POST", "/_sandbox/clock"):

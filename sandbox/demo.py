@@ -45,6 +45,10 @@ TRUST_POLICY = {
 }
 
 
+# Execution roles live under a path: the desired state's `execution_roles.path` requires one.
+EXECUTION_ROLE_PATH = "/flink/"
+
+
 @dataclass(frozen=True)
 class DemoApp:
     name: str
@@ -173,7 +177,9 @@ class Seeder:
     def execution_role(self, app: DemoApp) -> str:
         iam = self.client("iam")
         arn: str = iam.create_role(
-            RoleName=f"{app.name}-execution", AssumeRolePolicyDocument=json.dumps(TRUST_POLICY)
+            RoleName=f"{app.name}-execution",
+            Path=EXECUTION_ROLE_PATH,
+            AssumeRolePolicyDocument=json.dumps(TRUST_POLICY),
         )["Role"]["Arn"]
         group_arn = (
             f"arn:aws:logs:{self.region}:{self.account_id}:log-group:"

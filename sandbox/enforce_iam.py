@@ -111,8 +111,10 @@ def decide(iam_request: IAMRequest, *requests: Request) -> tuple[Request, Verdic
     key = iam_request._access_key
     caller = iam_principal.caller_of(key)
     policies = iam_principal.policies_of(key)
+    # aws:PrincipalArn of a role session is the role's ARN, not the session's
+    # (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-principalarn).
     base = {
-        **iam_context.base_context(iam_request._region, caller.arn),
+        **iam_context.base_context(iam_request._region, caller.role_arn or caller.arn),
         **iam_principal.context_of(key),
     }
     for request in requests:

@@ -83,21 +83,7 @@ def provision(
     queue_arn = f"arn:aws:sqs:{region}:{account_id}:{QUEUE_NAME}"
     sqs.set_queue_attributes(
         QueueUrl=queue_url,
-        Attributes={
-            "Policy": json.dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Effect": "Allow",
-                            "Principal": {"Service": "events.amazonaws.com"},
-                            "Action": "sqs:SendMessage",
-                            "Resource": queue_arn,
-                        }
-                    ],
-                }
-            )
-        },
+        Attributes={"Policy": json.dumps(queue_policy_document(queue_arn, account_id))},
     )
     events = client("events")
     for name, pattern in load_patterns(pattern_dir).items():
@@ -110,6 +96,44 @@ def provision(
             bus = f"arn:aws:events:{region}:{account_id}:event-bus/default"
             forward.put_targets(Rule=name, Targets=[{"Id": "forward", "Arn": bus}])
     return Queues(queue_url=queue_url, dlq_url=dlq_url, queue_arn=queue_arn)
+
+
+SCHEDULER_ROLE = "flink-remediator-scheduler"  # EventBridge Scheduler's role for sweep ticks
+
+
+def queue_policy_document(queue_arn: str, account_id: str) -> dict[str, Any]:
+    """As deploy/cloudformation/hub.yaml writes it: EventBridge may send for the project's rules
+    (default and central bus), and everyone else is denied sqs:SendMessage, whatever their own
+    policies allow, except the Scheduler role that sends sweep ticks (a role session has no
+    aws:SourceArn). A negated operator is true when its key is missing, so a caller without
+    aws:SourceArn is denied (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html)."""
+    # Also the central bus's rules (rule/flink-remediator-central/NAME): ArnLike's * spans "/".
+    rules = [f"arn:aws:events:*:{account_id}:rule/{RULE_PREFIX}*"]
+    scheduler = f"arn:aws:iam::{account_id}:role/{SCHEDULER_ROLE}"
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "ProjectRulesOnly",
+                "Effect": "Allow",
+                "Principal": {"Service": EVENTBRIDGE_PRINCIPAL},
+                "Action": "sqs:SendMessage",
+                "Resource": queue_arn,
+                "Condition": {"ArnLike": {"aws:SourceArn": rules}},
+            },
+            {
+                "Sid": "DenyOtherSenders",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "sqs:SendMessage",
+                "Resource": queue_arn,
+                "Condition": {
+                    "ArnNotLike": {"aws:SourceArn": rules},
+                    "ArnNotEquals": {"aws:PrincipalArn": scheduler},
+                },
+            },
+        ],
+    }
 
 
 def deliver(

@@ -125,7 +125,19 @@ def logs_request(action: str, params: Params, region: str, account: str) -> Requ
     if "LogStream" in operation or "LogEvents" in operation:
         stream = params.get("logStreamName") or "*"
         return Request(action, f"{base}:log-stream:{stream}")
-    return Request(action, f"{base}:*", request_tags(dict(params.get("tags") or {})))
+    context = request_tags(dict(params.get("tags") or {}))
+    # The log-group resource type takes aws:ResourceTag/* (Service Authorization Reference,
+    # https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudwatchlogs.html).
+    context.update(tag_context("Resource", log_group_tags(str(group), region, account)))
+    return Request(action, f"{base}:*", context)
+
+
+def log_group_tags(group: str, region: str, account: str) -> dict[str, str]:
+    from moto.logs.models import logs_backends
+
+    backend = logs_backends[account][region]
+    found = backend.groups.get(group)
+    return dict(backend.list_tags_for_resource(found.arn)) if found is not None else {}
 
 
 # SQS batch calls are authorized as their single-message IAM action (they are not IAM actions).

@@ -32,6 +32,7 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
+from sandbox.eventbridge import SCHEDULER_ROLE  # the name the queue policy lets send
 from sandbox.pump_thread import PumpThread
 
 log = logging.getLogger("sandbox")
@@ -154,9 +155,6 @@ def _start(value: Any) -> float | None:
     if isinstance(value, datetime):
         return value.timestamp()
     return None
-
-
-SCHEDULER_ROLE = "flink-remediator-sweep-scheduler"
 
 
 def sweep_tick_input(account: str, region: str) -> str:

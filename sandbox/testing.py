@@ -101,16 +101,17 @@ FLINK_TRUST_POLICY = {
 }
 
 
-def execution_role(iam: Any, name: str = "flink-execution") -> str:
+def execution_role(iam: Any, name: str = "flink-execution", path: str = "/flink/") -> str:
     """The ARN of an IAM role Managed Flink may assume (created unless it exists): the sandbox,
-    like the service, rejects CreateApplication with a missing or untrusting role."""
+    like the service, rejects CreateApplication with a missing or untrusting role. Under a
+    path, as the desired state's `execution_roles.path` requires."""
     try:
         return str(iam.get_role(RoleName=name)["Role"]["Arn"])
     except iam.exceptions.NoSuchEntityException:
         return str(
-            iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(FLINK_TRUST_POLICY))[
-                "Role"
-            ]["Arn"]
+            iam.create_role(
+                RoleName=name, Path=path, AssumeRolePolicyDocument=json.dumps(FLINK_TRUST_POLICY)
+            )["Role"]["Arn"]
         )
 
 

@@ -19,12 +19,13 @@ from daemon import errors
 from daemon.aws import Aws
 from daemon.commands import exits
 from daemon.desired.iam_hub import hub_policy, member_policy
-from daemon.desired.iam_policy import EventQueue, daemon_policy
+from daemon.desired.iam_policy import EventQueue, daemon_policy, within_organization
 from daemon.desired.loader import load_config
 from daemon.ingest.sqs import dead_letter_arn
 
 _QUEUE_ARN = re.compile(r"^arn:aws[a-z-]*:sqs:[a-z0-9-]+:\d{12}:[\w-]{1,80}(\.fifo)?$")
 _ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$")
+_ORG_ID = re.compile(r"^o-[a-z0-9]{10,32}$")
 _QUEUE_URL = re.compile(r"^https?://[^/]+/\d{12}/[\w-]{1,80}(\.fifo)?$")
 AWS_MANAGED_SQS_KEY = "alias/aws/sqs"
 
@@ -54,6 +55,12 @@ def register(subparsers: Any) -> None:
     p.add_argument("--queue-kms-key-arn", default="", help="the queue's KMS key (--queue-arn)")
     p.add_argument("--own-role-arn", default="", help="the daemon's role (default: config)")
     p.add_argument("--read-only", action="store_true", help="for dry-run only deployments")
+    p.add_argument(
+        "--resource-org-id",
+        default="",
+        help="the AWS Organization (o-...) of every member account: sts:AssumeRole and "
+        "sns:Publish then reach only resources in it (aws:ResourceOrgID)",
+    )
     split = p.add_mutually_exclusive_group()
     split.add_argument(
         "--hub",
@@ -74,6 +81,7 @@ def _check_flags(args: argparse.Namespace) -> None:
         ("--dlq-arn", args.dlq_arn, _QUEUE_ARN, "an SQS queue ARN"),
         ("--queue-url", args.queue_url, _QUEUE_URL, "an SQS queue URL"),
         ("--own-role-arn", args.own_role_arn, _ROLE_ARN, "an IAM role ARN"),
+        ("--resource-org-id", args.resource_org_id, _ORG_ID, "an organization id (o-...)"),
     )
     for flag, value, pattern, expected in checks:
         if value and not pattern.match(value):
@@ -119,6 +127,8 @@ def print_policy(args: argparse.Namespace) -> int:
         policy = daemon_policy(
             config, queue, own_role_arn=args.own_role_arn, read_only=args.read_only
         )
+    if args.resource_org_id:
+        policy = within_organization(policy, args.resource_org_id)
     if args.queue_arn and not args.dlq_arn:
         print(
             "iam-policy: note: no --dlq-arn, so no DLQ statement (the DLQ depth gauge will be "

@@ -82,7 +82,7 @@ def _causes(
     directory = opened.fleet.directory
     roles = (a.role_arn for a in directory.accesses().values() if a.role_arn)
     own = OwnIdentity.from_caller_identity(opened.fleet.own_arn).with_roles(roles)
-    intake = Intake(own, EventIdCache(), lambda: config, directory.accounts)
+    intake = Intake(own, EventIdCache(), lambda: config, directory.accounts, bare_records=True)
     router = Router(opened.inventory, opened.aws.account)
     causes: dict[AppRef, Cause] = {}
     for path in files:

@@ -257,3 +257,23 @@ def _merge_same_scope(statements: list[Statement]) -> list[Statement]:
         else:
             merged[key] = dict(s)
     return list(merged.values())
+
+
+# Actions whose resources may sit in another account: with the organization's id they reach
+# only resources in it (aws:ResourceOrgID, a global condition key:
+# https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-resourceorgid),
+# so stolen credentials cannot assume a role or publish to a topic outside the organization.
+ORGANIZATION_BOUND = frozenset({"sts:AssumeRole", "sns:Publish"})
+
+
+def within_organization(policy: dict[str, Any], org_id: str) -> dict[str, Any]:
+    """The policy with `aws:ResourceOrgID` = org_id on every Allow of sts:AssumeRole or
+    sns:Publish (the key is global: any other action of such a statement is narrowed too)."""
+    statements = []
+    for statement in policy["Statement"]:
+        if statement["Effect"] == "Allow" and ORGANIZATION_BOUND & set(statement["Action"]):
+            condition = dict(statement.get("Condition") or {})
+            equals = {**condition.get("StringEquals", {}), "aws:ResourceOrgID": org_id}
+            statement = {**statement, "Condition": {**condition, "StringEquals": equals}}
+        statements.append(statement)
+    return {**policy, "Statement": statements}

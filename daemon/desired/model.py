@@ -23,6 +23,7 @@ from pydantic import (
     PlainValidator,
     ValidationError,
     create_model,
+    field_validator,
     model_validator,
 )
 
@@ -152,21 +153,31 @@ class RoleTagModel(_Strict):
 
 class ExecutionRolesModel(_Strict):
     """Which IAM roles the daemon may change: the scope of the role writes in `iam-policy`.
-    Give a path, a tag, or both (then a role needs both). Roles outside it are reported, and
+    `path` is required; with a `tag` too, a role needs both. Roles outside it are reported, and
     a fix on them is denied by IAM."""
 
     path: str | None = Field(
         default=None,
+        validate_default=True,
         pattern=r"^/([\w+=,.@-]+/)+$",
-        description="IAM role path the execution roles live under, e.g. /flink/.",
+        description="IAM role path the execution roles live under, e.g. /flink/ (required).",
     )
-    tag: RoleTagModel | None = Field(default=None, description="Tag every execution role has.")
+    tag: RoleTagModel | None = Field(
+        default=None, description="Tag every execution role has, in addition to the path."
+    )
 
-    @model_validator(mode="after")
-    def _selects_something(self) -> ExecutionRolesModel:
-        if self.path is None and self.tag is None:
-            raise ValueError("give `path`, `tag` or both (which roles the daemon may change)")
-        return self
+    @field_validator("path")
+    @classmethod
+    def _path_is_required(cls, path: str | None) -> str | None:
+        # A role's path is fixed at creation; a tag is not. With a tag alone, anyone allowed
+        # iam:TagRole could tag an admin role and so bring it into the daemon's write scope.
+        if path is None:
+            raise ValueError(
+                "`path` is required (e.g. /flink/): a tag-only scope lets anyone with "
+                "iam:TagRole bring any role, an admin role too, into the daemon's write scope; "
+                "a role's path cannot change after creation"
+            )
+        return path
 
 
 _ROLE_ARN = r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$"

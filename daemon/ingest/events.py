@@ -1,13 +1,23 @@
 """The pure event parser: one SQS message body in, one `Hint` (or an `EventError`) out.
 
-Accepts an EventBridge "AWS API Call via CloudTrail" envelope or a bare CloudTrail record (as in
-`{"Records": [...]}` log files). The event is only a hint: it names what may have changed (apps,
-roles, policies, route tables ...); the daemon re-reads the real state before doing anything.
+The daemon's queue takes only EventBridge "AWS API Call via CloudTrail" envelopes; a bare CloudTrail
+record (as in `{"Records": [...]}` log files) is accepted only with `bare_records=True` (`replay`).
+The event is only a hint: it names what may have changed (apps, roles, policies, route tables
+...); the daemon re-reads the real state before doing anything.
 
 Every failure is an `EventError` whose reason is a `metrics.IgnoreReason`, checked in this order:
-not_json, unknown_shape, other_service, irrelevant_event, read_only, failed_call,
-account_not_configured, region_not_configured, and unknown_shape again when a relevant event names
-no target we can read. Decisions:
+not_json, unknown_shape, bare_record, other_service, source_mismatch, irrelevant_event, read_only,
+failed_call, account_mismatch, account_not_configured, region_not_configured, and unknown_shape
+again when a relevant event names no target we can read. Decisions:
+- Trust the envelope, not the detail. EventBridge writes `source` and `account` itself: custom
+  events (PutEvents) cannot use an `aws.` source, and a forwarded event keeps the account it
+  happened in (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-events-structure.html,
+  https://docs.aws.amazon.com/eventbridge/latest/ref/events-ref-kinesisanalytics.html), while
+  `detail` is whatever the record says. So the account is the envelope's `account`; a
+  `detail.recipientAccountId` that names another account, or a `source` that is not the one
+  the detail's eventSource is delivered under (as the rules' event patterns say), rejects the
+  event: someone wrote that message by hand. Evidence (`drift_by`) comes from the event, so a
+  forged one must not get that far.
 - eventID is required (dedupe needs it); eventTime is not: `event_time` is None when missing or
   unparsable, because a change hint with a broken timestamp is still worth a reconcile.
 - IAM is global: its events are recorded in us-east-1 whatever region uses the role, so the region
@@ -137,15 +147,38 @@ def _record(data: Any) -> tuple[dict[str, Any], dict[str, Any]]:
 
 
 def _source(envelope: dict[str, Any], record: dict[str, Any]) -> str:
+    """The EventBridge source, from the detail's eventSource; an envelope must carry the same."""
     event_source = record.get("eventSource")
     if isinstance(event_source, str):
-        if event_source in SOURCES:
-            return SOURCES[event_source]
-        raise _fail("other_service", f"eventSource {_text(event_source)[:100]!r}")
+        if event_source not in SOURCES:
+            raise _fail("other_service", f"eventSource {_text(event_source)[:100]!r}")
+        expected = SOURCES[event_source]
+        if envelope and envelope.get("source") != expected:
+            claimed = _text(envelope.get("source"))[:100]
+            raise _fail("source_mismatch", f"envelope source {claimed!r} carries {event_source}")
+        return expected
     source = envelope.get("source")
     if isinstance(source, str) and source in SOURCES.values():
         return source
     raise _fail("unknown_shape" if source is None else "other_service", "no known event source")
+
+
+def _account(envelope: dict[str, Any], record: dict[str, Any], event_id: str) -> str:
+    """The envelope's `account` (EventBridge's word); a bare record's recipientAccountId."""
+    recipient = record.get("recipientAccountId")
+    if not envelope:
+        account = _matches(_ACCOUNT, recipient)
+    else:
+        account = _matches(_ACCOUNT, envelope.get("account"))
+        if account is not None and recipient not in (None, account):
+            claimed = _text(recipient)[:32]
+            raise _fail(
+                "account_mismatch",
+                f"event {event_id}: envelope account {account}, recipientAccountId {claimed!r}",
+            )
+    if account is None:
+        raise _fail("unknown_shape", f"event {event_id} names no account")
+    return account
 
 
 def _time(*values: Any) -> datetime | None:
@@ -241,6 +274,14 @@ def _is_true(value: Any) -> bool:
     return value is True or (isinstance(value, str) and value.lower() == "true")
 
 
+def _require_envelope(envelope: dict[str, Any], bare_records: bool) -> None:
+    if not envelope and not bare_records:
+        raise _fail(
+            "bare_record",
+            "a CloudTrail record without an EventBridge envelope (only `replay` reads those)",
+        )
+
+
 def source_of(body: str | bytes) -> str:
     """The EventBridge source of a message body for `events_received{source}`, also when
     parse() rejects it: aws.kinesisanalytics, aws.iam, aws.ec2, or "other"."""
@@ -256,13 +297,16 @@ def parse(
     accounts: frozenset[str],
     regions: frozenset[str],
     event_names: frozenset[str],
+    bare_records: bool = False,
 ) -> Hint:
     """The hint in one message body, or EventError(reason) saying why it is not one.
 
     `event_names`: eventNames the enabled rules are triggered by; `accounts`, `regions`: the
-    configured ones (an empty set accepts nothing). Never raises anything but EventError.
+    configured ones (an empty set accepts nothing); `bare_records`: accept a CloudTrail record
+    without an envelope (`replay` of log files). Never raises anything but EventError.
     """
     envelope, record = _record(_load(body))
+    _require_envelope(envelope, bare_records)
     source = _source(envelope, record)
     name = record.get("eventName")
     if not isinstance(name, str) or name not in event_names:
@@ -274,11 +318,7 @@ def parse(
     event_id = record.get("eventID")
     if not isinstance(event_id, str) or not 0 < len(event_id) <= 256:
         raise _fail("unknown_shape", f"{name} has no eventID")
-    account = _matches(_ACCOUNT, record.get("recipientAccountId")) or _matches(
-        _ACCOUNT, envelope.get("account")
-    )
-    if account is None:
-        raise _fail("unknown_shape", f"event {event_id} names no account")
+    account = _account(envelope, record, event_id)
     if account not in accounts:
         raise NotCovered("account_not_configured", event_id, f"account {account}")
     region = _text(record.get("awsRegion")) or _text(envelope.get("region"))

@@ -23,6 +23,9 @@ from remediations import RULES
 
 # Application lifecycle events keep the inventory current even if no rule listens to them.
 LIFECYCLE_EVENTS = frozenset({"CreateApplication", "DeleteApplication"})
+# Rejections that only a hand-written message causes (EventBridge never delivers such a body):
+# logged as warnings, since someone with sqs:SendMessage on the queue wrote it.
+FORGED = frozenset({"bare_record", "source_mismatch", "account_mismatch"})
 log = structlog.get_logger(__name__)
 
 
@@ -35,7 +38,9 @@ class Ignored:
 class Intake:
     """`dedupe_completed_only`: the daemon drops an eventID only once work for it completed
     (`completed`), so a redelivery of an event still in flight is let through and tracked;
-    `replay`, which handles each event as it reads it, drops every repeat."""
+    `replay`, which handles each event as it reads it, drops every repeat. `bare_records`:
+    `replay` reads CloudTrail log files, whose records have no EventBridge envelope; the
+    daemon's queue accepts envelopes only."""
 
     def __init__(
         self,
@@ -45,7 +50,9 @@ class Intake:
         accounts: Callable[[], Iterable[str]] | None = None,
         *,
         dedupe_completed_only: bool = False,
+        bare_records: bool = False,
     ) -> None:
+        self._bare_records = bare_records
         self._identity = identity
         self._dedupe = dedupe
         self._completed_only = dedupe_completed_only
@@ -68,11 +75,14 @@ class Intake:
                 accounts=frozenset(self._accounts()),
                 regions=frozenset(config.regions),
                 event_names=self._event_names,
+                bare_records=self._bare_records,
             )
         except errors.EventError as exc:
             metrics.count_event_received(source_of(body))
             if isinstance(exc, NotCovered):
                 self._warn_once(exc, config)
+            elif exc.reason in FORGED:
+                log.warning("event_rejected", reason=exc.reason, detail=str(exc)[:300])
             return self._ignored(cast(metrics.IgnoreReason, exc.reason), str(exc))
         metrics.count_event_received(hint.source)
         if self._identity.caused(hint):

@@ -46,6 +46,9 @@ EventSource = Literal["aws.kinesisanalytics", "aws.iam", "aws.ec2", "other"]
 IgnoreReason = Literal[
     "not_json",  # the message body is not JSON
     "unknown_shape",  # JSON, but not an EventBridge envelope with a CloudTrail record
+    "bare_record",  # a CloudTrail record without its EventBridge envelope (only replay reads those)
+    "source_mismatch",  # the envelope's source is not the one its detail's eventSource has
+    "account_mismatch",  # detail.recipientAccountId disagrees with the envelope's account
     "other_service",  # an event source no rule listens to
     "irrelevant_event",  # a known source, but an eventName no rule is triggered by
     "read_only",  # a read-only API call

@@ -96,6 +96,7 @@ def with_role(
         iam = h.client("iam")
         iam.create_role(
             RoleName="flink-execution",
+            Path="/flink/",  # the desired state's execution_roles.path
             AssumeRolePolicyDocument=json.dumps(
                 {"Version": "2012-10-17", "Statement": [statement]}
             ),

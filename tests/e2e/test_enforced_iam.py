@@ -79,7 +79,7 @@ def write_config(h: Harness, path: Path, rule: AnyRule, settings: Any) -> Path:
         "accounts": [account],
         "regions": [h.sandbox.region],
         "defaults": {"mode": "enforce"},
-        "execution_roles": {"tag": ROLE_TAG},
+        "execution_roles": {"path": "/flink/", "tag": ROLE_TAG},
         "daemon_role_arn": f"arn:aws:iam::{account}:role/{OWN_ROLE}",
         "rules": {r.id: {"enabled": False} for r in REGISTRY if r.id != rule.id}
         | {rule.id: settings.model_dump(mode="json", exclude={"enabled", "mode"})},
@@ -189,10 +189,11 @@ def code_of(call: Any, **params: Any) -> str:
     return "OK"
 
 
-def make_role(h: AdminHarness, name: str, tagged: bool, *policies: str) -> None:
+def make_role(h: AdminHarness, name: str, tagged: bool, *policies: str, path: str = "/") -> None:
     iam = h.client("iam")
     tags = [{"Key": ROLE_TAG["key"], "Value": ROLE_TAG["value"]}] if tagged else []
-    iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(TRUST), Tags=tags)
+    document = json.dumps(TRUST)
+    iam.create_role(RoleName=name, Path=path, AssumeRolePolicyDocument=document, Tags=tags)
     for arn in policies:
         iam.attach_role_policy(RoleName=name, PolicyArn=arn)
 
@@ -209,8 +210,10 @@ def test_the_same_credentials_are_refused_outside_the_scope(
     config.write_text(yaml.safe_dump(doc))
     daemon = daemon_user(h, generated_policy(h, config, monkeypatch, capsys, h.admin))
 
-    make_role(h, "flink-execution", True, ADMIN_POLICY, READ_ONLY_POLICY)
+    make_role(h, "flink-execution", True, ADMIN_POLICY, READ_ONLY_POLICY, path="/flink/")
     make_role(h, "admin-role", False)
+    # Someone allowed iam:TagRole tagged an admin role: the path keeps it out of scope.
+    make_role(h, "tagged-admin", True, ADMIN_POLICY)
     make_role(h, OWN_ROLE, True, ADMIN_POLICY)  # worst case: it even carries the role tag
     other_queue = h.client("sqs").create_queue(QueueName="someone-elses-queue")["QueueUrl"]
     plain = h.create_app("plain")
@@ -219,7 +222,7 @@ def test_the_same_credentials_are_refused_outside_the_scope(
     elsewhere.create_application(
         ApplicationName="far",
         RuntimeEnvironment="FLINK-1_20",
-        ServiceExecutionRole=f"arn:aws:iam::{plain.account}:role/flink-execution",
+        ServiceExecutionRole=f"arn:aws:iam::{plain.account}:role/flink/flink-execution",
     )
 
     def as_daemon(service: str, region: str | None = None) -> Any:
@@ -259,6 +262,9 @@ def test_the_same_credentials_are_refused_outside_the_scope(
         "trust on a role outside the scope": code_of(
             iam.update_assume_role_policy, RoleName="admin-role", PolicyDocument=trust
         ),
+        "trust on a tagged role outside the path": code_of(
+            iam.update_assume_role_policy, RoleName="tagged-admin", PolicyDocument=trust
+        ),
         "detach a policy that is not forbidden": code_of(
             iam.detach_role_policy, RoleName="flink-execution", PolicyArn=READ_ONLY_POLICY
         ),
@@ -283,6 +289,7 @@ def test_the_same_credentials_are_refused_outside_the_scope(
         "fix an application": "OK",
         "add a required tag": "OK",
         "trust on a role outside the scope": "AccessDenied",
+        "trust on a tagged role outside the path": "AccessDenied",
         "detach a policy that is not forbidden": "AccessDenied",
         "attach a policy": "AccessDenied",
         "trust on the daemon's own role": "AccessDenied",
@@ -295,4 +302,4 @@ def test_the_same_credentials_are_refused_outside_the_scope(
     own = h.client("iam").list_attached_role_policies(RoleName=OWN_ROLE)["AttachedPolicies"]
     assert [p["PolicyArn"] for p in own] == [ADMIN_POLICY]  # nothing changed
     refused = [c for c in h.recorded_calls(caller_arn=daemon.arn) if c["error_code"]]
-    assert len(refused) == 9
+    assert len(refused) == 10

@@ -64,7 +64,10 @@ def write_config(sandbox: SandboxProcess, path: Path) -> Path:
         "accounts": [account],
         "regions": [sandbox.info["region"]],
         "defaults": {"mode": "enforce"},
-        "execution_roles": {"tag": {"key": ROLE_TAG["Key"], "value": ROLE_TAG["Value"]}},
+        "execution_roles": {
+            "path": "/flink/",
+            "tag": {"key": ROLE_TAG["Key"], "value": ROLE_TAG["Value"]},
+        },
         "daemon_role_arn": f"arn:aws:iam::{account}:role/flink-remediator",
         "rules": {rule: {"enabled": rule in enabled} for rule in RULES},
         # Findings are sent at stop, so the policy must grant the import too.

@@ -141,3 +141,51 @@ def test_a_forged_event_costs_reads_but_never_a_write(
     assert ("iam", "GetRole") in reads
     writes = [c for c in made if c["mutating"] and c["service"] != "sqs"]
     assert writes == []  # ...and the real state justified no write
+
+
+def test_forged_envelopes_are_rejected_counted_and_logged(
+    sandbox: SandboxProcess, tmp_path: Path
+) -> None:
+    """Someone with sqs:SendMessage (past the queue policy) writes messages EventBridge never
+    delivers: a detail naming another account than the envelope, a bare CloudTrail record, an
+    IAM record under an EC2 source. Each is rejected before any read, counted by reason and
+    logged; none causes a reconcile."""
+    config = write_config(tmp_path / "desired.yaml", enabled=("cloudwatch_logging",))
+    daemon = DaemonProcess(sandbox, config, tmp_path / "daemon.log")
+    try:
+        daemon.wait_for("sweep_finished", timeout=120)
+        flink = sandbox.client("kinesisanalyticsv2")
+        version = flink.describe_application(ApplicationName=APP)["ApplicationDetail"][
+            "ApplicationVersionId"
+        ]
+        region = sandbox.info["region"]
+        claim = {"applicationName": APP, "currentApplicationVersionId": version}
+        name = "DeleteApplicationCloudWatchLoggingOption"
+        other_account = json.loads(forged(sandbox, "aws.kinesisanalytics", name, region, **claim))
+        other_account["detail"]["recipientAccountId"] = "999999999999"
+        bare = json.loads(forged(sandbox, "aws.kinesisanalytics", name, region, **claim))["detail"]
+        wrong_source = json.loads(forged(sandbox, "aws.kinesisanalytics", name, region, **claim))
+        wrong_source["source"] = "aws.ec2"
+        before = len(daemon.events("reconcile_finished", app=APP))
+        clear_calls(sandbox)
+        sqs = sandbox.client("sqs")
+        for body in (other_account, bare, wrong_source):
+            sqs.send_message(QueueUrl=sandbox.info["queue_url"], MessageBody=json.dumps(body))
+        reasons = ("account_mismatch", "bare_record", "source_mismatch")
+        wait_until(
+            lambda: all(
+                daemon.metric("flink_remediator_events_ignored_total", reason=r) >= 1
+                for r in reasons
+            ),
+            60,
+            "the three forged messages counted by reason",
+        )
+        logged = {e.get("reason") for e in daemon.events("event_rejected")}
+        assert set(reasons) <= logged
+        assert len(daemon.events("reconcile_finished", app=APP)) == before
+    finally:
+        daemon.stop(signal.SIGTERM)
+    arn = sandbox.info["principals"]["daemon"]["arn"]
+    made = calls(sandbox, caller_arn=arn)
+    # Nothing was read for them: the rejection comes before any AWS call about the claim.
+    assert not [c for c in made if c["service"] == "kinesisanalytics"]

@@ -58,6 +58,7 @@ def test_the_daemon_fixes_a_member_drift_through_the_stacks(
         client(fresh_sandbox.endpoint_url, REGION, "cloudformation"),
         "hub.yaml",
         MemberAccountIds=MEMBER,
+        EksClusterArn=f"arn:aws:eks:{REGION}:{fresh_sandbox.account_id}:cluster/platform",
     )
     grant = {"Effect": "Allow", "Action": "kinesisanalytics:*", "Resource": "*"}
     member = _stack(

@@ -163,7 +163,8 @@ EVERYTHING_ON: dict[str, Any] = {
     "prometheusRule": {"enabled": True, "labels": {"release": "kube-prometheus-stack"}},
     "grafanaDashboard": {"enabled": True, "annotations": {"grafana_folder": "Flink"}},
     "networkPolicy": {
-        "allowPodIdentityAgent": True,
+        "allowPodIdentityAgent": False,  # IRSA (serviceAccount.roleArn)
         "metricsFrom": [{"namespaceSelector": {"matchLabels": {"name": "monitoring"}}}],
+        "httpsEgressCidrs": ["10.20.0.0/16", "52.216.0.0/15"],
     },
 }

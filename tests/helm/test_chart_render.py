@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from helm_python.errors import HelmRenderError
 
-from tests.helm.chart import EVERYTHING_ON, FULLNAME, render
+from tests.helm.chart import EVERYTHING_ON, FULLNAME, REPO, render
 
 CORE_KINDS = {"Deployment", "Service", "ServiceAccount", "ConfigMap", "NetworkPolicy"}
 STANDARD_LABELS = (
@@ -243,31 +244,72 @@ def test_config_file_is_carried_verbatim() -> None:
     assert "placeholder account" in render().notes
 
 
-def test_network_policy_allows_metrics_in_and_https_dns_out() -> None:
+AGENT = {
+    "to": [
+        {"ipBlock": {"cidr": "169.254.170.23/32"}},
+        {"ipBlock": {"cidr": "fd00:ec2::23/128"}},
+    ],
+    "ports": [{"port": 80, "protocol": "TCP"}],
+}
+KUBE_DNS = {
+    "to": [
+        {
+            "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
+            "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}},
+        }
+    ],
+    "ports": [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}],
+}
+
+
+def test_network_policy_allows_metrics_in_https_kube_dns_and_the_agent_out() -> None:
     policy = render().one("NetworkPolicy")["spec"]
     assert policy["policyTypes"] == ["Ingress", "Egress"]
     assert policy["ingress"] == [{"ports": [{"port": "metrics", "protocol": "TCP"}]}]
-    egress_ports = [
-        (port["port"], port["protocol"]) for rule in policy["egress"] for port in rule["ports"]
-    ]
-    assert sorted(egress_ports) == [(53, "TCP"), (53, "UDP"), (443, "TCP")]
-    assert all("to" not in rule for rule in policy["egress"])
+    https, dns, agent = policy["egress"]
+    assert https == {"ports": [{"port": 443, "protocol": "TCP"}]}  # dry-run: any address
+    assert dns == KUBE_DNS  # DNS only to the cluster's DNS pods
+    # Pod Identity agent by default: hub.yaml's TrustMode defaults to pod-identity.
+    assert agent == AGENT
 
 
 def test_network_policy_options() -> None:
     policy = render(EVERYTHING_ON).one("NetworkPolicy")["spec"]
     assert policy["ingress"][0]["from"] == EVERYTHING_ON["networkPolicy"]["metricsFrom"]
-    agent = [rule for rule in policy["egress"] if "to" in rule]
-    assert agent == [
-        {
-            "to": [
-                {"ipBlock": {"cidr": "169.254.170.23/32"}},
-                {"ipBlock": {"cidr": "fd00:ec2::23/128"}},
-            ],
-            "ports": [{"port": 80, "protocol": "TCP"}],
-        }
+    https = policy["egress"][0]
+    assert https["to"] == [
+        {"ipBlock": {"cidr": "10.20.0.0/16"}},
+        {"ipBlock": {"cidr": "52.216.0.0/15"}},
     ]
+    assert AGENT not in policy["egress"]  # IRSA: no agent
     assert "NetworkPolicy" not in render({"networkPolicy": {"enabled": False}}).kinds()
+
+
+def test_pod_identity_defaults_agree_with_hub_template() -> None:
+    hub = (REPO / "deploy" / "cloudformation" / "hub.yaml").read_text()
+    trust_mode = hub.split("TrustMode:", 1)[1].split("AllowedValues", 1)[0]
+    assert "Default: pod-identity" in trust_mode
+    assert AGENT in render().one("NetworkPolicy")["spec"]["egress"]
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"daemon": {"dryRun": False}}, "image.digest is not set: enforce mode"),
+        (
+            {"daemon": {"dryRun": False}, "image": {"digest": "sha256:" + "ab" * 32}},
+            "networkPolicy.httpsEgressCidrs is empty: enforce mode",
+        ),
+    ],
+)
+def test_enforce_mode_refuses_an_unpinned_image_or_open_egress(
+    values: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(HelmRenderError, match=message):
+        render(values)
+    open_egress = {**values, "networkPolicy": {"enabled": False}}
+    if "image" in values:  # without a NetworkPolicy there is no egress list to require
+        assert render(open_egress).deployment
 
 
 def test_service_exposes_only_metrics() -> None:

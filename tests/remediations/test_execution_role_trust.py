@@ -147,9 +147,8 @@ def test_existing_conditions_are_merged_in_their_own_spelling() -> None:
 def test_statements_not_about_flink_assuming_the_role_are_ignored() -> None:
     ignored = [
         {**FLINK, "Effect": "Deny"},
+        {**FLINK, "Effect": "Deny", "Principal": "*"},
         {**FLINK, "Action": "sts:AssumeRoleWithWebIdentity"},
-        {**FLINK, "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}},
-        {**FLINK, "Principal": "*"},
     ]
     assert RULE.check(Settings(), seen(trust(*ignored), [ORDERS])) == ()
     assert lets_flink_assume({**FLINK, "Action": ["sts:TagSession", "sts:*"]})
@@ -284,7 +283,9 @@ def test_the_fix_keeps_everything_unrelated_and_adds_exactly_the_conditions(
     assert len(sids) == len(set(sids))
     assert {s["Sid"] for s in docs.statements(doc) if "Sid" in s} <= set(sids)
     assert docs.equivalent(fixed_document(out, wanted), out)  # idempotent
-    assert RULE.check(Settings(), seen(out, apps)) == ()
+    # What is left is only the report of statements trusting others: never written.
+    left = RULE.check(Settings(), seen(out, apps))
+    assert all(not d.fixable and ".Statement[" in d.field for d in left)
 
 
 SCENARIO = Scenario(lambda h: Settings(), with_role(True), with_role(False))
@@ -296,3 +297,70 @@ def test_an_absent_condition_is_shown_absent_and_several_statements_one_each() -
     partial = {**FLINK, "Sid": "b", "Condition": {"StringEquals": {"aws:SourceAccount": ACCOUNT}}}
     (drift,) = RULE.check(Settings(), seen(trust({**FLINK, "Sid": "a"}, partial), [ORDERS]))
     assert drift.current == [None, partial["Condition"]]
+
+
+OUTSIDER = "arn:aws:iam::999999999999:root"
+ENFORCED = {
+    **FLINK,
+    "Condition": {
+        "StringEquals": {"aws:SourceAccount": ACCOUNT},
+        "ArnEquals": {"aws:SourceArn": ORDERS.arn},
+    },
+}
+
+
+def test_every_statement_trusting_anyone_but_flink_is_reported_never_fixed() -> None:
+    backdoors: list[dict[str, Any]] = [
+        {
+            "Sid": "Vendor",
+            "Effect": "Allow",
+            "Principal": {"AWS": OUTSIDER},
+            "Action": "sts:AssumeRole",
+        },
+        {"Effect": "Allow", "Principal": "*", "Action": "sts:AssumeRole"},
+        {
+            "Effect": "Allow",
+            "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:role/ci"},
+            "Action": "sts:AssumeRole",
+            "Condition": {"StringEquals": {"sts:ExternalId": "x"}},  # conditions do not excuse
+        },
+        {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:*"},
+        {"Effect": "Allow", "NotPrincipal": {"AWS": OUTSIDER}, "Action": "sts:AssumeRole"},
+        {
+            "Effect": "Allow",
+            "Principal": {"Federated": "cognito-identity.amazonaws.com"},
+            "Action": "sts:AssumeRoleWithWebIdentity",
+        },
+    ]
+    drifts = RULE.check(Settings(), seen(trust(ENFORCED, *backdoors), [ORDERS]))
+    assert [d.field for d in drifts] == [
+        f"AssumeRolePolicyDocument.Statement[{i}].Principal" for i in range(1, 7)
+    ]
+    assert all(not d.fixable and d.resource == ROLE for d in drifts)
+    assert drifts[0].current == {"Sid": "Vendor", "Principal": {"AWS": [OUTSIDER]}}
+    assert "Sid 'Vendor'" in drifts[0].message and OUTSIDER in drifts[0].message
+    assert drifts[1].current == {"Sid": "", "Principal": {"*": ["*"]}}
+    assert "statement 2" in drifts[1].message
+    assert drifts[4].current["Principal"] == {"NotPrincipal": [json.dumps({"AWS": OUTSIDER})]}
+    assert all(d.desired == {"Principal": {"Service": SERVICE}} for d in drifts)
+    # Nothing to write: the outsider stays until the owner removes it.
+    assert RULE.fix(Settings(), seen(trust(ENFORCED, *backdoors), [ORDERS]), drifts) == ()
+
+
+def test_the_conditions_fix_keeps_the_foreign_principal_and_its_report() -> None:
+    mixed = {**FLINK, "Sid": "Both", "Principal": {"Service": SERVICE, "AWS": OUTSIDER}}
+    drifts = RULE.check(Settings(), seen(trust(mixed), [ORDERS]))
+    assert [d.fixable for d in drifts] == [True, False]
+    doc = fixed(trust(mixed), [ORDERS])
+    (left,) = RULE.check(Settings(), seen(doc, [ORDERS]))
+    assert not left.fixable and left.current == {"Sid": "Both", "Principal": {"AWS": [OUTSIDER]}}
+    assert not lets_flink_assume(doc["Statement"][left_index(left.field)])
+
+
+def left_index(field: str) -> int:
+    return int(field.split("[", 1)[1].split("]", 1)[0])
+
+
+def test_only_the_flink_service_principal_is_trusted_whatever_its_spelling() -> None:
+    spelled = {**ENFORCED, "Principal": {"Service": [SERVICE.upper()]}}
+    assert RULE.check(Settings(), seen(trust(spelled), [ORDERS])) == ()

@@ -13,6 +13,7 @@ from botocore.exceptions import ClientError
 from pydantic import ValidationError
 
 from daemon.state import AppRef
+from remediations.cloudwatch_logging import MANAGED_LOG_GROUP_TAG
 from remediations.log_protection import LogGroupState, LogProtection, Settings, key_problem
 from sandbox.server import Sandbox
 from tests.contract.harness import Harness, Rules
@@ -123,7 +124,8 @@ def with_group(key: bool, retention: bool) -> Any:
     def build(h: Harness, settings: Settings, name: str) -> AppRef:
         group, _ = settings.group(h.app(name))
         logs = h.client("logs")
-        logs.create_log_group(logGroupName=group)
+        # Tagged by its owner: the daemon may set retention only on groups carrying the tag.
+        logs.create_log_group(logGroupName=group, tags=dict([MANAGED_LOG_GROUP_TAG]))
         if key:
             logs.associate_kms_key(logGroupName=group, kmsKeyId=settings.kms_key_arn)
         if retention:

@@ -19,7 +19,7 @@ from sandbox.server import Sandbox
 from sandbox.testing import Credentials, client, create_user, execution_role
 
 Aws = Callable[..., Any]
-ROLE = "arn:aws:iam::123456789012:role/flink-execution"
+ROLE = "arn:aws:iam::123456789012:role/flink/flink-execution"
 TRUST_ANYONE_IN_ACCOUNT = {
     "Version": "2012-10-17",
     "Statement": [

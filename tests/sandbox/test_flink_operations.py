@@ -199,14 +199,14 @@ def test_update_application_changes_every_supported_part(
                 "LogStreamARNUpdate": new_stream,
             }
         ],
-        ServiceExecutionRoleUpdate="arn:aws:iam::123456789012:role/other",
+        ServiceExecutionRoleUpdate="arn:aws:iam::123456789012:role/flink/other",
         RuntimeEnvironmentUpdate="FLINK-2_2",
     )
     detail = assert_shape("UpdateApplication", response)["ApplicationDetail"]
     assert detail["ApplicationVersionId"] == 2
     assert detail["ApplicationVersionUpdatedFrom"] == 1
     assert detail["RuntimeEnvironment"] == "FLINK-2_2"
-    assert detail["ServiceExecutionRole"].endswith("role/other")
+    assert detail["ServiceExecutionRole"].endswith("role/flink/other")
     assert detail["CloudWatchLoggingOptionDescriptions"][0]["LogStreamARN"] == new_stream
     config = detail["ApplicationConfigurationDescription"]
     flink_config = config["FlinkApplicationConfigurationDescription"]

@@ -14,7 +14,7 @@ import yaml
 
 from daemon.cli import main
 from daemon.desired.iam_grants import ROLE_WRITES
-from daemon.desired.iam_policy import BASE_READ, EventQueue, daemon_policy
+from daemon.desired.iam_policy import BASE_READ, EventQueue, daemon_policy, within_organization
 from daemon.desired.loader import load_config
 from daemon.errors import ConfigError
 from remediations import RULES
@@ -161,10 +161,17 @@ def test_role_writes_need_the_execution_roles_and_the_own_role(tmp_path: Path) -
     flag = daemon_policy(no_own, own_role_arn="arn:aws:iam::123456789012:role/x/remediator")
     (deny,) = [s for s in flag["Statement"] if s["Sid"] == "DenyWritesOnOwnRole"]
     assert deny["Resource"] == ["arn:aws:iam::123456789012:role/x/remediator"]
-    by_tag_only = config(tmp_path, execution_roles={"tag": {"key": "team", "value": "flink"}})
-    (trust,) = allows(daemon_policy(by_tag_only), "iam:UpdateAssumeRolePolicy")
-    assert trust["Resource"] == ["arn:aws:iam::123456789012:role/*"]
+    path_and_tag = {"path": "/flink/", "tag": {"key": "team", "value": "flink"}}
+    both = config(tmp_path, execution_roles=path_and_tag)
+    (trust,) = allows(daemon_policy(both), "iam:UpdateAssumeRolePolicy")
+    assert trust["Resource"] == ["arn:aws:iam::123456789012:role/flink/*"]
     assert trust["Condition"] == {"StringEquals": {"aws:ResourceTag/team": "flink"}}
+
+
+def test_a_tag_alone_is_no_scope_for_role_writes(tmp_path: Path) -> None:
+    # Anyone allowed iam:TagRole could tag an admin role into scope; a path is fixed at creation.
+    with pytest.raises(ConfigError, match=r"execution_roles\.path: .*iam:TagRole"):
+        config(tmp_path, execution_roles={"tag": {"key": "team", "value": "flink"}})
 
 
 def test_boundary_strategy_grants_only_that_boundary(tmp_path: Path) -> None:
@@ -357,7 +364,7 @@ def assert_every_iam_write_is_scoped(policy: Policy) -> None:
     [
         {},
         {"execution_roles": {"path": "/flink/"}},
-        {"execution_roles": {"tag": {"key": "team", "value": "flink"}}},
+        {"execution_roles": {"path": "/flink/", "tag": {"key": "team", "value": "flink"}}},
         {
             "rules": {
                 "execution_role_permissions": {
@@ -437,3 +444,43 @@ def test_snapshot_writes_only_with_a_schedule_or_a_retention(tmp_path: Path) -> 
     pruned = {"schedule": {"every_minutes": 60}, "retain": {"count": 3}}
     (fix,) = allows(daemon_policy(config(tmp_path, rules={"recovery_point": pruned})), delete)
     assert all(r.endswith(":application/*") for r in fix["Resource"])
+
+
+def test_log_groups_are_tagged_at_creation_and_retention_needs_the_tag(tmp_path: Path) -> None:
+    c = config(tmp_path, rules={"log_protection": {"retention_days": 365}})
+    policy = daemon_policy(c, EventQueue(QUEUE, DLQ))
+    tagged = {"StringEquals": {"aws:ResourceTag/flink-remediator/managed": "true"}}
+    retention = allows(policy, "logs:PutRetentionPolicy")
+    assert retention and all(s["Condition"] == tagged for s in retention)
+    (create,) = allows(policy, "logs:CreateLogGroup")
+    assert create["Action"] == ["logs:CreateLogGroup", "logs:TagResource"]
+    assert create["Condition"] == {
+        "StringEquals": {"aws:RequestTag/flink-remediator/managed": "true"}
+    }
+    assert allows(policy, "logs:TagResource") == [create]
+
+
+def test_assume_role_and_publish_stay_inside_the_organization(tmp_path: Path) -> None:
+    c = config(
+        tmp_path,
+        rules={"vpc_public_route": {"sns_topic_arn": "arn:aws:sns:{region}:{account}:alerts"}},
+    )
+    org = {"aws:ResourceOrgID": "o-abcdefghij"}
+    policy = within_organization(daemon_policy(c, EventQueue(QUEUE, DLQ)), "o-abcdefghij")
+    (publish,) = allows(policy, "sns:Publish")
+    assert publish["Condition"]["StringEquals"] == org
+    others = [s for s in policy["Statement"] if "sns:Publish" not in s["Action"]]
+    assert all("aws:ResourceOrgID" not in json.dumps(s) for s in others)
+    hub = within_organization(
+        {"Statement": [{"Effect": "Allow", "Action": ["sts:AssumeRole"], "Resource": ["*"]}]},
+        "o-abcdefghij",
+    )
+    assert hub["Statement"][0]["Condition"] == {"StringEquals": org}
+
+
+def test_cli_checks_the_organization_id(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text(EXAMPLE.read_text())
+    argv = ["iam-policy", "--config", str(path), "--no-queue", "--resource-org-id"]
+    assert main([*argv, "123"]) == 2
+    assert "--resource-org-id: not an organization id" in capsys.readouterr().err

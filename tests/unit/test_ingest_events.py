@@ -138,10 +138,11 @@ def test_sample_event_targets(name: str) -> None:
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
-def test_bare_cloudtrail_record_gives_the_same_hint(name: str) -> None:
+def test_bare_cloudtrail_record_gives_the_same_hint_to_replay_only(name: str) -> None:
     event = load(name)
-    assert run(event["detail"]) == run(event)
+    assert run(event["detail"], bare_records=True) == run(event)
     assert run(json.dumps(event).encode()) == run(event)
+    assert reason_of(event["detail"]) == "bare_record"  # the daemon's queue: envelopes only
 
 
 def test_assumed_role_actor_keeps_the_issuer_role_with_its_path() -> None:
@@ -165,14 +166,30 @@ def test_iam_events_pass_the_region_check_whatever_regions_are_configured() -> N
     )
 
 
-def test_account_and_region_come_from_the_record_before_the_envelope() -> None:
+def test_the_account_is_the_envelopes_and_a_disagreeing_record_is_rejected() -> None:
     event = load("ec2-CreateRoute")
-    event["account"], event["region"] = "999999999999", "us-west-2"
+    event["region"] = "us-west-2"
     hint = run(event)
-    assert (hint.account, hint.region) == (ACCOUNT, "eu-west-1")
+    assert (hint.account, hint.region) == (ACCOUNT, "eu-west-1")  # region: the record's first
+    # A member account's real event on the central bus: the envelope names the member; a
+    # message claiming another account in its detail was written by hand.
+    event["account"] = "999999999999"
+    assert reason_of(event, accounts=ACCOUNTS | {"999999999999"}) == "account_mismatch"
+    event["detail"]["recipientAccountId"] = 999999999999  # not even a string
+    assert reason_of(event, accounts=ACCOUNTS | {"999999999999"}) == "account_mismatch"
     del event["detail"]["recipientAccountId"], event["detail"]["awsRegion"]
     event["account"], event["region"] = ACCOUNT, "eu-central-1"
     assert (run(event).account, run(event).region) == (ACCOUNT, "eu-central-1")
+
+
+def test_an_envelope_whose_source_is_not_its_records_is_rejected() -> None:
+    # An IAM record dressed as an EC2 event, and an envelope with no source at all.
+    event = load("iam-PutRolePolicy")
+    event["source"] = "aws.ec2"
+    assert reason_of(event) == "source_mismatch"
+    del event["source"]
+    assert reason_of(event) == "source_mismatch"
+    assert source_of(json.dumps(event)) == "other"
 
 
 def test_tag_resource_by_arn_in_another_partition() -> None:
@@ -214,6 +231,12 @@ CASES: list[tuple[str, Any]] = [
     ("unknown_shape", "[1, 2]"),
     ("unknown_shape", '"a string"'),
     ("unknown_shape", {"Records": [load("ec2-CreateRoute")["detail"]]}),
+    ("bare_record", load("ec2-CreateRoute")["detail"]),
+    ("source_mismatch", mutated("ec2-CreateRoute", lambda e: e.update(source="aws.iam"))),
+    (
+        "account_mismatch",
+        mutated("ec2-CreateRoute", lambda e: e["detail"].update(recipientAccountId="210987654321")),
+    ),
     ("unknown_shape", mutated("ec2-CreateRoute", lambda e: e.update({"detail-type": "x"}))),
     ("unknown_shape", mutated("ec2-CreateRoute", lambda e: e.update(detail="text"))),
     ("unknown_shape", mutated("ec2-CreateRoute", lambda e: e["detail"].pop("eventID"))),
@@ -266,7 +289,13 @@ CASES: list[tuple[str, Any]] = [
     ),
     (
         "account_not_configured",
-        mutated("ec2-CreateRoute", lambda e: e["detail"].update(recipientAccountId="210987654321")),
+        mutated(
+            "ec2-CreateRoute",
+            lambda e: (
+                e.update(account="210987654321"),
+                e["detail"].update(recipientAccountId="210987654321"),
+            ),
+        ),
     ),
     (
         "region_not_configured",

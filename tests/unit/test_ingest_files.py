@@ -21,6 +21,7 @@ OPTIONS: dict[str, Any] = {
     "accounts": frozenset({"123456789012"}),
     "regions": frozenset({"eu-west-1"}),
     "event_names": frozenset({"UpdateApplication", "AttachRolePolicy", "CreateRoute"}),
+    "bare_records": True,  # replay reads CloudTrail log files: records without envelopes
 }
 
 

@@ -69,6 +69,12 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{/* No public image is published: without image.repository the install stops here, rather
 than leave a pod in ImagePullBackOff on an image that does not exist. */}}
 {{- define "flink-remediator.image" -}}
+{{- if and (not .Values.daemon.dryRun) (not .Values.image.digest) }}
+{{- fail "image.digest is not set: enforce mode (daemon.dryRun=false) runs only a pinned image, since whoever can push a tag could otherwise run code with the daemon's write permissions; --set image.digest=sha256:... (docker buildx imagetools inspect <image> shows it)" }}
+{{- end }}
+{{- if and (not .Values.daemon.dryRun) .Values.networkPolicy.enabled (not .Values.networkPolicy.httpsEgressCidrs) }}
+{{- fail "networkPolicy.httpsEgressCidrs is empty: enforce mode (daemon.dryRun=false) limits HTTPS egress to the AWS API endpoints; list the VPC CIDR of your interface endpoints (and the gateway endpoints' prefix-list CIDRs, or a proxy), see docs/install-eks.md, \"Network\"" }}
+{{- end }}
 {{- $repository := required "image.repository is not set: no public image of flink-remediator is published; build and push your own (README, \"Container image\"), then --set image.repository=<registry>/flink-remediator (and image.digest=sha256:... or image.tag)" .Values.image.repository }}
 {{- if .Values.image.digest }}
 {{- printf "%s@%s" $repository .Values.image.digest }}
