@@ -100,6 +100,9 @@ class Safeguards:
         """Did the last call to the state store succeed? (/readyz)"""
         return self._states.available
 
+    def probe_store(self) -> bool:
+        return self._states.probe()
+
     def prefetch(self, apps: Sequence[AppRef]) -> None:
         """Read the state of many applications at once (a sweep: 100 per call)."""
         self._states.prefetch(apps)

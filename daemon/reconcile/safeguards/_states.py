@@ -117,6 +117,16 @@ class AppStates:
         log.warning("state_store_conflicts", app=str(app), rounds=CONFLICT_ROUNDS)
         return self.get(app)
 
+    def probe(self) -> bool:
+        """One read of a key never written: is the store answering? (/readyz while idle)"""
+        try:
+            self.store.get_many(["probe"])
+        except StoreUnavailable as exc:
+            self._unavailable((), exc)
+            return False
+        self._healthy()
+        return True
+
     def forget_local(self, apps: Iterable[AppRef]) -> None:
         with self._lock:
             for app in apps:
