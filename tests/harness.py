@@ -165,12 +165,19 @@ class DaemonProcess:
     the defaults here (a short SQS poll and debounce, no second sweep during a test)."""
 
     def __init__(
-        self, sandbox: SandboxProcess | Sandbox | Target, config: Path, log: Path, *args: str
+        self,
+        sandbox: SandboxProcess | Sandbox | Target,
+        config: Path,
+        log: Path,
+        *args: str,
+        env: dict[str, str] | None = None,
     ) -> None:
         target = sandbox if isinstance(sandbox, Target) else Target.of(sandbox)
         self.port = free_port()
         self.log = log
-        env = target_environ(target) | {"FLINK_REMEDIATOR_QUEUE_URL": target.queue_url}
+        env = (
+            target_environ(target) | {"FLINK_REMEDIATOR_QUEUE_URL": target.queue_url} | (env or {})
+        )
         self._stderr = log.open("ab")
         self.process = subprocess.Popen(
             [

@@ -38,6 +38,7 @@ BASE_READ = (
     "kinesisanalytics:ListApplications",
     "kinesisanalytics:DescribeApplication",
     "kinesisanalytics:DescribeApplicationOperation",  # follows a restarting fix to its end
+    "kinesisanalytics:ListApplicationOperations",  # finds the change a dead sender started
     "kinesisanalytics:ListTagsForResource",
     "ec2:DescribeRouteTables",  # EC2 route and prefix list events -> the subnets a table serves
     "ec2:DescribeNatGateways",  # NAT gateway events -> the gateway's VPC
