@@ -24,6 +24,7 @@ def install() -> None:
 
     def create(
         cls: Any,
+        /,
         resource_name: str,
         cloudformation_json: dict[str, Any],
         account_id: str,
