@@ -22,6 +22,8 @@ from daemon import errors
 from daemon.aws import Aws
 from daemon.store import BATCH_GET_LIMIT, Item, StoreUnavailable, VersionConflict
 
+# The item operations the store makes: all the daemon's policy grants on the table.
+ITEM_ACTIONS = ("dynamodb:BatchGetItem", "dynamodb:PutItem")
 UNPROCESSED_ROUNDS = 3  # BatchGetItem may hand back keys it did not read (throttling)
 
 

@@ -437,3 +437,20 @@ def test_snapshot_writes_only_with_a_schedule_or_a_retention(tmp_path: Path) -> 
     pruned = {"schedule": {"every_minutes": 60}, "retain": {"count": 3}}
     (fix,) = allows(daemon_policy(config(tmp_path, rules={"recovery_point": pruned})), delete)
     assert all(r.endswith(":application/*") for r in fix["Resource"])
+
+
+TABLE = "arn:aws:dynamodb:eu-west-1:123456789012:table/flink-remediator-state"
+
+
+def test_the_state_table_exactly_its_item_operations(capsys: pytest.CaptureFixture[str]) -> None:
+    (table,) = allows(example_policy(state_table_arn=TABLE), "dynamodb:PutItem")
+    assert table["Resource"] == [TABLE]
+    assert sorted(table["Action"]) == ["dynamodb:BatchGetItem", "dynamodb:PutItem"]
+    assert not [a for a in actions(example_policy()) if a.startswith("dynamodb:")]
+    dry = example_policy(read_only=True, state_table_arn=TABLE)
+    assert allows(dry, "dynamodb:PutItem")  # a dry-run daemon keeps its state too
+    code = main(["iam-policy", "--config", str(EXAMPLE), "--no-queue", "--state-table-arn", TABLE])
+    printed = json.loads(capsys.readouterr().out)
+    assert code == 0 and allows(printed, "dynamodb:BatchGetItem")[0]["Resource"] == [TABLE]
+    bad = main(["iam-policy", "--config", str(EXAMPLE), "--no-queue", "--state-table-arn", "t"])
+    assert bad == 2 and "not a DynamoDB table ARN" in capsys.readouterr().err
