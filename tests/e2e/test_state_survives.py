@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from sandbox.testing import advance_clock, next_update
 from tests.e2e.configs import write_config
@@ -175,3 +176,63 @@ def _faults(endpoint: str, rules: list[dict[str, Any]]) -> None:
         headers={"Content-Type": "application/json"},
     )
     urllib.request.urlopen(request, timeout=10).close()
+
+
+def test_alerts_and_findings_are_not_sent_again_after_a_restart(
+    sandbox: SandboxProcess, tmp_path: Path
+) -> None:
+    """An open violation's SNS alert is sent once, and its Security Hub finding keeps its
+    FirstObservedAt, across a SIGTERM restart."""
+    open_route_to_internet(sandbox)  # risk-aggregator's private subnet now routes to the IGW
+    topic = sandbox.client("sns").create_topic(Name="flink-alerts")["TopicArn"]
+    hub = sandbox.client("securityhub")
+    hub.enable_security_hub()
+    config = write_config(
+        tmp_path / "alerts.yaml",
+        enabled=("vpc_public_route",),
+        vpc_public_route={"mode": "alert", "sns_topic_arn": topic},
+    )
+    doc = yaml.safe_load(config.read_text())
+    doc["evidence"] = {"security_hub": {"enabled": True, "flush_interval_seconds": 5}}
+    config.write_text(yaml.safe_dump(doc, sort_keys=False))
+
+    first = DaemonProcess(sandbox, config, tmp_path / "first.log")
+    try:
+        first.until(lambda: publishes(sandbox), "the alert published", 90)
+        found = first.until(lambda: route_findings(hub), "the finding imported", 60)
+        first_seen = {f["Id"]: f["FirstObservedAt"] for f in found}
+        assert first.stop(signal.SIGTERM) == 0
+        sent = len(publishes(sandbox))
+
+        second = DaemonProcess(sandbox, config, tmp_path / "second.log")
+        second.wait_for("sweep_finished", timeout=90)
+        assert second.events("drift_detected", rule="vpc_public_route")  # still open
+        imports = len(sandbox.call_log.calls(operation="BatchImportFindings"))
+        assert second.stop(signal.SIGTERM) == 0  # its last flush
+        assert len(publishes(sandbox)) == sent  # not announced again
+        assert {f["Id"]: f["FirstObservedAt"] for f in route_findings(hub)} == first_seen
+        assert len(sandbox.call_log.calls(operation="BatchImportFindings")) == imports
+    finally:
+        first.stop(signal.SIGKILL)
+
+
+def open_route_to_internet(sandbox: SandboxProcess) -> None:
+    ec2, network = sandbox.client("ec2"), sandbox.info["network"]
+    subnet = {"Name": "association.subnet-id", "Values": [network["private_subnet_id"]]}
+    (table,) = ec2.describe_route_tables(Filters=[subnet])["RouteTables"]
+    attached = {"Name": "attachment.vpc-id", "Values": [network["vpc_id"]]}
+    (igw,) = ec2.describe_internet_gateways(Filters=[attached])["InternetGateways"]
+    ec2.create_route(
+        RouteTableId=table["RouteTableId"],
+        DestinationCidrBlock="0.0.0.0/0",
+        GatewayId=igw["InternetGatewayId"],
+    )
+
+
+def publishes(sandbox: SandboxProcess) -> list[dict[str, Any]]:
+    return [c for c in sandbox.call_log.calls(operation="Publish") if c["error_code"] is None]
+
+
+def route_findings(hub: Any) -> list[dict[str, Any]]:
+    found = hub.get_findings(MaxResults=100)["Findings"]
+    return [f for f in found if f.get("GeneratorId") == "flink-remediator/vpc_public_route"]
