@@ -67,6 +67,9 @@ class SecurityHubPublisher:
         self._lock = threading.Lock()
         self._pending: dict[str, FindingRecord] = {}  # finding id -> newest unsent record
         self._identity = ""
+        # What Security Hub holds, read once at start (read_back): finding id -> when it was
+        # first observed and who drifted it, for findings the state store has no record of.
+        self._open_in_hub: dict[str, tuple[datetime, str]] = {}
 
     def record(self, verdict: Verdict) -> None:
         now = self._safeguards.now()
@@ -88,11 +91,17 @@ class SecurityHubPublisher:
             if previous and previous.status == "FAILED" and previous.drifts == drifts:
                 return None
             was_open = previous if previous is not None and previous.status == "FAILED" else None
+            first_seen, drift_by = (
+                (was_open.first_seen, was_open.drift_by) if was_open else (now, "")
+            )
+            if previous is None:  # not in the store: what Security Hub itself holds, if open
+                hub = self._open_in_hub.get(finding_id(verdict.app, verdict.rule))
+                first_seen, drift_by = hub if hub is not None else (first_seen, drift_by)
             return replace(
                 self._base(verdict, now),
                 drifts=drifts,
-                drift_by=actor or (was_open.drift_by if was_open else ""),
-                first_seen=was_open.first_seen if was_open else now,
+                drift_by=actor or drift_by,
+                first_seen=first_seen,
             )
         if previous is not None and previous.status == "PASSED" and not verdict.drifts:
             return None
@@ -140,8 +149,37 @@ class SecurityHubPublisher:
         """In the daemon: name `own_arn` as the fixer, flush every flush_interval_seconds, and
         once more at stop, which comes after the workers drained: the last findings are sent."""
         self.set_identity(own_arn)
+        self.read_back()
         schedule.every("evidence_flush", self.flush, self._settings.flush_interval_seconds)
         tasks.add("evidence", lambda: None, self.flush)
+
+    def read_back(self) -> int:
+        """Read the daemon's open (FAILED) findings from Security Hub (GetFindings), so a
+        finding the state store does not know keeps the FirstObservedAt AWS already holds.
+        A failed read is logged: findings then start from now, as before."""
+        filters = {
+            "GeneratorId": [{"Value": f"{DAEMON}/", "Comparison": "PREFIX"}],
+            "RecordState": [{"Value": "ACTIVE", "Comparison": "EQUALS"}],
+            "ComplianceStatus": [{"Value": "FAILED", "Comparison": "EQUALS"}],
+        }
+        found: dict[str, tuple[datetime, str]] = {}
+        params: dict[str, object] = {"Filters": filters, "MaxResults": 100}
+        try:
+            while True:
+                page = self._aws.region(self.region).call("securityhub", "GetFindings", **params)
+                for f in page.get("Findings", []):
+                    fields = f.get("ProductFields") or {}
+                    first = datetime.fromisoformat(str(f["FirstObservedAt"]).replace("Z", "+00:00"))
+                    found[str(f["Id"])] = (first, str(fields.get(f"{DAEMON}/DriftBy", "")))
+                if not page.get("NextToken"):
+                    break
+                params["NextToken"] = page["NextToken"]
+        except (errors.AwsError, KeyError, ValueError) as exc:
+            log.warning("evidence_read_back_failed", error=str(exc))
+            return 0
+        with self._lock:
+            self._open_in_hub = found
+        return len(found)
 
     def pending(self) -> int:
         with self._lock:
