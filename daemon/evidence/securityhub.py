@@ -2,8 +2,8 @@
 
 `record` (called by the reconciler, in its worker thread) only updates memory: it turns a
 verdict into a pending finding when the (application, rule) status changed, or was never sent
-by this process. `flush` (the daemon's schedule, the end of `apply`) imports pending findings
-with BatchImportFindings, at most 100 per call, through the AWS gateway (so retried like every
+(what Security Hub took is kept in the safeguards' state store). `flush` (the daemon's
+schedule, the end of `apply`) imports pending findings with BatchImportFindings, at most 100 per call, through the AWS gateway (so retried like every
 call). A failed import is logged and counted and the findings stay pending for the next flush
 (a newer verdict for the same finding replaces them); it never fails a reconcile.
 
@@ -73,13 +73,15 @@ class SecurityHubPublisher:
 
     def record(self, verdict: Verdict) -> None:
         now = self._safeguards.now()
+        key = finding_id(verdict.app, verdict.rule)
         with self._lock:
-            previous = self._safeguards.last_finding(verdict.app, verdict.rule)
+            # The newest record not yet imported, else what the state store says was imported.
+            previous = self._pending.get(key) or self._safeguards.last_finding(
+                verdict.app, verdict.rule
+            )
             record = self._next(verdict, previous, now)
-            if record is None:
-                return
-            self._safeguards.record_finding(record)
-            self._pending[finding_id(verdict.app, verdict.rule)] = record
+            if record is not None:
+                self._pending[key] = record
 
     def _next(
         self, verdict: Verdict, previous: FindingRecord | None, now: datetime
@@ -231,6 +233,12 @@ class SecurityHubPublisher:
             )
         if rejected:
             metrics.count_evidence_findings("failed", len(rejected))
+        # Only what Security Hub took is recorded as sent: a pod that dies before a flush
+        # leaves its findings to the next one.
+        refused = {str(f.get("Id")) for f in rejected}
+        for record in chunk:
+            if finding_id(record.app, record.rule) not in refused:
+                self._safeguards.record_finding(record)
         metrics.count_evidence_findings("imported", len(chunk) - len(rejected))
         return len(chunk) - len(rejected), len(rejected)
 
