@@ -4,8 +4,9 @@
 verdict into a pending finding when the (application, rule) status changed, or was never sent
 (what Security Hub took is kept in the safeguards' state store). `flush` (the daemon's
 schedule, the end of `apply`) imports pending findings with BatchImportFindings, at most 100
-per call, through the AWS gateway (so retried like every call). A failed import is logged and counted and the findings stay pending for the next flush
-(a newer verdict for the same finding replaces them); it never fails a reconcile.
+per call, through the AWS gateway (so retried like every call). A failed import is logged and
+counted and the findings stay pending for the next flush (a newer verdict for the same finding
+replaces them); it never fails a reconcile.
 
 The publisher writes to Security Hub only: it never changes an application. In dry-run it still
 reports FAILED findings (finding a violation is not changing the workload).
