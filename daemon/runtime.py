@@ -41,6 +41,8 @@ from daemon.reconcile.waiver_expiry import EXPIRY_CHECK_SECONDS, WaiverExpiries
 from daemon.runtime_config import ConfigWatcher
 from daemon.sessions import AwsByAccount
 from daemon.settings import RunSettings
+from daemon.store import StateStore
+from daemon.store.dynamodb import DynamoStore
 from daemon.sweeper import Sweeper
 from daemon.tasks import Schedule, Tasks
 from daemon.telemetry.server import HealthServer, Reachability
@@ -48,6 +50,16 @@ from daemon.telemetry.server import HealthServer, Reachability
 log = structlog.get_logger(__name__)
 
 READY_PROBE_SECONDS = 5.0  # /readyz follows AWS and the queue within about this
+STORE_PROBE_SECONDS = 30.0  # one read of the state table (about 86,000 a month)
+STORE_ATTEMPTS = 2  # a store that does not answer is reported, not waited for
+
+
+def state_store(table: str, region: str) -> StateStore | None:
+    """The DynamoDB store of `table` (the daemon's own credentials, home Region), or None
+    (in memory)."""
+    if not table:
+        return None
+    return DynamoStore(Aws(region, max_attempts=STORE_ATTEMPTS, max_backoff_seconds=1.0), table)
 
 
 def _system_wall() -> datetime:
@@ -65,9 +77,12 @@ class Daemon:
         self.directory = AccountDirectory(self.config.current, self._home)
         aws = self.aws = AwsByAccount(self.directory.accesses, self.home_region)
         self.inventory, self.indexed = Inventory(), threading.Event()
-        # Backoffs, the fight budget, deferrals, announcements: the memory every fix asks.
+        # Backoffs, the fight budget, deferrals, announcements: the memory every fix asks,
+        # in the DynamoDB table of --state-table (shared by replicas, kept across restarts).
         self.safeguards = Safeguards(
-            budget=BudgetSettings(s.fix_budget, s.fix_budget_window_seconds), clock=clock
+            budget=BudgetSettings(s.fix_budget, s.fix_budget_window_seconds),
+            store=state_store(s.state_table, self.home_region),
+            clock=clock,
         )
         # Waived drifts, and the reconcile each owes at its waiver's expiry.
         self.waivers = WaiverExpiries(self.config.current, clock)
@@ -101,6 +116,8 @@ class Daemon:
         sts = lambda: self._home().call("sts", "GetCallerIdentity")  # noqa: E731
         self.aws_reachability = Reachability("aws", READY_PROBE_SECONDS * 4, sts)
         self.health.add_readiness("aws", self.aws_reachability.ready)
+        # Without the store restarting fixes are held: not ready, and an alert says why.
+        self.health.add_readiness("state_store", self.safeguards.store_available)
         self.health.add_liveness("scheduler", lambda: self.schedule.running)
         self.health.add_liveness("not_stopping", lambda: not self.stopping.is_set())
         self.tasks.add("health-server", self.health.start, self.health.stop)
@@ -129,6 +146,9 @@ class Daemon:
         expired = due_submitter(self.work, self.waivers.due)
         schedule.every("waiver_expiries", expired, EXPIRY_CHECK_SECONDS, now=True)
         schedule.every("aws_probe", self.aws_reachability.check, READY_PROBE_SECONDS)
+        if s.state_table:
+            probe = self.safeguards.probe_store
+            schedule.every("state_store_probe", probe, STORE_PROBE_SECONDS, now=True)
         self.tasks.add("scheduler", schedule.start, schedule.stop)
         every, jitter = s.sweep_interval_seconds, s.sweep_jitter_seconds
         self._accounts = self.directory.refresh  # each sweep re-reads the organisation

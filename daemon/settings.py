@@ -46,6 +46,9 @@ class RunSettings:
     max_pending_applications: int = 10000
     # An event's reconcile reuses an app's tags read this recently; < 0: the sweep interval.
     tags_max_age_seconds: float = -1.0
+    # DynamoDB table of the safeguards' state (backoffs, follow-ups, announcements...): empty
+    # keeps it in memory, lost at each restart and not shared by replicas.
+    state_table: str = ""
 
     @property
     def tags_max_age(self) -> float:
@@ -114,6 +117,8 @@ HELP = {
     "fix_budget": "fixes per application and rule per window before the daemon stops fighting",
     "fix_budget_window_seconds": "length of that window",
     "max_pending_applications": "work queue bound; beyond it messages stay in SQS",
+    "state_table": "DynamoDB table keeping backoffs, follow-ups, fight charges, announcements "
+    "and the ledger of the daemon's writes across restarts and replicas (empty: in memory)",
     "tags_max_age_seconds": "an event's reconcile reuses an app's tags read this recently "
     "instead of ListTagsForResource (-1: the sweep interval; 0: always read them)",
 }

@@ -61,6 +61,7 @@ class Sweeper:
         started = self._clock()
         try:
             apps, ok = self._index()  # the apps due a reconcile
+            self._safeguards.prefetch(sorted(apps))  # the apps' state: 100 per store call
             self._safeguards.expire_fights()
             ok = (self._reconcile(apps) if apps else True) and ok
         except errors.AwsError as exc:

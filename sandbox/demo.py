@@ -19,6 +19,8 @@ from typing import Any
 
 import boto3
 
+from sandbox.state_table import STATE_TABLE, create_state_table
+
 LOG_STREAM = "kinesis-analytics-log-stream"
 CUSTOM_INFO = {"ConfigurationType": "CUSTOM", "LogLevel": "INFO", "MetricsLevel": "APPLICATION"}
 DEFAULT_MONITORING = {"ConfigurationType": "DEFAULT"}
@@ -298,10 +300,13 @@ def seed(
     for app in DEMO_APPS:
         seeder.application(app, network)
     seeder.wait_settled()
+    state_table = create_state_table(seeder.client("dynamodb"))
     if forget:
         seeder.forget_seeding(queue_urls)
     return {
         "principals": principals,
         "network": network,
         "applications": [app.name for app in DEMO_APPS],
+        "state_table": STATE_TABLE,
+        "state_table_arn": state_table,
     }

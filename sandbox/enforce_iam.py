@@ -6,7 +6,7 @@ request's SigV4 signature is verified against the secret of an IAM user's access
 STS session), and the principal's inline, attached and group policies are collected
 (moto.iam.access_control.IAMRequest). The decision:
 
-- IAM, CloudWatch Logs, SNS, SQS and Security Hub (`EVALUATED`): `sandbox.iam_decision` on
+- IAM, CloudWatch Logs, SNS, SQS, Security Hub and DynamoDB (`EVALUATED`): `sandbox.iam_decision` on
   the real resource ARN with condition context (`sandbox.iam_context`, `sandbox.iam_principal`):
   AWS's evaluation logic over identity policies, SCPs, the resource's own policy (SQS queue,
   KMS key), the role's permissions boundary and session policies; moto's own check
@@ -50,7 +50,7 @@ from sandbox.iam_decision import Verdict
 from sandbox.iam_eval import Request, UnsupportedCondition
 
 log = logging.getLogger("sandbox")
-EVALUATED = frozenset({"iam", "logs", "securityhub", "sns", "sqs"})
+EVALUATED = frozenset({"dynamodb", "iam", "logs", "securityhub", "sns", "sqs"})
 _MOTO_CHECK = IAMRequest.check_action_permitted
 
 ADMIN_USER = "sandbox-admin"
@@ -151,6 +151,11 @@ def _check_action_permitted(self: IAMRequest, resource: str) -> None:
             self._action, params, self._region, self.account_id
         )
         request = requests.pop(0)
+    elif self._service == "dynamodb":
+        requests = iam_context.dynamodb_requests(
+            self._action, params, self._region, self.account_id
+        )
+        request = requests.pop(0)
     else:
         request = iam_context.sns_request(self._action, params)
     refused = decide(self, request, *requests)
@@ -158,7 +163,7 @@ def _check_action_permitted(self: IAMRequest, resource: str) -> None:
         denied, verdict = refused
         if self._service == "sns":  # SNS names its 403 differently
             raise _SnsAuthorizationError(self._access_key.arn, self._action)
-        if self._service == "securityhub":  # a REST-JSON API: a JSON AccessDeniedException
+        if self._service in ("securityhub", "dynamodb"):  # JSON APIs: AccessDeniedException
             raise _JsonAccessDenied(self._access_key.arn, self._action)
         raise _AccessDenied(self._access_key.arn, denied, verdict)
 

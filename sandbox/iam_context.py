@@ -174,6 +174,17 @@ def securityhub_requests(action: str, params: Params, region: str, account: str)
     return [Request(action, f"arn:aws:securityhub:{region}:{account}:hub/default")]
 
 
+def dynamodb_requests(action: str, params: Params, region: str, account: str) -> list[Request]:
+    """On the table's ARN (Service Authorization Reference, Amazon DynamoDB: item actions on
+    `table`); BatchGetItem/BatchWriteItem on each table they name."""
+    names = [str(params["TableName"])] if params.get("TableName") else []
+    names += sorted(params.get("RequestItems") or {})
+    return [
+        Request(action, f"arn:aws:dynamodb:{region}:{account}:table/{name}")
+        for name in names or ["*"]
+    ]
+
+
 def flink_request(
     operation: str, body: Params, resource: str, resource_tags: Mapping[str, str]
 ) -> Request:

@@ -27,6 +27,7 @@ from werkzeug.serving import make_server
 
 from sandbox import (
     control,
+    dynamodb_cfn,
     ec2_routes,
     enforce_iam,
     iam_simulate,
@@ -99,6 +100,7 @@ class Sandbox:
         logs_kms.install()
         s3_actions.install()
         moto_cfn.install()
+        dynamodb_cfn.install()
         self._server: Any = None
         self._thread: threading.Thread | None = None
         self._queues: Queues | None = None

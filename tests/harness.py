@@ -33,7 +33,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from daemon.commands.isolated_env import isolated_environ, sandbox_environ
 from sandbox.server import Sandbox
-from sandbox.testing import Credentials
+from sandbox.state_table import STATE_TABLE, create_state_table
+from sandbox.testing import Credentials, client
 
 CLI = [sys.executable, "-m", "daemon.cli"]
 # Settings of the test harness itself (tests/image), not of the daemon: kept from the shell.
@@ -110,6 +111,7 @@ class Target:
     region: str
     queue_url: str
     keys: Credentials
+    state_table: str = ""  # the daemon keeps its safeguards there (`run --state-table`)
 
     @classmethod
     def of(cls, sandbox: SandboxProcess | Sandbox, keys: Credentials | None = None) -> Target:
@@ -119,10 +121,15 @@ class Target:
             info = sandbox.info
             demo = info["principals"]["daemon"]
             keys = keys or Credentials(demo["aws_access_key_id"], demo["aws_secret_access_key"])
-            return cls(info["endpoint_url"], info["region"], info["queue_url"], keys)
+            table = str(info.get("state_table", ""))
+            return cls(info["endpoint_url"], info["region"], info["queue_url"], keys, table)
         if keys is None:
             raise ValueError("the in-process sandbox has no demo principals: pass keys")
-        return cls(sandbox.endpoint_url, sandbox.region, sandbox.queue_url, keys)
+        # The table the demo creates, made here with the sandbox's bootstrap keys.
+        admin = Credentials("sandbox-admin", "sandbox")
+        dynamodb = client(sandbox.endpoint_url, sandbox.region, "dynamodb", admin)
+        create_state_table(dynamodb)
+        return cls(sandbox.endpoint_url, sandbox.region, sandbox.queue_url, keys, STATE_TABLE)
 
 
 class SandboxProcess:
@@ -158,12 +165,19 @@ class DaemonProcess:
     the defaults here (a short SQS poll and debounce, no second sweep during a test)."""
 
     def __init__(
-        self, sandbox: SandboxProcess | Sandbox | Target, config: Path, log: Path, *args: str
+        self,
+        sandbox: SandboxProcess | Sandbox | Target,
+        config: Path,
+        log: Path,
+        *args: str,
+        env: dict[str, str] | None = None,
     ) -> None:
         target = sandbox if isinstance(sandbox, Target) else Target.of(sandbox)
         self.port = free_port()
         self.log = log
-        env = target_environ(target) | {"FLINK_REMEDIATOR_QUEUE_URL": target.queue_url}
+        env = (
+            target_environ(target) | {"FLINK_REMEDIATOR_QUEUE_URL": target.queue_url} | (env or {})
+        )
         self._stderr = log.open("ab")
         self.process = subprocess.Popen(
             [
@@ -174,6 +188,7 @@ class DaemonProcess:
                 *("--log-format", "json"),
                 *("--poll-wait-seconds", "1", "--debounce-seconds", "0.5"),
                 *("--sweep-interval-seconds", "600"),
+                *(("--state-table", target.state_table) if target.state_table else ()),
                 *args,
             ],
             env=env,

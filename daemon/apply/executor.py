@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Protocol
 
 import structlog
 
@@ -38,6 +38,23 @@ class ActionOutcome:
     retryable: bool = False  # a transient failure: the triggering event should come back
     # pending: the operation the service is applying ("" when its reply named none)
     operation_id: str = ""
+    write_id: str = ""  # the ledger entry of the write (when a ledger was given)
+
+
+class WriteLedger(Protocol):
+    """Where each write is recorded before it is sent and settled once its reply is in
+    (daemon/reconcile/safeguards keeps it in the state store)."""
+
+    def record_write(self, action: Action, cause: Cause, version: int) -> str: ...
+
+    def record_sent(
+        self,
+        action: Action,
+        write_id: str,
+        request_ids: tuple[str, ...],
+        operation_id: str | None,
+        version_after: int,
+    ) -> None: ...
 
 
 @dataclass
@@ -50,13 +67,21 @@ class _Version:
 
 
 class Executor:
-    def __init__(self, aws: Aws, notifier: Notifier, dry_run: bool = False) -> None:
+    def __init__(
+        self,
+        aws: Aws,
+        notifier: Notifier,
+        dry_run: bool = False,
+        ledger: WriteLedger | None = None,
+    ) -> None:
         self._aws = aws
         self._dry_run = dry_run
         self._notifier = notifier
+        self._ledger = ledger
         # Writes whose reply was lost, waiting for the re-read that tells if they took effect.
         self._unconfirmed: list[tuple[Action, Cause]] = []
         self.version_after = 0  # the app's version after our last execute
+        self._request_ids: list[str] = []  # AWS request ids of the last action sent
 
     def execute(self, plan: Plan, cause: Cause) -> tuple[ActionOutcome, ...]:
         version = _Version(plan.version_id)
@@ -109,7 +134,25 @@ class Executor:
             # again after it.
             reason = "waits for the change in progress on the application"
             return (self._finish(action, "skipped", cause, reason, retryable=True),)
-        return self._send_action(action, version, cause)
+        if self._ledger is None:
+            return self._send_action(action, version, cause)
+        # Recorded before it is sent: if this process dies before the reply is recorded, the
+        # next one finds the write in the ledger and confirms what it did.
+        write_id = self._ledger.record_write(action, cause, version.current)
+        outcomes: tuple[ActionOutcome, ...] = ()
+        try:
+            outcomes = self._send_action(action, version, cause)
+        finally:  # a lost reply is confirmed in this reconcile (confirm, give_up_unconfirmed)
+            # (a rejected merge's parts were each recorded on their own: theirs carry an id)
+            pending = next((o for o in outcomes if o.outcome == "pending" and not o.write_id), None)
+            self._ledger.record_sent(
+                action,
+                write_id,
+                tuple(self._request_ids),
+                pending.operation_id if pending else None,
+                version.current,
+            )
+        return tuple(replace(o, write_id=o.write_id or write_id) for o in outcomes)
 
     def _send_action(
         self, action: Action, version: _Version, cause: Cause
@@ -136,6 +179,7 @@ class Executor:
                 return self._without_rejected(action, exc, version, cause)
             return (self._finish(action, "failed", cause, str(exc)),)
         finally:
+            self._request_ids = [i for t in trails for i in t.request_ids]
             for rule in action.rules:
                 metrics.observe_remediation_duration(rule, time.monotonic() - started)
         request_ids = [i for t in trails for i in t.request_ids]

@@ -154,6 +154,8 @@ def _start_daemon(
             *("--region", info["region"], "--metrics-port", str(args.metrics_port)),
             *("--sweep-interval-seconds", "60", "--poll-wait-seconds", "2"),
             *("--log-format", "console"),
+            # the safeguards' state in the sandbox's DynamoDB table, as on EKS
+            *(("--state-table", info["state_table"]) if info.get("state_table") else ()),
         ],
         env=env,
         start_new_session=True,

@@ -26,6 +26,7 @@ from daemon.ingest.sqs import dead_letter_arn
 _QUEUE_ARN = re.compile(r"^arn:aws[a-z-]*:sqs:[a-z0-9-]+:\d{12}:[\w-]{1,80}(\.fifo)?$")
 _ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$")
 _ORG_ID = re.compile(r"^o-[a-z0-9]{10,32}$")
+_TABLE_ARN = re.compile(r"^arn:aws[a-z-]*:dynamodb:[a-z0-9-]+:\d{12}:table/[\w.-]{3,255}$")
 _QUEUE_URL = re.compile(r"^https?://[^/]+/\d{12}/[\w-]{1,80}(\.fifo)?$")
 AWS_MANAGED_SQS_KEY = "alias/aws/sqs"
 
@@ -54,6 +55,12 @@ def register(subparsers: Any) -> None:
     p.add_argument("--dlq-arn", default="", help="the DLQ's ARN (with --queue-arn)")
     p.add_argument("--queue-kms-key-arn", default="", help="the queue's KMS key (--queue-arn)")
     p.add_argument("--own-role-arn", default="", help="the daemon's role (default: config)")
+    p.add_argument(
+        "--state-table-arn",
+        default="",
+        help="the DynamoDB table of `run --state-table` (hub.yaml's StateTableArn output): "
+        "its item reads and writes, on that table only",
+    )
     p.add_argument("--read-only", action="store_true", help="for dry-run only deployments")
     p.add_argument(
         "--resource-org-id",
@@ -82,6 +89,7 @@ def _check_flags(args: argparse.Namespace) -> None:
         ("--queue-url", args.queue_url, _QUEUE_URL, "an SQS queue URL"),
         ("--own-role-arn", args.own_role_arn, _ROLE_ARN, "an IAM role ARN"),
         ("--resource-org-id", args.resource_org_id, _ORG_ID, "an organization id (o-...)"),
+        ("--state-table-arn", args.state_table_arn, _TABLE_ARN, "a DynamoDB table ARN"),
     )
     for flag, value, pattern, expected in checks:
         if value and not pattern.match(value):
@@ -95,6 +103,12 @@ def _check_flags(args: argparse.Namespace) -> None:
         raise exits.Failure(
             "iam-policy: --member takes no queue flag (the hub's role reads the queue: "
             "iam-policy --hub --queue-url URL)",
+            exits.USAGE,
+        )
+    if args.member and args.state_table_arn:
+        raise exits.Failure(
+            "iam-policy: --member takes no --state-table-arn (the hub's role keeps the state: "
+            "iam-policy --hub --state-table-arn ARN)",
             exits.USAGE,
         )
     if not args.member and not has_queue and not args.no_queue:
@@ -120,12 +134,16 @@ def print_policy(args: argparse.Namespace) -> int:
     elif args.queue_arn:
         queue = EventQueue(args.queue_arn, args.dlq_arn, args.queue_kms_key_arn)
     if args.hub:
-        policy = hub_policy(config, queue)
+        policy = hub_policy(config, queue, args.state_table_arn)
     elif args.member:
         policy = member_policy(config, read_only=args.read_only)
     else:
         policy = daemon_policy(
-            config, queue, own_role_arn=args.own_role_arn, read_only=args.read_only
+            config,
+            queue,
+            own_role_arn=args.own_role_arn,
+            read_only=args.read_only,
+            state_table_arn=args.state_table_arn,
         )
     if args.resource_org_id:
         policy = within_organization(policy, args.resource_org_id)

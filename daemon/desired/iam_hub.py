@@ -17,7 +17,7 @@ from typing import Any
 
 from daemon.desired.config import DesiredConfig
 from daemon.desired.iam_grants import allow
-from daemon.desired.iam_policy import EventQueue, _queue, daemon_policy, evidence
+from daemon.desired.iam_policy import EventQueue, _queue, daemon_policy, evidence, state_table
 from daemon.errors import ConfigError
 from daemon.sessions import ACCOUNT_PLACEHOLDER
 
@@ -46,7 +46,9 @@ def member_roles(config: DesiredConfig) -> list[str]:
     return sorted(roles)
 
 
-def hub_policy(config: DesiredConfig, queue: EventQueue | None) -> dict[str, Any]:
+def hub_policy(
+    config: DesiredConfig, queue: EventQueue | None, state_table_arn: str = ""
+) -> dict[str, Any]:
     statements = [
         allow("Identity", ["sts:GetCallerIdentity"], ["*"]),
         allow("AssumeMemberRoles", ["sts:AssumeRole"], member_roles(config)),
@@ -55,6 +57,7 @@ def hub_policy(config: DesiredConfig, queue: EventQueue | None) -> dict[str, Any
         statements.append(allow("DiscoverAccounts", list(ORGANIZATION_READS), ["*"]))
     if queue is not None:
         statements += _queue(queue)
+    statements += state_table(state_table_arn)
     # Findings are imported with the hub's own credentials, for any account it may discover.
     statements += evidence(config, ("*",) if config.organization else config.accounts)
     return {"Version": "2012-10-17", "Statement": statements}

@@ -30,6 +30,7 @@ from daemon.desired.iam_grants import FLINK, ROLE_WRITES, Scope, Statement, allo
 from daemon.desired.resolve import ResolvedRule, _merge
 from daemon.errors import ConfigError
 from daemon.state import AppRef
+from daemon.store.dynamodb import ITEM_ACTIONS
 from remediations import RULES
 from remediations.base import AnyRule
 
@@ -38,6 +39,7 @@ BASE_READ = (
     "kinesisanalytics:ListApplications",
     "kinesisanalytics:DescribeApplication",
     "kinesisanalytics:DescribeApplicationOperation",  # follows a restarting fix to its end
+    "kinesisanalytics:ListApplicationOperations",  # finds the change a dead sender started
     "kinesisanalytics:ListTagsForResource",
     "ec2:DescribeRouteTables",  # EC2 route and prefix list events -> the subnets a table serves
     "ec2:DescribeNatGateways",  # NAT gateway events -> the gateway's VPC
@@ -136,6 +138,13 @@ def _queue(queue: EventQueue) -> list[Statement]:
     return out
 
 
+def state_table(arn: str) -> list[Statement]:
+    """The safeguards' table (`run --state-table`): the item operations the store makes, on
+    that table only. Granted in read-only (dry-run) policies too: announcements and finding
+    state are the daemon's own records, not changes to a workload."""
+    return [allow("StateTable", list(ITEM_ACTIONS), [arn])] if arn else []
+
+
 def evidence(config: DesiredConfig, accounts: tuple[str, ...]) -> list[Statement]:
     """Security Hub: import the daemon's findings (product ARNs of the accounts they are about,
     asff.product_arn) and read them back (`report`)."""
@@ -212,6 +221,7 @@ def daemon_policy(
     read_only: bool = False,
     rules: Mapping[str, AnyRule] = RULES,
     with_evidence: bool = True,
+    state_table_arn: str = "",
 ) -> dict[str, Any]:
     scope = Scope(config.accounts, config.regions, config.execution_roles)
     enabled: dict[str, list[Any]] = {}  # rule id -> its settings wherever it is enabled
@@ -230,6 +240,7 @@ def daemon_policy(
     statements = _reads(reads, scope)
     if queue is not None:
         statements += _queue(queue)
+    statements += state_table(state_table_arn)
     if with_evidence:
         statements += evidence(config, scope.accounts)
     if read_only:

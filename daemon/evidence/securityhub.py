@@ -2,10 +2,11 @@
 
 `record` (called by the reconciler, in its worker thread) only updates memory: it turns a
 verdict into a pending finding when the (application, rule) status changed, or was never sent
-by this process. `flush` (the daemon's schedule, the end of `apply`) imports pending findings
-with BatchImportFindings, at most 100 per call, through the AWS gateway (so retried like every
-call). A failed import is logged and counted and the findings stay pending for the next flush
-(a newer verdict for the same finding replaces them); it never fails a reconcile.
+(what Security Hub took is kept in the safeguards' state store). `flush` (the daemon's
+schedule, the end of `apply`) imports pending findings with BatchImportFindings, at most 100
+per call, through the AWS gateway (so retried like every call). A failed import is logged and
+counted and the findings stay pending for the next flush (a newer verdict for the same finding
+replaces them); it never fails a reconcile.
 
 The publisher writes to Security Hub only: it never changes an application. In dry-run it still
 reports FAILED findings (finding a violation is not changing the workload).
@@ -67,16 +68,21 @@ class SecurityHubPublisher:
         self._lock = threading.Lock()
         self._pending: dict[str, FindingRecord] = {}  # finding id -> newest unsent record
         self._identity = ""
+        # What Security Hub holds, read once at start (read_back): finding id -> when it was
+        # first observed and who drifted it, for findings the state store has no record of.
+        self._open_in_hub: dict[str, tuple[datetime, str]] = {}
 
     def record(self, verdict: Verdict) -> None:
         now = self._safeguards.now()
+        key = finding_id(verdict.app, verdict.rule)
         with self._lock:
-            previous = self._safeguards.last_finding(verdict.app, verdict.rule)
+            # The newest record not yet imported, else what the state store says was imported.
+            previous = self._pending.get(key) or self._safeguards.last_finding(
+                verdict.app, verdict.rule
+            )
             record = self._next(verdict, previous, now)
-            if record is None:
-                return
-            self._safeguards.record_finding(record)
-            self._pending[finding_id(verdict.app, verdict.rule)] = record
+            if record is not None:
+                self._pending[key] = record
 
     def _next(
         self, verdict: Verdict, previous: FindingRecord | None, now: datetime
@@ -88,11 +94,17 @@ class SecurityHubPublisher:
             if previous and previous.status == "FAILED" and previous.drifts == drifts:
                 return None
             was_open = previous if previous is not None and previous.status == "FAILED" else None
+            first_seen, drift_by = (
+                (was_open.first_seen, was_open.drift_by) if was_open else (now, "")
+            )
+            if previous is None:  # not in the store: what Security Hub itself holds, if open
+                hub = self._open_in_hub.get(finding_id(verdict.app, verdict.rule))
+                first_seen, drift_by = hub if hub is not None else (first_seen, drift_by)
             return replace(
                 self._base(verdict, now),
                 drifts=drifts,
-                drift_by=actor or (was_open.drift_by if was_open else ""),
-                first_seen=was_open.first_seen if was_open else now,
+                drift_by=actor or drift_by,
+                first_seen=first_seen,
             )
         if previous is not None and previous.status == "PASSED" and not verdict.drifts:
             return None
@@ -140,8 +152,37 @@ class SecurityHubPublisher:
         """In the daemon: name `own_arn` as the fixer, flush every flush_interval_seconds, and
         once more at stop, which comes after the workers drained: the last findings are sent."""
         self.set_identity(own_arn)
+        self.read_back()
         schedule.every("evidence_flush", self.flush, self._settings.flush_interval_seconds)
         tasks.add("evidence", lambda: None, self.flush)
+
+    def read_back(self) -> int:
+        """Read the daemon's open (FAILED) findings from Security Hub (GetFindings), so a
+        finding the state store does not know keeps the FirstObservedAt AWS already holds.
+        A failed read is logged: findings then start from now, as before."""
+        filters = {
+            "GeneratorId": [{"Value": f"{DAEMON}/", "Comparison": "PREFIX"}],
+            "RecordState": [{"Value": "ACTIVE", "Comparison": "EQUALS"}],
+            "ComplianceStatus": [{"Value": "FAILED", "Comparison": "EQUALS"}],
+        }
+        found: dict[str, tuple[datetime, str]] = {}
+        params: dict[str, object] = {"Filters": filters, "MaxResults": 100}
+        try:
+            while True:
+                page = self._aws.region(self.region).call("securityhub", "GetFindings", **params)
+                for f in page.get("Findings", []):
+                    fields = f.get("ProductFields") or {}
+                    first = datetime.fromisoformat(str(f["FirstObservedAt"]).replace("Z", "+00:00"))
+                    found[str(f["Id"])] = (first, str(fields.get(f"{DAEMON}/DriftBy", "")))
+                if not page.get("NextToken"):
+                    break
+                params["NextToken"] = page["NextToken"]
+        except (errors.AwsError, KeyError, ValueError) as exc:
+            log.warning("evidence_read_back_failed", error=str(exc))
+            return 0
+        with self._lock:
+            self._open_in_hub = found
+        return len(found)
 
     def pending(self) -> int:
         with self._lock:
@@ -193,6 +234,12 @@ class SecurityHubPublisher:
             )
         if rejected:
             metrics.count_evidence_findings("failed", len(rejected))
+        # Only what Security Hub took is recorded as sent: a pod that dies before a flush
+        # leaves its findings to the next one.
+        refused = {str(f.get("Id")) for f in rejected}
+        for record in chunk:
+            if finding_id(record.app, record.rule) not in refused:
+                self._safeguards.record_finding(record)
         metrics.count_evidence_findings("imported", len(chunk) - len(rejected))
         return len(chunk) - len(rejected), len(rejected)
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from datetime import timedelta
 from typing import Any, Literal
 
 import structlog
@@ -23,7 +24,7 @@ import structlog
 from daemon import errors
 from daemon.apply.executor import ActionOutcome, Executor
 from daemon.aws import Aws
-from daemon.reconcile.safeguards import Pending, Safeguards
+from daemon.reconcile.safeguards import Pending, Safeguards, SentWrite
 from daemon.state import TRANSITIONAL_STATUSES, AppRef
 from daemon.telemetry import metrics
 
@@ -46,6 +47,7 @@ def settle_changes(
     settings: Mapping[str, str],
 ) -> Settled:
     """`settings`: rule id -> its settings now (a backoff remembers them)."""
+    adopt_orphans(app, detail, aws, safeguards)
     pending = safeguards.pending(app)
     if not pending:
         return Settled()
@@ -53,50 +55,133 @@ def settle_changes(
         still = tuple(replace(p, polls=p.polls + 1) for p in pending)
         return Settled(retry_after_seconds=safeguards.keep_pending(app, still))
     version = int(detail.get("ApplicationVersionId", 0))
-    outcomes: list[ActionOutcome] = []
-    succeeded: list[Pending] = []
+    verdicts: list[tuple[Pending, str, str]] = []
     waiting: list[Pending] = []
     for change in pending:
         status, error = _status(aws, app, change, detail)
         if status == "IN_PROGRESS":
             waiting.append(replace(change, polls=change.polls + 1))
+        else:
+            verdicts.append((change, status, error))
+    # Only what this process removed from the store is recorded (another replica may have
+    # settled the same change a moment ago).
+    claimed, delay = safeguards.settle_pending(app, [c for c, _, _ in verdicts], tuple(waiting))
+    outcomes: list[ActionOutcome] = []
+    succeeded: list[Pending] = []
+    for change, status, error in verdicts:
+        if change not in claimed:
             continue
-        action, cause = change.action, change.cause
         if status == "applied":
             succeeded.append(change)
             continue
-        outcome: Literal["rolled_back", "failed", "stopped"] = (
-            "rolled_back" if status == "rolled_back" else "failed"
-        )
-        if action.restarts and detail.get("ApplicationStatus") == "READY":
-            outcome = "stopped"
-            error = f"the application is READY, its job stopped: {error}"
-        outcomes.append(
-            executor.record(action, outcome, cause, error, operation_id=change.operation_id)
-        )
-        for rule in action.rules:
-            if outcome == "stopped":
-                metrics.count_fix_stopped_application(rule)
-            else:
-                metrics.count_fix_operation_failed(rule, outcome)
-            backoff = safeguards.record_failed(
-                app,
-                rule,
-                version=version,
-                settings=settings.get(rule, ""),
-                stopped=outcome == "stopped",
-            )
-            log.warning(
-                "fix_backed_off",
-                rule=rule,
-                outcome=outcome,
-                error=error,
-                backoff_seconds=backoff.seconds,
-            )
-    delay = safeguards.keep_pending(app, tuple(waiting))
+        outcomes.append(_failed(app, change, status, error, detail, safeguards, executor, settings))
     if succeeded:
         safeguards.moved_by_us(app, version)
     return Settled(tuple(outcomes), tuple(succeeded), delay)
+
+
+def _failed(
+    app: AppRef,
+    change: Pending,
+    status: str,
+    error: str,
+    detail: Mapping[str, Any],
+    safeguards: Safeguards,
+    executor: Executor,
+    settings: Mapping[str, str],
+) -> ActionOutcome:
+    """Record a change that failed or was rolled back, and back its rules off."""
+    action, cause = change.action, change.cause
+    version = int(detail.get("ApplicationVersionId", 0))
+    outcome: Literal["rolled_back", "failed", "stopped"] = (
+        "rolled_back" if status == "rolled_back" else "failed"
+    )
+    if action.restarts and detail.get("ApplicationStatus") == "READY":
+        outcome = "stopped"
+        error = f"the application is READY, its job stopped: {error}"
+    recorded = executor.record(action, outcome, cause, error, operation_id=change.operation_id)
+    for rule in action.rules:
+        if outcome == "stopped":
+            metrics.count_fix_stopped_application(rule)
+        else:
+            metrics.count_fix_operation_failed(rule, outcome)
+        backoff = safeguards.record_failed(
+            app,
+            rule,
+            version=version,
+            settings=settings.get(rule, ""),
+            stopped=outcome == "stopped",
+        )
+        log.warning(
+            "fix_backed_off",
+            rule=rule,
+            outcome=outcome,
+            error=error,
+            backoff_seconds=backoff.seconds,
+        )
+    return recorded
+
+
+CLOCK_SKEW = timedelta(seconds=60)  # an operation started this much "before" the write counts
+
+
+def adopt_orphans(app: AppRef, detail: Mapping[str, Any], aws: Aws, safeguards: Safeguards) -> None:
+    """Take over the writes of a sender that died before recording their reply: as pending
+    changes the normal follow-up settles (and records once)."""
+    orphans = safeguards.orphaned_writes(app)
+    if not orphans:
+        return
+    version = int(detail.get("ApplicationVersionId", 0))
+    followed = {p.operation_id for p in safeguards.pending(app)}
+    operations: list[Mapping[str, Any]] | None = None
+    for write in orphans:
+        flink = any(c.service == "kinesisanalyticsv2" for c in write.action.calls)
+        operation_id = ""
+        if flink:
+            if operations is None:
+                operations = _operations(aws, app)
+            operation_id = _operation_of(write, operations, followed)
+        moved = flink and version > write.version_before
+        if not (operation_id or moved or safeguards.write_given_up(write)):
+            continue  # perhaps still being sent by a live replica: look again later
+        followed.add(operation_id)
+        pending = Pending(
+            write.action,
+            write.cause,
+            operation_id,
+            write.version_before,
+            write.sent_at,
+            write_id=write.write_id,
+            adopted=True,
+        )
+        if safeguards.adopt_write(app, write, pending):
+            log.warning(
+                "write_adopted",
+                write_id=write.write_id,
+                rules=list(write.action.rules),
+                operation_id=operation_id,
+                sent_at=write.sent_at.isoformat(),
+            )
+
+
+def _operations(aws: Aws, app: AppRef) -> list[Mapping[str, Any]]:
+    reply = aws.call("kinesisanalyticsv2", "ListApplicationOperations", ApplicationName=app.name)
+    return list(reply.get("ApplicationOperationInfoList") or [])
+
+
+def _operation_of(write: SentWrite, operations: list[Mapping[str, Any]], followed: set[str]) -> str:
+    """The operation the write started: the earliest of its kind since it was recorded that
+    nobody follows yet."""
+    candidates = [
+        o
+        for o in operations
+        if o.get("Operation") == write.operation
+        and str(o.get("OperationId")) not in followed
+        and o.get("StartTime") is not None
+        and o["StartTime"] >= write.sent_at - CLOCK_SKEW
+    ]
+    candidates.sort(key=lambda o: o["StartTime"])
+    return str(candidates[0]["OperationId"]) if candidates else ""
 
 
 def _status(aws: Aws, app: AppRef, change: Pending, detail: Mapping[str, Any]) -> tuple[str, str]:

@@ -121,7 +121,8 @@ class Reconciler:
         self, app: AppRef, cause: Cause, pre_read: Mapping[str, Any] | None
     ) -> ReconcileResult:
         aws = self._aws_for(app)
-        executor = Executor(aws, self._notifier, self._dry_run)
+        self.safeguards.load(app)  # the app's state from the store (a sweep prefetched it)
+        executor = Executor(aws, self._notifier, self._dry_run, ledger=self.safeguards)
         try:
             return self._replan_loop(app, cause, aws, executor, pre_read)
         finally:
@@ -180,7 +181,8 @@ class Reconciler:
         def decide(fresh: bool = False) -> tuple[Observed, Plan]:
             observed = observe(app, detail, tags, readers, aws, role_index, cause.reads, fresh)
             hold = self._holds(app, rules, observed.version_id, fingerprints, cause)
-            return observed, make_plan(observed, rules, now, hold, waived)
+            planned = make_plan(observed, rules, now, hold, waived)
+            return observed, self.safeguards.hold_restarts(planned)
 
         observed, plan = decide()
         shared = () if self._dry_run else _shared_resources(plan)
@@ -252,9 +254,14 @@ class Reconciler:
                         "applied",
                         change.cause,
                         operation_id=change.operation_id,
+                        # a dead sender's write is confirmed by what the re-read shows now
+                        **({"confirmed": "state re-read"} if change.adopted else {}),
                         verified=verified,
                     )
                 )
+            elif change.adopted:  # a dead sender's write that the re-read shows did nothing
+                error = "its sender stopped; the re-read shows the drift still there"
+                out.append(executor.record(change.action, "failed", change.cause, error))
         return tuple(out)
 
     def _after_execute(
@@ -276,6 +283,7 @@ class Reconciler:
                     plan.version_id,
                     now,
                     version_after=executor.version_after,
+                    write_id=outcome.write_id,
                 )
                 self.safeguards.record_pending(pending)
             elif outcome.outcome == "applied" and not self._dry_run:

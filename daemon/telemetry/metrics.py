@@ -231,6 +231,22 @@ EVIDENCE_FINDINGS = Counter(
     ["result"],
     registry=REGISTRY,
 )
+STATE_STORE_UP = Gauge(
+    f"{PREFIX}_state_store_up",
+    "1 while the last call to the state store succeeded, 0 while it fails (restarting fixes "
+    "are then held).",
+    registry=REGISTRY,
+)
+STATE_STORE_ERRORS = Counter(
+    f"{PREFIX}_state_store_errors",
+    "State store calls that failed (throttled, unreachable, access denied, no table).",
+    registry=REGISTRY,
+)
+STATE_STORE_CONFLICTS = Counter(
+    f"{PREFIX}_state_store_conflicts",
+    "State store writes refused because another replica stored a newer version first.",
+    registry=REGISTRY,
+)
 BUILD_INFO = Gauge(
     f"{PREFIX}_build_info",
     "1, labelled with the running version.",
@@ -238,6 +254,7 @@ BUILD_INFO = Gauge(
     registry=REGISTRY,
 )
 BUILD_INFO.labels(version=__version__).set(1)
+STATE_STORE_UP.set(1)
 
 # Series of bounded enums exist from the start at 0, so rate()/increase() see the first event.
 for _source in EVENT_SOURCES:
@@ -409,6 +426,18 @@ def set_config(sha256: str) -> None:
             CONFIG_INFO.remove(old)
         _config_sha[:] = [sha256]
         CONFIG_INFO.labels(sha256=sha256).set(1)
+
+
+def set_state_store_up(up: bool) -> None:
+    STATE_STORE_UP.set(1 if up else 0)
+
+
+def count_state_store_error() -> None:
+    STATE_STORE_ERRORS.inc()
+
+
+def count_state_store_conflict() -> None:
+    STATE_STORE_CONFLICTS.inc()
 
 
 # --- Waivers (daemon/reconcile/waiver_expiry.py) --------------------------------------------

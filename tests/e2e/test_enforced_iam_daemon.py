@@ -88,6 +88,7 @@ def generated_policy(
         env.setenv("AWS_SECRET_ACCESS_KEY", keys["aws_secret_access_key"])
         capsys.readouterr()
         argv = ["iam-policy", "--config", str(config), "--queue-url", sandbox.info["queue_url"]]
+        argv += ["--state-table-arn", sandbox.info["state_table_arn"]]
         assert main(argv) == 0, capsys.readouterr().err
         policy: dict[str, Any] = json.loads(capsys.readouterr().out)
     return policy
@@ -134,6 +135,9 @@ def test_the_daemon_runs_with_exactly_the_generated_policy(
     try:
         daemon.wait_for("sweep_finished", timeout=120)
         assert trust_has_conditions(iam, app_role)  # the sweep fixed the demo's trust policy
+        # The state table answers with exactly the generated grants (evaluated on its ARN).
+        assert daemon.metric("flink_remediator_state_store_up") == 1
+        assert not daemon.events("state_store_unavailable")
 
         current = flink.describe_application(ApplicationName=APP)["ApplicationDetail"]
         for option in current.get("CloudWatchLoggingOptionDescriptions", []):

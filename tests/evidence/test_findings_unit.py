@@ -94,6 +94,7 @@ def test_dry_run_verdict_is_failed_then_an_outside_fix_is_cleared_by_that_actor(
     )
     [failed] = pending(p)
     assert (failed.status, failed.drift_by) == ("FAILED", "arn:alice")
+    p._safeguards.record_finding(failed)  # as a flush Security Hub accepted records it
     p._pending.clear()
     p.record(Verdict(APP, "execution_role_trust", True, (DRIFT,), "planned", Cause("sweep")))
     assert pending(p) == []  # unchanged: nothing to send
@@ -129,12 +130,15 @@ def test_a_fix_by_the_daemon_names_the_daemon_and_what_changed() -> None:
 
 
 class Hub:
-    """Security Hub: records each BatchImportFindings."""
+    """Security Hub: records each BatchImportFindings; holds no finding yet (GetFindings at
+    start answers none)."""
 
     def __init__(self) -> None:
         self.imported: list[dict[str, Any]] = []
 
     def call(self, service: str, operation: str, **params: Any) -> dict[str, Any]:
+        if (service, operation) == ("securityhub", "GetFindings"):
+            return {"Findings": []}
         assert (service, operation) == ("securityhub", "BatchImportFindings")
         self.imported += params["Findings"]
         return {"FailedFindings": []}

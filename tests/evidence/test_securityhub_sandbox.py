@@ -5,6 +5,7 @@ GetFindings, as an auditor (or Audit Manager) would."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from daemon.ingest.events import parse
 from daemon.reconcile.listeners import Verdicts
 from daemon.reconcile.reconciler import Reconciler
 from daemon.reconcile.rules import resolver_for
+from daemon.reconcile.safeguards import Safeguards
 from daemon.reconcile.verdicts import Verdict
 from daemon.state import AppRef, Cause
 from remediations import RULES
@@ -215,3 +217,34 @@ class _DeadSecurityHub(Aws):
             endpoint_url="http://127.0.0.1:9",
             config=Config(retries={"total_max_attempts": 1}, connect_timeout=0.5),
         )
+
+
+def test_a_publisher_without_state_keeps_the_first_observed_time_security_hub_holds(
+    demo: dict[str, Any], fresh_sandbox: Sandbox, tmp_path: Path, aws: Any
+) -> None:
+    """Read the world first: a new publisher whose state store knows nothing (a fresh table,
+    `apply`'s memory) reads the open findings back (GetFindings) and keeps FirstObservedAt."""
+    region, account = fresh_sandbox.region, fresh_sandbox.account_id
+    hub = aws("securityhub")
+    hub.enable_security_hub()
+    path = evidence_config(tmp_path / "a.yaml", region, cloudwatch_logging={"mode": "alert"})
+    config = load_config(path)
+    app = AppRef(account, region, "fraud-scorer")  # no logging: drift
+    fid = finding_id(app, "cloudwatch_logging")
+
+    def reconcile_and_flush(read_back: bool, now: datetime) -> None:
+        by_region = AwsByRegion()
+        publisher = publisher_for(config, by_region, Safeguards(lambda: now))  # empty state
+        assert publisher is not None
+        if read_back:
+            assert publisher.read_back() >= 1
+        r = Reconciler(by_region, resolver_for(lambda: config), listeners=[Verdicts(publisher)])
+        assert r.reconcile(app, Cause("sweep")).result == "drift"
+        publisher.flush()
+
+    start = datetime(2026, 12, 6, 9, 0, tzinfo=UTC)
+    reconcile_and_flush(read_back=False, now=start)
+    first_seen = findings(hub)[fid]["FirstObservedAt"]
+    assert first_seen.startswith("2026-12-06T09:00:00")
+    reconcile_and_flush(read_back=True, now=start + timedelta(hours=1))
+    assert findings(hub)[fid]["FirstObservedAt"] == first_seen

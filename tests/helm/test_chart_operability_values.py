@@ -103,7 +103,15 @@ BAD_VALUES: dict[str, dict[str, Any]] = {
     "envFrom of an unknown kind": {"envFrom": [{"fieldRef": {"name": "x"}}]},
     "common label value not a string": {"commonLabels": {"tier": 1}},
     "empty metrics host": {"daemon": {"metricsHost": ""}},
+    "state table not a table name": {"daemon": {"stateTable": "arn:aws:dynamodb:x"}},
 }
+
+
+def test_the_state_table_value_reaches_the_daemon() -> None:
+    env = render({"daemon": {"stateTable": "flink-remediator-state"}}).container["env"]
+    assert {"name": "FLINK_REMEDIATOR_STATE_TABLE", "value": "flink-remediator-state"} in env
+    names = [e["name"] for e in render().container["env"]]
+    assert "FLINK_REMEDIATOR_STATE_TABLE" not in names  # in memory
 
 
 @pytest.mark.parametrize("values", BAD_VALUES.values(), ids=BAD_VALUES.keys())

@@ -13,7 +13,7 @@ from botocore.exceptions import ClientError
 from pydantic import ValidationError
 
 from daemon.state import AppRef
-from remediations.cloudwatch_logging import MANAGED_LOG_GROUP_TAG
+from remediations.grants import MANAGED_LOG_GROUP_TAG
 from remediations.log_protection import LogGroupState, LogProtection, Settings, key_problem
 from sandbox.server import Sandbox
 from tests.contract.harness import Harness, Rules

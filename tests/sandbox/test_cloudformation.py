@@ -6,6 +6,7 @@ cfn-lint only (docs/install-eks.md says so)."""
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import shutil
@@ -178,3 +179,34 @@ def test_checkov_passes() -> None:
         env={**os.environ, "BC_SKIP_MAPPING": "TRUE"},
     )
     assert done.returncode == 0, done.stdout
+
+
+def test_the_hub_stack_creates_the_state_table(fresh_sandbox: Sandbox) -> None:
+    hub = _stack(
+        client(fresh_sandbox.endpoint_url, REGION, "cloudformation"),
+        "flink-remediator-hub",
+        "hub.yaml",
+        MemberAccountIds=MEMBER,
+    )
+    dynamodb = client(fresh_sandbox.endpoint_url, REGION, "dynamodb")
+    table = dynamodb.describe_table(TableName=hub["StateTableName"])["Table"]
+    assert table["TableArn"] == hub["StateTableArn"]
+    assert table["KeySchema"] == [{"AttributeName": "pk", "KeyType": "HASH"}]
+    assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
+    assert table["SSEDescription"]["Status"] == "ENABLED"
+    backups = dynamodb.describe_continuous_backups(TableName=hub["StateTableName"])
+    recovery = backups["ContinuousBackupsDescription"]["PointInTimeRecoveryDescription"]
+    assert recovery["PointInTimeRecoveryStatus"] == "ENABLED"
+    ttl = dynamodb.describe_time_to_live(TableName=hub["StateTableName"])
+    assert ttl["TimeToLiveDescription"] == {
+        "TimeToLiveStatus": "ENABLED",
+        "AttributeName": "expires_at",
+    }
+    document = client(fresh_sandbox.endpoint_url, REGION, "iam").get_role_policy(
+        RoleName="flink-remediator", PolicyName="flink-remediator-hub"
+    )["PolicyDocument"]
+    # moto keeps a CloudFormation inline policy as the repr of the template's mapping
+    role = ast.literal_eval(document) if isinstance(document, str) else document
+    (grant,) = [s for s in role["Statement"] if s and s.get("Sid") == "StateTable"]
+    assert grant["Resource"] == hub["StateTableArn"]
+    assert sorted(grant["Action"]) == ["dynamodb:BatchGetItem", "dynamodb:PutItem"]

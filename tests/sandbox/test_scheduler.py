@@ -7,7 +7,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sandbox.scheduler import SCHEDULER_ROLE, create_sweep_schedules, period_seconds
+from sandbox.eventbridge import SCHEDULER_ROLE
+from sandbox.scheduler import create_sweep_schedules, period_seconds
 from sandbox.server import Sandbox
 from sandbox.testing import client
 

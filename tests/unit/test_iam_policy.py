@@ -484,3 +484,20 @@ def test_cli_checks_the_organization_id(tmp_path: Path, capsys: pytest.CaptureFi
     argv = ["iam-policy", "--config", str(path), "--no-queue", "--resource-org-id"]
     assert main([*argv, "123"]) == 2
     assert "--resource-org-id: not an organization id" in capsys.readouterr().err
+
+
+TABLE = "arn:aws:dynamodb:eu-west-1:123456789012:table/flink-remediator-state"
+
+
+def test_the_state_table_exactly_its_item_operations(capsys: pytest.CaptureFixture[str]) -> None:
+    (table,) = allows(example_policy(state_table_arn=TABLE), "dynamodb:PutItem")
+    assert table["Resource"] == [TABLE]
+    assert sorted(table["Action"]) == ["dynamodb:BatchGetItem", "dynamodb:PutItem"]
+    assert not [a for a in actions(example_policy()) if a.startswith("dynamodb:")]
+    dry = example_policy(read_only=True, state_table_arn=TABLE)
+    assert allows(dry, "dynamodb:PutItem")  # a dry-run daemon keeps its state too
+    code = main(["iam-policy", "--config", str(EXAMPLE), "--no-queue", "--state-table-arn", TABLE])
+    printed = json.loads(capsys.readouterr().out)
+    assert code == 0 and allows(printed, "dynamodb:BatchGetItem")[0]["Resource"] == [TABLE]
+    bad = main(["iam-policy", "--config", str(EXAMPLE), "--no-queue", "--state-table-arn", "t"])
+    assert bad == 2 and "not a DynamoDB table ARN" in capsys.readouterr().err

@@ -15,6 +15,7 @@ ROOT = Path(__file__).parents[2]
 GUIDE = (ROOT / "docs" / "install-eks.md").read_text()
 QUEUE = "arn:aws:sqs:eu-west-1:123456789012:flink-remediator-events"
 DLQ = "arn:aws:sqs:eu-west-1:123456789012:flink-remediator-dlq"  # the guide's step 1
+TABLE = "arn:aws:dynamodb:eu-west-1:123456789012:table/flink-remediator-state"  # hub.yaml's
 
 
 def json_block_after(marker: str) -> Any:
@@ -26,7 +27,9 @@ def json_block_after(marker: str) -> Any:
 
 def test_the_guide_and_the_example_file_show_the_generated_policy() -> None:
     generated = daemon_policy(
-        load_config(ROOT / "config" / "desired-state.example.yaml"), EventQueue(QUEUE, DLQ)
+        load_config(ROOT / "config" / "desired-state.example.yaml"),
+        EventQueue(QUEUE, DLQ),
+        state_table_arn=TABLE,
     )
     example = json.loads((ROOT / "config" / "iam" / "daemon-policy.example.json").read_text())
     assert example == generated

@@ -5,7 +5,11 @@ did not hold) or the fight budget; for changes still in progress, how soon to lo
 After a reconcile it records outcomes: a change pending, applied (charged to the fight budget),
 failed, rolled back or stopped (backed off), fixes deferred to a window, alerts announced and
 Security Hub findings recorded. Everything runs on one injected wall clock and every record is a
-plain frozen dataclass (records.py), so a state store can keep them outside the process.
+plain frozen dataclass (records.py), kept per application in a state store (daemon/store: in
+memory for one-shot commands, DynamoDB for the daemon), so restarts and replicas share them.
+When the store cannot be read, restarting fixes are held (`hold_restarts`). The ledger of the
+daemon's own writes (`record_write`, `record_sent`, `own_write`) lets a write whose sender died
+be confirmed by the next process.
 
 Only this facade is imported from outside the package (an import-linter contract).
 """
@@ -13,22 +17,28 @@ Only this facade is imported from outside the package (an import-linter contract
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from daemon.reconcile.safeguards._budget import FixBudget
 from daemon.reconcile.safeguards._deferred import DeferredFixes
 from daemon.reconcile.safeguards._followups import POLL_SECONDS, FollowUps
+from daemon.reconcile.safeguards._ledger import Ledger
 from daemon.reconcile.safeguards._memory import Announcements, Findings
+from daemon.reconcile.safeguards._states import AppStates
 from daemon.reconcile.safeguards.records import (
     Backoff,
     Check,
     FindingRecord,
+    OwnWrite,
     Pending,
+    SentWrite,
     WallClock,
     utc_now,
 )
-from daemon.state import Action, AppRef
+from daemon.state import Action, AppRef, Cause, Plan
+from daemon.store import StateStore
+from daemon.store.memory import MemoryStore
 
 __all__ = [
     "POLL_SECONDS",
@@ -36,11 +46,14 @@ __all__ = [
     "BudgetSettings",
     "Check",
     "FindingRecord",
+    "OwnWrite",
     "Pending",
     "Safeguards",
+    "SentWrite",
     "WallClock",
 ]
 
+STORE_HOLD = "hold: state store unavailable"
 FIRST_BACKOFF_SECONDS = 3600.0
 MAX_BACKOFF_SECONDS = 24 * 3600.0
 
@@ -60,17 +73,56 @@ class Safeguards:
         budget: BudgetSettings | None = None,
         first_backoff_seconds: float = FIRST_BACKOFF_SECONDS,
         max_backoff_seconds: float = MAX_BACKOFF_SECONDS,
+        store: StateStore | None = None,
     ) -> None:
         self._clock = clock
-        self._budget = FixBudget(budget.limit, budget.window_seconds, clock) if budget else None
-        self._follow_ups = FollowUps(clock, first_backoff_seconds, max_backoff_seconds)
-        self._deferred = DeferredFixes()
-        self._announcements = Announcements()
-        self._findings = Findings()
+        states = self._states = AppStates(store or MemoryStore(clock), clock)
+        self._budget = (
+            FixBudget(states, budget.limit, budget.window_seconds, clock) if budget else None
+        )
+        self._follow_ups = FollowUps(states, clock, first_backoff_seconds, max_backoff_seconds)
+        self._deferred = DeferredFixes(states)
+        self._announcements = Announcements(states)
+        self._findings = Findings(states)
+        self._ledger = Ledger(states, clock)
 
     def now(self) -> datetime:
         """The one wall clock of every safeguard (and of disruption windows)."""
         return self._clock()
+
+    # The store.
+
+    @property
+    def store_name(self) -> str:
+        return self._states.store.name
+
+    def store_available(self) -> bool:
+        """Did the last call to the state store succeed? (/readyz)"""
+        return self._states.available
+
+    def probe_store(self) -> bool:
+        return self._states.probe()
+
+    def prefetch(self, apps: Sequence[AppRef]) -> None:
+        """Read the state of many applications at once (a sweep: 100 per call)."""
+        self._states.prefetch(apps)
+
+    def load(self, app: AppRef) -> None:
+        """Read the application's state (first thing in every reconcile)."""
+        self._states.load(app)
+
+    def hold_restarts(self, plan: Plan) -> Plan:
+        """Without the application's state (the store did not answer) nobody knows whether a
+        restarting fix is backing off: hold every restarting fix; the others go on."""
+        if not self._states.unknown(plan.app):
+            return plan
+        actions = tuple(
+            replace(a, held="skipped", reason=STORE_HOLD)
+            if a.restarts and a.held is None and not a.alert_only and a.mode == "enforce"
+            else a
+            for a in plan.actions
+        )
+        return replace(plan, actions=actions)
 
     # Before a fix.
 
@@ -113,6 +165,49 @@ class Safeguards:
         """The changes of `app` still in progress (the others are settled): retry after how
         many seconds (0: none left)."""
         return self._follow_ups.replace_pending(app, still)
+
+    def settle_pending(
+        self, app: AppRef, finished: Sequence[Pending], still: tuple[Pending, ...]
+    ) -> tuple[tuple[Pending, ...], float]:
+        """Remove `finished` changes and keep `still` pending: the finished ones this process
+        removed (another replica may have settled some first: only the remover records an
+        outcome), and how soon to look again."""
+        return self._follow_ups.settle(app, finished, still)
+
+    # The ledger of the daemon's own writes.
+
+    def record_write(self, action: Action, cause: Cause, version: int) -> str:
+        """Before `action`'s calls are sent: its ledger entry (the write id)."""
+        return self._ledger.sending(action, cause, version)
+
+    def record_sent(
+        self,
+        action: Action,
+        write_id: str,
+        request_ids: tuple[str, ...],
+        operation_id: str | None,
+        version_after: int,
+    ) -> None:
+        """The reply is in: the entry leaves the app's state (a change in progress becomes
+        pending) and each request id is kept for `own_write`."""
+        self._ledger.wrote(action, write_id, request_ids, operation_id, version_after)
+
+    def own_write(self, request_id: str) -> OwnWrite | None:
+        """The daemon's own write with this AWS request id (CloudTrail's requestID), if any."""
+        return self._ledger.own_write(request_id)
+
+    def orphaned_writes(self, app: AppRef) -> tuple[SentWrite, ...]:
+        """Writes recorded but never settled by a process that is not sending them now."""
+        return self._ledger.orphans(self._states.get(app))
+
+    def write_given_up(self, write: SentWrite) -> bool:
+        """Old enough that its sender, if alive, would have settled it."""
+        return self._ledger.expired(write)
+
+    def adopt_write(self, app: AppRef, write: SentWrite, pending: Pending | None) -> bool:
+        """Take over an orphaned write: as `pending` (to follow), or settled (None). False
+        when another process took it first."""
+        return self._follow_ups.adopt(app, write.write_id, pending)
 
     # After a fix.
 

@@ -1,10 +1,10 @@
-"""The records behind `Safeguards`: plain frozen dataclasses with wall-clock times, so a state
-store (in memory now, a table later) can keep them as they are."""
+"""The records behind `Safeguards`: plain frozen dataclasses with wall-clock times, kept per
+application in one `AppState` item of the state store (daemon/store)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal
 
@@ -29,6 +29,8 @@ class Pending:
     started: datetime
     polls: int = 0
     version_after: int = 0  # the app's version our change produced (0: not known)
+    write_id: str = ""  # the ledger entry of the write that started it
+    adopted: bool = False  # taken over from a sender that died before recording it
 
 
 @dataclass(frozen=True)
@@ -85,3 +87,46 @@ class Check:
     @property
     def go(self) -> bool:
         return not self.reason
+
+
+@dataclass(frozen=True)
+class SentWrite:
+    """A write the daemon is sending (recorded before it is sent): if its sender dies before
+    recording the outcome, the next reconcile of the app finds it and confirms what it did."""
+
+    write_id: str
+    action: Action
+    cause: Cause
+    operation: str  # the first call's API operation
+    digest: str  # sha256 of the planned calls
+    version_before: int  # the app's version the write was planned on
+    sent_at: datetime
+    request_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class OwnWrite:
+    """The ledger of the daemon's own writes, by AWS request id (the own-credential canary
+    matches CloudTrail events against it)."""
+
+    request_id: str
+    app: AppRef
+    resource: str
+    action: str  # service:Operation
+    rules: tuple[str, ...]
+    digest: str
+    sent_at: datetime
+    write_id: str = ""
+
+
+@dataclass(frozen=True)
+class AppState:
+    """Everything the safeguards keep about one application: one item in the state store."""
+
+    pending: tuple[Pending, ...] = ()
+    backoffs: Mapping[str, Backoff] = field(default_factory=dict)
+    charges: Mapping[str, FixCharges] = field(default_factory=dict)
+    deferral: Deferral | None = None
+    announced: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    findings: Mapping[str, FindingRecord] = field(default_factory=dict)
+    sent: tuple[SentWrite, ...] = ()
