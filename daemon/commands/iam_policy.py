@@ -94,6 +94,10 @@ def _check_flags(args: argparse.Namespace) -> None:
     for flag, value, pattern, expected in checks:
         if value and not pattern.match(value):
             raise exits.Failure(f"iam-policy: {flag}: not {expected}: {value!r}", exits.USAGE)
+    _check_combinations(args)
+
+
+def _check_combinations(args: argparse.Namespace) -> None:
     if (args.dlq_arn or args.queue_kms_key_arn) and not args.queue_arn:
         raise exits.Failure(
             "iam-policy: --dlq-arn/--queue-kms-key-arn need --queue-arn", exits.USAGE

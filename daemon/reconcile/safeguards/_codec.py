@@ -38,31 +38,41 @@ def encode(value: Any) -> Any:
 
 
 def decode(kind: Any, data: Any) -> Any:
-    origin, args = typing.get_origin(kind), typing.get_args(kind)
     if data is None or kind is Any:
         return data
+    origin, args = typing.get_origin(kind), typing.get_args(kind)
     if origin in (Union, types.UnionType):
-        real = [a for a in args if a is not type(None)]
-        return decode(real[0], data)
-    if origin is typing.Literal or kind in (str, int, bool):
+        return decode(next(a for a in args if a is not type(None)), data)
+    if origin is not None or kind in (Mapping, dict):
+        return _decode_generic(origin or kind, args, data)
+    return _decode_plain(kind, data)
+
+
+def _decode_generic(origin: Any, args: tuple[Any, ...], data: Any) -> Any:
+    if origin is typing.Literal:
         return data
-    if kind is float:
-        return math.inf if data == "inf" else float(data)
-    if kind is datetime:
-        return datetime.fromisoformat(data)
     if origin is tuple:
         if len(args) == 2 and args[1] is Ellipsis:
             return tuple(decode(args[0], v) for v in data)
         return tuple(decode(a, v) for a, v in zip(args, data, strict=True))
     if origin is frozenset:
         return frozenset(decode(args[0], v) for v in data)
-    if origin in (Mapping, dict) or kind in (Mapping, dict):
+    if origin in (Mapping, dict):
         value_kind = args[1] if args else Any
         return {k: decode(value_kind, v) for k, v in data.items()}
+    raise TypeError(f"cannot decode {origin}")
+
+
+def _decode_plain(kind: Any, data: Any) -> Any:
+    if kind in (str, int, bool):
+        return data
+    if kind is float:
+        return math.inf if data == "inf" else float(data)
+    if kind is datetime:
+        return datetime.fromisoformat(data)
     if isinstance(kind, type) and dataclasses.is_dataclass(kind):
         hints = _hints(kind)
-        known = {k: decode(hints[k], v) for k, v in data.items() if k in hints}
-        return kind(**known)
+        return kind(**{k: decode(hints[k], v) for k, v in data.items() if k in hints})
     raise TypeError(f"cannot decode {kind}")
 
 
