@@ -36,6 +36,9 @@ class RunSettings:
     config_poll_seconds: float = 5.0
     shutdown_grace_seconds: float = 30.0
     visibility_timeout_seconds: int = 60
+    # A receive's visibility until the heartbeat extends it: a lost receive reply hides its
+    # messages this long. Capped by visibility_timeout_seconds.
+    receive_visibility_seconds: int = 30
     poll_wait_seconds: int = 20  # SQS long polling wait
     pollers: int = 3  # receive loops feeding one intake: a burst arrives sooner
     fix_budget: int = 5  # fixes per application and rule in one window
@@ -70,6 +73,8 @@ class RunSettings:
             problems.append("--resync-seconds must be at least 0")
         if not 1 <= self.visibility_timeout_seconds <= 43200:
             problems.append("--visibility-timeout-seconds must be within 1..43200")
+        if not 3 <= self.receive_visibility_seconds <= 43200:
+            problems.append("--receive-visibility-seconds must be within 3..43200")
         if not 0 <= self.poll_wait_seconds <= 20:
             problems.append("--poll-wait-seconds must be within 0..20")
         if not 1 <= self.pollers <= MAX_POLLERS:
@@ -100,6 +105,9 @@ HELP = {
     "config_poll_seconds": "how often to look for a changed config file",
     "shutdown_grace_seconds": "on SIGTERM, time to finish in-flight reconciles",
     "visibility_timeout_seconds": "SQS visibility while a message is being worked on",
+    "receive_visibility_seconds": "SQS visibility a receive asks for, until the heartbeat "
+    "extends it to --visibility-timeout-seconds (a lost receive reply hides messages this "
+    "long; at most the visibility timeout)",
     "poll_wait_seconds": "SQS long-polling wait (0-20)",
     "pollers": "SQS receive loops run side by side (1-16), 10 messages per receive each",
     "fix_budget": "fixes per application and rule per window before the daemon stops fighting",
