@@ -11,6 +11,7 @@ from dataclasses import MISSING, dataclass, fields
 from typing import Any
 
 from daemon.errors import SettingsError
+from daemon.rate_limits import parse_rates
 from daemon.regions import region_from_queue_url, region_problem, sdk_region
 
 ENV_PREFIX = "FLINK_REMEDIATOR_"
@@ -46,6 +47,8 @@ class RunSettings:
     max_pending_applications: int = 10000
     # An event's reconcile reuses an app's tags read this recently; < 0: the sweep interval.
     tags_max_age_seconds: float = -1.0
+    # family=requests-per-second,... over daemon.rate_limits.DEFAULT_RATES (per account, Region)
+    rate_limits: str = ""
 
     @property
     def tags_max_age(self) -> float:
@@ -79,6 +82,7 @@ class RunSettings:
             problems.append("--poll-wait-seconds must be within 0..20")
         if not 1 <= self.pollers <= MAX_POLLERS:
             problems.append(f"--pollers must be within 1..{MAX_POLLERS}")
+        parse_rates(self.rate_limits)  # SettingsError naming the bad entry
         if problems:
             raise SettingsError("; ".join(problems))
         return self
@@ -113,6 +117,9 @@ HELP = {
     "fix_budget": "fixes per application and rule per window before the daemon stops fighting",
     "fix_budget_window_seconds": "length of that window",
     "max_pending_applications": "work queue bound; beyond it messages stay in SQS",
+    "rate_limits": "requests per second per account and Region (IAM: per account) by API "
+    "family, over the defaults, e.g. 'kinesisanalyticsv2=10,logs=2' ('*=N' any other family, "
+    "'=0' unlimited); throttling from AWS lowers them for a while",
     "tags_max_age_seconds": "an event's reconcile reuses an app's tags read this recently "
     "instead of ListTagsForResource (-1: the sweep interval; 0: always read them)",
 }

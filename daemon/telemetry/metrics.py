@@ -171,6 +171,12 @@ AWS_RETRIES = Counter(
     ["service", "operation"],
     registry=REGISTRY,
 )
+RATE_LIMIT_WAIT = Counter(
+    f"{PREFIX}_aws_rate_limit_wait_seconds",
+    "Seconds AWS calls waited for the client-side rate limit (daemon.rate_limits).",
+    ["service"],
+    registry=REGISTRY,
+)
 SWEEP_DURATION = Histogram(
     f"{PREFIX}_sweep_duration_seconds",
     "Time of one full sweep (successful or not).",
@@ -341,6 +347,11 @@ def count_aws_error(service: str, operation: str, code: str) -> None:
 
 def count_aws_retry(service: str, operation: str) -> None:
     AWS_RETRIES.labels(service=service, operation=operation).inc()
+
+
+def count_rate_limit_wait(service: str, seconds: float) -> None:
+    if seconds > 0:
+        RATE_LIMIT_WAIT.labels(service=service).inc(seconds)
 
 
 def record_sweep(
