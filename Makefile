@@ -41,8 +41,10 @@ clean:
 
 # The benchmark suite (figures only, never part of `make test`): N apps in one sandbox, the
 # bare-boto3 floor, plan, apply, the daemon's sweep and a burst, route throughput; one table.
-# Then the daemon's memory by phase with N apps (benchmarks/memory.py, its own quick seeding).
+# Then the daemon's memory by phase with N apps (benchmarks/memory.py, its own quick seeding)
+# and its rate limits under a full resync, steady and throttled (benchmarks/rate.py).
 N ?= 500
 bench: install
 	$(VENV)/bin/python -m benchmarks.suite --apps $(N)
 	$(VENV)/bin/python -m benchmarks.memory --apps $(N)
+	$(VENV)/bin/python -m benchmarks.rate --apps $(N)
