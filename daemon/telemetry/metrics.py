@@ -6,8 +6,9 @@ on `REGISTRY`, a dedicated registry (not prometheus_client's global one) that th
 
 Labels are low-cardinality: enumerated values are checked here (a typo raises ValueError instead of
 creating a new series). The per-application gauges (violation, fight, deferred fix) are the one
-deliberate exception, bounded by the fleet size: `forget_application` removes an application's
-series when it disappears from the inventory. They are one compact collector (app_gauges.py), not
+deliberate exception, bounded by the fleet size and present only while 1 (compliant
+applications are counted per rule, account and Region instead): `forget_application` removes an
+application's series when it disappears from the inventory. They are one compact collector (app_gauges.py), not
 Gauge children, as they are the only metrics that grow with the fleet.
 """
 
@@ -117,7 +118,12 @@ APP_GAUGES = AppRuleGauges(
             "1 while a fix of this rule on this application waits for a disruption window (it "
             "would restart the running application), else 0.",
         ),
-    ]
+    ],
+    compliant=(
+        f"{PREFIX}_compliant_apps",
+        "Applications whose last reconcile left no drift of this rule in place, per account and "
+        "Region (they have no per-application series).",
+    ),
 )
 REGISTRY.register(APP_GAUGES)
 FIX_OPERATIONS_FAILED = Counter(
