@@ -8,8 +8,8 @@ Labels are low-cardinality: enumerated values are checked here (a typo raises Va
 creating a new series). The per-application gauges (violation, fight, deferred fix) are the one
 deliberate exception, bounded by the fleet size and present only while 1 (compliant
 applications are counted per rule, account and Region instead): `forget_application` removes an
-application's series when it disappears from the inventory. They are one compact collector (app_gauges.py), not
-Gauge children, as they are the only metrics that grow with the fleet.
+application's series when it disappears from the inventory. They are one compact collector
+(app_gauges.py), not Gauge children, as they are the only metrics that grow with the fleet.
 """
 
 from __future__ import annotations
