@@ -10,7 +10,9 @@ shared cores) bunches calls the daemon spaced evenly, so a one-second window can
 more than were sent in it; the five-second figure shows the sustained rate. Then the same with AWS
 throttling one DescribeApplication in `--throttle-every`: the limiter halves its rate on each
 throttle and regains it slowly, so fewer describes per second reach AWS (AIMD, measured).
-Figures only; nothing asserts speed.
+Last, the steady state: the daemon's second sweep over the same unchanged fleet (list pages and
+batched side reads; no app described) against its first (the full resync, the per-app floor's
+calls): calls and wall of each, at the same rates. Figures only; nothing asserts speed.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import argparse
 import json
 import tempfile
 import time
+from collections import Counter
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -73,6 +76,34 @@ def resync(sandbox: Sandbox, config: Path, folder: Path, rate: float, faults: li
     return figures
 
 
+def steady(sandbox: Sandbox, config: Path, folder: Path, rate: float) -> dict[str, Any]:
+    """The first sweep (full resync) and the second (nothing changed): calls and seconds."""
+    keys = create_user(client(sandbox.endpoint_url, sandbox.region, "iam"), "fr-rate-steady")
+    limits = ",".join(f"{family}={rate}" for family in FAMILIES.values())
+    args = (
+        "--rate-limits",
+        limits,
+        "--sweep-interval-seconds",
+        "10",
+        "--sweep-jitter-seconds",
+        "0",
+    )
+    sandbox.middleware.calls.clear()
+    daemon = DaemonProcess(Target.of(sandbox, keys), config, folder / "steady.log", *args)
+    figures: dict[str, Any] = {}
+    try:
+        first = daemon.wait_for("sweep_finished", timeout=7200)
+        counts = Counter(f"{c.service}:{c.operation}" for c in sandbox.calls())
+        sandbox.middleware.calls.clear()
+        figures["resync"] = {"seconds": first["seconds"], "calls": dict(counts)}
+        second = daemon.until(lambda: daemon.events("sweep_finished")[1:], "second sweep", 7200)
+        counts = Counter(f"{c.service}:{c.operation}" for c in sandbox.calls())
+        figures["unchanged"] = {"seconds": second[0]["seconds"], "calls": dict(counts)}
+    finally:
+        daemon.stop()
+    return figures
+
+
 def measure(apps: int, rate: float, throttle_every: int) -> dict[str, Any]:
     sandbox = Sandbox(port=0).start()
     try:
@@ -89,8 +120,9 @@ def measure(apps: int, rate: float, throttle_every: int) -> dict[str, Any]:
             }
             return {
                 "apps": apps,
-                "steady": resync(sandbox, config, folder, rate, []),
+                "paced": resync(sandbox, config, folder, rate, []),
                 "throttled": resync(sandbox, config, folder, rate, [throttle]),
+                "steady": steady(sandbox, config, folder, rate),
             }
     finally:
         sandbox.stop()
@@ -103,7 +135,7 @@ def main() -> None:
     parser.add_argument("--throttle-every", type=int, default=10)
     args = parser.parse_args()
     figures = measure(args.apps, args.rate, args.throttle_every)
-    for phase in ("steady", "throttled"):
+    for phase in ("paced", "throttled"):
         row = figures[phase]
         print(f"{phase}: full resync of {args.apps} apps at --rate-limits {args.rate}/s: "
               f"{row['wall']} s, {row['throttled']} throttled")  # fmt: skip
@@ -112,6 +144,10 @@ def main() -> None:
             print(f"  {service}: {f['calls']} calls in {f['seconds']} s = {f['per_second']}/s, "
                   f"most in any 1 s: {f['max_in_1s']}, in any 5 s: {f['max_in_5s_per_s']}/s "
                   f"(limit {args.rate:g} + 1)")  # fmt: skip
+    for sweep, row in figures["steady"].items():
+        sent = {k: v for k, v in row["calls"].items() if not k.startswith(("sqs:", "sts:"))}
+        print(f"{sweep} sweep: {row['seconds']:.1f} s, {sum(sent.values())} calls "
+              f"(SQS, STS excluded): {sent}")  # fmt: skip
     print(json.dumps(figures))
 
 
