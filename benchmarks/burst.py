@@ -193,15 +193,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument("--apps", type=int, default=500)
     args = parser.parse_args()
-    sandbox = Sandbox(port=0).start()
-    try:
-        names = fleet.seed_in_process(sandbox, args.apps)
-        with tempfile.TemporaryDirectory() as folder:
-            config = Path(folder) / "desired.yaml"
-            config.write_text(fleet.logging_only_config(sandbox.account_id, sandbox.region))
-            figures = run(sandbox, config, names)
-    finally:
-        sandbox.stop()
+    with fleet.logging_fleet(args.apps) as (sandbox, names, config):
+        figures = run(sandbox, config, names)
     per_app: Callable[[float], str] = lambda n: f"{n:.0f} ({n / APPS:.2f} per app)"  # noqa: E731
     print(f"first sweep of {args.apps} apps (full resync, default rate limits): "
           f"{figures['sweep_wall']:.1f} s")  # fmt: skip

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import tempfile
 import time
 from collections import Counter
 from datetime import datetime
@@ -105,27 +104,20 @@ def steady(sandbox: Sandbox, config: Path, folder: Path, rate: float) -> dict[st
 
 
 def measure(apps: int, rate: float, throttle_every: int) -> dict[str, Any]:
-    sandbox = Sandbox(port=0).start()
-    try:
-        fleet.seed_in_process(sandbox, apps)
-        with tempfile.TemporaryDirectory() as name:
-            folder = Path(name)
-            config = folder / "desired.yaml"
-            config.write_text(fleet.logging_only_config(sandbox.account_id, sandbox.region))
-            throttle = {
-                "kind": "throttle",
-                "service": "kinesisanalytics",
-                "operation": "DescribeApplication",
-                "every": throttle_every,
-            }
-            return {
-                "apps": apps,
-                "paced": resync(sandbox, config, folder, rate, []),
-                "throttled": resync(sandbox, config, folder, rate, [throttle]),
-                "steady": steady(sandbox, config, folder, rate),
-            }
-    finally:
-        sandbox.stop()
+    throttle = {
+        "kind": "throttle",
+        "service": "kinesisanalytics",
+        "operation": "DescribeApplication",
+        "every": throttle_every,
+    }
+    with fleet.logging_fleet(apps) as (sandbox, _, config):
+        folder = config.parent
+        return {
+            "apps": apps,
+            "paced": resync(sandbox, config, folder, rate, []),
+            "throttled": resync(sandbox, config, folder, rate, [throttle]),
+            "steady": steady(sandbox, config, folder, rate),
+        }
 
 
 def main() -> None:
