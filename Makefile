@@ -46,8 +46,12 @@ bench-sweeps: install
 
 # The benchmark suite (figures only, never part of `make test`): N apps in one sandbox, the
 # bare-boto3 floor, plan, apply, the daemon's sweep and a burst, route throughput; one table.
-# Then the daemon's memory by phase with N apps (benchmarks/memory.py, its own quick seeding).
+# Then the daemon's memory by phase with N apps (benchmarks/memory.py, its own quick seeding)
+# its rate limits under a full resync, steady and throttled, and its steady-state sweep
+# (benchmarks/rate.py); one /metrics scrape at N apps x every rule (benchmarks/scrape.py).
 N ?= 500
 bench: install
 	$(VENV)/bin/python -m benchmarks.suite --apps $(N)
 	$(VENV)/bin/python -m benchmarks.memory --apps $(N)
+	$(VENV)/bin/python -m benchmarks.rate --apps $(N)
+	$(VENV)/bin/python -m benchmarks.scrape --apps $(N)

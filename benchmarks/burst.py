@@ -180,3 +180,30 @@ def drift(sandbox: Sandbox, names: list[str]) -> None:
                 }
             },
         )
+
+
+def main() -> None:
+    """`python -m benchmarks.burst --apps 500`: the burst alone, at the daemon's default
+    settings (debounce, maximum wait, rate limits), on an in-process fleet (fleet.py)."""
+    import argparse
+    from collections.abc import Callable
+
+    from benchmarks import fleet
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--apps", type=int, default=500)
+    args = parser.parse_args()
+    with fleet.logging_fleet(args.apps) as (sandbox, names, config):
+        figures = run(sandbox, config, names)
+    per_app: Callable[[float], str] = lambda n: f"{n:.0f} ({n / APPS:.2f} per app)"  # noqa: E731
+    print(f"first sweep of {args.apps} apps (full resync, default rate limits): "
+          f"{figures['sweep_wall']:.1f} s")  # fmt: skip
+    print(f"burst: {EVENTS} events on {APPS} apps put on the queue in {figures['send_wall']:.1f}"
+          f" s, arrived over {figures['arrival_spread']:.1f} s, settled in "
+          f"{figures['burst_wall']:.1f} s; reconciles {per_app(figures['reconciles'])}; "
+          f"Flink calls {figures['flink_calls']}")  # fmt: skip
+    print(json.dumps({"apps": args.apps, **figures}))
+
+
+if __name__ == "__main__":
+    main()

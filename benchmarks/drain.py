@@ -214,15 +214,8 @@ def main() -> None:
     parser.add_argument("--pollers", type=int, nargs="+", default=list(POLLERS))
     parser.add_argument("--repeat", type=int, default=REPEAT)
     args = parser.parse_args()
-    sandbox = Sandbox(port=0).start()
-    try:
-        names = fleet.seed_in_process(sandbox, args.apps)
-        with tempfile.TemporaryDirectory() as folder:
-            config = Path(folder) / "desired.yaml"
-            config.write_text(fleet.logging_only_config(sandbox.account_id, sandbox.region))
-            rows = run(sandbox, config, names, args.messages, tuple(args.pollers), args.repeat)
-    finally:
-        sandbox.stop()
+    with fleet.logging_fleet(args.apps) as (sandbox, names, config):
+        rows = run(sandbox, config, names, args.messages, tuple(args.pollers), args.repeat)
     print_table(args.messages, rows)
 
 

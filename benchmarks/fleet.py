@@ -8,10 +8,14 @@ per-Region quota (100, as the service's) is raised through its `max_applications
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import tempfile
 import urllib.request
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 from daemon.commands.isolated_env import sandbox_environ
@@ -123,3 +127,18 @@ def logging_only_config(account: str, region: str) -> str:
         if rule.id != "cloudwatch_logging":
             lines.append("    enabled: false")
     return "\n".join(lines) + "\n"
+
+
+@contextlib.contextmanager
+def logging_fleet(apps: int) -> Iterator[tuple[Sandbox, list[str], Path]]:
+    """An in-process sandbox seeded with `apps` apps (`seed_in_process`), their names and a
+    logging-only config file; the sandbox stops on exit."""
+    sandbox = Sandbox(port=0).start()
+    try:
+        names = seed_in_process(sandbox, apps)
+        with tempfile.TemporaryDirectory() as folder:
+            config = Path(folder) / "desired.yaml"
+            config.write_text(logging_only_config(sandbox.account_id, sandbox.region))
+            yield sandbox, names, config
+    finally:
+        sandbox.stop()

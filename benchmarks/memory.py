@@ -8,7 +8,11 @@ event queue. Printed: VmRSS after the imports, after the daemon started (identit
 server), after its first sweep of the N apps (every app listed, described and reconciled) and a
 few seconds later; VmHWM (the peak); threads. `--trace` runs the daemon under tracemalloc (its
 RSS is then inflated by the tracing) and prints live Python memory by package and by line after
-the sweep. Figures only: nothing here asserts a size.
+the sweep. Then /metrics is scraped five times: its size and the fastest and slowest scrape
+(HTTP GET on 127.0.0.1, the daemon building the exposition). The daemon's rate limits are off
+here (`--rate-limits` with every family at 0): this measures memory and the scrape, and a paced
+full resync of N apps would take the limiter's time (benchmarks/rate.py measures that).
+Figures only: nothing here asserts a size.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.request
 from pathlib import Path
 from typing import IO, Any
 
@@ -31,6 +36,7 @@ from sandbox.server import Sandbox
 from tests.harness import free_port
 
 PHASES = ("imports", "started", "swept", "settled")
+UNLIMITED = "kinesisanalyticsv2=0,logs=0,ec2=0,iam=0,sts=0,resourcegroupstaggingapi=0,*=0"
 
 
 class Probe:
@@ -44,12 +50,13 @@ class Probe:
             # As the image sets it (Dockerfile); override with MALLOC_ARENA_MAX= to compare.
             "MALLOC_ARENA_MAX": os.environ.get("MALLOC_ARENA_MAX", "2"),
         }
-        self.log = log
+        self.log, self.port = log, free_port()
         self._stderr = log.open("ab")
         argv = (
             *("--config", str(config), "--log-format", "json", "--workers", str(workers)),
-            *("--metrics-host", "127.0.0.1", "--metrics-port", str(free_port())),
+            *("--metrics-host", "127.0.0.1", "--metrics-port", str(self.port)),
             *("--poll-wait-seconds", "1", "--sweep-interval-seconds", "3600"),
+            *("--rate-limits", UNLIMITED),
         )
         self.process = subprocess.Popen(
             [sys.executable, "-m", "benchmarks.memory_probe", *argv],
@@ -132,11 +139,25 @@ def measure(sandbox: Sandbox, apps: int, rules: str, workers: int, trace: bool) 
             figures["swept"] = probe.ask("swept")
             time.sleep(5)
             figures["settled"] = probe.ask("settled")
+            figures["scrape"] = scrape(probe.port)
             if trace:
                 figures["snapshot"] = probe.ask("snapshot", timeout=600)
         finally:
             probe.stop()
     return figures
+
+
+def scrape(port: int, times: int = 5) -> dict[str, Any]:
+    """Size of /metrics and the fastest and slowest of `times` scrapes, in ms."""
+    walls, size, series = [], 0, 0
+    for _ in range(times):
+        began = time.perf_counter()
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=30) as answer:
+            body = answer.read()
+        walls.append((time.perf_counter() - began) * 1000)
+        size = len(body)
+        series = sum(1 for line in body.splitlines() if line and not line.startswith(b"#"))
+    return {"bytes": size, "series": series, "min_ms": min(walls), "max_ms": max(walls)}
 
 
 def print_report(apps: int, rules: str, figures: dict[str, Any]) -> None:
@@ -148,6 +169,11 @@ def print_report(apps: int, rules: str, figures: dict[str, Any]) -> None:
     for phase in PHASES:
         row = figures[phase]
         print(f"| {phase} | {row['rss_mb']:.1f} | {row['hwm_mb']:.1f} | {row['threads']:.0f} |")
+    scraped = figures["scrape"]
+    print(
+        f"\n/metrics: {scraped['bytes'] / 1024:.0f} KB, {scraped['series']} series, "
+        f"scraped in {scraped['min_ms']:.0f}-{scraped['max_ms']:.0f} ms (5 scrapes)"
+    )
     snap = figures.get("snapshot")
     if snap:
         print(
@@ -166,6 +192,7 @@ def print_report(apps: int, rules: str, figures: dict[str, Any]) -> None:
                 "apps": apps,
                 **{p: figures[p]["rss_mb"] for p in PHASES},
                 "hwm": figures["settled"]["hwm_mb"],
+                "scrape": figures["scrape"],
             }
         )
     )

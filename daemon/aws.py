@@ -31,6 +31,7 @@ from tenacity import (
 
 from daemon import errors
 from daemon.botocore_data import new_session
+from daemon.rate_limits import TokenBucket
 from daemon.state import AppRef
 from daemon.telemetry import metrics
 
@@ -105,6 +106,14 @@ def classify(operation: str, exc: Exception) -> errors.AwsError:
     )
 
 
+def _throttled(exc: Exception) -> bool:
+    if not isinstance(exc, ClientError):
+        return False
+    code = str(exc.response.get("Error", {}).get("Code", ""))
+    status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    return code in _THROTTLING or status == 429
+
+
 class AttemptObserver(Protocol):
     """Told about each HTTP attempt of one call (the audit trail of writes)."""
 
@@ -138,6 +147,8 @@ class Aws:
         self._lock = threading.Lock()
         self._max_attempts = max_attempts
         self._max_backoff = max_backoff_seconds
+        # family -> its rate limit in this account and Region (daemon.rate_limits); None: none.
+        self.limit: Callable[[str], TokenBucket | None] = lambda family: None
 
     def client(self, service: str) -> Any:
         # IAM is global: its endpoint lives in us-east-1 whatever the app's region.
@@ -195,6 +206,9 @@ class Aws:
         observer: AttemptObserver | None,
     ) -> Mapping[str, Any]:
         method = getattr(self.client(service), xform_name(operation))
+        bucket = self.limit(service)
+        if bucket is not None:
+            metrics.count_rate_limit_wait(service, bucket.acquire())
         metrics.count_aws_call(service, operation)
         if observer is not None:
             observer.sending(attempt)
@@ -203,6 +217,8 @@ class Aws:
         except (ClientError, BotoCoreError) as exc:
             mapped = classify(operation, exc)
             metrics.count_aws_error(service, operation, mapped.code)
+            if bucket is not None and _throttled(exc):
+                bucket.throttled()  # AWS says slow down: so does every caller of this bucket
             if observer is not None:
                 observer.answered(attempt, None, mapped)
             raise mapped from exc

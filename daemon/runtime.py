@@ -23,6 +23,7 @@ from daemon.ingest.pipeline import EventPipeline
 from daemon.ingest.router import Router
 from daemon.ingest.sqs import Message, SqsQueue
 from daemon.ingest.sweep_queue import QueueSweeps
+from daemon.rate_limits import limits_from
 from daemon.reconcile.accounts import AccountDirectory
 from daemon.reconcile.controller import (
     DEFERRED_CHECK_SECONDS,
@@ -75,7 +76,9 @@ class Daemon:
         self.account = ""
         self.config = ConfigWatcher(config, s.config, clock)
         self.directory = AccountDirectory(self.config.current, self._home)
-        aws = self.aws = AwsByAccount(self.directory.accesses, self.home_region)
+        # One token bucket per (account, Region, API family): sweeps pace themselves.
+        limits = limits_from(s.rate_limits)
+        aws = self.aws = AwsByAccount(self.directory.accesses, self.home_region, limits=limits)
         self.inventory, self.indexed = Inventory(), threading.Event()
         # Backoffs, the fight budget, deferrals, announcements: the memory every fix asks,
         # in the DynamoDB table of --state-table (shared by replicas, kept across restarts).

@@ -26,10 +26,12 @@ from botocore.credentials import (
 from daemon import errors
 from daemon.aws import Aws, AwsByRegion
 from daemon.botocore_data import new_session
+from daemon.rate_limits import RateLimits
 from daemon.state import AppRef
 
 SESSION_NAME = "flink-remediator"
 ACCOUNT_PLACEHOLDER = "{account}"
+OWN = "own"  # the rate-limit key of the credentials' own account (its id is read later)
 
 
 @dataclass(frozen=True)
@@ -93,11 +95,13 @@ class AwsByAccount:
         home_region: str = "us-east-1",
         source: boto3.session.Session | None = None,
         factory: Callable[[str, boto3.session.Session | None], Aws] | None = None,
+        limits: RateLimits | None = None,
     ) -> None:
         self._accesses, self._home_region = accesses, home_region
         self._source = source or new_session()
         self._factory = factory or (lambda region, session: Aws(region, session))
-        self._own = AwsByRegion(lambda region: self._factory(region, self._source))
+        self._limits = limits
+        self._own = AwsByRegion(lambda region: self._build(region, self._source, OWN))
         self._members: dict[AccountAccess, AwsByRegion] = {}
         self._lock = threading.Lock()
         self.own_account = ""
@@ -131,9 +135,16 @@ class AwsByAccount:
             clients = self._members.get(access)
             if clients is None:
                 session = assumed_role_session(self._source, access, self._home_region)
-                clients = AwsByRegion(lambda region: self._factory(region, session))
+                account_id = access.account
+                clients = AwsByRegion(lambda region: self._build(region, session, account_id))
                 self._members[access] = clients
             return clients
 
     def __call__(self, app: AppRef) -> Aws:
         return self.account(app.account).region(app.region)
+
+    def _build(self, region: str, session: boto3.session.Session | None, account: str) -> Aws:
+        aws = self._factory(region, session)
+        if self._limits is not None:
+            aws.limit = self._limits.binding(account, region)
+        return aws

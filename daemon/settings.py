@@ -11,6 +11,7 @@ from dataclasses import MISSING, dataclass, fields
 from typing import Any
 
 from daemon.errors import SettingsError
+from daemon.rate_limits import parse_rates
 from daemon.regions import region_from_queue_url, region_problem, sdk_region
 
 ENV_PREFIX = "FLINK_REMEDIATOR_"
@@ -39,6 +40,9 @@ class RunSettings:
     config_poll_seconds: float = 5.0
     shutdown_grace_seconds: float = 30.0
     visibility_timeout_seconds: int = 60
+    # A receive's visibility until the heartbeat extends it: a lost receive reply hides its
+    # messages this long. Capped by visibility_timeout_seconds.
+    receive_visibility_seconds: int = 30
     poll_wait_seconds: int = 20  # SQS long polling wait
     pollers: int = 3  # receive loops feeding one intake: a burst arrives sooner
     fix_budget: int = 5  # fixes per application and rule in one window
@@ -49,6 +53,8 @@ class RunSettings:
     # DynamoDB table of the safeguards' state (backoffs, follow-ups, announcements...): empty
     # keeps it in memory, lost at each restart and not shared by replicas.
     state_table: str = ""
+    # family=requests-per-second,... over daemon.rate_limits.DEFAULT_RATES (per account, Region)
+    rate_limits: str = ""
 
     @property
     def tags_max_age(self) -> float:
@@ -80,10 +86,13 @@ class RunSettings:
             problems.append("--resync-seconds must be at least 0")
         if not 1 <= self.visibility_timeout_seconds <= 43200:
             problems.append("--visibility-timeout-seconds must be within 1..43200")
+        if not 3 <= self.receive_visibility_seconds <= 43200:
+            problems.append("--receive-visibility-seconds must be within 3..43200")
         if not 0 <= self.poll_wait_seconds <= 20:
             problems.append("--poll-wait-seconds must be within 0..20")
         if not 1 <= self.pollers <= MAX_POLLERS:
             problems.append(f"--pollers must be within 1..{MAX_POLLERS}")
+        parse_rates(self.rate_limits)  # SettingsError naming the bad entry
         if problems:
             raise SettingsError("; ".join(problems))
         return self
@@ -112,6 +121,9 @@ HELP = {
     "config_poll_seconds": "how often to look for a changed config file",
     "shutdown_grace_seconds": "on SIGTERM, time to finish in-flight reconciles",
     "visibility_timeout_seconds": "SQS visibility while a message is being worked on",
+    "receive_visibility_seconds": "SQS visibility a receive asks for, until the heartbeat "
+    "extends it to --visibility-timeout-seconds (a lost receive reply hides messages this "
+    "long; at most the visibility timeout)",
     "poll_wait_seconds": "SQS long-polling wait (0-20)",
     "pollers": "SQS receive loops run side by side (1-16), 10 messages per receive each",
     "fix_budget": "fixes per application and rule per window before the daemon stops fighting",
@@ -119,6 +131,9 @@ HELP = {
     "max_pending_applications": "work queue bound; beyond it messages stay in SQS",
     "state_table": "DynamoDB table keeping backoffs, follow-ups, fight charges, announcements "
     "and the ledger of the daemon's writes across restarts and replicas (empty: in memory)",
+    "rate_limits": "requests per second per account and Region (IAM: per account) by API "
+    "family, over the defaults, e.g. 'kinesisanalyticsv2=10,logs=2' ('*=N' any other family, "
+    "'=0' unlimited); throttling from AWS lowers them for a while",
     "tags_max_age_seconds": "an event's reconcile reuses an app's tags read this recently "
     "instead of ListTagsForResource (-1: the sweep interval; 0: always read them)",
 }

@@ -36,6 +36,8 @@ class QueueSettings(Protocol):
     @property
     def visibility_timeout_seconds(self) -> int: ...
     @property
+    def receive_visibility_seconds(self) -> int: ...
+    @property
     def poll_wait_seconds(self) -> int: ...
     @property
     def pollers(self) -> int: ...
@@ -61,6 +63,7 @@ class EventPipeline:
             settings.queue_url,
             settings.visibility_timeout_seconds,
             settings.poll_wait_seconds,
+            settings.receive_visibility_seconds,
         )
         self.intake = Intake(
             self.identity(), EventIdCache(), config, directory.accounts, dedupe_completed_only=True
@@ -97,7 +100,8 @@ class EventPipeline:
         consumer, poller = self.consumer, self.poller
         health.add_liveness("sqs_poller", poller.fresh)
         health.add_readiness("queue", consumer.reachability.ready)
-        every = max(1.0, self._settings.visibility_timeout_seconds / 3)
+        # Each beat extends what would run out before the beat after next (SqsQueue).
+        every = max(1.0, consumer.sqs.receive_visibility / 3)
         schedule.every("visibility", consumer.extend_visibility, every)
         schedule.every("queue_depth", consumer.measure_queues, probe_seconds, now=True)
         start = lambda: consumer.start(stopping, poller.beat)  # noqa: E731

@@ -9,12 +9,18 @@ A message is tracked by its MessageId. If SQS delivers it again while it is in f
 heartbeat failed and its visibility ran out), the new delivery replaces the old one: the
 heartbeat and the acknowledgement use the newest receipt handle (SQS may ignore a delete with
 an older one), and only the newest delivery's outcome acknowledges or releases the message.
+
+A receive asks for a short visibility (`receive_visibility`): if its reply is lost (a dropped
+connection after SQS served it), its messages come back after that, not after the full
+`visibility_timeout`. The heartbeat extends a message to the full timeout once it is known, and
+again before it would run out.
 """
 
 from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -52,25 +58,35 @@ class SqsQueue:
     """The event queue as the daemon uses it."""
 
     def __init__(
-        self, aws: Aws, queue_url: str, visibility_timeout: int, wait_seconds: int = 20
+        self,
+        aws: Aws,
+        queue_url: str,
+        visibility_timeout: int,
+        wait_seconds: int = 20,
+        receive_visibility: int | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.url = queue_url
         self._aws = aws
         self._visibility = visibility_timeout
+        self.receive_visibility = min(receive_visibility or visibility_timeout, visibility_timeout)
         self._wait = wait_seconds
+        self._clock = clock
         self._in_flight: dict[str, Message] = {}  # message id -> its newest delivery
+        self._visible_at: dict[str, float] = {}  # message id -> when it reappears (clock)
         self._lock = threading.Lock()
         self._deletes: list[Message] = []
         self._deletes_ready = threading.Condition()
 
     def receive(self) -> list[Message]:
+        sent = self._clock()  # the visibility may start as soon as the request is sent
         response = self._aws.call(
             "sqs",
             "ReceiveMessage",
             QueueUrl=self.url,
             MaxNumberOfMessages=10,
             WaitTimeSeconds=self._wait,
-            VisibilityTimeout=self._visibility,
+            VisibilityTimeout=self.receive_visibility,
             MessageSystemAttributeNames=["ApproximateReceiveCount"],
         )
         messages = [Message.from_sqs(m) for m in response.get("Messages", [])]
@@ -83,6 +99,7 @@ class SqsQueue:
                         receive_count=message.receive_count,
                     )
                 self._in_flight[message.message_id] = message
+                self._visible_at[message.message_id] = sent + self.receive_visibility
         return messages
 
     def is_newest(self, message: Message) -> bool:
@@ -166,9 +183,15 @@ class SqsQueue:
         self._forget(message)
 
     def extend_visibility(self) -> None:
-        """Keep in-progress messages invisible (called every visibility/3 seconds)."""
+        """Keep in-progress messages invisible: called every `receive_visibility` / 3 seconds,
+        it extends to the full timeout each message that would reappear before the beat after
+        next (so one failed beat is survived)."""
+        now = self._clock()
+        horizon = now + 2 * self.receive_visibility / 3
         with self._lock:
-            messages = list(self._in_flight.values())
+            messages = [
+                m for m in self._in_flight.values() if self._visible_at[m.message_id] <= horizon
+            ]
         for start in range(0, len(messages), 10):
             batch = messages[start : start + 10]
             response = self._aws.call(
@@ -184,6 +207,11 @@ class SqsQueue:
                     for i, m in enumerate(batch)
                 ],
             )
+            failed = {f.get("Id") for f in response.get("Failed", [])}
+            with self._lock:
+                for i, m in enumerate(batch):
+                    if str(i) not in failed and self._in_flight.get(m.message_id) is m:
+                        self._visible_at[m.message_id] = now + self._visibility
             for failure in response.get("Failed", []):
                 # E.g. past SQS's 12 h visibility limit: the message reappears, is received
                 # again and tracked under its new receipt handle (docs/running.md).
@@ -222,6 +250,7 @@ class SqsQueue:
                 superseded = True
             else:
                 del self._in_flight[message.message_id]
+                del self._visible_at[message.message_id]
                 superseded = False
         if superseded:
             log.info("message_delivery_superseded", message_id=message.message_id)

@@ -6,9 +6,10 @@ on `REGISTRY`, a dedicated registry (not prometheus_client's global one) that th
 
 Labels are low-cardinality: enumerated values are checked here (a typo raises ValueError instead of
 creating a new series). The per-application gauges (violation, fight, deferred fix) are the one
-deliberate exception, bounded by the fleet size: `forget_application` removes an application's
-series when it disappears from the inventory. They are one compact collector (app_gauges.py), not
-Gauge children, as they are the only metrics that grow with the fleet.
+deliberate exception, bounded by the fleet size and present only while 1 (compliant
+applications are counted per rule, account and Region instead): `forget_application` removes an
+application's series when it disappears from the inventory. They are one compact collector
+(app_gauges.py), not Gauge children, as they are the only metrics that grow with the fleet.
 """
 
 from __future__ import annotations
@@ -126,7 +127,12 @@ APP_GAUGES = AppRuleGauges(
             "1 while a fix of this rule on this application waits for a disruption window (it "
             "would restart the running application), else 0.",
         ),
-    ]
+    ],
+    compliant=(
+        f"{PREFIX}_compliant_apps",
+        "Applications whose last reconcile left no drift of this rule in place, per account and "
+        "Region (they have no per-application series).",
+    ),
 )
 REGISTRY.register(APP_GAUGES)
 FIX_OPERATIONS_FAILED = Counter(
@@ -178,6 +184,12 @@ AWS_RETRIES = Counter(
     f"{PREFIX}_aws_retries",
     "AWS API calls retried after a transient error.",
     ["service", "operation"],
+    registry=REGISTRY,
+)
+RATE_LIMIT_WAIT = Counter(
+    f"{PREFIX}_aws_rate_limit_wait_seconds",
+    "Seconds AWS calls waited for the client-side rate limit (daemon.rate_limits).",
+    ["service"],
     registry=REGISTRY,
 )
 SWEEP_DURATION = Histogram(
@@ -381,6 +393,11 @@ def count_aws_error(service: str, operation: str, code: str) -> None:
 
 def count_aws_retry(service: str, operation: str) -> None:
     AWS_RETRIES.labels(service=service, operation=operation).inc()
+
+
+def count_rate_limit_wait(service: str, seconds: float) -> None:
+    if seconds > 0:
+        RATE_LIMIT_WAIT.labels(service=service).inc(seconds)
 
 
 def record_sweep(

@@ -109,11 +109,15 @@ def test_public_route_alert_fires_is_delivered_and_resolves(stack: Stack) -> Non
         'rule="vpc_public_route"}'
     )
 
+    compliant = f'sum(flink_remediator_compliant_apps{{{JOB}, rule="vpc_public_route"}})'
     # Prometheus scrapes the daemon under the job name the rules select on, and sees the
-    # first sweep's verdict: the private subnet has no route out.
-    wait_until(lambda: prometheus.query(gauge), TIMEOUT, "Prometheus to scrape the daemon")
+    # first sweep's verdict: the private subnet has no route out. A compliant app has no
+    # per-application series (issue 29): it is counted in compliant_apps instead.
+    wait_until(lambda: prometheus.query(compliant), TIMEOUT, "Prometheus to scrape the daemon")
     assert prometheus.scalar(f"up{{{JOB}}}") == 1
-    assert prometheus.scalar(gauge) == 0
+    seen_compliant = prometheus.scalar(compliant)
+    assert seen_compliant is not None and seen_compliant >= 1
+    assert prometheus.scalar(gauge) is None
     assert daemon.metric("flink_remediator_violation_active", **violation) == 0
     assert not prometheus.alerts(ALERT) and not webhook.bodies()
 
@@ -186,14 +190,15 @@ def test_public_route_alert_fires_is_delivered_and_resolves(stack: Stack) -> Non
     fixed = f'sum(flink_remediator_reconciles_total{{{JOB}, trigger="event", result="fixed"}})'
     assert promql_value(prometheus, fixed) >= 1
 
-    # (e) the route is deleted: gauge 0, alert gone, webhook told "resolved".
+    # (e) the route is deleted: the series is removed (stale), alert gone, webhook "resolved".
     ec2.delete_route(RouteTableId=table, DestinationCidrBlock="0.0.0.0/0")
     wait_until(
         lambda: daemon.metric("flink_remediator_violation_active", **violation) == 0,
         TIMEOUT,
-        "the daemon's violation gauge to be 0",
+        "the daemon's violation series to be removed",
     )
-    wait_until(lambda: prometheus.scalar(gauge) == 0, TIMEOUT, "Prometheus to see the 0")
+    wait_until(lambda: prometheus.scalar(gauge) is None, TIMEOUT, "Prometheus to see it gone")
+    assert prometheus.scalar(compliant) == seen_compliant
     wait_until(lambda: not prometheus.alerts(ALERT), TIMEOUT, f"{ALERT} to stop firing")
     resolved = wait_until(
         lambda: webhook.notifications(ALERT, "resolved", application=VPC_APP),

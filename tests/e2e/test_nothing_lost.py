@@ -205,3 +205,43 @@ def test_readyz_fails_during_a_total_outage_and_recovers_within_seconds(
     faults(sandbox, None)
     wait_until(lambda: readyz(daemon) == 200, RECOVERY_SECONDS, "/readyz to recover")
     assert daemon.process.poll() is None
+
+
+def faults_injected(sandbox: SandboxProcess) -> int:
+    url = f"{sandbox.info['endpoint_url']}/_sandbox/faults"
+    with urllib.request.urlopen(url, timeout=10) as answer:
+        return int(json.load(answer)["total"])
+
+
+def in_flight(sandbox: SandboxProcess) -> int:
+    attributes = sandbox.client("sqs").get_queue_attributes(
+        QueueUrl=sandbox.info["queue_url"], AttributeNames=["ApproximateNumberOfMessagesNotVisible"]
+    )["Attributes"]
+    return int(attributes["ApproximateNumberOfMessagesNotVisible"])
+
+
+def test_a_lost_receive_reply_delays_its_event_by_the_short_receive_visibility_only(
+    sandbox: SandboxProcess, start_daemon: Any
+) -> None:
+    # Issue 29 item 5: the full visibility (120 s) is what the heartbeat keeps; a receive asks
+    # for 3 s, so messages taken by a receive whose reply was lost come back after 3 s.
+    daemon = start_daemon(
+        "--visibility-timeout-seconds", "120", "--receive-visibility-seconds", "3",
+        "--pollers", "1", "--poll-wait-seconds", "1",
+    )  # fmt: skip
+    flink = sandbox.client("kinesisanalyticsv2")
+    faults(sandbox, [{"kind": "lost_reply", "service": "sqs", "operation": "ReceiveMessage"}])
+    # A receive that started before the rule would answer: wait for one lost after it.
+    wait_until(lambda: faults_injected(sandbox), 10, "a receive reply to be lost")
+    delete_logging(flink, APP)
+    # Only receives whose replies are lost run: the event's message is taken and never seen.
+    wait_until(lambda: in_flight(sandbox) == 1, 30, "a lost receive to take the message")
+    report = faults(sandbox, None)
+    assert report["injected"] and not daemon.events("drift_detected", app=APP)
+
+    # 3 s of visibility + a 1 s poll + the 1 s debounce + one reconcile: far below 120 s.
+    wait_until(lambda: logging_arns(flink), 15, "the fix after the short visibility")
+    wait_until(lambda: messages_left(sandbox) == 0, 30, "queue and DLQ to be empty")
+    assert_each_message_deleted_once(sandbox, daemon)
+    # Once known, the message was extended to the full timeout or acknowledged first.
+    assert daemon_sqs_calls(sandbox, "ChangeMessageVisibility") == []

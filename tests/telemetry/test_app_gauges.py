@@ -1,5 +1,7 @@
-"""The per-application gauges (daemon/telemetry/app_gauges.py) expose exactly what the labelled
-prometheus_client Gauges they replaced exposed: same HELP/TYPE lines, same series, same values.
+"""The per-application gauges (daemon/telemetry/app_gauges.py) expose what the labelled
+prometheus_client Gauges they replaced exposed, less the series at 0 (issue 29 item 4: only
+applications with something to say have series; compliant ones are counted per rule, account
+and Region in flink_remediator_compliant_apps): same HELP/TYPE lines, the same series at 1.
 
 The reference below is the old code (three Gauges and forget_application's removal) on a fresh
 registry; both are fed the same calls and their /metrics text is compared line by line.
@@ -28,6 +30,7 @@ FAMILIES = (
     "flink_remediator_fight_active",
     "flink_remediator_fix_deferred",
 )
+COMPLIANT = "flink_remediator_compliant_apps"
 # The HELP texts of the replaced Gauges, verbatim: dashboards and docs quote these metrics.
 OLD_HELP = (
     "1 while a reconcile left drift of this rule in place on this application, else 0.",
@@ -93,6 +96,26 @@ def _series(body: bytes) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]
     return found
 
 
+def _compliant(registry: CollectorRegistry) -> dict[tuple[str, str, str], float]:
+    """flink_remediator_compliant_apps of ACCOUNT: (rule, account, region) -> count."""
+    found = {}
+    for family in registry.collect():
+        for sample in family.samples:
+            if sample.name == COMPLIANT and sample.labels["account"] == ACCOUNT:
+                found[(sample.labels["rule"], ACCOUNT, sample.labels["region"])] = sample.value
+    return found
+
+
+def _old_compliant(old: OldGauges) -> dict[tuple[str, str, str], float]:
+    """What the old gauges said at 0 for the violation, counted as the new gauge counts."""
+    counts: dict[tuple[str, str, str], float] = {}
+    for sample in next(iter(old.gauges[0].collect())).samples:
+        if sample.value == 0 and sample.labels["account"] == ACCOUNT:
+            key = (sample.labels["rule"], ACCOUNT, sample.labels["region"])
+            counts[key] = counts.get(key, 0.0) + 1
+    return counts
+
+
 @pytest.fixture
 def clean() -> Iterator[None]:
     for app in APPS:
@@ -109,25 +132,34 @@ def test_a_scrape_sees_set_and_forget(clean: None) -> None:
     metrics.set_violation(app, "cloudwatch_logging", True)
     metrics.set_fix_deferred(app, "cloudwatch_logging", False)
     metrics.set_fight(other, "vpc_public_route", True)
-    metrics.set_violation(app, "cloudwatch_logging", False)
     labels = (("account", ACCOUNT), ("application", app.name), ("region", app.region))
     other_labels = (("account", ACCOUNT), ("application", other.name), ("region", other.region))
     assert _series(metrics.render()[0]) == {
-        (FAMILIES[0], (*labels, ("rule", "cloudwatch_logging"))): 0.0,
-        (FAMILIES[2], (*labels, ("rule", "cloudwatch_logging"))): 0.0,
+        (FAMILIES[0], (*labels, ("rule", "cloudwatch_logging"))): 1.0,
         (FAMILIES[1], (*other_labels, ("rule", "vpc_public_route"))): 1.0,
     }
+    assert _compliant(metrics.REGISTRY) == {}
+    metrics.set_violation(app, "cloudwatch_logging", False)  # compliant: its series is removed
+    assert _series(metrics.render()[0]) == {
+        (FAMILIES[1], (*other_labels, ("rule", "vpc_public_route"))): 1.0,
+    }
+    assert _compliant(metrics.REGISTRY) == {("cloudwatch_logging", ACCOUNT, app.region): 1.0}
 
     metrics.forget_application(app)
     assert _series(metrics.render()[0]) == {
         (FAMILIES[1], (*other_labels, ("rule", "vpc_public_route"))): 1.0,
     }
+    assert _compliant(metrics.REGISTRY) == {}  # a forgotten app is not counted either
     metrics.forget_application(other)
     metrics.forget_application(other)  # twice is harmless
     assert _series(metrics.render()[0]) == {}
 
 
-def test_the_exposition_is_what_the_old_gauges_gave(clean: None) -> None:
+def _at_one(lines: tuple[list[str], list[str]]) -> tuple[list[str], list[str]]:
+    return lines[0], [line for line in lines[1] if line.endswith(" 1.0")]
+
+
+def test_the_exposition_is_the_old_gauges_series_at_one(clean: None) -> None:
     old = OldGauges()
     steps = random.Random(16)
     for step in range(600):
@@ -142,10 +174,13 @@ def test_the_exposition_is_what_the_old_gauges_gave(clean: None) -> None:
             old.set(family, app, rule, value)
         if step % 50 == 49:
             for encode in (generate_latest, generate_openmetrics):
-                expected = _lines(encode(old.registry))
+                expected = _at_one(_lines(encode(old.registry)))
                 assert _lines(encode(metrics.REGISTRY)) == expected, (step, encode)
                 assert len(expected[0]) == 6 and expected[1], "nothing compared"
-    assert _series(metrics.render()[0]) == _series(generate_latest(old.registry))
+            assert _compliant(metrics.REGISTRY) == _old_compliant(old)
+    old_series = _series(generate_latest(old.registry))
+    assert _series(metrics.render()[0]) == {k: v for k, v in old_series.items() if v == 1.0}
+    assert _old_compliant(old), "no compliant pair compared"
 
 
 def test_the_three_families_are_listed_even_without_series(clean: None) -> None:
@@ -177,5 +212,6 @@ def test_many_rules_and_applications_keep_their_own_cells() -> None:
             labels = {"account": ACCOUNT, "region": "eu-west-1", "application": app.name}
             for family, name in enumerate("abc"):
                 value = registry.get_sample_value(name, {**labels, "rule": f"rule{r}"})
-                expected = float((i + r) % 2 == 0) if r < i % 20 and r % 3 == family else None
+                on = r < i % 20 and r % 3 == family and (i + r) % 2 == 0
+                expected = 1.0 if on else None  # a series at 0 is not exposed
                 assert value == expected, (i, r, name)

@@ -20,6 +20,7 @@ from tests.telemetry.catalogue import (
 )
 
 APP = AppRef("111122223333", "eu-west-1", "catalogue-test-app")
+COMPLIANT_APP = AppRef("111122223333", "eu-west-1", "catalogue-compliant-app")
 
 
 @pytest.fixture(scope="module")
@@ -33,14 +34,16 @@ def exposed() -> Iterator[dict[str, DocumentedMetric]]:
     metrics.count_remediation("catalogue_rule", "applied", "enforce")
     metrics.observe_remediation_duration("catalogue_rule", 0.3)
     metrics.set_violation(APP, "catalogue_rule", True)
-    metrics.set_fight(APP, "catalogue_rule", False)
-    metrics.set_fix_deferred(APP, "catalogue_rule", False)
+    metrics.set_fight(APP, "catalogue_rule", True)  # series exist only at 1
+    metrics.set_fix_deferred(APP, "catalogue_rule", True)
+    metrics.set_violation(COMPLIANT_APP, "catalogue_rule", False)  # counted in compliant_apps
     metrics.count_fix_operation_failed("catalogue_rule", "rolled_back")
     metrics.set_application_count(APP.account, APP.region, 1)
     metrics.observe_event_lag(2.0)
     metrics.count_aws_call("kinesisanalyticsv2", "DescribeApplication")
     metrics.count_aws_error("kinesisanalyticsv2", "DescribeApplication", "ThrottlingException")
     metrics.count_aws_retry("kinesisanalyticsv2", "DescribeApplication")
+    metrics.count_rate_limit_wait("kinesisanalyticsv2", 0.5)
     metrics.record_sweep(12.0, succeeded=True)
     metrics.set_queue_depth("dlq", 0)
     metrics.set_work_queue_depth(0)
@@ -58,6 +61,7 @@ def exposed() -> Iterator[dict[str, DocumentedMetric]]:
     metrics.forget_application(APP)
     metrics.set_waived(APP, "catalogue_rule", "WVR-1", False)
     metrics.set_waiver_expiries({}, 14 * 86400.0)
+    metrics.forget_application(COMPLIANT_APP)
 
 
 def _sorted_labels(metric: DocumentedMetric) -> DocumentedMetric:

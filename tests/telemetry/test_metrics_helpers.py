@@ -65,11 +65,14 @@ def test_violation_and_fight_gauges_and_forget_application() -> None:
     metrics.set_fight(APP, "cloudwatch_logging", True)
     metrics.set_violation(OTHER, "vpc_public_route", True)
     assert _value("flink_remediator_violation_active", **_app(APP, "vpc_public_route")) == 1
-    metrics.set_violation(APP, "vpc_public_route", False)
-    assert _value("flink_remediator_violation_active", **_app(APP, "vpc_public_route")) == 0
+    metrics.set_violation(APP, "vpc_public_route", False)  # compliant: its series is removed
+    assert _value("flink_remediator_violation_active", **_app(APP, "vpc_public_route")) is None
+    compliant = {"rule": "vpc_public_route", "account": APP.account, "region": APP.region}
+    assert _value("flink_remediator_compliant_apps", **compliant) == 1
     assert _value("flink_remediator_fight_active", **_app(APP, "cloudwatch_logging")) == 1
 
     metrics.forget_application(APP)
+    assert _value("flink_remediator_compliant_apps", **compliant) is None
     assert _value("flink_remediator_violation_active", **_app(APP, "vpc_public_route")) is None
     assert _value("flink_remediator_fight_active", **_app(APP, "cloudwatch_logging")) is None
     assert _value("flink_remediator_violation_active", **_app(OTHER, "vpc_public_route")) == 1

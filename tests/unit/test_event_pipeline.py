@@ -60,9 +60,10 @@ def test_it_registers_the_poller_liveness_queue_readiness_heartbeats_and_one_tas
     events.register(tasks, schedule, health, threading.Event(), probe_seconds=5.0)
     assert set(health.report("/healthz")[1]) == {"sqs_poller"}
     assert set(health.report("/readyz")[1]) == {"queue"}
-    # Visibility is extended three times per timeout; the depth is read at once, then every 5 s.
+    # The heartbeat beats three times per receive visibility (30 s by default, within the 90 s
+    # timeout); the depth is read at once, then every 5 s.
     visibility, depth = schedule.jobs["visibility"], schedule.jobs["queue_depth"]
-    assert visibility == (events.consumer.extend_visibility, 30.0, False)
+    assert visibility == (events.consumer.extend_visibility, 10.0, False)
     assert depth == (events.consumer.measure_queues, 5.0, True)
     with pytest.raises(ValueError, match="sqs-consumer"):
         tasks.add("sqs-consumer", lambda: None, lambda: None)  # planned once, by the pipeline

@@ -106,7 +106,8 @@ class Rig:
             lambda: config,
             dedupe_completed_only=True,
         )
-        self.queue = SqsQueue(self.sqs_api, "https://queue", visibility_timeout=30)  # type: ignore[arg-type]
+        self.sqs_clock = FakeClock()  # the heartbeat's: a beat extends what would run out soon
+        self.queue = SqsQueue(self.sqs_api, "https://queue", 30, clock=self.sqs_clock)  # type: ignore[arg-type]
         self.work: AppQueue = WorkQueue(
             runs, on_done=settle_ticket, workers=1, debounce_seconds=0, clock=self.clock
         )
@@ -140,6 +141,7 @@ def test_a_redelivery_in_flight_is_tracked_and_acknowledged_once_with_its_handle
     # The heartbeat failed, visibility ran out: SQS delivers the message again mid-run.
     rig.sqs_api.deliver("m-1", "handle-2", count=2)
     rig.receive()
+    rig.sqs_clock.now += 10.0  # one beat later
     rig.queue.extend_visibility()
     assert rig.sqs_api.handles("ChangeMessageVisibilityBatch") == ["handle-2"]
     runs.release()  # the first run ends (fixed, or throttled: retried later)
@@ -199,6 +201,7 @@ def test_an_event_whose_routing_aws_failed_stays_in_flight_and_is_routed_again(
     rig.sqs_api.deliver("m-1", "handle-1", body=policy_event)
     rig.receive()
     assert rig.sqs_api.handles("ChangeMessageVisibility") == []  # not released towards the DLQ
+    rig.sqs_clock.now += 10.0  # one beat later
     rig.queue.extend_visibility()
     assert rig.sqs_api.handles("ChangeMessageVisibilityBatch") == ["handle-1"]  # kept in flight
     deleted = threading.Event()
@@ -245,3 +248,31 @@ def test_the_poll_loop_backs_off_briefly_and_resets_after_a_success() -> None:
     assert max(stop.waits) == MAX_POLL_BACKOFF_SECONDS <= 5.0
     assert stop.waits == [0.5, 1.0, 2.0, 4.0, 4.0, 4.0, 4.0, 4.0, 0.5]  # capped; reset by a success
     assert answers == [False] * 8 + [True, False, True]
+
+
+def test_a_receive_asks_a_short_visibility_that_the_heartbeat_extends_before_it_runs_out(
+    tmp_path: Path,
+) -> None:
+    sqs_api, clock = FakeSqs(), FakeClock()
+    queue = SqsQueue(sqs_api, "https://queue", 120, receive_visibility=30, clock=clock)  # type: ignore[arg-type]
+    sqs_api.deliver("m-1", "handle-1")
+    queue.receive()
+    # A lost reply to this receive would hide the message 30 s, not the full 120 s.
+    assert sqs_api.calls[-1][1]["VisibilityTimeout"] == 30
+
+    def extended_to() -> list[int]:
+        before = len(sqs_api.calls)
+        queue.extend_visibility()
+        return [e["VisibilityTimeout"] for _, p in sqs_api.calls[before:] for e in p["Entries"]]
+
+    clock.now = 9.0  # 21 s left: it outlives the next beat, and the one after that
+    assert extended_to() == []
+    clock.now = 10.0  # 20 s left: one failed beat later it would be gone
+    assert extended_to() == [120]
+    clock.now = 109.0  # 21 s left of the 120 s
+    assert extended_to() == []
+    clock.now = 110.0  # 20 s left
+    assert extended_to() == [120]
+    queue.delete(Message("m-1", "handle-1", "", 1))
+    clock.now = 1000.0
+    assert extended_to() == []  # acknowledged: no longer kept
