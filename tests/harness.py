@@ -32,6 +32,7 @@ import boto3
 from prometheus_client.parser import text_string_to_metric_families
 
 from daemon.commands.isolated_env import isolated_environ, sandbox_environ
+from daemon.rate_limits import DEFAULT_RATES
 from sandbox.server import Sandbox
 from sandbox.state_table import STATE_TABLE, create_state_table
 from sandbox.testing import Credentials, client
@@ -160,6 +161,9 @@ class SandboxProcess:
         self.process.wait(timeout=30)
 
 
+UNLIMITED_RATES = ",".join(f"{family}=0" for family in (*DEFAULT_RATES, "*"))
+
+
 class DaemonProcess:
     """`flink-remediator run` against a sandbox with JSON logs in `log`. Later `args` override
     the defaults here (a short SQS poll and debounce, no second sweep during a test)."""
@@ -188,6 +192,9 @@ class DaemonProcess:
                 *("--log-format", "json"),
                 *("--poll-wait-seconds", "1", "--debounce-seconds", "0.5"),
                 *("--sweep-interval-seconds", "600"),
+                # The sandbox has no quota to spare: pacing is the rate bench's and unit tests'
+                # (benchmarks/rate.py, tests/unit/test_rate_limits.py), not every e2e test's.
+                *("--rate-limits", UNLIMITED_RATES),
                 *(("--state-table", target.state_table) if target.state_table else ()),
                 *args,
             ],
