@@ -78,11 +78,12 @@ class WaiverExpiries:
                     lapsed[app] = ended[0]
                     self._publish(app, self._waived.pop(app), {})
         # Claimed outside the lock (a store call); the lapse names the waiver as recorded.
-        return [
-            app
-            for app, w in lapsed.items()
-            if self._claim(f"waiver#{app}#{w.id}#{w.expires.isoformat()}", CLAIM_SECONDS)
-        ]
+        owed: list[AppRef] = []
+        for app, w in lapsed.items():
+            won = self._claim(f"waiver#{app}#{w.id}#{w.expires.isoformat()}", CLAIM_SECONDS)
+            metrics.count_timer_claim("waiver_expiry", won)
+            owed += [app] if won else []
+        return owed
 
     def waived(self) -> Mapping[AppRef, Mapping[str, WaiverRef]]:
         with self._lock:

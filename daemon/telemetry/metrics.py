@@ -247,6 +247,14 @@ STATE_STORE_CONFLICTS = Counter(
     "State store writes refused because another replica stored a newer version first.",
     registry=REGISTRY,
 )
+TIMER_CLAIMS = Counter(
+    f"{PREFIX}_timer_claims",
+    "Timers every replica keeps (deferred fixes at a window's opening, waiver expiries), by "
+    "whether this process claimed the moment in the state store and fired it (won) or another "
+    "replica had (lost).",
+    ["timer", "outcome"],
+    registry=REGISTRY,
+)
 BUILD_INFO = Gauge(
     f"{PREFIX}_build_info",
     "1, labelled with the running version.",
@@ -438,6 +446,10 @@ def count_state_store_error() -> None:
 
 def count_state_store_conflict() -> None:
     STATE_STORE_CONFLICTS.inc()
+
+
+def count_timer_claim(timer: str, won: bool) -> None:
+    TIMER_CLAIMS.labels(timer=timer, outcome="won" if won else "lost").inc()
 
 
 # --- Waivers (daemon/reconcile/waiver_expiry.py) --------------------------------------------

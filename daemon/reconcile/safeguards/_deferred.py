@@ -99,6 +99,7 @@ class DeferredFixes:
         except StoreUnavailable as exc:
             log.warning("deferred_fix_unclaimed", app=str(app), error=str(exc))
             return False  # a sweep in the window makes it; never twice
+        metrics.count_timer_claim("deferred_fix", won)
         if not won:
             log.info("deferred_fix_claimed_elsewhere", app=str(app), opening=opening)
         return won
