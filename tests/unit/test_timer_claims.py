@@ -74,6 +74,25 @@ def test_the_fix_made_clears_the_index_and_a_dead_claimant_is_replaced() -> None
     assert a.due([PLACE]) == [] and b.due([PLACE]) == []
 
 
+def test_an_entry_left_in_the_index_is_removed_after_it_fired() -> None:
+    clock = FakeWall()
+    store, (a,) = replicas(clock, 1)
+    # A deferral whose removal from the index failed: the app's state no longer holds it.
+    opening = clock.start.isoformat()
+    store.put(
+        Item(
+            f"deferred#{APP.account}#{APP.region}",
+            {"apps": {APP.name: opening}},
+            clock() + timedelta(days=1),
+        )
+    )
+    assert a.due([PLACE]) == [APP]
+    a.load(APP)
+    a.record_deferrals(APP, (), ["snap"])  # its reconcile found nothing deferred
+    clock.now += 601
+    assert a.due([PLACE]) == []
+
+
 def test_a_later_opening_is_a_new_claim() -> None:
     clock = FakeWall()
     _, (a, b) = replicas(clock)

@@ -45,6 +45,7 @@ class DeferredFixes:
         self._states = states
         self._clock = clock
         self._index_lock = threading.Lock()  # one index write at a time in this process
+        self._fired: set[AppRef] = set()  # claimed here: their next record syncs the index
 
     def record(self, app: AppRef, actions: Sequence[Action], checked: Sequence[str]) -> None:
         """After a reconcile of `app`: its deferred actions (possibly none) among `checked`
@@ -77,7 +78,10 @@ class DeferredFixes:
             for name, opening in _openings(item).items()
             if datetime.fromisoformat(opening) <= moment
         )
-        return [app for app, opening in opened if self._claim(app, opening)]
+        fired = [app for app, opening in opened if self._claim(app, opening)]
+        with self._index_lock:
+            self._fired.update(fired)
+        return fired
 
     def forget(self, app: AppRef) -> None:
         before = self._states.get(app).deferral
@@ -88,7 +92,12 @@ class DeferredFixes:
     def _set(self, app: AppRef, deferral: Deferral | None, before: Deferral | None) -> None:
         self._states.change(app, lambda s: replace(s, deferral=deferral))
         opening = deferral.until.isoformat() if deferral else None
-        if opening != (before.until.isoformat() if before else None):
+        with self._index_lock:
+            fired = app in self._fired
+            self._fired.discard(app)
+        # After a firing the index is brought in line even if the app's state did not change:
+        # an entry left behind (its removal failed) would otherwise fire every CLAIM_SECONDS.
+        if fired or opening != (before.until.isoformat() if before else None):
             self._index(app, lambda apps: _with(apps, app.name, opening))
 
     def _claim(self, app: AppRef, opening: str) -> bool:
