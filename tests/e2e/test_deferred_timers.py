@@ -17,9 +17,7 @@ from typing import Any
 import pytest
 import yaml
 
-from daemon.desired.loader import load_config
 from daemon.runtime import Daemon
-from daemon.settings import RunSettings
 from daemon.state import AppRef
 from daemon.telemetry.metrics import REGISTRY
 from sandbox.faults.rules import FaultRule
@@ -27,8 +25,8 @@ from sandbox.server import Sandbox
 from sandbox.state_table import STATE_TABLE, create_state_table
 from sandbox.testing import Credentials, advance_clock, client
 from tests.e2e.configs import write_config
-from tests.e2e.test_waivers_daemon import daemon_calls, sandbox_now
-from tests.harness import free_port, wait_until
+from tests.e2e.test_waivers_daemon import daemon_calls, on_sandbox_clock, sandbox_now
+from tests.harness import wait_until
 
 pytestmark = pytest.mark.e2e
 APP = "clickstream-sessionizer"  # the demo's RUNNING application, snapshots off
@@ -65,21 +63,9 @@ def start(
     started: list[Daemon] = []
 
     def run(config: Path, sweep_source: str = "internal") -> Daemon:
-        settings = RunSettings(
-            config=str(config),
-            queue_url=fresh_sandbox.queue_url,
-            region=fresh_sandbox.region,
-            metrics_host="127.0.0.1",
-            metrics_port=free_port(),
-            poll_wait_seconds=1,
-            debounce_seconds=0.5,
-            sweep_interval_seconds=600,
-            sweep_jitter_seconds=0,
-            sweep_source=sweep_source,
-            state_table=STATE_TABLE,
+        daemon = on_sandbox_clock(
+            fresh_sandbox, config, sweep_source=sweep_source, state_table=STATE_TABLE
         )
-        clock = lambda: sandbox_now(fresh_sandbox.endpoint_url)  # noqa: E731
-        daemon = Daemon(settings, load_config(config), clock=clock)
         daemon.start()
         started.append(daemon)
         return daemon
