@@ -71,6 +71,10 @@ EVENT_SOURCES: tuple[EventSource, ...] = get_args(EventSource)
 IGNORE_REASONS: tuple[IgnoreReason, ...] = get_args(IgnoreReason)
 QUEUE_NAMES: tuple[QueueName, ...] = get_args(QueueName)
 CONFIG_RELOAD_RESULTS: tuple[ConfigReloadResult, ...] = get_args(ConfigReloadResult)
+# Timers every replica keeps, claimed in the state store at their moment.
+TimerName = Literal["deferred_fix", "waiver_expiry"]
+TIMER_NAMES: tuple[TimerName, ...] = get_args(TimerName)
+CLAIM_OUTCOMES = ("won", "lost")
 FindingResult = Literal["imported", "failed"]
 FINDING_RESULTS: tuple[FindingResult, ...] = get_args(FindingResult)
 
@@ -279,6 +283,9 @@ for _finding in FINDING_RESULTS:
 for _kind in SWEEP_MESSAGE_KINDS:
     for _outcome in SWEEP_MESSAGE_OUTCOMES:
         SWEEP_MESSAGES.labels(kind=_kind, outcome=_outcome)
+for _timer in TIMER_NAMES:
+    for _claim in CLAIM_OUTCOMES:
+        TIMER_CLAIMS.labels(timer=_timer, outcome=_claim)
 
 _lock = threading.Lock()
 _config_sha: list[str] = []
@@ -448,7 +455,7 @@ def count_state_store_conflict() -> None:
     STATE_STORE_CONFLICTS.inc()
 
 
-def count_timer_claim(timer: str, won: bool) -> None:
+def count_timer_claim(timer: TimerName, won: bool) -> None:
     TIMER_CLAIMS.labels(timer=timer, outcome="won" if won else "lost").inc()
 
 
