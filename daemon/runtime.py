@@ -88,7 +88,7 @@ class Daemon:
             clock=clock,
         )
         # Waived drifts, and the reconcile each owes at its waiver's expiry.
-        self.waivers = WaiverExpiries(self.config.current, clock)
+        self.waivers = WaiverExpiries(self.config.current, clock, self.safeguards.claim)
         self.router = Router(self.inventory, aws.account)
         roles = self.inventory.role_index(self.indexed.is_set)
         rules = rules_for(self.config.current)
@@ -144,7 +144,9 @@ class Daemon:
         self.config.publish()
         s, schedule = self.settings, self.schedule
         schedule.every("config_reload", self.config.reload_if_changed, s.config_poll_seconds)
-        due = due_submitter(self.work, self.safeguards.due)
+        # Deferred fixes at their window's opening: read from the store (a restarted daemon
+        # needs no sweep to find them) and claimed there (one replica fires each).
+        due = due_submitter(self.work, lambda: self.safeguards.due(self._places()))
         schedule.every("deferred_fixes", due, DEFERRED_CHECK_SECONDS)
         expired = due_submitter(self.work, self.waivers.due)
         schedule.every("waiver_expiries", expired, EXPIRY_CHECK_SECONDS, now=True)
@@ -201,6 +203,11 @@ class Daemon:
             port=self.health.port,
             tasks=list(self.tasks.names()),
         )
+
+    def _places(self) -> list[tuple[str, str]]:
+        """Every covered (account, Region)."""
+        regions = self.config.current().regions
+        return [(account, region) for account in self.directory.accounts() for region in regions]
 
     def _queue_sweeps(self, sweeper: Sweeper) -> Callable[[SqsQueue], Callable[[Message], bool]]:
         def covered(account: str, region: str) -> bool:

@@ -6,6 +6,9 @@ allowed a drift in its last reconcile (and keeps `flink_remediator_waived` to th
 application whose waiver has expired on the daemon's wall clock, or left the config, or now
 expires earlier than when it was recorded, is owed a reconcile at once, not at the next sweep.
 It also publishes every configured waiver's seconds to expiry (the WaiverExpiring alert).
+
+Every replica that reconciled the app recorded its waiver, so each finds it lapsed: `claim`
+(Safeguards.claim: a conditional write in the state store) lets only the first submit it.
 """
 
 from __future__ import annotations
@@ -22,12 +25,20 @@ from daemon.telemetry import metrics
 # The clock may jump (a test's sandbox clock, NTP): a cheap in-memory check, every few seconds.
 EXPIRY_CHECK_SECONDS = 5.0
 DAY_SECONDS = 86400.0
+CLAIM_SECONDS = 600.0  # a lapse is fired again only if its claimant did not reconcile by then
+Claim = Callable[[str, float], bool]
 
 
 class WaiverExpiries:
-    def __init__(self, config: Callable[[], DesiredConfig], clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self,
+        config: Callable[[], DesiredConfig],
+        clock: Callable[[], datetime],
+        claim: Claim = lambda key, seconds: True,
+    ) -> None:
         self._config = config
         self._clock = clock
+        self._claim = claim
         self._lock = threading.Lock()
         self._waived: dict[AppRef, dict[str, WaiverRef]] = {}  # app -> rule -> waiver
 
@@ -56,12 +67,22 @@ class WaiverExpiries:
         metrics.set_waiver_expiries(
             {wid: (at - now).total_seconds() for wid, at in expiries.items()}, warn
         )
-        owed: list[AppRef] = []
+        lapsed: dict[AppRef, WaiverRef] = {}
         with self._lock:
             for app, rules in list(self._waived.items()):
-                if any(_lapsed(w, expiries, now) for w in rules.values()):
-                    owed.append(app)
+                ended = sorted(
+                    (w for w in rules.values() if _lapsed(w, expiries, now)),
+                    key=lambda w: (w.expires, w.id),
+                )
+                if ended:
+                    lapsed[app] = ended[0]
                     self._publish(app, self._waived.pop(app), {})
+        # Claimed outside the lock (a store call); the lapse names the waiver as recorded.
+        owed: list[AppRef] = []
+        for app, w in lapsed.items():
+            won = self._claim(f"waiver#{app}#{w.id}#{w.expires.isoformat()}", CLAIM_SECONDS)
+            metrics.count_timer_claim("waiver_expiry", won)
+            owed += [app] if won else []
         return owed
 
     def waived(self) -> Mapping[AppRef, Mapping[str, WaiverRef]]:

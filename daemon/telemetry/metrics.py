@@ -72,6 +72,10 @@ EVENT_SOURCES: tuple[EventSource, ...] = get_args(EventSource)
 IGNORE_REASONS: tuple[IgnoreReason, ...] = get_args(IgnoreReason)
 QUEUE_NAMES: tuple[QueueName, ...] = get_args(QueueName)
 CONFIG_RELOAD_RESULTS: tuple[ConfigReloadResult, ...] = get_args(ConfigReloadResult)
+# Timers every replica keeps, claimed in the state store at their moment.
+TimerName = Literal["deferred_fix", "waiver_expiry"]
+TIMER_NAMES: tuple[TimerName, ...] = get_args(TimerName)
+CLAIM_OUTCOMES = ("won", "lost")
 FindingResult = Literal["imported", "failed"]
 FINDING_RESULTS: tuple[FindingResult, ...] = get_args(FindingResult)
 
@@ -259,6 +263,14 @@ STATE_STORE_CONFLICTS = Counter(
     "State store writes refused because another replica stored a newer version first.",
     registry=REGISTRY,
 )
+TIMER_CLAIMS = Counter(
+    f"{PREFIX}_timer_claims",
+    "Timers every replica keeps (deferred fixes at a window's opening, waiver expiries), by "
+    "whether this process claimed the moment in the state store and fired it (won) or another "
+    "replica had (lost).",
+    ["timer", "outcome"],
+    registry=REGISTRY,
+)
 BUILD_INFO = Gauge(
     f"{PREFIX}_build_info",
     "1, labelled with the running version.",
@@ -283,6 +295,9 @@ for _finding in FINDING_RESULTS:
 for _kind in SWEEP_MESSAGE_KINDS:
     for _outcome in SWEEP_MESSAGE_OUTCOMES:
         SWEEP_MESSAGES.labels(kind=_kind, outcome=_outcome)
+for _timer in TIMER_NAMES:
+    for _claim in CLAIM_OUTCOMES:
+        TIMER_CLAIMS.labels(timer=_timer, outcome=_claim)
 
 _lock = threading.Lock()
 _config_sha: list[str] = []
@@ -455,6 +470,10 @@ def count_state_store_error() -> None:
 
 def count_state_store_conflict() -> None:
     STATE_STORE_CONFLICTS.inc()
+
+
+def count_timer_claim(timer: TimerName, won: bool) -> None:
+    TIMER_CLAIMS.labels(timer=timer, outcome="won" if won else "lost").inc()
 
 
 # --- Waivers (daemon/reconcile/waiver_expiry.py) --------------------------------------------

@@ -145,8 +145,8 @@ def test_a_restarting_fix_waits_for_the_window_and_is_made_when_it_opens(h: Harn
     assert gauge("flink_remediator_violation_active", app, "cloudwatch_logging") == 1
     # The runtime's scheduled job: nothing due before the opening, this app at the opening.
     assert r.safeguards.next_opening(app) == datetime(2026, 12, 5, 2, 0, tzinfo=UTC)
-    assert r.safeguards.due(FRIDAY_NOON) == []
-    assert r.safeguards.due(SATURDAY_0230) == [app]
+    assert r.safeguards.due([(app.account, app.region)], FRIDAY_NOON) == []
+    assert r.safeguards.due([(app.account, app.region)], SATURDAY_0230) == [app]
 
     wall.now = SATURDAY_0230  # the scheduled job's reconcile, inside the window
     started = r.reconcile(app, Cause("sweep"))

@@ -40,6 +40,24 @@ def sandbox_now(endpoint_url: str) -> datetime:
     return datetime.fromtimestamp(float(now), UTC)
 
 
+def on_sandbox_clock(sandbox: Sandbox, config: Path, **settings: Any) -> Daemon:
+    """An in-process daemon (not started) on `sandbox` whose wall clock is the sandbox's; a
+    short poll and debounce, one sweep at start (the interval is 600 s); `settings` override."""
+    run = RunSettings(
+        config=str(config),
+        queue_url=sandbox.queue_url,
+        region=sandbox.region,
+        metrics_host="127.0.0.1",
+        metrics_port=free_port(),
+        poll_wait_seconds=1,
+        debounce_seconds=0.5,
+        sweep_interval_seconds=600,
+        sweep_jitter_seconds=0,
+        **settings,
+    )
+    return Daemon(run, load_config(config), clock=lambda: sandbox_now(sandbox.endpoint_url))
+
+
 def daemon_calls(sandbox: Sandbox, daemon_arn: str, operation: str) -> list[dict[str, Any]]:
     url = f"{sandbox.endpoint_url}/_sandbox/calls?operation={operation}&caller_arn={daemon_arn}"
     with urllib.request.urlopen(url, timeout=10) as response:
@@ -77,20 +95,7 @@ def running(
     delete_logging(flink, APP)  # the drift the waiver allows
     expires = sandbox_now(fresh_sandbox.endpoint_url) + timedelta(days=2)
     config = waived_config(tmp_path / "desired.yaml", fresh_sandbox, expires)
-    settings = RunSettings(
-        config=str(config),
-        queue_url=fresh_sandbox.queue_url,
-        region=fresh_sandbox.region,
-        metrics_host="127.0.0.1",
-        metrics_port=free_port(),
-        poll_wait_seconds=1,
-        debounce_seconds=0.5,
-        sweep_interval_seconds=600,
-        sweep_jitter_seconds=0,
-    )
-    daemon = Daemon(
-        settings, load_config(config), clock=lambda: sandbox_now(fresh_sandbox.endpoint_url)
-    )
+    daemon = on_sandbox_clock(fresh_sandbox, config)
     daemon.start()
     try:
         yield daemon, config, expires

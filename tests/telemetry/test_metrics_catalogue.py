@@ -94,6 +94,8 @@ def test_documented_label_values_are_the_enforced_ones() -> None:
         ("flink_remediator_sweep_messages_total", "outcome"): metrics.SWEEP_MESSAGE_OUTCOMES,
         ("flink_remediator_config_reloads_total", "result"): metrics.CONFIG_RELOAD_RESULTS,
         ("flink_remediator_evidence_findings_total", "result"): metrics.FINDING_RESULTS,
+        ("flink_remediator_timer_claims_total", "timer"): metrics.TIMER_NAMES,
+        ("flink_remediator_timer_claims_total", "outcome"): metrics.CLAIM_OUTCOMES,
     }
     assert documented_label_values() == expected
 

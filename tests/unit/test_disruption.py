@@ -23,6 +23,7 @@ from tests.clock import FakeWall
 from tests.factories import APP, flink_detail, observed
 
 LONDON_WINDOW = "Sat 02:00-05:00 Europe/London"
+PLACE = (APP.account, APP.region)
 
 
 def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
@@ -227,10 +228,10 @@ def test_deferred_fixes_come_due_when_their_window_opens() -> None:
     deferred.record_deferrals(APP, actions.actions, ["snap"])
     deferred.record_deferrals(other, (), ["snap"])
     assert deferred.next_opening(APP) == utc(2026, 12, 5, 2, 0)
-    assert deferred.due() == [] and deferred.next_opening(other) is None
-    assert deferred.due(utc(2026, 12, 5, 2, 0)) == [APP]
+    assert deferred.due([PLACE]) == [] and deferred.next_opening(other) is None
+    assert deferred.due([PLACE], utc(2026, 12, 5, 2, 0)) == [APP]
     deferred.record_deferrals(APP, (), ["snap"])  # made, or no longer needed
-    assert deferred.due(utc(2026, 12, 5, 2, 0)) == []
+    assert deferred.due([PLACE], utc(2026, 12, 5, 2, 0)) == []
 
 
 @pytest.mark.parametrize(

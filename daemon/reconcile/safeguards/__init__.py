@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from daemon.reconcile.safeguards._budget import FixBudget
-from daemon.reconcile.safeguards._deferred import DeferredFixes
+from daemon.reconcile.safeguards._deferred import DeferredFixes, Place
 from daemon.reconcile.safeguards._followups import POLL_SECONDS, FollowUps
 from daemon.reconcile.safeguards._ledger import Ledger
 from daemon.reconcile.safeguards._memory import Announcements, Findings
@@ -48,6 +48,7 @@ __all__ = [
     "FindingRecord",
     "OwnWrite",
     "Pending",
+    "Place",
     "Safeguards",
     "SentWrite",
     "WallClock",
@@ -81,7 +82,7 @@ class Safeguards:
             FixBudget(states, budget.limit, budget.window_seconds, clock) if budget else None
         )
         self._follow_ups = FollowUps(states, clock, first_backoff_seconds, max_backoff_seconds)
-        self._deferred = DeferredFixes(states)
+        self._deferred = DeferredFixes(states, clock)
         self._announcements = Announcements(states)
         self._findings = Findings(states)
         self._ledger = Ledger(states, clock)
@@ -245,13 +246,23 @@ class Safeguards:
     def next_opening(self, app: AppRef) -> datetime | None:
         return self._deferred.next_opening(app)
 
-    def due(self, now: datetime | None = None) -> list[AppRef]:
-        """Applications whose window has opened by `now`: submit each for a reconcile."""
-        return self._deferred.due(now or self.now())
+    def due(self, places: Iterable[Place], now: datetime | None = None) -> list[AppRef]:
+        """Applications of `places` (account, Region) whose window has opened by `now`, read
+        from the store and claimed for this process: submit each for a reconcile. Another
+        replica that claimed the same opening gets nothing, so the fix is made once."""
+        return self._deferred.due(places, now or self.now())
 
     def forget(self, app: AppRef) -> None:
         """The application is gone."""
         self._deferred.forget(app)
+
+    # Timers every replica keeps.
+
+    def claim(self, key: str, seconds: float) -> bool:
+        """Fire the timer `key` here? True for the one replica that claims it first (for
+        `seconds`). Without the store it fires: a reconcile is safe twice, and it holds
+        restarting fixes itself while the store is down."""
+        return self._states.claim(key, seconds)
 
     # What was told outside.
 

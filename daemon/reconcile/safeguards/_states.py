@@ -20,6 +20,7 @@ from daemon.reconcile.safeguards._codec import decode_as, encode
 from daemon.reconcile.safeguards.records import AppState, WallClock
 from daemon.state import AppRef
 from daemon.store import Item, StateStore, StoreUnavailable, VersionConflict
+from daemon.store.claims import claim
 from daemon.telemetry import metrics
 
 log = structlog.get_logger(__name__)
@@ -126,6 +127,15 @@ class AppStates:
             return False
         self._healthy()
         return True
+
+    def claim(self, key: str, seconds: float) -> bool:
+        try:
+            won = claim(self.store, key, self._clock(), seconds)
+        except StoreUnavailable as exc:
+            self._unavailable((), exc)
+            return True
+        self._healthy()
+        return won
 
     def forget_local(self, apps: Iterable[AppRef]) -> None:
         with self._lock:
