@@ -49,6 +49,9 @@ class RunSettings:
     # DynamoDB table of the safeguards' state (backoffs, follow-ups, announcements...): empty
     # keeps it in memory, lost at each restart and not shared by replicas.
     state_table: str = ""
+    # The own-credential canary looks a request id up again this long after a first miss
+    # (the ledger entry is written once the reply is in; CloudTrail may be quicker).
+    own_write_grace_seconds: float = 60.0
 
     @property
     def tags_max_age(self) -> float:
@@ -82,6 +85,8 @@ class RunSettings:
             problems.append("--visibility-timeout-seconds must be within 1..43200")
         if not 0 <= self.poll_wait_seconds <= 20:
             problems.append("--poll-wait-seconds must be within 0..20")
+        if not 0 <= self.own_write_grace_seconds <= 3600:
+            problems.append("--own-write-grace-seconds must be within 0..3600")
         if not 1 <= self.pollers <= MAX_POLLERS:
             problems.append(f"--pollers must be within 1..{MAX_POLLERS}")
         if problems:
@@ -119,6 +124,8 @@ HELP = {
     "max_pending_applications": "work queue bound; beyond it messages stay in SQS",
     "state_table": "DynamoDB table keeping backoffs, follow-ups, fight charges, announcements "
     "and the ledger of the daemon's writes across restarts and replicas (empty: in memory)",
+    "own_write_grace_seconds": "the own-credential canary looks a write made with the "
+    "daemon's credentials up in its ledger again this long after a first miss, then reports it",
     "tags_max_age_seconds": "an event's reconcile reuses an app's tags read this recently "
     "instead of ListTagsForResource (-1: the sweep interval; 0: always read them)",
 }

@@ -270,7 +270,8 @@ class SandboxMiddleware:
             close = getattr(result, "close", None)
             if close is not None:
                 close()
-        out = b"".join(chunks)
+        out, headers, request_id = wire.fresh_request_id(b"".join(chunks), captured["headers"])
+        captured.update(headers=headers, request_id=request_id)
         start_response(captured["status"], captured["headers"])
         if lagging:
             status, headers = str(captured["status"]), list(captured["headers"])
@@ -323,6 +324,7 @@ class SandboxMiddleware:
             response,
             error,
             mutating,
+            captured.get("request_id"),
         )
 
     def _record(

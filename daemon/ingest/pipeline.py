@@ -15,6 +15,7 @@ from daemon.aws import Aws
 from daemon.desired.config import DesiredConfig
 from daemon.ingest.consumer import EventConsumer
 from daemon.ingest.dedupe import EventIdCache
+from daemon.ingest.events import Hint
 from daemon.ingest.identity import OwnIdentity
 from daemon.ingest.intake import Intake
 from daemon.ingest.router import Router
@@ -53,6 +54,7 @@ class EventPipeline:
         submit: Submit,
         tags: TagCache | None = None,
         sweeps: Callable[[SqsQueue], Callable[[Message], bool]] | None = None,
+        own_writes: Callable[[Hint, str | bytes], None] | None = None,
     ) -> None:
         self._settings, self._directory = settings, directory
         self._own = OwnIdentity.from_caller_identity(own_arn)  # SettingsError if not a principal
@@ -63,7 +65,12 @@ class EventPipeline:
             settings.poll_wait_seconds,
         )
         self.intake = Intake(
-            self.identity(), EventIdCache(), config, directory.accounts, dedupe_completed_only=True
+            self.identity(),
+            EventIdCache(),
+            config,
+            directory.accounts,
+            dedupe_completed_only=True,
+            own_writes=own_writes,  # the own-credential canary (ingest/own_writes.py)
         )
         # `sweeps` (queue sweeps): the handler of sweep messages received from this queue.
         handler = sweeps(queue) if sweeps is not None else None
