@@ -188,6 +188,7 @@ class Daemon:
                 tags=self.tags,
                 sweeps=self._queue_sweeps(sweeper) if queued else None,
                 own_writes=self._canary().check,
+                own_user_id=str(caller.get("UserId", "")),
             )
             events.register(self.tasks, schedule, self.health, self.stopping, READY_PROBE_SECONDS)
             self._accounts = events.refresh_accounts  # ... and teaches the intake the member roles

@@ -108,7 +108,8 @@ def queue_policy_document(queue_arn: str, account_id: str) -> dict[str, Any]:
     """As deploy/cloudformation/hub.yaml writes it: EventBridge may send for the project's rules
     (default and central bus), and everyone else is denied sqs:SendMessage, whatever their own
     policies allow, except the Scheduler role that sends sweep ticks and the daemon role that
-    sends sweep work messages (a role session has no aws:SourceArn; the demo's daemon user too). A negated operator is true when its key is missing, so a caller without
+    sends sweep work messages (a role session has no aws:SourceArn; the demo's daemon user
+    neither). A negated operator is true when its key is missing, so a caller without
     aws:SourceArn is denied (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html)."""
     # Also the central bus's rules (rule/flink-remediator-central/NAME): ArnLike's * spans "/".
     rules = [f"arn:aws:events:*:{account_id}:rule/{RULE_PREFIX}*"]

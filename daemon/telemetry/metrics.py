@@ -58,6 +58,8 @@ IgnoreReason = Literal[
     "account_not_configured",
     "region_not_configured",
     "no_application",  # no application in the inventory is affected (e.g. an unused route table)
+    "sent_by_daemon",  # an event envelope whose SQS SenderId is the daemon's own principal
+    "sweep_work_not_own",  # a sweep work message not sent by the daemon's own principal
 ]
 QueueName = Literal["events", "dlq"]
 # Sweep messages on the queue (--sweep-source queue): a tick, a work message, or junk.

@@ -32,7 +32,7 @@ from tests.e2e.test_enforced_iam_daemon import (
     sandbox,  # noqa: F401  (the fixture: `sandbox serve --demo --enforce-iam`)
     write_config,
 )
-from tests.e2e.test_forged_events import calls
+from tests.e2e.test_forged_events import calls, forged
 from tests.harness import DaemonProcess, wait_until
 
 pytestmark = pytest.mark.e2e
@@ -159,3 +159,28 @@ def test_writes_with_the_daemons_keys_by_someone_else_are_flagged_on_any_replica
         assert fields["flink-remediator/RequestId"] in (code, trust_request)
         assert fields["flink-remediator/SourceIPAddress"]
         assert fields["flink-remediator/UserAgent"].startswith("Boto3")
+
+
+def test_an_envelope_sent_with_the_daemons_keys_is_refused(
+    sandbox: EnforcedSandboxProcess,  # noqa: F811  (the imported fixture)
+    replicas: list[DaemonProcess],
+) -> None:
+    """The queue policy lets the daemon role send (queue sweeps), so a thief with its keys can
+    put an envelope on the queue; SQS's SenderId names the daemon, which EventBridge never is."""
+    for daemon in replicas:
+        daemon.wait_for("sweep_finished", timeout=90)
+    region = sandbox.info["region"]
+    body = forged(sandbox, "aws.kinesisanalytics", "UpdateApplication", region, applicationName=APP)
+    sqs = with_daemon_keys(sandbox, "sqs")
+    sqs.send_message(QueueUrl=sandbox.info["queue_url"], MessageBody=body)  # the policy admits it
+    reason = "sent_by_daemon"
+    wait_until(
+        lambda: total(replicas, "flink_remediator_events_ignored_total", reason=reason) == 1,
+        30,
+        "the envelope refused by its SenderId",
+    )
+    (rejected,) = [r for d in replicas for r in d.events("message_rejected", reason=reason)]
+    iam = sandbox.admin("iam")
+    assert rejected["sender_id"] == iam.get_user(UserName="flink-remediator")["User"]["UserId"]
+    event_id = json.loads(body)["detail"]["eventID"]
+    assert not [r for d in replicas for r in d.records() if r.get("event_id") == event_id]
