@@ -22,7 +22,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 
 from tests.e2e.test_enforced_iam_daemon import (
@@ -69,15 +68,8 @@ def replicas(
 
 
 def with_daemon_keys(running: EnforcedSandboxProcess, service: str) -> Any:
-    """The daemon's own credentials, in someone else's hands."""
-    keys = running.info["principals"]["daemon"]
-    return boto3.client(
-        service,
-        endpoint_url=running.info["endpoint_url"],
-        region_name=running.info["region"],
-        aws_access_key_id=keys["aws_access_key_id"],
-        aws_secret_access_key=keys["aws_secret_access_key"],
-    )
+    """The daemon's own credentials, in someone else's hands (a client of this test)."""
+    return running.client(service, who="daemon")
 
 
 def total(daemons: list[DaemonProcess], name: str, **labels: str) -> float:
