@@ -24,6 +24,7 @@ from typing import Any
 
 import pytest
 
+from sandbox.testing import advance_clock, delay_delivery, pending_deliveries
 from tests.e2e.test_enforced_iam_daemon import (
     ROLE_TAG,
     EnforcedSandboxProcess,
@@ -176,3 +177,33 @@ def test_an_envelope_sent_with_the_daemons_keys_is_refused(
     assert rejected["sender_id"] == iam.get_user(UserName="flink-remediator")["User"]["UserId"]
     event_id = json.loads(body)["detail"]["eventID"]
     assert not [r for d in replicas for r in d.records() if r.get("event_id") == event_id]
+
+
+def test_a_write_delivered_one_delay_late_is_flagged_once_it_arrives(
+    sandbox: EnforcedSandboxProcess,  # noqa: F811  (the imported fixture)
+    replicas: list[DaemonProcess],
+) -> None:
+    """CloudTrail delivers late (here 120 s on the sandbox clock): the canary flags the write
+    when its event arrives, not before, and never by wall-clock waiting on the delay."""
+    own_fixes_judged(sandbox, replicas)
+    url = sandbox.info["endpoint_url"]
+    delay_delivery(url, delay_seconds=120)
+    flink = with_daemon_keys(sandbox, "kinesisanalyticsv2")
+    version = flink.describe_application(ApplicationName=APP)["ApplicationDetail"][
+        "ApplicationVersionId"
+    ]
+    request_id = flink.update_application(
+        ApplicationName=APP,
+        CurrentApplicationVersionId=version,
+        ApplicationConfigurationUpdate={
+            "EnvironmentPropertyUpdates": {
+                "PropertyGroups": [{"PropertyGroupId": "x", "PropertyMap": {"k": "v"}}]
+            }
+        },
+    )["ResponseMetadata"]["RequestId"]
+    assert [p for p in pending_deliveries(url) if p["event_name"] == "UpdateApplication"]
+    assert audit_records(replicas, request_id=request_id) == []  # nothing arrived yet
+    advance_clock(url, 120)
+    flagged = functools.partial(audit_records, replicas, request_id=request_id)
+    wait_until(flagged, 30, "the late UpdateApplication flagged once delivered")
+    assert total(replicas, UNEXPLAINED, event_name="UpdateApplication") == 1
