@@ -18,7 +18,9 @@ import structlog
 
 from daemon.aws import Aws
 from daemon.desired.config import DesiredConfig
+from daemon.evidence.misuse import MisuseReporter
 from daemon.evidence.securityhub import publisher_for
+from daemon.ingest.own_writes import OwnWriteCanary
 from daemon.ingest.pipeline import EventPipeline
 from daemon.ingest.router import Router
 from daemon.ingest.sqs import Message, SqsQueue
@@ -125,6 +127,16 @@ class Daemon:
         self.health.add_liveness("not_stopping", lambda: not self.stopping.is_set())
         self.tasks.add("health-server", self.health.start, self.health.stop)
 
+    def _canary(self) -> OwnWriteCanary:
+        """Own-principal events matched against the ledger of the daemon's writes."""
+        reporter = MisuseReporter(self.aws.own, self.config.current(), self.safeguards.now)
+        return OwnWriteCanary(
+            self.safeguards.own_write,
+            self.safeguards.probe_store,
+            reporter.report,
+            self.settings.own_write_grace_seconds,
+        )
+
     @property
     def home_region(self) -> str:
         return self.settings.region or self.config.current().regions[0]
@@ -180,6 +192,8 @@ class Daemon:
                 submit=self.submit,
                 tags=self.tags,
                 sweeps=self._queue_sweeps(sweeper) if queued else None,
+                own_writes=self._canary().check,
+                own_user_id=str(caller.get("UserId", "")),
             )
             events.register(self.tasks, schedule, self.health, self.stopping, READY_PROBE_SECONDS)
             self._accounts = events.refresh_accounts  # ... and teaches the intake the member roles

@@ -110,7 +110,12 @@ class AwsByAccount:
         """GetCallerIdentity with the daemon's own credentials (sets `own_account`)."""
         caller = self._own.region(self._home_region).call("sts", "GetCallerIdentity")
         self.own_account = str(caller["Account"])
-        return {"Account": self.own_account, "Arn": str(caller["Arn"])}
+        # UserId: a role session's AROA...:session, a user's AIDA...: what SQS's SenderId shows.
+        return {
+            "Account": self.own_account,
+            "Arn": str(caller["Arn"]),
+            "UserId": str(caller.get("UserId", "")),
+        }
 
     @property
     def own(self) -> AwsByRegion:

@@ -55,6 +55,9 @@ class RunSettings:
     state_table: str = ""
     # family=requests-per-second,... over daemon.rate_limits.DEFAULT_RATES (per account, Region)
     rate_limits: str = ""
+    # The own-credential canary looks a request id up again this long after a first miss
+    # (the ledger entry is written once the reply is in; CloudTrail may be quicker).
+    own_write_grace_seconds: float = 60.0
 
     @property
     def tags_max_age(self) -> float:
@@ -90,6 +93,8 @@ class RunSettings:
             problems.append("--receive-visibility-seconds must be within 3..43200")
         if not 0 <= self.poll_wait_seconds <= 20:
             problems.append("--poll-wait-seconds must be within 0..20")
+        if not 0 <= self.own_write_grace_seconds <= 3600:
+            problems.append("--own-write-grace-seconds must be within 0..3600")
         if not 1 <= self.pollers <= MAX_POLLERS:
             problems.append(f"--pollers must be within 1..{MAX_POLLERS}")
         parse_rates(self.rate_limits)  # SettingsError naming the bad entry
@@ -134,6 +139,8 @@ HELP = {
     "rate_limits": "requests per second per account and Region (IAM: per account) by API "
     "family, over the defaults, e.g. 'kinesisanalyticsv2=10,logs=2' ('*=N' any other family, "
     "'=0' unlimited); throttling from AWS lowers them for a while",
+    "own_write_grace_seconds": "the own-credential canary looks a write made with the "
+    "daemon's credentials up in its ledger again this long after a first miss, then reports it",
     "tags_max_age_seconds": "an event's reconcile reuses an app's tags read this recently "
     "instead of ListTagsForResource (-1: the sweep interval; 0: always read them)",
 }

@@ -99,17 +99,25 @@ def provision(
 
 
 SCHEDULER_ROLE = "flink-remediator-scheduler"  # EventBridge Scheduler's role for sweep ticks
+# hub.yaml's DaemonRoleName (default): queue sweeps fan work messages out on the queue. The
+# demo's daemon is an IAM user of the same name (sandbox/demo.py): it stands in for the role.
+DAEMON_NAME = "flink-remediator"
 
 
 def queue_policy_document(queue_arn: str, account_id: str) -> dict[str, Any]:
     """As deploy/cloudformation/hub.yaml writes it: EventBridge may send for the project's rules
     (default and central bus), and everyone else is denied sqs:SendMessage, whatever their own
-    policies allow, except the Scheduler role that sends sweep ticks (a role session has no
-    aws:SourceArn). A negated operator is true when its key is missing, so a caller without
+    policies allow, except the Scheduler role that sends sweep ticks and the daemon role that
+    sends sweep work messages (a role session has no aws:SourceArn; the demo's daemon user
+    neither). A negated operator is true when its key is missing, so a caller without
     aws:SourceArn is denied (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html)."""
     # Also the central bus's rules (rule/flink-remediator-central/NAME): ArnLike's * spans "/".
     rules = [f"arn:aws:events:*:{account_id}:rule/{RULE_PREFIX}*"]
-    scheduler = f"arn:aws:iam::{account_id}:role/{SCHEDULER_ROLE}"
+    senders = [
+        f"arn:aws:iam::{account_id}:role/{SCHEDULER_ROLE}",
+        f"arn:aws:iam::{account_id}:role/{DAEMON_NAME}",
+        f"arn:aws:iam::{account_id}:user/{DAEMON_NAME}",
+    ]
     return {
         "Version": "2012-10-17",
         "Statement": [
@@ -129,7 +137,7 @@ def queue_policy_document(queue_arn: str, account_id: str) -> dict[str, Any]:
                 "Resource": queue_arn,
                 "Condition": {
                     "ArnNotLike": {"aws:SourceArn": rules},
-                    "ArnNotEquals": {"aws:PrincipalArn": scheduler},
+                    "ArnNotEquals": {"aws:PrincipalArn": senders},
                 },
             },
         ],

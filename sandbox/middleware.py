@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import io
 import json
@@ -24,7 +25,7 @@ from typing import Any
 
 from moto.core.models import DEFAULT_ACCOUNT_ID
 
-from sandbox import cloudtrail, iam_principal, tagging, wire
+from sandbox import cloudtrail, iam_principal, moto_sqs, tagging, wire
 from sandbox.audit_manager import AuditManager
 from sandbox.calls import CallLog, CallRecord, is_mutating
 from sandbox.config_rules import OPERATIONS as CONFIG_MODELLED
@@ -263,14 +264,20 @@ class SandboxMiddleware:
             captured.update(status=status, headers=headers)
             return chunks.append
 
-        result = self.moto_app(environ, capture)
-        try:
-            chunks.extend(result)
-        finally:
-            close = getattr(result, "close", None)
-            if close is not None:
-                close()
-        out = b"".join(chunks)
+        sender: contextlib.AbstractContextManager[None] = contextlib.nullcontext()
+        if scope is not None and scope.service == "sqs":  # SenderId: the caller's principal id
+            caller = user_identity(scope.access_key_id, scope.region, account)
+            sender = moto_sqs.sent_by(str(caller.get("principalId", "")))
+        with sender:
+            result = self.moto_app(environ, capture)
+            try:
+                chunks.extend(result)
+            finally:
+                close = getattr(result, "close", None)
+                if close is not None:
+                    close()
+        out, headers, request_id = wire.fresh_request_id(b"".join(chunks), captured["headers"])
+        captured.update(headers=headers, request_id=request_id)
         start_response(captured["status"], captured["headers"])
         if lagging:
             status, headers = str(captured["status"]), list(captured["headers"])
@@ -323,6 +330,7 @@ class SandboxMiddleware:
             response,
             error,
             mutating,
+            captured.get("request_id"),
         )
 
     def _record(

@@ -8,16 +8,52 @@
   which recounts the whole queue for every message: a receive of 10 from a queue holding 1,000
   messages takes about half a second, so a burst test would measure moto, not the daemon. This
   reads the queue's retention period directly, with the same meaning.
+- SenderId: moto gives every message one constant SenderId. AWS gives the sender's principal
+  id: "For a user, returns the user ID ... For an IAM role, returns the IAM role ID, for example
+  ABCDE1F2GH3I4JK5LMNOP:i-a123b456" (the role session's principal id)
+  https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_ReceiveMessage.html
+  The middleware names the caller of SendMessage / SendMessageBatch (`sent_by`). Messages the
+  sandbox itself puts on a queue (EventBridge deliveries, Scheduler ticks) carry
+  `SERVICE_SENDER_ID`: AWS does not document what SenderId shows for a message EventBridge
+  delivers, only that it is the sending principal's id, and it is never the customer's own
+  principal; an id of an AWS-owned principal (not of the account) stands in for it. Not
+  modelled: the Scheduler's sends carry its execution role's session id in AWS.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 _LOCK = threading.RLock()
+# An AWS-owned principal's id (a user id: AIDA...), never one of the customer's principals.
+SERVICE_SENDER_ID = "AIDAJQ3W5SANDBOXEVENTS"
+_SENDER = threading.local()
+
+
+@contextlib.contextmanager
+def sent_by(principal_id: str) -> Iterator[None]:
+    """Messages sent in this block (this thread) carry `principal_id` as their SenderId."""
+    _SENDER.id = principal_id
+    try:
+        yield
+    finally:
+        _SENDER.id = None
+
+
+def _with_sender(send: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(send)
+    def call(*args: Any, **kwargs: Any) -> Any:
+        message = send(*args, **kwargs)
+        message.sender_id = getattr(_SENDER, "id", None) or SERVICE_SENDER_ID
+        return message
+
+    return call
+
+
 _MUTATING = (
     "send_message",
     "send_message_batch",
@@ -82,5 +118,6 @@ def install() -> None:
     if getattr(SQSBackend.receive_message, "__wrapped_by_sandbox__", False):
         return  # installed already (one sandbox per process, or a second one)
     SQSBackend.receive_message = _receive(SQSBackend.receive_message)  # type: ignore[method-assign]
+    SQSBackend.send_message = _with_sender(SQSBackend.send_message)  # type: ignore[method-assign]
     for name in _MUTATING:
         setattr(SQSBackend, name, _locked(getattr(SQSBackend, name)))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import json
 import re
+import uuid
 from typing import Any
 from urllib.parse import parse_qsl
 from xml.etree import ElementTree
@@ -145,3 +146,25 @@ def rest_operation(service: str, method: str, path: str, query: str = "") -> str
         if route_method == method and keys <= present and pattern.fullmatch(path):
             return name
     return f"{method} {path}"
+
+
+_REQUEST_ID_TAG = re.compile(rb"<(RequestId|requestId|RequestID)>[^<]*</\1>")
+
+
+def fresh_request_id(
+    body: bytes, headers: list[tuple[str, str]]
+) -> tuple[bytes, list[tuple[str, str]], str]:
+    """Give a moto answer a request id of its own, as AWS gives every request one: moto writes
+    a constant into many XML answers (IAM's `7a62c49f-...EXAMPLE`), and CloudTrail's
+    `requestID` must be the id the caller saw (the daemon's ledger of its writes matches them).
+    https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-event-reference-record-contents.html
+    (requestID: "The value that identifies the request. The service being called generates this
+    value.") The id goes into the XML's RequestId (EC2: requestId) and `x-amzn-RequestId`."""
+    request_id = str(uuid.uuid4())
+    body = _REQUEST_ID_TAG.sub(
+        lambda m: b"<%s>%s</%s>" % (m[1], request_id.encode(), m[1]), body, count=1
+    )
+    kept = [(k, v) for k, v in headers if k.lower() not in ("x-amzn-requestid", "content-length")]
+    if any(k.lower() == "content-length" for k, _ in headers):
+        kept.append(("Content-Length", str(len(body))))
+    return body, [*kept, ("x-amzn-RequestId", request_id)], request_id

@@ -14,6 +14,7 @@ from daemon import errors
 from daemon.ingest.events import Hint
 from daemon.ingest.intake import Ignored, Intake
 from daemon.ingest.router import Router
+from daemon.ingest.senders import SenderCheck
 from daemon.ingest.sqs import Message, SqsQueue, poll_forever
 from daemon.reconcile.controller import Submit
 from daemon.reconcile.tags import TAG_EVENTS, TagCache
@@ -37,8 +38,12 @@ class EventConsumer:
         pollers: int = 1,
         tags: TagCache | None = None,
         sweeps: Callable[[Message], bool] | None = None,
+        senders: SenderCheck | None = None,
     ) -> None:
         self.sqs = sqs
+        # SQS's SenderId: envelopes the daemon's own role sent, and sweep work anyone else
+        # sent, are refused (ingest/senders.py).
+        self._senders = senders
         # Sweep messages (--sweep-source queue) share the queue: True when it took the message.
         self._sweeps = sweeps
         # Receive loops side by side: one waits on SQS while another's messages are handled,
@@ -76,9 +81,15 @@ class EventConsumer:
             self._deleter.join(timeout=10)
 
     def handle(self, message: Message) -> None:
+        bound = log.bind(message_id=message.message_id)
+        refused = self._senders.refusal(message) if self._senders is not None else None
+        if refused is not None:
+            metrics.count_event_ignored(refused)
+            bound.warning("message_rejected", reason=refused, sender_id=message.sender_id)
+            self.sqs.delete(message)
+            return
         if self._sweeps is not None and self._sweeps(message):
             return
-        bound = log.bind(message_id=message.message_id)
         hint = self._intake.accept(message.body)
         if isinstance(hint, Ignored):
             bound.info("event_ignored", reason=hint.reason, detail=hint.detail)

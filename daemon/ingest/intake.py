@@ -51,8 +51,11 @@ class Intake:
         *,
         dedupe_completed_only: bool = False,
         bare_records: bool = False,
+        own_writes: Callable[[Hint, str | bytes], None] | None = None,
     ) -> None:
         self._bare_records = bare_records
+        # The own-credential canary: told of every own-principal event (never acted on).
+        self._own_writes = own_writes
         self._identity = identity
         self._dedupe = dedupe
         self._completed_only = dedupe_completed_only
@@ -86,6 +89,8 @@ class Intake:
             return self._ignored(cast(metrics.IgnoreReason, exc.reason), str(exc))
         metrics.count_event_received(hint.source)
         if self._identity.caused(hint):
+            if self._own_writes is not None:
+                self._own_writes(hint, body)
             return self._ignored("own_identity", f"{hint.event_name} by the daemon itself")
         if self._is_duplicate(hint.event_id):
             return self._ignored("duplicate", f"event {hint.event_id} already handled")

@@ -15,9 +15,11 @@ from daemon.aws import Aws
 from daemon.desired.config import DesiredConfig
 from daemon.ingest.consumer import EventConsumer
 from daemon.ingest.dedupe import EventIdCache
+from daemon.ingest.events import Hint
 from daemon.ingest.identity import OwnIdentity
 from daemon.ingest.intake import Intake
 from daemon.ingest.router import Router
+from daemon.ingest.senders import SenderCheck
 from daemon.ingest.sqs import Message, SqsQueue
 from daemon.reconcile.accounts import AccountDirectory
 from daemon.reconcile.controller import Submit
@@ -55,6 +57,8 @@ class EventPipeline:
         submit: Submit,
         tags: TagCache | None = None,
         sweeps: Callable[[SqsQueue], Callable[[Message], bool]] | None = None,
+        own_writes: Callable[[Hint, str | bytes], None] | None = None,
+        own_user_id: str = "",
     ) -> None:
         self._settings, self._directory = settings, directory
         self._own = OwnIdentity.from_caller_identity(own_arn)  # SettingsError if not a principal
@@ -66,12 +70,25 @@ class EventPipeline:
             settings.receive_visibility_seconds,
         )
         self.intake = Intake(
-            self.identity(), EventIdCache(), config, directory.accounts, dedupe_completed_only=True
+            self.identity(),
+            EventIdCache(),
+            config,
+            directory.accounts,
+            dedupe_completed_only=True,
+            own_writes=own_writes,  # the own-credential canary (ingest/own_writes.py)
         )
         # `sweeps` (queue sweeps): the handler of sweep messages received from this queue.
         handler = sweeps(queue) if sweeps is not None else None
         self.consumer = EventConsumer(
-            queue, self.intake, router, submit, settings.dlq_url, settings.pollers, tags, handler
+            queue,
+            self.intake,
+            router,
+            submit,
+            settings.dlq_url,
+            settings.pollers,
+            tags,
+            handler,
+            SenderCheck(own_user_id),  # SenderId: GetCallerIdentity's UserId (AROA...:session)
         )
         # Live while receives keep returning: a long poll takes at most poll_wait_seconds.
         self.poller = Heartbeat(settings.poll_wait_seconds * 3 + 60)

@@ -42,6 +42,7 @@ class Message:
     receipt_handle: str
     body: str
     receive_count: int
+    sender_id: str = ""  # SQS's SenderId: the sending principal's id ("" when SQS gave none)
 
     @classmethod
     def from_sqs(cls, raw: Mapping[str, Any]) -> Message:
@@ -51,6 +52,7 @@ class Message:
             receipt_handle=raw["ReceiptHandle"],
             body=raw.get("Body", ""),
             receive_count=int(attributes.get("ApproximateReceiveCount", 1)),
+            sender_id=str(attributes.get("SenderId", "")),
         )
 
 
@@ -87,7 +89,7 @@ class SqsQueue:
             MaxNumberOfMessages=10,
             WaitTimeSeconds=self._wait,
             VisibilityTimeout=self.receive_visibility,
-            MessageSystemAttributeNames=["ApproximateReceiveCount"],
+            MessageSystemAttributeNames=["ApproximateReceiveCount", "SenderId"],
         )
         messages = [Message.from_sqs(m) for m in response.get("Messages", [])]
         with self._lock:

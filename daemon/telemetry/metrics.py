@@ -59,6 +59,8 @@ IgnoreReason = Literal[
     "account_not_configured",
     "region_not_configured",
     "no_application",  # no application in the inventory is affected (e.g. an unused route table)
+    "sent_by_daemon",  # an event envelope whose SQS SenderId is the daemon's own principal
+    "sweep_work_not_own",  # a sweep work message not sent by the daemon's own principal
 ]
 QueueName = Literal["events", "dlq"]
 # Sweep messages on the queue (--sweep-source queue): a tick, a work message, or junk.
@@ -77,6 +79,11 @@ TimerName = Literal["deferred_fix", "waiver_expiry"]
 TIMER_NAMES: tuple[TimerName, ...] = get_args(TimerName)
 CLAIM_OUTCOMES = ("won", "lost")
 FindingResult = Literal["imported", "failed"]
+# How the own-credential canary judged a write made with the daemon's credentials.
+OwnWriteResult = Literal["explained", "unledgered", "unplanned", "unverified"]
+OWN_WRITE_RESULTS: tuple[OwnWriteResult, ...] = get_args(OwnWriteResult)
+UnexplainedReason = Literal["unledgered", "unplanned"]
+UNEXPLAINED_REASONS: tuple[UnexplainedReason, ...] = get_args(UnexplainedReason)
 FINDING_RESULTS: tuple[FindingResult, ...] = get_args(FindingResult)
 
 REGISTRY = CollectorRegistry()
@@ -245,6 +252,20 @@ EVIDENCE_FINDINGS = Counter(
     f"{PREFIX}_evidence_findings",
     "Security Hub findings sent with BatchImportFindings, by result.",
     ["result"],
+    registry=REGISTRY,
+)
+OWN_WRITES_CHECKED = Counter(
+    f"{PREFIX}_own_writes_checked",
+    "Writes made with the daemon's credentials (CloudTrail events) checked against its ledger, "
+    "by result.",
+    ["result"],
+    registry=REGISTRY,
+)
+UNEXPLAINED_OWN_WRITES = Counter(
+    f"{PREFIX}_unexplained_own_writes",
+    "Writes made with the daemon's credentials that it did not send (unledgered) or did not "
+    "plan (unplanned): a credential-misuse signal.",
+    ["event_name", "reason"],
     registry=REGISTRY,
 )
 STATE_STORE_UP = Gauge(
@@ -449,6 +470,16 @@ def count_config_reload(result: ConfigReloadResult) -> None:
 
 def count_evidence_findings(result: FindingResult, count: int = 1) -> None:
     EVIDENCE_FINDINGS.labels(result=_check(result, FINDING_RESULTS, "result")).inc(count)
+
+
+def count_own_write_checked(result: OwnWriteResult) -> None:
+    OWN_WRITES_CHECKED.labels(result=_check(result, OWN_WRITE_RESULTS, "result")).inc()
+
+
+def count_unexplained_own_write(event_name: str, reason: UnexplainedReason) -> None:
+    """`event_name` is one the rules' event patterns forward (bounded by the registry)."""
+    checked = _check(reason, UNEXPLAINED_REASONS, "reason")
+    UNEXPLAINED_OWN_WRITES.labels(event_name=event_name[:64], reason=checked).inc()
 
 
 def set_config(sha256: str) -> None:

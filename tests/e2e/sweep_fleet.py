@@ -1,9 +1,12 @@
 """Several `run` replicas sharing queue sweeps over a seeded fleet (tests/e2e/test_queue_sweeps.py
-and benchmarks/queue_sweeps.py): each replica is its own IAM user, so the sandbox's call record
-says which replica made each call. The fleet is benchmarks/fleet.py's, seeded in process."""
+and benchmarks/queue_sweeps.py): each replica is its own session of one role (as pods of one
+deployment are), so the sandbox's call record says which replica made each call (the session
+ARN) while SQS's SenderId (the role id) says the daemon sent the work messages. The fleet is
+benchmarks/fleet.py's, seeded in process."""
 
 from __future__ import annotations
 
+import json
 import time
 from collections import Counter
 from pathlib import Path
@@ -12,10 +15,11 @@ from typing import Any
 from benchmarks import fleet
 from sandbox.scheduler import create_sweep_schedules
 from sandbox.server import Sandbox
-from sandbox.testing import client, create_user
+from sandbox.testing import Credentials, client
 from tests.harness import DaemonProcess, Target, wait_until
 
 RATE_MINUTES = 15
+ROLE = "flink-remediator"  # the replicas' role (hub.yaml's DaemonRoleName)
 VISIBILITY_SECONDS = 5  # a killed replica's messages come back this soon
 
 
@@ -37,12 +41,29 @@ class Replicas:
             make, queue_arn, [(sandbox.account_id, sandbox.region)], RATE_MINUTES
         )
         sandbox.middleware.schedules.pump()  # seen now: first due one rate from now
-        iam = make("iam")
+        iam, sts = make("iam"), make("sts")
+        trust = {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"AWS": f"arn:aws:iam::{sandbox.account_id}:root"},
+                    "Action": "sts:AssumeRole",
+                }
+            ],
+        }
+        role = iam.create_role(RoleName=ROLE, AssumeRolePolicyDocument=json.dumps(trust))
         self.arns: list[str] = []
         self.daemons: list[DaemonProcess] = []
         for n in range(count):
-            keys = create_user(iam, f"replica-{n}")
-            self.arns.append(iam.get_user(UserName=f"replica-{n}")["User"]["Arn"])
+            session = sts.assume_role(
+                RoleArn=role["Role"]["Arn"], RoleSessionName=f"replica-{n}", DurationSeconds=43200
+            )
+            self.arns.append(session["AssumedRoleUser"]["Arn"])
+            found = session["Credentials"]
+            keys = Credentials(
+                found["AccessKeyId"], found["SecretAccessKey"], found["SessionToken"]
+            )
             self.daemons.append(
                 DaemonProcess(
                     Target.of(sandbox, keys),

@@ -145,7 +145,9 @@ def test_an_event_claiming_an_unlisted_account_causes_no_aws_call(
     try:
         daemon.wait_for("sweep_finished", timeout=120)
         sandbox.call_log.clear()
-        sqs = sandbox.client("sqs", who="daemon")
+        # Sent by alice: one sent with the daemon's own keys is refused before it is parsed
+        # (sent_by_daemon, tests/e2e/test_own_credential_canary.py).
+        sqs = sandbox.client("sqs", who="actor")
         sqs.send_message(QueueUrl=sandbox.info["queue_url"], MessageBody=_event(unlisted))
         daemon.wait_for("event_ignored", reason="account_not_configured", timeout=30)
         non_queue = [

@@ -48,6 +48,8 @@ def exposed() -> Iterator[dict[str, DocumentedMetric]]:
     metrics.set_queue_depth("dlq", 0)
     metrics.set_work_queue_depth(0)
     metrics.count_config_reload("applied")
+    metrics.count_own_write_checked("explained")
+    metrics.count_unexplained_own_write("UpdateApplication", "unledgered")
     metrics.set_config("0" * 64)
     metrics.set_waived(APP, "catalogue_rule", "WVR-1", True)
     metrics.set_waiver_expiries({"WVR-1": 3600.0}, 14 * 86400.0)
@@ -96,6 +98,8 @@ def test_documented_label_values_are_the_enforced_ones() -> None:
         ("flink_remediator_evidence_findings_total", "result"): metrics.FINDING_RESULTS,
         ("flink_remediator_timer_claims_total", "timer"): metrics.TIMER_NAMES,
         ("flink_remediator_timer_claims_total", "outcome"): metrics.CLAIM_OUTCOMES,
+        ("flink_remediator_own_writes_checked_total", "result"): metrics.OWN_WRITE_RESULTS,
+        ("flink_remediator_unexplained_own_writes_total", "reason"): metrics.UNEXPLAINED_REASONS,
     }
     assert documented_label_values() == expected
 

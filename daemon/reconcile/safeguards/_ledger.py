@@ -19,6 +19,7 @@ import uuid
 from dataclasses import replace
 from datetime import timedelta
 
+from daemon.apply.planned_writes import sensitive_parts
 from daemon.reconcile.safeguards._codec import decode_as, encode
 from daemon.reconcile.safeguards._states import KEEP, AppStates
 from daemon.reconcile.safeguards.records import AppState, OwnWrite, Pending, SentWrite, WallClock
@@ -114,6 +115,9 @@ class Ledger:
             digest(action),
             self._clock(),
             write_id,
+            tuple(
+                sorted(set().union(*(sensitive_parts(c.operation, c.params) for c in action.calls)))
+            ),
         )
         item = Item(f"write#{request_id}", encode(record), self._clock() + KEEP)
         # Not stored: the canary then sees an unknown request id (it reports, never acts).

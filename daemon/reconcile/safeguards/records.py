@@ -117,6 +117,9 @@ class OwnWrite:
     digest: str
     sent_at: datetime
     write_id: str = ""
+    # Sensitive parts the planned calls sent (daemon/apply/planned_writes.py): the canary
+    # flags an event carrying any other.
+    planned: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
