@@ -94,7 +94,11 @@ def test_disabled_alerts_are_left_out() -> None:
 
 
 def test_disabling_every_alert_of_a_group_drops_the_group() -> None:
-    availability = ["FlinkRemediatorDown", "FlinkRemediatorAbsent"]
+    availability = [
+        "FlinkRemediatorDown",
+        "FlinkRemediatorAbsent",
+        "FlinkRemediatorStateStoreUnavailable",
+    ]
     spec = render(with_monitoring(prometheusRule={"disabled": availability})).one("PrometheusRule")[
         "spec"
     ]
