@@ -47,7 +47,9 @@ def settle_changes(
     settings: Mapping[str, str],
 ) -> Settled:
     """`settings`: rule id -> its settings now (a backoff remembers them)."""
-    adopt_orphans(app, detail, aws, safeguards)
+    settling = adopt_orphans(app, detail, aws, safeguards)
+    if settling:  # another replica is recording a write it just made: plan after it
+        return Settled(retry_after_seconds=settling)
     pending = safeguards.pending(app)
     if not pending:
         return Settled()
@@ -125,12 +127,16 @@ def _failed(
 CLOCK_SKEW = timedelta(seconds=60)  # an operation started this much "before" the write counts
 
 
-def adopt_orphans(app: AppRef, detail: Mapping[str, Any], aws: Aws, safeguards: Safeguards) -> None:
+def adopt_orphans(
+    app: AppRef, detail: Mapping[str, Any], aws: Aws, safeguards: Safeguards
+) -> float:
     """Take over the writes of a sender that died before recording their reply: as pending
-    changes the normal follow-up settles (and records once)."""
+    changes the normal follow-up settles (and records once). Returns how soon to look again
+    when another process may still be recording a write (0: none)."""
     orphans = safeguards.orphaned_writes(app)
-    if not orphans:
-        return
+    settling = max((safeguards.write_settling_for(w) for w in orphans), default=0.0)
+    if settling or not orphans:
+        return settling
     version = int(detail.get("ApplicationVersionId", 0))
     followed = {p.operation_id for p in safeguards.pending(app)}
     operations: list[Mapping[str, Any]] | None = None
@@ -162,6 +168,7 @@ def adopt_orphans(app: AppRef, detail: Mapping[str, Any], aws: Aws, safeguards: 
                 operation_id=operation_id,
                 sent_at=write.sent_at.isoformat(),
             )
+    return 0.0
 
 
 def _operations(aws: Aws, app: AppRef) -> list[Mapping[str, Any]]:

@@ -201,6 +201,10 @@ class Safeguards:
         """Writes recorded but never settled by a process that is not sending them now."""
         return self._ledger.orphans(self._states.get(app))
 
+    def write_settling_for(self, write: SentWrite) -> float:
+        """Seconds another process may still be recording `write`'s reply (0: orphaned)."""
+        return self._ledger.settling_for(write)
+
     def write_given_up(self, write: SentWrite) -> bool:
         """Old enough that its sender, if alive, would have settled it."""
         return self._ledger.expired(write)

@@ -29,6 +29,9 @@ from daemon.store import Item, StoreUnavailable, VersionConflict, get
 # A write recorded this long ago by another process and not visible in AWS is taken as never
 # made: the longest a send can take (5 attempts of up to 30 s reads, with backoff).
 ORPHAN_SECONDS = 180.0
+# A live sender records its reply moments after AWS answered: a younger entry of another process
+# is a write in flight there (not an orphan, even when AWS already shows it), looked at again.
+LIVE_SENDER_SECONDS = 20.0
 
 
 def digest(action: Action) -> str:
@@ -93,6 +96,11 @@ class Ledger:
         """Entries no reconcile of this process is sending."""
         with self._lock:
             return tuple(w for w in state.sent if w.write_id not in self._in_flight)
+
+    def settling_for(self, write: SentWrite) -> float:
+        """Seconds its sender may still be recording its reply (0: an orphan if still there)."""
+        age = (self._clock() - write.sent_at).total_seconds()
+        return max(LIVE_SENDER_SECONDS - age, 0.0)
 
     def expired(self, write: SentWrite) -> bool:
         return self._clock() - write.sent_at > timedelta(seconds=ORPHAN_SECONDS)
