@@ -484,3 +484,17 @@ def set_waiver_expiries(seconds: dict[str, float], warn_seconds: float) -> None:
         for waiver, left in seconds.items():
             WAIVER_EXPIRY.labels(waiver=waiver).set(left)
         WAIVER_WARN.set(warn_seconds)
+
+
+# --- Approvals of restarting fixes (daemon/reconcile/approvals.py) ---------------------------
+APPROVALS = Counter(
+    f"{PREFIX}_approvals",
+    "Approvals of restarting fixes the daemon settled, by outcome: used (the approved calls "
+    "were sent) or refused (stale: version changed, planned change differs, window closed).",
+    ["outcome"],
+    registry=REGISTRY,
+)
+
+
+def count_approval(outcome: str) -> None:
+    APPROVALS.labels(outcome=outcome).inc()
