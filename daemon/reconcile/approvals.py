@@ -133,7 +133,8 @@ def _still_deferred(plan: Plan, why: str, until: datetime | None = None) -> Plan
     waiting = awaiting(plan.actions)
     reason = f"{AWAITING_APPROVAL}: {why} ({RESTARTS_TEXT})"
     actions = tuple(
-        replace(a, reason=reason, deferred_until=until) if a in waiting else a for a in plan.actions
+        replace(a, reason=reason, deferred_until=until or a.deferred_until) if a in waiting else a
+        for a in plan.actions
     )
     return replace(plan, actions=actions)
 

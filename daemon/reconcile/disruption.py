@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from daemon.state import Action, Call
-from remediations.disruption import DEFAULT_DISRUPTION, Disruption
+from remediations.disruption import DEFAULT_DISRUPTION, Disruption, next_opening
 
 # kinesisanalyticsv2 writes that change a running application's configuration.
 RESTARTING_OPERATIONS = frozenset(
@@ -103,7 +103,11 @@ def gate(
         reason = f"not applied: {RESTARTS_TEXT} (disruption.running: alert)"
         return replace(action, held="alerted", reason=reason)
     if decision == "approval":  # daemon/reconcile/approvals.py releases an approved one
-        return replace(action, held="deferred", reason=f"{AWAITING_APPROVAL} ({RESTARTS_TEXT})")
+        # With windows, the daemon looks again (for an approval) when the next one opens.
+        opening = next_opening(settings.parsed_windows(), now)
+        until = opening.astimezone(UTC) if opening else None
+        reason = f"{AWAITING_APPROVAL} ({RESTARTS_TEXT})"
+        return replace(action, held="deferred", reason=reason, deferred_until=until)
     until = decision.astimezone(UTC)
     reason = f"deferred until {until.isoformat()} ({RESTARTS_TEXT})"
     return replace(action, held="deferred", reason=reason, deferred_until=until)

@@ -43,8 +43,21 @@ class Approval:
     item_version: int = 0  # the stored version it was read at (for the conditional write)
 
     @property
+    def text(self) -> str:
+        """How the report shows it: state (ticket, approver, digest): id and what became of it."""
+        head = f"{self.state} ({self.ticket}, {self.approved_by}, sha256:{self.plan_digest[:12]})"
+        if self.state == "approved":
+            return f"{head}: {self.id}, usable {_z(self.opens)} to {_z(self.closes)}"
+        when = _z(self.settled_at) if self.settled_at else ""
+        return f"{head}: {self.id} at {when}" + (f": {self.reason}" if self.reason else "")
+
+    @property
     def ref(self) -> ApprovalRef:
         return ApprovalRef(self.id, self.approved_by, self.ticket, self.plan_digest)
+
+
+def _z(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def approval_key(app: AppRef) -> str:
