@@ -79,22 +79,17 @@ class ConfigEvaluator:
                     )
                 )
                 continue
-            out.append(self._one(app, invocation.rule, detail, details, findings))
+            tags = self._tags(app)
+            evaluation = self._evaluate(app, invocation.rule, detail, details, findings, tags)
+            out.append(self._noting_waiver(app, invocation.rule, tags, evaluation))
         return out
 
-    def _one(
-        self,
-        app: AppRef,
-        rule: str,
-        detail: Mapping[str, Any],
-        details: Mapping[AppRef, Mapping[str, Any] | None],
-        findings: Mapping[tuple[str, str], Mapping[str, Any]],
+    def _noting_waiver(
+        self, app: AppRef, rule: str, tags: Mapping[str, str], evaluation: Evaluation
     ) -> Evaluation:
-        """The evaluation; a waived violation stays NON_COMPLIANT (an accepted deviation is not
-        compliance, as AWS Config's remediation exceptions apply only to NON_COMPLIANT
-        resources), its annotation naming the waiver first (never cut)."""
-        tags = self._tags(app)
-        evaluation = self._evaluate(app, rule, detail, details, findings, tags)
+        """A waived violation stays NON_COMPLIANT (an accepted deviation is not compliance, as
+        AWS Config's remediation exceptions apply only to NON_COMPLIANT resources), its
+        annotation naming the waiver first (never cut)."""
         waived = waived_rules(self._config.waivers, app, tags, (rule,), self._clock())
         waiver = waived.get(rule)
         if waiver is None or evaluation.compliance != "NON_COMPLIANT":

@@ -20,22 +20,21 @@ import pytest
 import yaml
 
 from daemon.cli import main
-from daemon.desired.loader import load_config
 from daemon.reconcile.safeguards import Approval, Safeguards
 from daemon.runtime import Daemon, state_store
-from daemon.settings import RunSettings
 from daemon.state import AppRef
 from sandbox.server import Sandbox
 from sandbox.state_table import STATE_TABLE, create_state_table
 from sandbox.testing import advance_clock, client
 from tests.e2e.configs import write_config
-from tests.e2e.test_waivers_daemon import daemon_calls, sandbox_now
-from tests.harness import free_port, wait_until
+from tests.e2e.test_waivers_daemon import clocked_daemon, daemon_calls, sandbox_now
+from tests.harness import wait_until
 
 pytestmark = pytest.mark.e2e
 APP = "clickstream-sessionizer"  # RUNNING, snapshots disabled in the demo account
 UPDATE = "UpdateApplication"
 SNAPSHOTS_ON = {"ApplicationSnapshotConfigurationUpdate": {"SnapshotsEnabledUpdate": True}}
+SNAPSHOTS_OFF = {"SnapshotsEnabledUpdate": False}
 
 
 def window_from(now: datetime) -> tuple[str, datetime]:
@@ -65,21 +64,7 @@ def setup(
         "require_system_rollback": False,
     }
     config.write_text(yaml.safe_dump(doc, sort_keys=False))
-    settings = RunSettings(
-        config=str(config),
-        queue_url=fresh_sandbox.queue_url,
-        region=fresh_sandbox.region,
-        metrics_host="127.0.0.1",
-        metrics_port=free_port(),
-        poll_wait_seconds=1,
-        debounce_seconds=0.5,
-        sweep_interval_seconds=600,
-        sweep_jitter_seconds=0,
-        state_table=STATE_TABLE,
-    )
-    daemon = Daemon(
-        settings, load_config(config), clock=lambda: sandbox_now(fresh_sandbox.endpoint_url)
-    )
+    daemon = clocked_daemon(fresh_sandbox, config, STATE_TABLE)
     daemon.start()
     app = AppRef(fresh_sandbox.account_id, fresh_sandbox.region, APP)
     try:
@@ -106,6 +91,15 @@ def saved_plan(config: Path, path: Path, capsys: pytest.CaptureFixture[str]) -> 
     return dict(action)
 
 
+def approved_plan(config: Path, path: Path, capsys: pytest.CaptureFixture[str]) -> dict[str, Any]:
+    """`plan --out` then `approve` (by jane.doe, CHG-4711): the plan's action."""
+    action = saved_plan(config, path, capsys)
+    argv = ["approve", str(path), "--by", "jane.doe", "--ticket", "CHG-4711"]
+    assert main([*argv, "--state-table", STATE_TABLE]) == 0
+    assert f"approved {APP} (snapshots: UpdateApplication)" in capsys.readouterr().out
+    return action
+
+
 def approval_in_store(sandbox: Sandbox) -> Approval | None:
     guards = Safeguards(store=state_store(STATE_TABLE, sandbox.region))
     return guards.approval_for(AppRef(sandbox.account_id, sandbox.region, APP))
@@ -123,9 +117,22 @@ def report_approval(config: Path, capsys: pytest.CaptureFixture[str]) -> str:
     return str(row["approval"])
 
 
+def detail_of(flink: Any) -> dict[str, Any]:
+    return dict(flink.describe_application(ApplicationName=APP)["ApplicationDetail"])
+
+
+def someone_changes(flink: Any, update: dict[str, Any]) -> None:
+    """An UpdateApplication of APP by someone else (the test's own keys)."""
+    version = detail_of(flink)["ApplicationVersionId"]
+    flink.update_application(
+        ApplicationName=APP,
+        CurrentApplicationVersionId=version,
+        ApplicationConfigurationUpdate=update,
+    )
+
+
 def snapshots_enabled(flink: Any) -> bool:
-    detail = flink.describe_application(ApplicationName=APP)["ApplicationDetail"]
-    config = detail["ApplicationConfigurationDescription"]
+    config = detail_of(flink)["ApplicationConfigurationDescription"]
     return bool(config["ApplicationSnapshotConfigurationDescription"]["SnapshotsEnabled"])
 
 
@@ -168,13 +175,9 @@ def test_an_approved_fix_is_made_once_in_the_window_with_exactly_the_approved_ca
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     daemon, config, opening = setup
-    plan_file = tmp_path / "plan.json"
-    action = saved_plan(config, plan_file, capsys)
     flink = client(fresh_sandbox.endpoint_url, fresh_sandbox.region, "kinesisanalyticsv2")
-    before = flink.describe_application(ApplicationName=APP)["ApplicationDetail"]
-    argv = ["approve", str(plan_file), "--by", "jane.doe", "--ticket", "CHG-4711"]
-    assert main([*argv, "--state-table", STATE_TABLE]) == 0
-    assert f"approved {APP} (snapshots: UpdateApplication)" in capsys.readouterr().out
+    before = detail_of(flink)
+    action = approved_plan(config, tmp_path / "plan.json", capsys)
     approval = approval_in_store(fresh_sandbox)
     assert approval is not None and approval.state == "approved"
     assert [dict(c) for c in approval.calls] == [
@@ -199,26 +202,8 @@ def test_an_approved_fix_is_made_once_in_the_window_with_exactly_the_approved_ca
     now.pop("ApplicationSnapshotConfigurationDescription")
     assert was == now and after["ApplicationVersionId"] == before["ApplicationVersionId"] + 1
     # Once: the drift made again (by someone else) is not fixed under the used approval.
-    wait_until(
-        lambda: (
-            flink.describe_application(ApplicationName=APP)["ApplicationDetail"][
-                "ApplicationStatus"
-            ]
-            == "RUNNING"
-        ),
-        30,
-        "running",
-    )
-    version = flink.describe_application(ApplicationName=APP)["ApplicationDetail"][
-        "ApplicationVersionId"
-    ]
-    flink.update_application(
-        ApplicationName=APP,
-        CurrentApplicationVersionId=version,
-        ApplicationConfigurationUpdate={
-            "ApplicationSnapshotConfigurationUpdate": {"SnapshotsEnabledUpdate": False}
-        },
-    )
+    wait_until(lambda: detail_of(flink)["ApplicationStatus"] == "RUNNING", 30, "running")
+    someone_changes(flink, {"ApplicationSnapshotConfigurationUpdate": SNAPSHOTS_OFF})
     advance_clock(fresh_sandbox.endpoint_url, 600)  # still inside the window
     time.sleep(3)
     assert len(updates(fresh_sandbox, demo)) == 1
@@ -233,29 +218,14 @@ def test_an_approval_made_stale_by_a_change_is_refused_and_reported(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     daemon, config, opening = setup
-    plan_file = tmp_path / "plan.json"
-    saved_plan(config, plan_file, capsys)
-    argv = ["approve", str(plan_file), "--by", "jane.doe", "--ticket", "CHG-4711"]
-    assert main([*argv, "--state-table", STATE_TABLE]) == 0
-    capsys.readouterr()
+    approved_plan(config, tmp_path / "plan.json", capsys)
     # Someone changes the application after the review: its version moves.
     flink = client(fresh_sandbox.endpoint_url, fresh_sandbox.region, "kinesisanalyticsv2")
-    version = flink.describe_application(ApplicationName=APP)["ApplicationDetail"][
-        "ApplicationVersionId"
-    ]
-    flink.update_application(
-        ApplicationName=APP,
-        CurrentApplicationVersionId=version,
-        ApplicationConfigurationUpdate={
-            "FlinkApplicationConfigurationUpdate": {
-                "ParallelismConfigurationUpdate": {
-                    "ConfigurationTypeUpdate": "CUSTOM",
-                    "ParallelismUpdate": 2,
-                    "ParallelismPerKPUUpdate": 1,
-                    "AutoScalingEnabledUpdate": False,
-                }
-            }
-        },
+    version = int(detail_of(flink)["ApplicationVersionId"])
+    parallelism = {"ConfigurationTypeUpdate": "CUSTOM", "ParallelismUpdate": 2}
+    someone_changes(
+        flink,
+        {"FlinkApplicationConfigurationUpdate": {"ParallelismConfigurationUpdate": parallelism}},
     )
 
     def refused() -> Approval | None:

@@ -26,7 +26,7 @@ from daemon.runtime import Daemon
 from daemon.settings import RunSettings
 from sandbox.server import Sandbox
 from sandbox.testing import advance_clock, client, control
-from tests.e2e.configs import write_config
+from tests.e2e.configs import waiver_entry, write_config
 from tests.harness import delete_logging, free_port, has_logging, wait_until
 
 pytestmark = pytest.mark.e2e
@@ -51,20 +51,29 @@ def daemon_writes(sandbox: Sandbox, daemon_arn: str) -> list[dict[str, Any]]:
     return [c for c in daemon_calls(sandbox, daemon_arn, ADD) if c.get("application") == APP]
 
 
+def clocked_daemon(sandbox: Sandbox, config: Path, state_table: str = "") -> Daemon:
+    """An in-process daemon on `config` whose wall clock is the sandbox's (its only sweep runs
+    at start: the interval is 600 s)."""
+    settings = RunSettings(
+        config=str(config),
+        queue_url=sandbox.queue_url,
+        region=sandbox.region,
+        metrics_host="127.0.0.1",
+        metrics_port=free_port(),
+        poll_wait_seconds=1,
+        debounce_seconds=0.5,
+        sweep_interval_seconds=600,
+        sweep_jitter_seconds=0,
+        state_table=state_table,
+    )
+    return Daemon(settings, load_config(config), clock=lambda: sandbox_now(sandbox.endpoint_url))
+
+
 def waived_config(path: Path, sandbox: Sandbox, expires: datetime) -> Path:
     write_config(path, regions=(sandbox.region,), account=sandbox.account_id)
     doc = yaml.safe_load(path.read_text())
-    doc["waivers"] = [
-        {
-            "id": "WVR-7",
-            "match": {"names": [APP]},
-            "rules": ["cloudwatch_logging"],
-            "reason": "the log pipeline of this job moves in Q3",
-            "ticket": "CHG-4711",
-            "approved_by": "jane.doe",
-            "expires": expires.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        }
-    ]
+    when = expires.strftime("%Y-%m-%dT%H:%M:%SZ")
+    doc["waivers"] = [waiver_entry(APP, "cloudwatch_logging", when)]
     path.write_text(yaml.safe_dump(doc, sort_keys=False))
     return path
 
@@ -77,20 +86,7 @@ def running(
     delete_logging(flink, APP)  # the drift the waiver allows
     expires = sandbox_now(fresh_sandbox.endpoint_url) + timedelta(days=2)
     config = waived_config(tmp_path / "desired.yaml", fresh_sandbox, expires)
-    settings = RunSettings(
-        config=str(config),
-        queue_url=fresh_sandbox.queue_url,
-        region=fresh_sandbox.region,
-        metrics_host="127.0.0.1",
-        metrics_port=free_port(),
-        poll_wait_seconds=1,
-        debounce_seconds=0.5,
-        sweep_interval_seconds=600,
-        sweep_jitter_seconds=0,
-    )
-    daemon = Daemon(
-        settings, load_config(config), clock=lambda: sandbox_now(fresh_sandbox.endpoint_url)
-    )
+    daemon = clocked_daemon(fresh_sandbox, config)
     daemon.start()
     try:
         yield daemon, config, expires

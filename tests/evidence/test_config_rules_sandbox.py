@@ -25,6 +25,7 @@ from remediations import RULES
 from sandbox.config_demo import deploy_config_rules
 from sandbox.server import Sandbox
 from sandbox.testing import Credentials, client, execution_role
+from tests.e2e.configs import waiver_entry
 from tests.evidence.test_securityhub_sandbox import APP, evidence_config, outsider_cause
 from tests.harness import delete_logging
 
@@ -244,17 +245,7 @@ def test_a_waived_drift_is_non_compliant_and_its_annotation_names_the_waiver(
     config_path = evidence_config(tmp_path / "c.yaml", fresh_sandbox.region)
     doc = yaml.safe_load(config_path.read_text())
     expires = (datetime.now(UTC) + timedelta(days=30)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    doc["waivers"] = [
-        {
-            "id": "WVR-7",
-            "match": {"names": [APP]},
-            "rules": ["cloudwatch_logging"],
-            "reason": "the log pipeline of this job moves in Q3",
-            "ticket": "CHG-4711",
-            "approved_by": "jane.doe",
-            "expires": expires,
-        }
-    ]
+    doc["waivers"] = [waiver_entry(APP, "cloudwatch_logging", expires)]
     config_path.write_text(yaml.safe_dump(doc, sort_keys=False))
     deploy(aws, config_path)
     delete_logging(aws("kinesisanalyticsv2"), APP)

@@ -28,7 +28,7 @@ from daemon.state import AppRef, Cause
 from remediations import RULES
 from sandbox.server import Sandbox
 from sandbox.testing import Credentials, client, receive_envelopes
-from tests.e2e.configs import write_config
+from tests.e2e.configs import waiver_entry, write_config
 from tests.harness import delete_logging
 
 APP = "payments-enricher"
@@ -256,17 +256,7 @@ def waived(path: Path, region: str, expires: str) -> Path:
     """The alert-mode evidence config with a waiver of APP's cloudwatch_logging drift."""
     evidence_config(path, region, cloudwatch_logging={"mode": "alert"})
     doc = yaml.safe_load(path.read_text())
-    doc["waivers"] = [
-        {
-            "id": "WVR-7",
-            "match": {"names": [APP]},
-            "rules": ["cloudwatch_logging"],
-            "reason": "the log pipeline of this job moves in Q3",
-            "ticket": "CHG-4711",
-            "approved_by": "jane.doe",
-            "expires": expires,
-        }
-    ]
+    doc["waivers"] = [waiver_entry(APP, "cloudwatch_logging", expires)]
     path.write_text(yaml.safe_dump(doc, sort_keys=False))
     return path
 
