@@ -21,6 +21,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "sandbox.cli",
     "daemon.commands.config",
     "daemon.commands.plan_apply",
+    "daemon.commands.approve",
     "daemon.commands.run",
     "daemon.commands.replay",
     "daemon.commands.demo",

@@ -50,6 +50,10 @@ class ConfigWatcher:
             if settings.enabled:
                 mode = settings.mode or config.default_mode or RULES[rule_id].default_mode
                 metrics.declare_rule(rule_id, mode)
+        # Waivers that had expired when the daemon started: left out (their drift is enforced).
+        metrics.set_expired_waivers(tuple(config.expired_waivers))
+        for waiver, problem in config.expired_waivers.items():
+            log.warning("waiver_expired_ignored", waiver=waiver, problem=problem)
 
     def reload_if_changed(self) -> None:
         with self._lock:

@@ -122,6 +122,24 @@ class WaiverRef:
 
 
 @dataclass(frozen=True)
+class ApprovalRef:
+    """The approval (`flink-remediator approve`) a restarting fix was made under."""
+
+    id: str
+    approved_by: str
+    ticket: str
+    plan_digest: str
+
+    def fields(self) -> dict[str, str]:
+        return {
+            "id": self.id,
+            "approved_by": self.approved_by,
+            "ticket": self.ticket,
+            "plan_digest": self.plan_digest,
+        }
+
+
+@dataclass(frozen=True)
 class Action:
     """What the executor does for some drifts: calls to make (enforce, dry-run) or an alert."""
 
@@ -148,6 +166,8 @@ class Action:
     parts: tuple[Action, ...] = ()
     # held "waived": the waiver that allows these drifts (no calls are planned).
     waiver: WaiverRef | None = None
+    # A restarting fix released by an approval (disruption.running: approved).
+    approval: ApprovalRef | None = None
 
     @property
     def alert_only(self) -> bool:

@@ -2,7 +2,10 @@
 
 A change to a running Managed Flink application's configuration restarts the Flink job from a
 snapshot. `running` says what to do with such a fix: `allow` (make it at once), `window` (only
-inside one of `windows`, else defer it to the next opening) or `alert` (never: report only).
+inside one of `windows`, else defer it to the next opening), `approved` (only what an operator
+approved with `flink-remediator approve`: exactly the approved calls, once, inside the approval's
+window or else `windows`, if any; without an approval it stays `deferred (awaiting approval)`) or
+`alert` (never: report only).
 READY applications and fixes that restart nothing (tags, IAM, log groups) are always made.
 
 `require_system_rollback` (default true): with `allow` or `window`, a restarting fix is made only
@@ -26,7 +29,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-Running = Literal["allow", "window", "alert"]
+Running = Literal["allow", "window", "approved", "alert"]
 DEFAULT_RUNNING: Running = "alert"
 DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
@@ -74,6 +77,13 @@ class Window:
             for o in (self._opening_near(now, w) for w in (-1, 0))
         )
 
+    def span_from(self, now: datetime) -> tuple[datetime, datetime]:
+        """The opening that is open at `now`, else the next one: (start, end)."""
+        openings = (self._opening_near(now, w) for w in (-1, 0, 1))
+        length = timedelta(minutes=self.minutes)
+        start = min(o for o in openings if o + length > now)
+        return start, start + length
+
     def next_opening(self, now: datetime) -> datetime:
         """The first opening at or after `now` (`now` itself when it is open: the caller asks
         `open_at` first)."""
@@ -105,7 +115,8 @@ class Disruption(BaseModel):
 
     running: Running = Field(
         default=DEFAULT_RUNNING,
-        description="allow: fix at once; window: only inside `windows`; alert: never.",
+        description="allow: fix at once; window: only inside `windows`; approved: only an "
+        "approved plan (`flink-remediator approve`), in its window or `windows`; alert: never.",
     )
     windows: tuple[WindowText, ...] = Field(
         default=(),
@@ -126,17 +137,24 @@ class Disruption(BaseModel):
     def parsed_windows(self) -> tuple[Window, ...]:
         return tuple(Window.parse(w) for w in self.windows)
 
-    def decide(self, now: datetime) -> datetime | Literal["alert"] | None:
+    def decide(self, now: datetime) -> datetime | Literal["alert", "approval"] | None:
         """For a restarting fix of a RUNNING app at `now`: None (make it now), the time the
-        next window opens (defer it), or "alert" (never make it)."""
+        next window opens (defer it), "approval" (only an approved plan may make it) or
+        "alert" (never make it)."""
         if self.running == "allow":
             return None
         if self.running == "alert":
             return "alert"
-        windows = self.parsed_windows()
-        if any(w.open_at(now) for w in windows):
-            return None
-        return min(w.next_opening(now) for w in windows)
+        if self.running == "approved":
+            return "approval"
+        return next_opening(self.parsed_windows(), now)
+
+
+def next_opening(windows: tuple[Window, ...], now: datetime) -> datetime | None:
+    """None when one of `windows` is open at `now` (or there are none), else the next opening."""
+    if not windows or any(w.open_at(now) for w in windows):
+        return None
+    return min(w.next_opening(now) for w in windows)
 
 
 DEFAULT_DISRUPTION = Disruption()

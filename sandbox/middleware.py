@@ -24,8 +24,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from moto.core.models import DEFAULT_ACCOUNT_ID
+from moto.securityhub.models import securityhub_backends
 
-from sandbox import cloudtrail, iam_principal, moto_sqs, tagging, wire
+from sandbox import cloudtrail, iam_principal, moto_sqs, securityhub_updates, tagging, wire
 from sandbox.audit_manager import AuditManager
 from sandbox.calls import CallLog, CallRecord, is_mutating
 from sandbox.config_rules import OPERATIONS as CONFIG_MODELLED
@@ -175,6 +176,19 @@ class SandboxMiddleware:
             service, operation, mutating = "tagging", "GetResources", False
             content_type = "application/x-amz-json-1.1"
             status, out = tagged[0], json.dumps(tagged[1]).encode()
+        elif (
+            scope is not None
+            and scope.service == "securityhub"
+            and (
+                wire.rest_operation("securityhub", method, environ.get("PATH_INFO", ""))
+                == "BatchUpdateFindings"
+            )
+        ):
+            service, operation, mutating = "securityhub", "BatchUpdateFindings", True
+            content_type = "application/json"
+            findings = securityhub_backends[account][region].findings
+            now = datetime.fromtimestamp(self.clock.now(), UTC)
+            status, out = securityhub_updates.batch_update(findings, body, now)
         elif target.startswith(CONFIG_TARGET_PREFIX) and target.split(".")[-1] in CONFIG_MODELLED:
             operation = target.split(".")[-1]
             service, mutating = "config", operation == "PutEvaluations"

@@ -120,6 +120,8 @@ def audit_fields(
         fields["resource"] = drift.resource
     if action.waiver is not None:
         fields["waiver"] = action.waiver.fields()
+    if action.approval is not None:
+        fields["approval"] = action.approval.fields()
     if cause.event_id:
         fields["event_id"] = cause.event_id
     if cause.actor:

@@ -8,6 +8,7 @@ Hub (GetFindings) when `evidence.security_hub` is on.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import threading
 from collections.abc import Mapping
@@ -17,6 +18,7 @@ from typing import Any
 
 from daemon.aws import AwsByRegion
 from daemon.commands import exits
+from daemon.commands.approve import REGION_ENVS, TABLE_ENV
 from daemon.commands.fleet import open_fleet
 from daemon.commands.passes import worker_count
 from daemon.desired.config import DesiredConfig
@@ -30,8 +32,11 @@ from daemon.reconcile.fleet import reconcile_all
 from daemon.reconcile.listeners import verdicts_to
 from daemon.reconcile.reconciler import EnabledRules, Reads, Reconciler, Resolver, RuleSource
 from daemon.reconcile.rules import resolver_for, waivers_for
+from daemon.reconcile.safeguards import Safeguards
 from daemon.reconcile.verdicts import Verdict
+from daemon.runtime import state_store
 from daemon.state import AppRef, Cause
+from daemon.store import StoreUnavailable
 from daemon.telemetry import logs
 from daemon.version import package_version
 
@@ -50,6 +55,12 @@ def register(subparsers: Any) -> None:
         "--detailed-exitcode",
         action="store_true",
         help="exit 0 when every control holds, 2 when one is violated, 1 on error",
+    )
+    p.add_argument(
+        "--state-table",
+        default=os.environ.get(TABLE_ENV, ""),
+        help="the daemon's DynamoDB table (`run --state-table`): adds each application's "
+        f"approvals of restarting fixes (read only) [env {TABLE_ENV}]",
     )
     p.add_argument(
         "--log-format", choices=("auto", "json", "console"), default="auto", dest="log_format"
@@ -111,8 +122,10 @@ def run_report(args: argparse.Namespace) -> int:
         caller_arn=fleet.own_arn,
     )
     controls = _controls(config, sink.verdicts)
+    region = next((os.environ[e] for e in REGION_ENVS if os.environ.get(e)), config.regions[0])
+    approvals = _approvals(args.state_table, region, apps)
     report = build_report(
-        results, sink.verdicts, controls, header, history, sink.tags, sink.opt_out_notes
+        results, sink.verdicts, controls, header, history, sink.tags, sink.opt_out_notes, approvals
     )
     text = RENDERERS[args.report_format](report)
     if args.output == "-":
@@ -126,6 +139,21 @@ def run_report(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     return _exit_code(report, args.detailed_exitcode)
+
+
+def _approvals(table: str, region: str, apps: list[AppRef]) -> dict[tuple[AppRef, str], str]:
+    """Per (app, rule): the app's latest approval of restarting fixes, from the state table."""
+    if not table:
+        return {}
+    guards = Safeguards(store=state_store(table, region))
+    notes: dict[tuple[AppRef, str], str] = {}
+    try:
+        for app in apps:
+            approval = guards.approval_for(app)
+            notes.update({(app, r): approval.text for r in approval.rules} if approval else {})
+    except StoreUnavailable as exc:
+        raise exits.Failure(f"--state-table: cannot read approvals: {exc}") from exc
+    return notes
 
 
 def _history(

@@ -40,7 +40,9 @@ def run(args: argparse.Namespace) -> int:
     except errors.SettingsError as exc:
         return exits.fail(str(exc), exits.USAGE)
     logs.configure(run_settings.log_format)  # type: ignore[arg-type]
-    config = load_config(run_settings.config)  # a ConfigError: `error:` lines (daemon/cli.py)
+    # An expired waiver does not stop the daemon (the fleet would be left unprotected): it is
+    # left out, warned about and counted (runtime_config.ConfigWatcher.publish).
+    config = load_config(run_settings.config, expired_waivers="ignore")  # else `error:` lines
     interrupts = Interrupts(FORCED)
     interrupts.install()
     identity = caller_identity(run_settings.region or config.regions[0])

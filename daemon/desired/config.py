@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Literal
 
 from daemon.desired.glob import glob_matches
 from daemon.desired.model import ConfigurableRule, ExecutionRolesModel
@@ -123,6 +123,11 @@ class Organization:
     exclude_accounts: frozenset[str] = frozenset()
 
 
+# What loading does with a waiver already expired: refuse the file (validate, plan, a hot
+# reload) or leave the waiver out and say so (the daemon's start: the fleet stays protected).
+ExpiredWaivers = Literal["error", "ignore"]
+
+
 @dataclass(frozen=True, eq=False)
 class DesiredConfig:
     """A validated desired-state file. `rules` holds every known rule's settings after the
@@ -153,6 +158,9 @@ class DesiredConfig:
     # `waivers:` in file order, and `waiver_policy:` (the limits they were checked against).
     waivers: tuple[Waiver, ...] = ()
     waiver_policy: WaiverPolicy = field(default_factory=WaiverPolicy)
+    # Expired waivers left out when the daemon started (`expired_waivers="ignore"`): per
+    # waiver id, the problem line `validate` would report (file, line, field).
+    expired_waivers: Mapping[str, str] = field(default_factory=dict)
     # resolve() memo: matched override indices -> resolved rules. Not part of the value.
     _memo: dict[tuple[int, ...], Any] = field(default_factory=dict, repr=False)
 

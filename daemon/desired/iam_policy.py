@@ -158,6 +158,8 @@ def evidence(config: DesiredConfig, accounts: tuple[str, ...]) -> list[Statement
     return [
         allow("ImportFindings", ["securityhub:BatchImportFindings"], products),
         allow("ReadFindings", ["securityhub:GetFindings"], hubs),
+        # Waived findings: Workflow SUPPRESSED with the waiver in the Note (asff.workflow_update).
+        allow("SuppressWaivedFindings", ["securityhub:BatchUpdateFindings"], hubs),
     ]
 
 

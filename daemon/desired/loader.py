@@ -13,6 +13,7 @@ from pydantic import BaseModel, ValidationError
 
 from daemon.desired.config import (
     DesiredConfig,
+    ExpiredWaivers,
     IgnoreTag,
     Match,
     Organization,
@@ -43,12 +44,16 @@ def load_config(
     rules: Iterable[ConfigurableRule] | None = None,
     limits: Limits | None = None,
     now: datetime | None = None,
+    expired_waivers: ExpiredWaivers = "error",
 ) -> DesiredConfig:
     """Read and validate the file at `path`. Raises ConfigError listing every problem.
     `limits` defaults to `Limits.from_env()` (FLINK_REMEDIATOR_CONFIG_MAX_BYTES); `now` (the
-    caller's wall clock, default the system's) decides whether a waiver has expired."""
+    caller's wall clock, default the system's) decides whether a waiver has expired;
+    `expired_waivers="ignore"` (the daemon's start) leaves an expired waiver out instead of
+    refusing the file, and lists it in `DesiredConfig.expired_waivers`."""
     limits = limits or env_limits(str(path))
-    return parse_config(read_config_bytes(path, limits), str(path), rules, limits, now)
+    content = read_config_bytes(path, limits)
+    return parse_config(content, str(path), rules, limits, now, expired_waivers)
 
 
 def env_limits(file: str) -> Limits:
@@ -78,9 +83,10 @@ def parse_config(
     rules: Iterable[ConfigurableRule] | None = None,
     limits: Limits | None = None,
     now: datetime | None = None,
+    expired_waivers: ExpiredWaivers = "error",
 ) -> DesiredConfig:
     """Validate `content` as the desired-state file `file` (named in messages); `now` judges
-    waiver expiries (default: the system clock)."""
+    waiver expiries (default: the system clock); `expired_waivers` as for `load_config`."""
     known = tuple(default_rules() if rules is None else rules)
     raw = content.encode("utf-8") if isinstance(content, str) else content
     source = read_source(file, raw, limits)
@@ -110,10 +116,20 @@ def parse_config(
     checked: Any = validated
     policy = WaiverPolicy(checked.waiver_policy.max_days, checked.waiver_policy.warn_days)
     moment = now or datetime.now(UTC)
-    problems += waiver_problems(checked.waivers, policy, by_id, moment, source.line_of)
+    ignore = expired_waivers == "ignore"
+    problems += waiver_problems(checked.waivers, policy, by_id, moment, source.line_of, ignore)
     if problems:
         raise fail(file, problems)
-    return _build(source, validated, by_id, policy)
+    expired = {
+        index: Problem(
+            source.line_of(("waivers", index, "expires")),
+            f"waivers[{index}].expires",
+            f"waiver expired at {w.expires:%Y-%m-%dT%H:%M:%SZ}: ignored (treated as absent)",
+        ).format(file)
+        for index, w in enumerate(checked.waivers)
+        if ignore and w.expires <= moment
+    }
+    return _build(source, validated, by_id, policy, expired)
 
 
 def _cross_checks(
@@ -226,8 +242,14 @@ def _set_rules(section: BaseModel) -> dict[str, dict[str, Any]]:
 
 
 def _build(
-    source: Source, config: Any, rules: Mapping[str, ConfigurableRule], policy: WaiverPolicy
+    source: Source,
+    config: Any,
+    rules: Mapping[str, ConfigurableRule],
+    policy: WaiverPolicy,
+    expired: Mapping[int, str] | None = None,
 ) -> DesiredConfig:
+    """`expired`: waivers left out (index -> the problem line)."""
+    expired = expired or {}
     overrides = tuple(
         Override(
             name=o.name,
@@ -249,6 +271,7 @@ def _build(
             source.line_of(("waivers", index)),
         )
         for index, w in enumerate(config.waivers)
+        if index not in expired
     )
     tag = config.ignore_tag
     return DesiredConfig(
@@ -268,6 +291,7 @@ def _build(
         **_account_access(config),
         waivers=waivers,
         waiver_policy=policy,
+        expired_waivers={config.waivers[i].id: line for i, line in expired.items()},
     )
 
 

@@ -44,8 +44,10 @@ def waiver_problems(
     known_rules: Iterable[str],
     now: datetime,
     line_of: Callable[[Loc], int],
+    skip_expired: bool = False,
 ) -> list[Problem]:
-    """What one entry cannot know alone: ids unique, rules known, expiry in (now, now + max]."""
+    """What one entry cannot know alone: ids unique, rules known, expiry in (now, now + max].
+    `skip_expired`: an expired waiver is not a problem here (the caller leaves it out)."""
     known = set(known_rules)
     latest = now + timedelta(days=policy.max_days)
     problems: list[Problem] = []
@@ -65,7 +67,7 @@ def waiver_problems(
                 hint = f" (did you mean {close[0]!r}?)" if close else ""
                 at((*here, "rules", pos), f"unknown rule {rule!r}{hint}", _listing(known))
         expires = _utc_text(entry.expires)
-        if entry.expires <= now:
+        if entry.expires <= now and not skip_expired:
             at((*here, "expires"), f"waiver expired at {expires} (now {_utc_text(now)})")
         elif entry.expires > latest:
             at(

@@ -81,9 +81,57 @@ def build_finding(
         "ProductFields": _product_fields(record),
         "Resources": _resources(app, record.drifts),
         "Compliance": compliance,
-        "Workflow": {"Status": "NEW" if failed else "RESOLVED"},
+        "Workflow": {"Status": _workflow_status(record)},
+        **({"Note": _note(record, record.observed_at)} if record.waiver else {}),
         "RecordState": "ACTIVE",
     }
+
+
+def _workflow_status(record: FindingRecord) -> str:
+    if record.status != "FAILED":
+        return "RESOLVED"
+    return "SUPPRESSED" if record.waiver else "NEW"
+
+
+def waiver_note(record: FindingRecord) -> str:
+    """The note of a waived finding: the waiver, so the suppression explains itself."""
+    w = record.waiver
+    if w is None:
+        return f"{PRODUCT_NAME}: no waiver in force any more; the violation is open again."
+    return (
+        f"{PRODUCT_NAME}: waived by waiver {w.id} (ticket {w.ticket}, approved by "
+        f"{w.approved_by}, expires {w.expires_text}); never fixed until it expires."
+    )
+
+
+def _note(record: FindingRecord, moment: datetime) -> dict[str, str]:
+    return {
+        "Text": _cut(waiver_note(record), 512),
+        "UpdatedBy": PRODUCT_NAME,
+        "UpdatedAt": _iso(moment),
+    }
+
+
+def workflow_update(
+    record: FindingRecord, previous: FindingRecord | None, hub_region: str
+) -> dict[str, Any] | None:
+    """The BatchUpdateFindings request for a finding that became waived (SUPPRESSED) or is no
+    longer waived while still open (NEW again); None when its workflow need not change."""
+    was_waived = previous is not None and previous.waiver is not None
+    if record.status == "FAILED" and record.waiver is not None:
+        if was_waived and previous is not None and previous.waiver == record.waiver:
+            return None
+        status = "SUPPRESSED"
+    elif record.status == "FAILED" and was_waived:
+        status = "NEW"
+    else:
+        return None  # Security Hub resolves a PASSED finding itself
+    note = {"Text": _cut(waiver_note(record), 512), "UpdatedBy": PRODUCT_NAME}
+    ident = {
+        "Id": finding_id(record.app, record.rule),
+        "ProductArn": product_arn(hub_region, record.app.account),
+    }
+    return {"FindingIdentifiers": [ident], "Workflow": {"Status": status}, "Note": note}
 
 
 def changes_text(drifts: Sequence[Drift]) -> str:
@@ -129,8 +177,14 @@ def _product_fields(record: FindingRecord) -> dict[str, str]:
         "ResolvedBy": record.resolved_by,
         "Resolution": record.resolution,
         "ResolvedAt": _iso(record.observed_at) if record.status == "PASSED" else "",
+        "Waiver": _waiver_field(record),
     }
     return {FIELD_PREFIX + k: _cut(v, 2048) for k, v in fields.items() if v}
+
+
+def _waiver_field(record: FindingRecord) -> str:
+    w = record.waiver
+    return f"{w.id}; {w.ticket}; {w.approved_by}; {w.expires_text}" if w else ""
 
 
 def _resources(app: AppRef, drifts: Sequence[Drift]) -> list[dict[str, Any]]:

@@ -10,6 +10,7 @@ Only Config is written (PutEvaluations): never an application.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,10 +20,13 @@ from daemon import errors
 from daemon.aws import Aws
 from daemon.desired.config import DesiredConfig
 from daemon.desired.resolve import resolve
+from daemon.desired.waivers import waived_rules
 from daemon.evidence.config_rule import (
+    ANNOTATION_MAX,
     EVALUATIONS_PER_CALL,
     Evaluation,
     Invocation,
+    cut,
     fresh,
     from_check,
     from_finding,
@@ -75,18 +79,33 @@ class ConfigEvaluator:
                     )
                 )
                 continue
-            out.append(self._one(app, invocation.rule, detail, details, findings))
+            tags = self._tags(app)
+            evaluation = self._evaluate(app, invocation.rule, detail, details, findings, tags)
+            out.append(self._noting_waiver(app, invocation.rule, tags, evaluation))
         return out
 
-    def _one(
+    def _noting_waiver(
+        self, app: AppRef, rule: str, tags: Mapping[str, str], evaluation: Evaluation
+    ) -> Evaluation:
+        """A waived violation stays NON_COMPLIANT (an accepted deviation is not compliance, as
+        AWS Config's remediation exceptions apply only to NON_COMPLIANT resources), its
+        annotation naming the waiver first (never cut)."""
+        waived = waived_rules(self._config.waivers, app, tags, (rule,), self._clock())
+        waiver = waived.get(rule)
+        if waiver is None or evaluation.compliance != "NON_COMPLIANT":
+            return evaluation
+        note = f"{waiver.text}: waiver {waiver.id}; {evaluation.annotation}"
+        return replace(evaluation, annotation=cut(note, ANNOTATION_MAX))
+
+    def _evaluate(
         self,
         app: AppRef,
         rule: str,
         detail: Mapping[str, Any],
         details: Mapping[AppRef, Mapping[str, Any] | None],
         findings: Mapping[tuple[str, str], Mapping[str, Any]],
+        tags: Mapping[str, str],
     ) -> Evaluation:
-        tags = self._tags(app)
         resolution = resolve(self._config, app, tags)
         if resolution.ignored:
             return Evaluation(

@@ -127,7 +127,7 @@ def _controls_table(report: Report) -> str:
 
 
 def _app_table(rows: tuple[Row, ...], history: bool) -> str:
-    columns = ["control", "references", "status", "evidence", "message", "waiver"]
+    columns = ["control", "references", "status", "evidence", "message", "waiver", "approval"]
     if history:
         columns += ["first seen", "drift by", "fixed at", "fixed by"]
     out = ["<table><tr>" + "".join(f"<th>{c}</th>" for c in columns) + "</tr>"]
@@ -140,6 +140,7 @@ def _app_table(rows: tuple[Row, ...], history: bool) -> str:
             escape(row.evidence),
             escape(row.message),
             escape(row.waiver),
+            escape(row.approval),
         ]
         if history:
             f = row.finding

@@ -22,6 +22,7 @@ CSV_COLUMNS = (
     "evidence",
     "message",
     "waiver",
+    "approval",
     "finding_id",
     "finding_status",
     "first_seen",
@@ -74,6 +75,7 @@ def _row_json(row: Row) -> dict[str, Any]:
         "evidence": row.evidence,
         "message": row.message,
         "waiver": row.waiver,
+        "approval": row.approval,
         "references": list(row.control.references),
         "finding": row.finding.as_json() if row.finding else None,
     }
@@ -101,6 +103,7 @@ def to_csv(report: Report) -> str:
                 row.evidence,
                 row.message,
                 row.waiver,
+                row.approval,
                 f.finding_id if f else "",
                 f.status if f else "",
                 f.first_seen if f else "",

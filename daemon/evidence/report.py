@@ -78,6 +78,8 @@ class Row:
     # The waiver that allows this violation ("waived (ticket, approver, expires): id, reason"),
     # or why the app's opt-out tag is not honoured (ignore_tag.requires_waiver).
     waiver: str = ""
+    # The approval (`flink-remediator approve`) of this rule's restarting fix, and its state.
+    approval: str = ""
 
 
 @dataclass(frozen=True)
@@ -105,9 +107,11 @@ def build_report(
     history: Mapping[tuple[str, str], FindingHistory] | None = None,
     tags: Mapping[AppRef, Mapping[str, str]] | None = None,
     waiver_notes: Mapping[AppRef, str] | None = None,
+    approvals: Mapping[tuple[AppRef, str], str] | None = None,
 ) -> Report:
     """`tags`: the tags read of each application (evidence of a compliant required_tags);
-    `waiver_notes`: per app, why its opt-out tag is not honoured."""
+    `waiver_notes`: per app, why its opt-out tag is not honoured; `approvals`: per (app,
+    rule), its latest approval of a restarting fix (from the state table)."""
     by_key = {(v.app, v.rule): v for v in verdicts}
     rows = []
     for result in results:
@@ -116,7 +120,12 @@ def build_report(
             row = _row(result, control, by_key.get((result.app, control.id)), app_tags)
             finding = (history or {}).get((result.app.arn, control.id))
             note = _waiver_text(result, control.id) or (waiver_notes or {}).get(result.app, "")
-            rows.append(Row(row.app, control, row.status, row.evidence, row.message, finding, note))
+            approval = (approvals or {}).get((result.app, control.id), "")
+            rows.append(
+                Row(
+                    row.app, control, row.status, row.evidence, row.message, finding, note, approval
+                )
+            )
     counts: dict[str, Mapping[str, int]] = {
         c.id: {s: sum(1 for r in rows if r.control == c and r.status == s) for s in STATUSES}
         for c in controls

@@ -29,6 +29,7 @@ from daemon.evidence.asff import (
     finding_id,
     runbook_url,
     severity_for,
+    workflow_update,
 )
 from daemon.reconcile.safeguards import FindingRecord, Safeguards
 from daemon.reconcile.verdicts import Verdict
@@ -91,7 +92,8 @@ class SecurityHubPublisher:
         actor = verdict.cause.actor
         if verdict.violated:
             drifts = tuple(sorted(verdict.drifts, key=lambda d: (d.field, d.resource)))
-            if previous and previous.status == "FAILED" and previous.drifts == drifts:
+            same = previous and previous.drifts == drifts and previous.waiver == verdict.waiver
+            if previous and previous.status == "FAILED" and same:
                 return None
             was_open = previous if previous is not None and previous.status == "FAILED" else None
             first_seen, drift_by = (
@@ -105,6 +107,7 @@ class SecurityHubPublisher:
                 drifts=drifts,
                 drift_by=actor or drift_by,
                 first_seen=first_seen,
+                waiver=verdict.waiver,
             )
         if previous is not None and previous.status == "PASSED" and not verdict.drifts:
             return None
@@ -237,11 +240,37 @@ class SecurityHubPublisher:
         # Only what Security Hub took is recorded as sent: a pod that dies before a flush
         # leaves its findings to the next one.
         refused = {str(f.get("Id")) for f in rejected}
-        for record in chunk:
-            if finding_id(record.app, record.rule) not in refused:
-                self._safeguards.record_finding(record)
+        taken = [r for r in chunk if finding_id(r.app, r.rule) not in refused]
+        self._workflow(taken)
+        for record in taken:
+            self._safeguards.record_finding(record)
         metrics.count_evidence_findings("imported", len(chunk) - len(rejected))
         return len(chunk) - len(rejected), len(rejected)
+
+    def _workflow(self, records: list[FindingRecord]) -> None:
+        """A waived finding is SUPPRESSED with the waiver in its note; one no longer waived is
+        NEW again. BatchImportFindings cannot change Workflow or Note of an existing finding
+        (https://docs.aws.amazon.com/securityhub/latest/userguide/finding-update-batchimportfindings.html),
+        so they are set with BatchUpdateFindings, as a customer's tool does."""
+        updates = [
+            u
+            for r in records
+            if (u := workflow_update(r, self._safeguards.last_finding(r.app, r.rule), self.region))
+        ]
+        for update in updates:
+            try:
+                answer = self._aws.region(self.region).call(
+                    "securityhub", "BatchUpdateFindings", **update
+                )
+            except errors.AwsError as exc:  # the finding itself is imported: say so, go on
+                log.error("evidence_workflow_failed", error=str(exc))
+                continue
+            for failed in answer.get("UnprocessedFindings") or ():
+                log.error(
+                    "evidence_workflow_failed",
+                    finding=(failed.get("FindingIdentifier") or {}).get("Id"),
+                    code=failed.get("ErrorCode"),
+                )
 
 
 def publisher_for(

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from daemon.state import Action, Call
-from remediations.disruption import DEFAULT_DISRUPTION, Disruption
+from remediations.disruption import DEFAULT_DISRUPTION, Disruption, next_opening
 
 # kinesisanalyticsv2 writes that change a running application's configuration.
 RESTARTING_OPERATIONS = frozenset(
@@ -35,8 +35,10 @@ RESTARTING_OPERATIONS = frozenset(
     }
 )
 RESTARTS_TEXT = "restarts the running application"
-# What to do with a restarting fix: make it now (None), defer it to this opening, or alert.
-Decision = datetime | Literal["alert"] | None
+# What to do with a restarting fix: make it now (None), defer it to this opening, wait for an
+# approval (`disruption.running: approved`), or alert.
+Decision = datetime | Literal["alert", "approval"] | None
+AWAITING_APPROVAL = "deferred (awaiting approval)"
 NO_ROLLBACK_TEXT = (
     "held: the application has no system rollback; a failed restart would stop it "
     "(disruption.require_system_rollback)"
@@ -100,25 +102,41 @@ def gate(
     if decision == "alert":
         reason = f"not applied: {RESTARTS_TEXT} (disruption.running: alert)"
         return replace(action, held="alerted", reason=reason)
+    if decision == "approval":  # daemon/reconcile/approvals.py releases an approved one
+        # With windows, the daemon looks again (for an approval) when the next one opens.
+        opening = next_opening(settings.parsed_windows(), now)
+        until = opening.astimezone(UTC) if opening else None
+        reason = f"{AWAITING_APPROVAL} ({RESTARTS_TEXT})"
+        return replace(action, held="deferred", reason=reason, deferred_until=until)
     until = decision.astimezone(UTC)
     reason = f"deferred until {until.isoformat()} ({RESTARTS_TEXT})"
     return replace(action, held="deferred", reason=reason, deferred_until=until)
 
 
+def needs_approval(action: Action) -> bool:
+    """Do the settings of one of the action's rules say `running: approved`?"""
+    return any(settings.get("running") == "approved" for _, settings in action.disruption)
+
+
 def decided(action: Action) -> Decision:
-    """The decision `gate` made for `action`: None (make it now), when it was deferred to, or
-    "alert"."""
+    """The decision `gate` made for `action`: None (make it now), when it was deferred to,
+    "approval" or "alert"."""
     if action.held == "alerted":
         return "alert"
+    if action.held == "deferred" and needs_approval(action):
+        return "approval"
     return action.deferred_until if action.held == "deferred" else None
 
 
 def decide_again(action: Action, now: datetime) -> Decision:
     """The decision the settings recorded on `action` give at `now` (for a merged action of
-    several rules: alert if one says alert, else deferred if one defers)."""
+    several rules: alert if one says alert, else approval if one needs it, else deferred if
+    one defers)."""
     decisions = [Disruption.model_validate(s).decide(now) for _, s in action.disruption]
     if "alert" in decisions:
         return "alert"
+    if "approval" in decisions:
+        return "approval"
     openings = [d for d in decisions if isinstance(d, datetime)]
     return max(openings).astimezone(UTC) if openings else None
 
@@ -126,7 +144,9 @@ def decide_again(action: Action, now: datetime) -> Decision:
 def decision_word(action: Action) -> str:
     """How the plan output names the decision of `action`: now, deferred or alert."""
     decision = decided(action)
-    return "now" if decision is None else "alert" if decision == "alert" else "deferred"
+    if decision is None:
+        return "now"
+    return decision if isinstance(decision, str) else "deferred"
 
 
 def decision_text(decision: Decision) -> str:
@@ -134,4 +154,6 @@ def decision_text(decision: Decision) -> str:
         return "to be made at once"
     if decision == "alert":
         return "alert only (disruption.running: alert)"
+    if decision == "approval":
+        return "awaiting approval (disruption.running: approved)"
     return f"deferred until {decision.astimezone(UTC).isoformat()}"

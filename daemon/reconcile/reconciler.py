@@ -14,6 +14,7 @@ from daemon import errors
 from daemon.apply.executor import ActionOutcome, Executor
 from daemon.apply.notify import Notifier
 from daemon.aws import Aws
+from daemon.reconcile.approvals import with_approval
 from daemon.reconcile.followup import Settled, settle_changes
 from daemon.reconcile.listeners import TagInvalidation, ViolationMetrics
 from daemon.reconcile.locks import ResourceLocks
@@ -191,6 +192,8 @@ class Reconciler:
                 # Another app's reconcile may just have fixed this shared resource: decide on
                 # a fresh read, under the lock.
                 observed, plan = decide(fresh=True)
+            # Restarting fixes awaiting approval: released by a valid one (used here, once).
+            plan = with_approval(plan, self.safeguards, self._dry_run)
             _log_drifts(plan)
             # A write whose reply was lost in an earlier round: this fresh plan tells.
             outcomes = (

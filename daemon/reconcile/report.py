@@ -89,6 +89,7 @@ def _app_json(result: ReconcileResult, overrides: Mapping[str, tuple[str, ...]])
                 ),
                 **({"operation_id": outcome.operation_id} if outcome.operation_id else {}),
                 **({"waiver": action.waiver.fields()} if action.waiver else {}),
+                **({"approval": action.approval.fields()} if action.approval else {}),
                 **({"disruption": _disruption_json(action)} if action.disruption else {}),
                 "calls": [
                     {

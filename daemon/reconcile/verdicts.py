@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from daemon.apply.executor import ActionOutcome
-from daemon.state import AppRef, Cause, Drift
+from daemon.state import AppRef, Cause, Drift, WaiverRef
 from daemon.vocabulary import Outcome
 
 
@@ -21,6 +21,7 @@ class Verdict:
     drifts: tuple[Drift, ...]  # what was found this round (empty: compliant as read)
     outcome: Outcome | None  # of the action that handled the drifts; None without drift
     cause: Cause  # trigger and CloudTrail actor of the event that caused this reconcile
+    waiver: WaiverRef | None = None  # outcome "waived": the waiver that allows the drift
 
 
 class VerdictSink(Protocol):
@@ -36,4 +37,5 @@ def verdict_for(
     order: tuple[Outcome, ...] = ("failed", "skipped", "alerted", "waived", "planned", "applied")
     found = {o.outcome for o in mine}
     outcome = next((o for o in order if o in found), None)
-    return Verdict(app, rule, violated, drifts, outcome, cause)
+    waiver = next((o.action.waiver for o in mine if o.outcome == "waived"), None)
+    return Verdict(app, rule, violated, drifts, outcome, cause, waiver)

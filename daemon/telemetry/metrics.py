@@ -551,3 +551,32 @@ def set_waiver_expiries(seconds: dict[str, float], warn_seconds: float) -> None:
         for waiver, left in seconds.items():
             WAIVER_EXPIRY.labels(waiver=waiver).set(left)
         WAIVER_WARN.set(warn_seconds)
+
+
+WAIVER_EXPIRED_IGNORED = Gauge(
+    f"{PREFIX}_waiver_expired_ignored",
+    "1 for each waiver that had expired when the daemon started: left out (treated as absent, "
+    "its drift enforced) instead of refusing to start; the series go with a valid config.",
+    ["waiver"],
+    registry=REGISTRY,
+)
+
+
+def set_expired_waivers(ids: tuple[str, ...]) -> None:
+    WAIVER_EXPIRED_IGNORED.clear()
+    for waiver in ids:
+        WAIVER_EXPIRED_IGNORED.labels(waiver=waiver).set(1)
+
+
+# --- Approvals of restarting fixes (daemon/reconcile/approvals.py) ---------------------------
+APPROVALS = Counter(
+    f"{PREFIX}_approvals",
+    "Approvals of restarting fixes the daemon settled, by outcome: used (the approved calls "
+    "were sent) or refused (stale: version changed, planned change differs, window closed).",
+    ["outcome"],
+    registry=REGISTRY,
+)
+
+
+def count_approval(outcome: str) -> None:
+    APPROVALS.labels(outcome=outcome).inc()

@@ -9,6 +9,19 @@ import yaml
 from remediations import RULES
 
 
+def waiver_entry(app: str, rule: str, expires: str) -> dict[str, object]:
+    """One `waivers:` entry (WVR-7, CHG-4711, jane.doe) allowing `rule` on `app` until `expires`."""
+    return {
+        "id": "WVR-7",
+        "match": {"names": [app]},
+        "rules": [rule],
+        "reason": "the log pipeline of this job moves in Q3",
+        "ticket": "CHG-4711",
+        "approved_by": "jane.doe",
+        "expires": expires,
+    }
+
+
 def write_config(
     path: Path,
     enabled: tuple[str, ...] = ("cloudwatch_logging",),

@@ -26,7 +26,7 @@ from daemon.runtime import Daemon
 from daemon.settings import RunSettings
 from sandbox.server import Sandbox
 from sandbox.testing import advance_clock, client, control
-from tests.e2e.configs import write_config
+from tests.e2e.configs import waiver_entry, write_config
 from tests.harness import delete_logging, free_port, has_logging, wait_until
 
 pytestmark = pytest.mark.e2e
@@ -72,17 +72,8 @@ def daemon_writes(sandbox: Sandbox, daemon_arn: str) -> list[dict[str, Any]]:
 def waived_config(path: Path, sandbox: Sandbox, expires: datetime) -> Path:
     write_config(path, regions=(sandbox.region,), account=sandbox.account_id)
     doc = yaml.safe_load(path.read_text())
-    doc["waivers"] = [
-        {
-            "id": "WVR-7",
-            "match": {"names": [APP]},
-            "rules": ["cloudwatch_logging"],
-            "reason": "the log pipeline of this job moves in Q3",
-            "ticket": "CHG-4711",
-            "approved_by": "jane.doe",
-            "expires": expires.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        }
-    ]
+    when = expires.strftime("%Y-%m-%dT%H:%M:%SZ")
+    doc["waivers"] = [waiver_entry(APP, "cloudwatch_logging", when)]
     path.write_text(yaml.safe_dump(doc, sort_keys=False))
     return path
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import urllib.request
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from remediations import RULES
 from sandbox.config_demo import deploy_config_rules
 from sandbox.server import Sandbox
 from sandbox.testing import Credentials, client, execution_role
+from tests.e2e.configs import waiver_entry
 from tests.evidence.test_securityhub_sandbox import APP, evidence_config, outsider_cause
 from tests.harness import delete_logging
 
@@ -231,3 +233,23 @@ def test_a_notebook_is_not_applicable_for_the_vpc_rules(
             "Compliance": {"ComplianceType": "NON_COMPLIANT"},
         }
     ]
+
+
+def test_a_waived_drift_is_non_compliant_and_its_annotation_names_the_waiver(
+    demo: dict[str, Any], fresh_sandbox: Sandbox, tmp_path: Path, aws: Any
+) -> None:
+    """A waiver accepts a deviation; it does not make the application meet the rule: AWS
+    Config's own exceptions (PutRemediationExceptions) apply only to NON_COMPLIANT resources.
+    So the evaluation stays NON_COMPLIANT, and its annotation leads with the waiver."""
+    aws("securityhub").enable_security_hub()
+    config_path = evidence_config(tmp_path / "c.yaml", fresh_sandbox.region)
+    doc = yaml.safe_load(config_path.read_text())
+    expires = (datetime.now(UTC) + timedelta(days=30)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    doc["waivers"] = [waiver_entry(APP, "cloudwatch_logging", expires)]
+    config_path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    deploy(aws, config_path)
+    delete_logging(aws("kinesisanalyticsv2"), APP)
+    evaluate(fresh_sandbox, "cloudwatch_logging", application=APP)
+    state, note = compliance(aws("config"), "cloudwatch_logging")[APP]
+    assert state == "NON_COMPLIANT"
+    assert note.startswith(f"waived (CHG-4711, jane.doe, {expires}): waiver WVR-7; drifted by")

@@ -5,6 +5,7 @@ GetFindings, as an auditor (or Audit Manager) would."""
 from __future__ import annotations
 
 import json
+import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -20,14 +21,15 @@ from daemon.evidence.securityhub import BATCH_SIZE, SecurityHubPublisher, publis
 from daemon.ingest.events import parse
 from daemon.reconcile.listeners import Verdicts
 from daemon.reconcile.reconciler import Reconciler
-from daemon.reconcile.rules import resolver_for
+from daemon.reconcile.rules import resolver_for, rules_for
 from daemon.reconcile.safeguards import Safeguards
 from daemon.reconcile.verdicts import Verdict
 from daemon.state import AppRef, Cause
 from remediations import RULES
 from sandbox.server import Sandbox
 from sandbox.testing import Credentials, client, receive_envelopes
-from tests.e2e.configs import write_config
+from tests.e2e.configs import waiver_entry, write_config
+from tests.harness import delete_logging
 
 APP = "payments-enricher"
 # The sandbox records REST-JSON calls as "METHOD path" (Security Hub is REST-JSON).
@@ -248,3 +250,60 @@ def test_a_publisher_without_state_keeps_the_first_observed_time_security_hub_ho
     assert first_seen.startswith("2026-12-06T09:00:00")
     reconcile_and_flush(read_back=True, now=start + timedelta(hours=1))
     assert findings(hub)[fid]["FirstObservedAt"] == first_seen
+
+
+def waived(path: Path, region: str, expires: str) -> Path:
+    """The alert-mode evidence config with a waiver of APP's cloudwatch_logging drift."""
+    evidence_config(path, region, cloudwatch_logging={"mode": "alert"})
+    doc = yaml.safe_load(path.read_text())
+    doc["waivers"] = [waiver_entry(APP, "cloudwatch_logging", expires)]
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    return path
+
+
+def workflow_calls(sandbox: Sandbox) -> list[dict[str, Any]]:
+    url = f"{sandbox.endpoint_url}/_sandbox/calls?operation=BatchUpdateFindings"
+    with urllib.request.urlopen(url, timeout=10) as answer:
+        return list(json.load(answer)["calls"])
+
+
+def test_a_waived_finding_is_suppressed_with_the_waiver_in_its_note_and_reopens_without_it(
+    demo: dict[str, Any], fresh_sandbox: Sandbox, tmp_path: Path, aws: Any
+) -> None:
+    region, account = fresh_sandbox.region, fresh_sandbox.account_id
+    hub = aws("securityhub")
+    hub.enable_security_hub()
+    delete_logging(aws("kinesisanalyticsv2"), APP)
+    expires = (datetime.now(UTC) + timedelta(days=30)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    by_region, app = AwsByRegion(), AppRef(account, region, APP)
+    key = finding_id(app, "cloudwatch_logging")
+    safeguards = Safeguards()  # one memory across the two configs, as the daemon's store
+
+    def reconcile_with(path: Path) -> dict[str, Any]:
+        config = load_config(path)
+        publisher = publisher_for(config, by_region, safeguards)
+        assert publisher is not None
+        reconciler = Reconciler(
+            by_region, rules_for(lambda: config), listeners=[Verdicts(publisher)]
+        )
+        reconciler.reconcile(app, Cause("sweep"))
+        assert publisher.flush().imported == 1
+        return findings(hub)[key]
+
+    found = reconcile_with(waived(tmp_path / "waived.yaml", region, expires))
+    assert found["Compliance"]["Status"] == "FAILED"  # the deviation stays on record
+    assert found["Workflow"]["Status"] == "SUPPRESSED"
+    note = found["Note"]["Text"]
+    assert "waiver WVR-7" in note and "CHG-4711" in note and "jane.doe" in note
+    assert f"expires {expires}" in note and found["Note"]["UpdatedBy"] == "flink-remediator"
+    fields = found["ProductFields"]
+    assert fields["flink-remediator/Waiver"] == f"WVR-7; CHG-4711; jane.doe; {expires}"
+    (update,) = workflow_calls(fresh_sandbox)  # set with BatchUpdateFindings, as AWS needs
+    assert update["error_code"] is None
+    # The waiver leaves the config: the open finding is NEW again, and says why.
+    plain = evidence_config(tmp_path / "plain.yaml", region, cloudwatch_logging={"mode": "alert"})
+    found = reconcile_with(plain)
+    assert found["Workflow"]["Status"] == "NEW"
+    assert "no waiver in force" in found["Note"]["Text"]
+    assert len(workflow_calls(fresh_sandbox)) == 2
+    assert "flink-remediator/Waiver" not in found["ProductFields"]

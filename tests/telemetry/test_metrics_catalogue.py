@@ -53,6 +53,8 @@ def exposed() -> Iterator[dict[str, DocumentedMetric]]:
     metrics.set_config("0" * 64)
     metrics.set_waived(APP, "catalogue_rule", "WVR-1", True)
     metrics.set_waiver_expiries({"WVR-1": 3600.0}, 14 * 86400.0)
+    metrics.set_expired_waivers(("WVR-0",))
+    metrics.count_approval("used")
     body, _ = metrics.render()
     found: dict[str, DocumentedMetric] = {}
     for family in text_string_to_metric_families(body.decode()):
@@ -64,6 +66,7 @@ def exposed() -> Iterator[dict[str, DocumentedMetric]]:
     metrics.set_waived(APP, "catalogue_rule", "WVR-1", False)
     metrics.set_waiver_expiries({}, 14 * 86400.0)
     metrics.forget_application(COMPLIANT_APP)
+    metrics.set_expired_waivers(())
 
 
 def _sorted_labels(metric: DocumentedMetric) -> DocumentedMetric:

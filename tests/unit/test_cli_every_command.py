@@ -61,6 +61,20 @@ CASES: dict[tuple[str, ...], tuple[Bad, ...]] = {
         Bad((), exits.USAGE, "the following arguments are required: --config"),
         Bad(("--config", EXAMPLE, "--workers", "0"), exits.USAGE, "'0' is not a number of"),
     ),
+    ("approve",): (
+        Bad((MISSING, "--ticket", "T"), exits.USAGE, "arguments are required: --by"),
+        Bad((MISSING, "--by", "jane", "--ticket", "T"), exits.USAGE, "needs --state-table"),
+        Bad(
+            (MISSING, "--by", "jane", "--ticket", "T", "--window", "Sat 2am UTC"),
+            exits.USAGE,
+            "is not a time like 02:00",
+        ),
+        Bad(
+            (MISSING, "--by", "j", "--ticket", "T", "--state-table", "t", "--region", "eu-west-1"),
+            exits.ERROR,
+            f"error: {MISSING}: cannot read",
+        ),
+    ),
     ("apply",): (
         Bad((), exits.USAGE, "error: apply needs --config FILE or --plan-file FILE"),
         Bad(("--config", MISSING), exits.ERROR, f"error: {MISSING}: cannot read"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -10,7 +11,9 @@ from daemon.desired.loader import parse_config
 from daemon.desired.resolve import resolve
 from daemon.errors import ConfigError
 from daemon.reconcile.plan import plan
+from daemon.runtime_config import ConfigWatcher
 from daemon.state import AppRef, Observed
+from daemon.telemetry import metrics
 from remediations import RULES
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
@@ -134,3 +137,39 @@ def test_a_waived_drift_is_planned_with_no_call() -> None:
     assert action.held == "waived" and action.calls == () and action.waiver is not None
     (fix,) = plan(observed, [(rule, settings, "enforce")], NOW).actions
     assert fix.held is None and fix.calls  # without the waiver: fixed
+
+
+def test_the_daemon_starts_without_an_expired_waiver_and_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """validate/plan/a reload refuse an expired waiver; the daemon's start leaves it out (the
+    fleet stays protected), with a warning naming file, line and field, and a metric."""
+    text = waiver(expires="2026-05-31T23:59:59Z")
+    assert problems(text)[0].startswith("desired.yaml:11: waivers[0].expires: waiver expired")
+    config = parse_config(text, "desired.yaml", now=NOW, expired_waivers="ignore")
+    assert config.waivers == ()
+    assert config.expired_waivers == {
+        "W1": "desired.yaml:11: waivers[0].expires: waiver expired at 2026-05-31T23:59:59Z: "
+        "ignored (treated as absent)"
+    }
+    watcher = ConfigWatcher(config, str(tmp_path / "desired.yaml"), lambda: NOW)
+    watcher.publish()
+    assert (
+        metrics.REGISTRY.get_sample_value(
+            "flink_remediator_waiver_expired_ignored", {"waiver": "W1"}
+        )
+        == 1.0
+    )
+    assert "waiver_expired_ignored" in capsys.readouterr().out
+    # A reload of the same file is refused, and the daemon keeps what it runs.
+    (tmp_path / "desired.yaml").write_text(text)
+    watcher.reload_if_changed()
+    assert watcher.current() is config
+    fine = parse_config(waiver(), "desired.yaml", now=NOW)
+    ConfigWatcher(fine, "desired.yaml").publish()
+    assert (
+        metrics.REGISTRY.get_sample_value(
+            "flink_remediator_waiver_expired_ignored", {"waiver": "W1"}
+        )
+        is None
+    )

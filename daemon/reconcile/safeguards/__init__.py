@@ -20,6 +20,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+from daemon.reconcile.safeguards._approvals import Approval, Approvals
 from daemon.reconcile.safeguards._budget import FixBudget
 from daemon.reconcile.safeguards._deferred import DeferredFixes, Place
 from daemon.reconcile.safeguards._followups import POLL_SECONDS, FollowUps
@@ -42,6 +43,7 @@ from daemon.store.memory import MemoryStore
 
 __all__ = [
     "POLL_SECONDS",
+    "Approval",
     "Backoff",
     "BudgetSettings",
     "Check",
@@ -86,6 +88,7 @@ class Safeguards:
         self._announcements = Announcements(states)
         self._findings = Findings(states)
         self._ledger = Ledger(states, clock)
+        self._approvals = Approvals(states.store)
 
     def now(self) -> datetime:
         """The one wall clock of every safeguard (and of disruption windows)."""
@@ -285,3 +288,20 @@ class Safeguards:
 
     def record_finding(self, record: FindingRecord) -> None:
         self._findings.record(record)
+
+    # Approvals of restarting fixes (`flink-remediator approve`).
+
+    def approval_for(self, app: AppRef) -> Approval | None:
+        """The application's latest approval, in whatever state (raises StoreUnavailable)."""
+        return self._approvals.current(app)
+
+    def record_approval(self, approval: Approval) -> Approval:
+        return self._approvals.record(approval)
+
+    def consume_approval(self, approval: Approval) -> bool:
+        """Use the approval (once): False when another replica used or replaced it first."""
+        return self._approvals.settle(approval, "used", self.now(), "")
+
+    def refuse_approval(self, approval: Approval, reason: str) -> bool:
+        """A stale approval: never used; False when another replica settled it first."""
+        return self._approvals.settle(approval, "refused", self.now(), reason)

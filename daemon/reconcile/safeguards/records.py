@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal
 
-from daemon.state import Action, AppRef, Cause, Drift
+from daemon.state import Action, AppRef, Cause, Drift, WaiverRef
 
 WallClock = Callable[[], datetime]
 FindingStatus = Literal["FAILED", "PASSED"]
@@ -76,6 +76,7 @@ class FindingRecord:
     resolved_by: str = ""  # PASSED: the daemon's identity (its fix) or who cleared it
     resolution: str = ""  # PASSED: "fixed" | "cleared" | "compliant"
     references: tuple[str, ...] = ()  # framework references from `controls:`
+    waiver: WaiverRef | None = None  # FAILED but waived: Workflow SUPPRESSED, the waiver noted
 
 
 @dataclass(frozen=True)
