@@ -21,6 +21,7 @@ from botocore.exceptions import (
     ConnectTimeoutError,
     EndpointConnectionError,
 )
+from botocore.parsers import ResponseParserError
 from tenacity import (
     RetryCallState,
     Retrying,
@@ -214,7 +215,8 @@ class Aws:
             observer.sending(attempt)
         try:
             response: Mapping[str, Any] = method(**params)
-        except (ClientError, BotoCoreError) as exc:
+        # ResponseParserError: a body that is not AWS's (a proxy's HTML error page): retried.
+        except (ClientError, BotoCoreError, ResponseParserError) as exc:
             mapped = classify(operation, exc)
             metrics.count_aws_error(service, operation, mapped.code)
             if bucket is not None and _throttled(exc):

@@ -4,6 +4,12 @@ AWS::SQS::QueuePolicy (https://docs.aws.amazon.com/AWSCloudFormation/latest/User
 moto ignores it (with a warning), so a stack's queue would have no policy, and EventBridge,
 which needs the queue policy's Allow, could deliver nothing to it. This sets the document as
 the `Policy` attribute of every queue in `Queues` (URLs), as SetQueueAttributes would.
+
+AWS::IAM::Role `Policies`: moto keeps a stack's inline policy documents as parsed objects, and
+its GetAccountAuthorizationDetails then fails (a 500) quoting them. IAM stores and returns an
+inline policy as a JSON string whoever wrote it
+(https://docs.aws.amazon.com/IAM/latest/APIReference/API_GetAccountAuthorizationDetails.html):
+documents are kept as JSON text.
 """
 
 from __future__ import annotations
@@ -89,9 +95,22 @@ class QueuePolicy(CloudFormationModel):
         return True
 
 
+def _as_json_text(put_policy: Any) -> Any:
+    def put(self: Any, policy_name: str, policy_json: Any) -> None:
+        text = policy_json if isinstance(policy_json, str) else json.dumps(policy_json)
+        put_policy(self, policy_name, text)
+
+    put.__wrapped_by_sandbox__ = True  # type: ignore[attr-defined]
+    return put
+
+
 def install() -> None:
     """Defining the class registered it; moto caches its model map, so forget that."""
     from moto.cloudformation import parsing
+    from moto.iam.models import Role
+
+    if not getattr(Role.put_policy, "__wrapped_by_sandbox__", False):
+        Role.put_policy = _as_json_text(Role.put_policy)  # type: ignore[method-assign]
 
     for cached in (parsing.get_model_list, parsing.get_model_map, parsing.get_name_type_map):
         cached.cache_clear()

@@ -153,7 +153,7 @@ def test_a_restarting_fix_waits_for_the_window_and_is_made_when_it_opens(h: Harn
     assert "AddApplicationCloudWatchLoggingOption" in h.mutating_calls()
     assert started.next == "retry" and 0 < started.retry_after_seconds <= 60
     assert ("cloudwatch_logging",) in [o.action.rules for o in started.outcomes]
-    assert gauge("flink_remediator_fix_deferred", app, "cloudwatch_logging") == 0
+    assert gauge("flink_remediator_fix_deferred", app, "cloudwatch_logging") is None
 
     advance(h, TRANSITION)  # the logging option is added (SUCCESSFUL)
     step = r.reconcile(app, Cause("sweep"))
@@ -171,7 +171,7 @@ def test_a_restarting_fix_waits_for_the_window_and_is_made_when_it_opens(h: Harn
     finished = r.reconcile(app, Cause("sweep"))
     assert outcomes(finished) == [(("cloudwatch_logging",), "applied")]
     assert finished.next == "done"
-    assert gauge("flink_remediator_violation_active", app, "cloudwatch_logging") == 0
+    assert gauge("flink_remediator_violation_active", app, "cloudwatch_logging") is None
 
 
 def test_by_default_a_running_app_is_only_alerted_and_a_ready_app_is_fixed(h: Harness) -> None:
@@ -313,7 +313,7 @@ def test_a_rejected_key_does_not_stop_the_checkpointing_fix(h: Harness) -> None:
         None,
     ]
     assert gauge("flink_remediator_violation_active", app, "encryption") == 1
-    assert gauge("flink_remediator_violation_active", app, "checkpointing") == 0
+    assert gauge("flink_remediator_violation_active", app, "checkpointing") is None
 
 
 def test_notebooks_are_untouched_by_vpc_required(h: Harness) -> None:
