@@ -40,6 +40,7 @@ import structlog
 from hypothesis import settings
 
 from sandbox.defaults import DEFAULT_TRANSITION_SECONDS
+from sandbox.flink.store import MAX_APPLICATIONS
 from sandbox.server import Sandbox
 from sandbox.testing import Credentials, client, create_user
 from tests.harness import pinned_environ
@@ -86,6 +87,7 @@ def sandbox() -> Iterator[Sandbox]:
 @pytest.fixture
 def fresh_sandbox(sandbox: Sandbox) -> Sandbox:
     sandbox.set_transition_seconds(DEFAULT_TRANSITION_SECONDS)
+    sandbox.middleware.set_max_applications(MAX_APPLICATIONS)  # a seeded fleet raised it
     sandbox.reset()
     return sandbox
 
