@@ -8,8 +8,8 @@ event queue. Printed: VmRSS after the imports, after the daemon started (identit
 server), after its first sweep of the N apps (every app listed, described and reconciled) and a
 few seconds later; VmHWM (the peak); threads. `--trace` runs the daemon under tracemalloc (its
 RSS is then inflated by the tracing) and prints live Python memory by package and by line after
-the sweep. Then /metrics is scraped five times: its size and the fastest and slowest scrape
-(HTTP GET on 127.0.0.1, the daemon building the exposition). The daemon's rate limits are off
+the sweep. Then /metrics is scraped five times as Prometheus scrapes (gzip): sizes, the first scrape
+and the fastest and slowest of the others (HTTP GET on 127.0.0.1). The daemon's rate limits are off
 here (`--rate-limits` with every family at 0): this measures memory and the scrape, and a paced
 full resync of N apps would take the limiter's time (benchmarks/rate.py measures that).
 Figures only: nothing here asserts a size.
@@ -18,6 +18,7 @@ Figures only: nothing here asserts a size.
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import os
 import queue
@@ -148,16 +149,23 @@ def measure(sandbox: Sandbox, apps: int, rules: str, workers: int, trace: bool) 
 
 
 def scrape(port: int, times: int = 5) -> dict[str, Any]:
-    """Size of /metrics and the fastest and slowest of `times` scrapes, in ms."""
-    walls, size, series = [], 0, 0
+    """`times` scrapes as Prometheus makes them (Accept-Encoding: gzip): the text's size and
+    series, the bytes on the wire, the first scrape's ms (the per-app series formatted after
+    the sweep changed them) and the fastest and slowest of the others (formatted text reused)."""
+    walls, size, wire, series = [], 0, 0, 0
+    asking = urllib.request.Request(
+        f"http://127.0.0.1:{port}/metrics", headers={"Accept-Encoding": "gzip"}
+    )
     for _ in range(times):
         began = time.perf_counter()
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=30) as answer:
-            body = answer.read()
+        with urllib.request.urlopen(asking, timeout=30) as answer:
+            sent = answer.read()
         walls.append((time.perf_counter() - began) * 1000)
-        size = len(body)
+        body = gzip.decompress(sent)
+        size, wire = len(body), len(sent)
         series = sum(1 for line in body.splitlines() if line and not line.startswith(b"#"))
-    return {"bytes": size, "series": series, "min_ms": min(walls), "max_ms": max(walls)}
+    return {"bytes": size, "gzip_bytes": wire, "series": series, "first_ms": walls[0],
+            "min_ms": min(walls[1:]), "max_ms": max(walls[1:])}  # fmt: skip
 
 
 def print_report(apps: int, rules: str, figures: dict[str, Any]) -> None:
@@ -171,8 +179,10 @@ def print_report(apps: int, rules: str, figures: dict[str, Any]) -> None:
         print(f"| {phase} | {row['rss_mb']:.1f} | {row['hwm_mb']:.1f} | {row['threads']:.0f} |")
     scraped = figures["scrape"]
     print(
-        f"\n/metrics: {scraped['bytes'] / 1024:.0f} KB, {scraped['series']} series, "
-        f"scraped in {scraped['min_ms']:.0f}-{scraped['max_ms']:.0f} ms (5 scrapes)"
+        f"\n/metrics: {scraped['bytes'] / 1024:.0f} KB of text, {scraped['series']} series, "
+        f"{scraped['gzip_bytes'] / 1024:.0f} KB gzipped on the wire; first scrape after the "
+        f"sweep {scraped['first_ms']:.0f} ms, then {scraped['min_ms']:.0f}-"
+        f"{scraped['max_ms']:.0f} ms (4 scrapes)"
     )
     snap = figures.get("snapshot")
     if snap:

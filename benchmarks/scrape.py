@@ -1,38 +1,51 @@
 """One /metrics scrape at N apps x every rule: `python -m benchmarks.scrape --apps 5000`.
 
 In process: the daemon's own metrics module is told what a sweep of N apps with every rule
-tells it (each app checked for every registered rule; one app in `--violating-every` left with
-drift of one rule, as a mostly compliant fleet), then `metrics.render()` (what /metrics serves)
-is timed, best and worst of five, with the size of its text. benchmarks/memory.py scrapes a
-real daemon after a real sweep instead (there the seeded fleet violates what it violates).
+tells it (each app checked for every registered rule), for two fleets: a mostly compliant one
+(1 app in `--violating-every` left with drift of one rule) and a non-compliant one (every app
+left with drift of two rules, as the seeded fleet of benchmarks/memory.py keeps under alert-only
+rules: ~2 findings per app). For each, what /metrics serves (`metrics.render()` plus the gzip
+the daemon's server applies when the scraper asks, as Prometheus does) is timed: once right
+after a change of the per-app series (they are formatted again) and, best and worst of five,
+unchanged (their formatted text is reused). Sizes: the text, and gzipped on the wire.
+benchmarks/memory.py scrapes a real daemon over HTTP after a real sweep instead.
 Figures only; nothing asserts speed.
 """
 
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import time
+from collections.abc import Callable
 
 from daemon.state import AppRef
 from daemon.telemetry import metrics
 from remediations import REGISTRY
 
 
-def measure(apps: int, violating_every: int) -> dict[str, float]:
+def scrape_ms() -> tuple[float, int, int]:
+    """(ms, text bytes, gzipped bytes) of one scrape as the daemon's server answers it."""
+    began = time.perf_counter()
+    body, _ = metrics.render()
+    wire = gzip.compress(body, 6)
+    return (time.perf_counter() - began) * 1000, len(body), len(wire)
+
+
+def measure(apps: int, violating: Callable[[int, int], bool]) -> dict[str, float]:
     rules = [rule.id for rule in REGISTRY]
-    for i in range(apps):
-        app = AppRef("111122223333", "eu-west-1", f"bench-app-{i:05d}")
+    refs = [AppRef("111122223333", "eu-west-1", f"bench-app-{i:05d}") for i in range(apps)]
+    for i, app in enumerate(refs):
         for n, rule in enumerate(rules):
-            metrics.set_violation(app, rule, i % violating_every == 0 and n == i % len(rules))
-    walls, size = [], 0
-    for _ in range(5):
-        began = time.perf_counter()
-        body, _ = metrics.render()
-        walls.append((time.perf_counter() - began) * 1000)
-        size = len(body)
-    return {"apps": apps, "rules": len(rules), "bytes": size, "min_ms": min(walls),
-            "max_ms": max(walls)}  # fmt: skip
+            metrics.set_violation(app, rule, violating(i, n))
+    metrics.set_violation(refs[0], rules[0], not violating(0, 0))  # the last change of a pass
+    changed, size, wire = scrape_ms()
+    unchanged = [scrape_ms()[0] for _ in range(5)]
+    for app in refs:
+        metrics.forget_application(app)
+    return {"apps": apps, "rules": len(rules), "bytes": size, "gzip_bytes": wire,
+            "changed_ms": changed, "min_ms": min(unchanged), "max_ms": max(unchanged)}  # fmt: skip
 
 
 def main() -> None:
@@ -40,11 +53,20 @@ def main() -> None:
     parser.add_argument("--apps", type=int, default=5000)
     parser.add_argument("--violating-every", type=int, default=100)
     args = parser.parse_args()
-    figures = measure(args.apps, args.violating_every)
-    print(f"scrape at {args.apps} apps x {figures['rules']} rules (1 app in "
-          f"{args.violating_every} violating one rule): {figures['bytes'] / 1024:.0f} KB, "
-          f"rendered in {figures['min_ms']:.1f}-{figures['max_ms']:.1f} ms")  # fmt: skip
-    print(json.dumps(figures))
+    every = args.violating_every
+    fleets = {
+        f"1 app in {every} violating one rule": lambda i, n: i % every == 0 and n == i % 18,
+        "every app violating two rules": lambda i, n: n in (i % 18, (i + 1) % 18),
+    }
+    print(f"| /metrics at {args.apps} apps x every rule | text | gzip (wire) | after a change | "
+          "unchanged (5 scrapes) |\n|---|---|---|---|---|")  # fmt: skip
+    results = {}
+    for name, violating in fleets.items():
+        figures = results[name] = measure(args.apps, violating)
+        print(f"| {name} ({figures['rules']} rules) | {figures['bytes'] / 1024:.0f} KB | "
+              f"{figures['gzip_bytes'] / 1024:.0f} KB | {figures['changed_ms']:.1f} ms | "
+              f"{figures['min_ms']:.1f}-{figures['max_ms']:.1f} ms |")  # fmt: skip
+    print(json.dumps(results))
 
 
 if __name__ == "__main__":

@@ -48,6 +48,13 @@ class AppRuleGauges(Collector):
         self._rules: list[str] = []  # the rule name of each column
         self._columns: dict[str, int] = {}
         self._rows: dict[AppKey, bytearray] = {}
+        self._generation = 0  # bumped by every change a scrape would show
+
+    @property
+    def generation(self) -> int:
+        """A number that changes whenever `collect()` would yield something different."""
+        with self._lock:
+            return self._generation
 
     def set(self, family: int, app: AppRef, rule: str, value: bool) -> None:
         """Create or update the series of `family` for (app, rule)."""
@@ -66,12 +73,16 @@ class AppRuleGauges(Collector):
             elif len(row) <= column:
                 row.extend(bytes(column + 1 - len(row)))
             cell = (_SET | (_ON if value else 0)) << shift
-            row[column] = (row[column] & ~(0b11 << shift)) | cell
+            updated = (row[column] & ~(0b11 << shift)) | cell
+            if updated != row[column]:
+                row[column] = updated
+                self._generation += 1
 
     def forget(self, app: AppRef) -> None:
         """Remove every series of `app` in every family (removing an unknown app does nothing)."""
         with self._lock:
-            self._rows.pop((app.account, app.region, app.name), None)
+            if self._rows.pop((app.account, app.region, app.name), None) is not None:
+                self._generation += 1
 
     def describe(self) -> Iterator[GaugeMetricFamily]:
         """The families without samples, so the registry rejects a duplicate name."""

@@ -86,39 +86,43 @@ UnexplainedReason = Literal["unledgered", "unplanned"]
 UNEXPLAINED_REASONS: tuple[UnexplainedReason, ...] = get_args(UnexplainedReason)
 FINDING_RESULTS: tuple[FindingResult, ...] = get_args(FindingResult)
 
-REGISTRY = CollectorRegistry()
-ProcessCollector(registry=REGISTRY)
-PlatformCollector(registry=REGISTRY)
+# Everything but the per-application gauges: formatted on every scrape.
+_EACH_SCRAPE = CollectorRegistry()
+ProcessCollector(registry=_EACH_SCRAPE)
+PlatformCollector(registry=_EACH_SCRAPE)
+# Every metric, for reads (get_sample_value, the accounting); /metrics is served by `render()`.
+REGISTRY = CollectorRegistry(auto_describe=False)
+REGISTRY.register(_EACH_SCRAPE)  # type: ignore[arg-type]
 
 EVENTS_RECEIVED = Counter(
     f"{PREFIX}_events_received",
     "Events read from the queue, by EventBridge source.",
     ["source"],
-    registry=REGISTRY,
+    registry=_EACH_SCRAPE,
 )
 EVENTS_IGNORED = Counter(
     f"{PREFIX}_events_ignored",
     "Events dropped without a reconcile, by reason.",
     ["reason"],
-    registry=REGISTRY,
+    registry=_EACH_SCRAPE,
 )
 RECONCILES = Counter(
     f"{PREFIX}_reconciles",
     "Reconciles of one application, by trigger and result.",
     ["trigger", "result"],
-    registry=REGISTRY,
+    registry=_EACH_SCRAPE,
 )
 DRIFTS_DETECTED = Counter(
     f"{PREFIX}_drifts_detected",
     "Drifts found by a rule's check.",
     ["rule"],
-    registry=REGISTRY,
+    registry=_EACH_SCRAPE,
 )
 REMEDIATIONS = Counter(
     f"{PREFIX}_remediations",
     "Remediation actions, by rule, outcome and mode.",
     ["rule", "outcome", "mode"],
-    registry=REGISTRY,
+    registry=_EACH_SCRAPE,
 )
 # The per-application gauges: one compact collector (app_gauges.py), not Gauge children.
 VIOLATION_ACTIVE, FIGHT_ACTIVE, FIX_DEFERRED = range(3)  # family indexes in APP_GAUGES
@@ -146,143 +150,145 @@ APP_GAUGES = AppRuleGauges(
     ),
 )
 REGISTRY.register(APP_GAUGES)
+_APP_GAUGES_ONLY = CollectorRegistry()
+_APP_GAUGES_ONLY.register(APP_GAUGES)
 FIX_OPERATIONS_FAILED = Counter(
     f"{PREFIX}_fix_operations_failed",
     "Fixes the service accepted and then did not complete, by rule and outcome: rolled_back "
     "(a system rollback undid it) or failed (the operation failed).",
     ["rule", "outcome"],
-    registry=REGISTRY,
+    registry=_EACH_SCRAPE,
 )
 FIX_STOPPED_APPLICATIONS = Counter(
     f"{PREFIX}_fix_stopped_applications",
     "Restarting fixes that failed and left the running application READY (its job stopped: "
     "no system rollback, or the rollback failed), by rule. Never retried automatically.",
     ["rule"],
-    registry=REGISTRY,
+    registry=_EACH_SCRAPE,
 )
 APPLICATIONS = Gauge(
     f"{PREFIX}_applications",
     "Applications in the inventory, by account and region.",
     ["account", "region"],
-    registry=REGISTRY,
+    registry=_EACH_SCRAPE,
 )
 REMEDIATION_DURATION = Histogram(
     f"{PREFIX}_remediation_duration_seconds",
     "Time to apply one remediation action, retries included.",
     ["rule"],
-    registry=REGISTRY,
+    registry=_EACH_SCRAPE,
     buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120),
 )
 EVENT_LAG = Histogram(
     f"{PREFIX}_event_lag_seconds",
     "Time from the CloudTrail eventTime to the daemon reading the event.",
-    registry=REGISTRY,
+    registry=_EACH_SCRAPE,
     buckets=(1, 5, 15, 30, 60, 120, 300, 600, 900, 1800, 3600),
 )
 AWS_CALLS = Counter(
     f"{PREFIX}_aws_calls",
     "AWS API calls made (each attempt counts).",
     ["service", "operation"],
-    registry=REGISTRY,
+    registry=_EACH_SCRAPE,
 )
 AWS_ERRORS = Counter(
     f"{PREFIX}_aws_errors",
     "AWS API calls that failed, by AWS error code.",
     ["service", "operation", "code"],
-    registry=REGISTRY,
+    registry=_EACH_SCRAPE,
 )
 AWS_RETRIES = Counter(
     f"{PREFIX}_aws_retries",
     "AWS API calls retried after a transient error.",
     ["service", "operation"],
-    registry=REGISTRY,
+    registry=_EACH_SCRAPE,
 )
 RATE_LIMIT_WAIT = Counter(
     f"{PREFIX}_aws_rate_limit_wait_seconds",
     "Seconds AWS calls waited for the client-side rate limit (daemon.rate_limits).",
     ["service"],
-    registry=REGISTRY,
+    registry=_EACH_SCRAPE,
 )
 SWEEP_DURATION = Histogram(
     f"{PREFIX}_sweep_duration_seconds",
     "Time of one full sweep (successful or not).",
-    registry=REGISTRY,
+    registry=_EACH_SCRAPE,
     buckets=(1, 5, 15, 30, 60, 120, 300, 600, 1200, 1800),
 )
 LAST_SWEEP_SUCCESS = Gauge(
     f"{PREFIX}_last_sweep_success_timestamp_seconds",
     "Unix time the last successful sweep finished; 0 until the first one.",
-    registry=REGISTRY,
+    registry=_EACH_SCRAPE,
 )
 SWEEP_MESSAGES = Counter(
     f"{PREFIX}_sweep_messages",
     "Sweep messages handled (--sweep-source queue), by kind and outcome.",
     ["kind", "outcome"],
-    registry=REGISTRY,
+    registry=_EACH_SCRAPE,
 )
 SWEEP_APPS_SENT = Counter(
     f"{PREFIX}_sweep_applications_sent",
     "Applications a sweep tick fanned out as work messages on the queue.",
-    registry=REGISTRY,
+    registry=_EACH_SCRAPE,
 )
 QUEUE_MESSAGES = Gauge(
     f"{PREFIX}_queue_messages",
     "Visible messages in the SQS queue (ApproximateNumberOfMessages), polled periodically.",
     ["queue"],
-    registry=REGISTRY,
+    registry=_EACH_SCRAPE,
 )
 WORK_QUEUE_DEPTH = Gauge(
     f"{PREFIX}_work_queue_depth",
     "Applications waiting in the in-memory work queue.",
-    registry=REGISTRY,
+    registry=_EACH_SCRAPE,
 )
 CONFIG_RELOADS = Counter(
     f"{PREFIX}_config_reloads",
     "Desired-state config reloads, by result.",
     ["result"],
-    registry=REGISTRY,
+    registry=_EACH_SCRAPE,
 )
 CONFIG_INFO = Gauge(
     f"{PREFIX}_config_info",
     "1, labelled with the SHA-256 of the loaded desired-state config.",
     ["sha256"],
-    registry=REGISTRY,
+    registry=_EACH_SCRAPE,
 )
 EVIDENCE_FINDINGS = Counter(
     f"{PREFIX}_evidence_findings",
     "Security Hub findings sent with BatchImportFindings, by result.",
     ["result"],
-    registry=REGISTRY,
+    registry=_EACH_SCRAPE,
 )
 OWN_WRITES_CHECKED = Counter(
     f"{PREFIX}_own_writes_checked",
     "Writes made with the daemon's credentials (CloudTrail events) checked against its ledger, "
     "by result.",
     ["result"],
-    registry=REGISTRY,
+    registry=_EACH_SCRAPE,
 )
 UNEXPLAINED_OWN_WRITES = Counter(
     f"{PREFIX}_unexplained_own_writes",
     "Writes made with the daemon's credentials that it did not send (unledgered) or did not "
     "plan (unplanned): a credential-misuse signal.",
     ["event_name", "reason"],
-    registry=REGISTRY,
+    registry=_EACH_SCRAPE,
 )
 STATE_STORE_UP = Gauge(
     f"{PREFIX}_state_store_up",
     "1 while the last call to the state store succeeded, 0 while it fails (restarting fixes "
     "are then held).",
-    registry=REGISTRY,
+    registry=_EACH_SCRAPE,
 )
 STATE_STORE_ERRORS = Counter(
     f"{PREFIX}_state_store_errors",
     "State store calls that failed (throttled, unreachable, access denied, no table).",
-    registry=REGISTRY,
+    registry=_EACH_SCRAPE,
 )
 STATE_STORE_CONFLICTS = Counter(
     f"{PREFIX}_state_store_conflicts",
     "State store writes refused because another replica stored a newer version first.",
-    registry=REGISTRY,
+    registry=_EACH_SCRAPE,
 )
 TIMER_CLAIMS = Counter(
     f"{PREFIX}_timer_claims",
@@ -290,13 +296,13 @@ TIMER_CLAIMS = Counter(
     "whether this process claimed the moment in the state store and fired it (won) or another "
     "replica had (lost).",
     ["timer", "outcome"],
-    registry=REGISTRY,
+    registry=_EACH_SCRAPE,
 )
 BUILD_INFO = Gauge(
     f"{PREFIX}_build_info",
     "1, labelled with the running version.",
     ["version"],
-    registry=REGISTRY,
+    registry=_EACH_SCRAPE,
 )
 BUILD_INFO.labels(version=__version__).set(1)
 STATE_STORE_UP.set(1)
@@ -330,10 +336,27 @@ def _check(value: str, allowed: tuple[str, ...], label: str) -> str:
     return value
 
 
+# The per-application series formatted once per change of APP_GAUGES, by encoder: with
+# thousands of violations (alert-only rules) formatting them is most of a scrape's time, and
+# they change at reconciles, not between scrapes. content type -> (generation, text).
+_app_text: dict[str, tuple[int, bytes]] = {}
+_OPENMETRICS_EOF = b"# EOF\n"
+
+
 def render(accept: str | None = None) -> tuple[bytes, str]:
     """The `/metrics` body and its Content-Type, negotiated from the request's Accept header."""
     encoder, content_type = choose_encoder(accept or "")
-    return encoder(REGISTRY), content_type
+    head = encoder(_EACH_SCRAPE)
+    key = content_type  # names the format and its escaping, so one text per way of encoding
+    generation = APP_GAUGES.generation  # read first: a change while formatting is seen next time
+    with _lock:
+        cached = _app_text.get(key)
+    if cached is None or cached[0] != generation:
+        cached = (generation, encoder(_APP_GAUGES_ONLY))
+        with _lock:
+            _app_text[key] = cached
+    # OpenMetrics ends a body with one "# EOF" line: the second part brings it.
+    return head.removesuffix(_OPENMETRICS_EOF) + cached[1], content_type
 
 
 def count_event_received(source: str) -> None:
@@ -514,18 +537,18 @@ WAIVED = Gauge(
     "1 while a waiver allows drift of this rule on this application (reported, never fixed); "
     "the series goes when the drift is no longer waived.",
     ["account", "region", "application", "rule", "waiver"],
-    registry=REGISTRY,
+    registry=_EACH_SCRAPE,
 )
 WAIVER_EXPIRY = Gauge(
     f"{PREFIX}_waiver_expiry_seconds",
     "Seconds until each configured waiver expires (negative once expired).",
     ["waiver"],
-    registry=REGISTRY,
+    registry=_EACH_SCRAPE,
 )
 WAIVER_WARN = Gauge(
     f"{PREFIX}_waiver_warn_seconds",
     "waiver_policy.warn_days in seconds: WaiverExpiring fires when a waiver expires sooner.",
-    registry=REGISTRY,
+    registry=_EACH_SCRAPE,
 )
 
 
@@ -558,7 +581,7 @@ WAIVER_EXPIRED_IGNORED = Gauge(
     "1 for each waiver that had expired when the daemon started: left out (treated as absent, "
     "its drift enforced) instead of refusing to start; the series go with a valid config.",
     ["waiver"],
-    registry=REGISTRY,
+    registry=_EACH_SCRAPE,
 )
 
 
@@ -574,7 +597,7 @@ APPROVALS = Counter(
     "Approvals of restarting fixes the daemon settled, by outcome: used (the approved calls "
     "were sent) or refused (stale: version changed, planned change differs, window closed).",
     ["outcome"],
-    registry=REGISTRY,
+    registry=_EACH_SCRAPE,
 )
 
 

@@ -17,6 +17,9 @@ from prometheus_client import CollectorRegistry, Gauge, generate_latest
 from prometheus_client.openmetrics.exposition import (
     generate_latest as generate_openmetrics,
 )
+from prometheus_client.openmetrics.parser import (
+    text_string_to_metric_families as openmetrics_families,
+)
 from prometheus_client.parser import text_string_to_metric_families
 
 from daemon.state import AppRef
@@ -31,6 +34,7 @@ FAMILIES = (
     "flink_remediator_fix_deferred",
 )
 COMPLIANT = "flink_remediator_compliant_apps"
+OPENMETRICS = "application/openmetrics-text; version=1.0.0"
 # The HELP texts of the replaced Gauges, verbatim: dashboards and docs quote these metrics.
 OLD_HELP = (
     "1 while a reconcile left drift of this rule in place on this application, else 0.",
@@ -173,14 +177,45 @@ def test_the_exposition_is_the_old_gauges_series_at_one(clean: None) -> None:
             SETTERS[family](app, rule, value)
             old.set(family, app, rule, value)
         if step % 50 == 49:
-            for encode in (generate_latest, generate_openmetrics):
+            for encode, accept in ((generate_latest, ""), (generate_openmetrics, OPENMETRICS)):
                 expected = _at_one(_lines(encode(old.registry)))
                 assert _lines(encode(metrics.REGISTRY)) == expected, (step, encode)
+                # /metrics keeps the per-app text between changes: it must follow each one.
+                assert _lines(metrics.render(accept)[0]) == expected, (step, accept)
                 assert len(expected[0]) == 6 and expected[1], "nothing compared"
             assert _compliant(metrics.REGISTRY) == _old_compliant(old)
     old_series = _series(generate_latest(old.registry))
     assert _series(metrics.render()[0]) == {k: v for k, v in old_series.items() if v == 1.0}
     assert _old_compliant(old), "no compliant pair compared"
+
+
+def test_a_scrape_is_one_exposition_in_either_format(clean: None) -> None:
+    metrics.set_violation(APPS[0], "cloudwatch_logging", True)
+    text, content_type = metrics.render()
+    assert content_type.startswith("text/plain") and b"# EOF" not in text
+    assert b"flink_remediator_reconciles_total" in text and _series(text)
+    body, content_type = metrics.render(OPENMETRICS)
+    assert content_type.startswith("application/openmetrics-text")
+    assert body.count(b"# EOF") == 1 and body.endswith(b"# EOF\n")
+    parsed = {f.name for f in openmetrics_families(body.decode())}  # type: ignore[no-untyped-call]
+    assert {"flink_remediator_reconciles", FAMILIES[0]} <= parsed
+
+
+def test_the_generation_changes_only_with_what_a_scrape_shows() -> None:
+    gauges = AppRuleGauges([("a", "A"), ("b", "B")])
+    app = APPS[0]
+    seen = gauges.generation
+    gauges.set(0, app, "r", True)
+    assert gauges.generation != seen
+    seen = gauges.generation
+    gauges.set(0, app, "r", True)  # the same value again
+    gauges.forget(APPS[1])  # an app it never had
+    assert gauges.generation == seen
+    gauges.set(1, app, "r", False)  # a series at 0 is not shown, but now counted as known
+    assert gauges.generation != seen
+    seen = gauges.generation
+    gauges.forget(app)
+    assert gauges.generation != seen
 
 
 def test_the_three_families_are_listed_even_without_series(clean: None) -> None:

@@ -3,6 +3,7 @@ registry's start order, reverse stop and partial starts."""
 
 from __future__ import annotations
 
+import gzip
 import json
 import urllib.error
 import urllib.request
@@ -59,6 +60,21 @@ def test_a_name_is_registered_once_per_probe(server: HealthServer) -> None:
     server.add_liveness("aws", lambda: True)  # another probe: fine
     with pytest.raises(ValueError, match="already registered"):
         server.add_readiness("aws", lambda: False)
+
+
+def test_metrics_are_gzipped_for_a_scraper_that_asks_as_prometheus_does(
+    server: HealthServer,
+) -> None:
+    url = f"http://127.0.0.1:{server.port}/metrics"
+    with urllib.request.urlopen(url, timeout=10) as response:
+        plain = response.read()
+        assert response.headers.get("Content-Encoding") is None
+    asking = urllib.request.Request(url, headers={"Accept-Encoding": "gzip"})
+    with urllib.request.urlopen(asking, timeout=10) as response:
+        assert response.headers["Content-Encoding"] == "gzip"
+        body = gzip.decompress(response.read())
+    assert b"# TYPE flink_remediator_reconciles_total counter" in body
+    assert len(body) > len(plain) // 2  # the same exposition (process figures move between)
 
 
 def test_a_heartbeat_goes_stale_after_its_limit_counted_from_creation() -> None:
