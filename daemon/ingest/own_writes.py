@@ -17,7 +17,9 @@ is logged as unverified and counted (`own_writes_checked_total{result="unverifie
 from __future__ import annotations
 
 import json
+import queue
 import threading
+import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -73,14 +75,33 @@ class OwnWriteCanary:
         self._store_answers = store_answers
         self._report = report
         self._grace = grace_seconds
+        # Writes to look up again, with when. One thread for all of them (a timer each was a
+        # thread per write: hundreds during a large sweep's fixes). The grace is one constant,
+        # so they come due in the order they were put.
+        self._waiting: queue.SimpleQueue[tuple[float, OwnWriteEvent]] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._rechecker: threading.Thread | None = None
 
     def check(self, hint: Hint, body: str | bytes) -> None:
         """Called by the intake for every own-principal event; never blocks it."""
         event = own_write_event(hint, body)
         if not self._judge(event, final=False):
-            timer = threading.Timer(self._grace, self._judge, (event, True))
-            timer.daemon = True
-            timer.start()
+            self._waiting.put((time.monotonic() + self._grace, event))
+            with self._lock:
+                if self._rechecker is None:
+                    self._rechecker = threading.Thread(
+                        target=self._recheck_forever, name="own-write-recheck", daemon=True
+                    )
+                    self._rechecker.start()
+
+    def _recheck_forever(self) -> None:
+        while True:
+            due, event = self._waiting.get()
+            time.sleep(max(0.0, due - time.monotonic()))
+            try:
+                self._judge(event, final=True)
+            except Exception:  # one bad look must not end the canary
+                log.exception("own_write_check_failed", request_id=event.request_id)
 
     def _judge(self, event: OwnWriteEvent, final: bool) -> bool:
         """True when judged; False: not in the ledger yet, look again after the grace."""

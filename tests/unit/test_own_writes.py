@@ -90,13 +90,17 @@ def hint(name: str, request_id: str, parameters: dict[str, Any]) -> tuple[Hint, 
 
 
 class Reports:
-    def __init__(self) -> None:
+    """What the canary reported; `done` is set once `expected` reports came."""
+
+    def __init__(self, expected: int = 1) -> None:
         self.found: list[UnexplainedWrite] = []
         self.done = threading.Event()
+        self._expected = expected
 
     def __call__(self, unexplained: UnexplainedWrite) -> None:
         self.found.append(unexplained)
-        self.done.set()
+        if len(self.found) >= self._expected:
+            self.done.set()
 
 
 def ledgered(safeguards: Safeguards, request_id: str, update: dict[str, Any]) -> None:
@@ -158,3 +162,16 @@ def test_a_store_that_does_not_answer_reports_nothing() -> None:
     canary.check(*hint("UpdateApplication", "unknown", {}))
     assert not reports.done.wait(0.5)
     assert counted("flink_remediator_own_writes_checked_total", result="unverified") == before + 1
+
+
+def test_writes_waiting_for_their_second_look_share_one_thread() -> None:
+    safeguards, reports = Safeguards(), Reports(expected=40)
+    canary = OwnWriteCanary(safeguards.own_write, safeguards.probe_store, reports, 0.3)
+    threads = threading.active_count()
+    for n in range(40):  # a large sweep's fixes, their events quicker than their ledger entries
+        canary.check(*hint("UpdateApplication", f"missing-{n}", {}))
+    assert threading.active_count() <= threads + 1
+    assert reports.done.wait(10)
+    assert sorted(r.event.request_id for r in reports.found) == sorted(
+        f"missing-{n}" for n in range(40)
+    )
