@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import sys
 import threading
+from collections import Counter
 from collections.abc import Iterator, Sequence
 
 from prometheus_client.core import GaugeMetricFamily
@@ -30,6 +31,7 @@ _SET = 0b10  # the series exists
 _ON = 0b01  # its value is 1
 
 AppKey = tuple[str, str, str]  # (account, region, application), interned
+Family = tuple[int, GaugeMetricFamily]  # (index of the family, its series of one application)
 
 
 class AppRuleGauges(Collector):
@@ -48,13 +50,6 @@ class AppRuleGauges(Collector):
         self._rules: list[str] = []  # the rule name of each column
         self._columns: dict[str, int] = {}
         self._rows: dict[AppKey, bytearray] = {}
-        self._generation = 0  # bumped by every change a scrape would show
-
-    @property
-    def generation(self) -> int:
-        """A number that changes whenever `collect()` would yield something different."""
-        with self._lock:
-            return self._generation
 
     def set(self, family: int, app: AppRef, rule: str, value: bool) -> None:
         """Create or update the series of `family` for (app, rule)."""
@@ -73,49 +68,68 @@ class AppRuleGauges(Collector):
             elif len(row) <= column:
                 row.extend(bytes(column + 1 - len(row)))
             cell = (_SET | (_ON if value else 0)) << shift
-            updated = (row[column] & ~(0b11 << shift)) | cell
-            if updated != row[column]:
-                row[column] = updated
-                self._generation += 1
+            row[column] = (row[column] & ~(0b11 << shift)) | cell
 
     def forget(self, app: AppRef) -> None:
         """Remove every series of `app` in every family (removing an unknown app does nothing)."""
         with self._lock:
-            if self._rows.pop((app.account, app.region, app.name), None) is not None:
-                self._generation += 1
+            self._rows.pop((app.account, app.region, app.name), None)
 
     def describe(self) -> Iterator[GaugeMetricFamily]:
         """The families without samples, so the registry rejects a duplicate name."""
-        for name, documentation in self._families:
-            yield GaugeMetricFamily(name, documentation, labels=LABELS)
+        yield from self.empty_families()
         if self._compliant is not None:
             yield GaugeMetricFamily(*self._compliant, labels=COUNT_LABELS)
 
-    def collect(self) -> Iterator[GaugeMetricFamily]:
-        with self._lock:  # a copy, so reconciles do not wait for the scrape's formatting
-            rows = [(key, bytes(row)) for key, row in self._rows.items()]
-            rules = tuple(self._rules)
+    def empty_families(self) -> list[GaugeMetricFamily]:
+        """Each per-application family, without samples (its HELP and TYPE)."""
+        return [GaugeMetricFamily(n, doc, labels=LABELS) for n, doc in self._families]
+
+    def snapshot(self) -> tuple[list[tuple[AppKey, bytes]], tuple[str, ...]]:
+        """(each application's row, the rule of each column): a copy, so reconciles do not
+        wait for a scrape's formatting."""
+        with self._lock:
+            return [(key, bytes(row)) for key, row in self._rows.items()], tuple(self._rules)
+
+    def row_families(self, key: AppKey, row: bytes, rules: tuple[str, ...]) -> list[Family]:
+        """One application's series at 1, by family index (families without any left out)."""
+        found = []
         for family, (name, documentation) in enumerate(self._families):
             shift = 2 * family
-            metric = GaugeMetricFamily(name, documentation, labels=LABELS)
-            for (account, region, application), row in rows:
-                for column, byte in enumerate(row):
-                    if (byte >> shift) & _ON:
-                        metric.add_metric([account, region, application, rules[column]], 1.0)
-            yield metric
-        if self._compliant is not None:
-            yield self._compliant_counts(rows, rules)
+            columns = [column for column, byte in enumerate(row) if (byte >> shift) & _ON]
+            if columns:
+                metric = GaugeMetricFamily(name, documentation, labels=LABELS)
+                for column in columns:
+                    metric.add_metric([*key, rules[column]], 1.0)
+                found.append((family, metric))
+        return found
 
-    def _compliant_counts(
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        rows, rules = self.snapshot()
+        families = self.empty_families()
+        for key, row in rows:
+            for family, metric in self.row_families(key, row, rules):
+                families[family].samples.extend(metric.samples)
+        yield from families
+        counts = self.compliant_counts(rows, rules)
+        if counts is not None:
+            yield counts
+
+    def compliant_counts(
         self, rows: list[tuple[AppKey, bytes]], rules: tuple[str, ...]
-    ) -> GaugeMetricFamily:
+    ) -> GaugeMetricFamily | None:
+        """The pairs whose violation is known and 0, counted per rule, account and Region
+        (None without a `compliant` family)."""
+        if self._compliant is None:
+            return None
         counts: dict[tuple[str, str, str], int] = {}
-        for (account, region, _), row in rows:
+        # A fleet's rows repeat (most apps pass the same rules): count alike rows first.
+        alike = Counter((account, region, row) for (account, region, _), row in rows)
+        for (account, region, row), apps in alike.items():
             for column, byte in enumerate(row):
                 if byte & 0b11 == _SET:  # the violation is known, and 0
                     key = (rules[column], account, region)
-                    counts[key] = counts.get(key, 0) + 1
-        assert self._compliant is not None
+                    counts[key] = counts.get(key, 0) + apps
         metric = GaugeMetricFamily(*self._compliant, labels=COUNT_LABELS)
         for labels, count in sorted(counts.items()):
             metric.add_metric(list(labels), float(count))

@@ -33,6 +33,7 @@ from prometheus_client.exposition import choose_encoder
 from daemon import __version__
 from daemon.state import MODES, AppRef, Mode
 from daemon.telemetry.app_gauges import AppRuleGauges
+from daemon.telemetry.app_text import AppGaugesText
 from daemon.vocabulary import OUTCOMES, RESULTS, TRIGGERS, Outcome, Result, Trigger
 
 # `_created` series double the counters and histograms and nothing here alerts on them.
@@ -150,8 +151,7 @@ APP_GAUGES = AppRuleGauges(
     ),
 )
 REGISTRY.register(APP_GAUGES)
-_APP_GAUGES_ONLY = CollectorRegistry()
-_APP_GAUGES_ONLY.register(APP_GAUGES)
+APP_TEXT = AppGaugesText(APP_GAUGES)  # what /metrics serves of them
 FIX_OPERATIONS_FAILED = Counter(
     f"{PREFIX}_fix_operations_failed",
     "Fixes the service accepted and then did not complete, by rule and outcome: rolled_back "
@@ -336,27 +336,16 @@ def _check(value: str, allowed: tuple[str, ...], label: str) -> str:
     return value
 
 
-# The per-application series formatted once per change of APP_GAUGES, by encoder: with
-# thousands of violations (alert-only rules) formatting them is most of a scrape's time, and
-# they change at reconciles, not between scrapes. content type -> (generation, text).
-_app_text: dict[str, tuple[int, bytes]] = {}
 _OPENMETRICS_EOF = b"# EOF\n"
 
 
 def render(accept: str | None = None) -> tuple[bytes, str]:
-    """The `/metrics` body and its Content-Type, negotiated from the request's Accept header."""
+    """The `/metrics` body and its Content-Type, negotiated from the request's Accept header.
+    The per-application series come from APP_TEXT (formatted again only where they changed)."""
     encoder, content_type = choose_encoder(accept or "")
-    head = encoder(_EACH_SCRAPE)
-    key = content_type  # names the format and its escaping, so one text per way of encoding
-    generation = APP_GAUGES.generation  # read first: a change while formatting is seen next time
-    with _lock:
-        cached = _app_text.get(key)
-    if cached is None or cached[0] != generation:
-        cached = (generation, encoder(_APP_GAUGES_ONLY))
-        with _lock:
-            _app_text[key] = cached
-    # OpenMetrics ends a body with one "# EOF" line: the second part brings it.
-    return head.removesuffix(_OPENMETRICS_EOF) + cached[1], content_type
+    head = encoder(_EACH_SCRAPE).removesuffix(_OPENMETRICS_EOF)
+    body = head + APP_TEXT.render(encoder, content_type)
+    return (body + _OPENMETRICS_EOF if "openmetrics" in content_type else body), content_type
 
 
 def count_event_received(source: str) -> None:

@@ -201,23 +201,6 @@ def test_a_scrape_is_one_exposition_in_either_format(clean: None) -> None:
     assert {"flink_remediator_reconciles", FAMILIES[0]} <= parsed
 
 
-def test_the_generation_changes_only_with_what_a_scrape_shows() -> None:
-    gauges = AppRuleGauges([("a", "A"), ("b", "B")])
-    app = APPS[0]
-    seen = gauges.generation
-    gauges.set(0, app, "r", True)
-    assert gauges.generation != seen
-    seen = gauges.generation
-    gauges.set(0, app, "r", True)  # the same value again
-    gauges.forget(APPS[1])  # an app it never had
-    assert gauges.generation == seen
-    gauges.set(1, app, "r", False)  # a series at 0 is not shown, but now counted as known
-    assert gauges.generation != seen
-    seen = gauges.generation
-    gauges.forget(app)
-    assert gauges.generation != seen
-
-
 def test_the_three_families_are_listed_even_without_series(clean: None) -> None:
     meta, samples = _lines(metrics.render()[0])
     assert meta == _lines(generate_latest(OldGauges().registry))[0]
