@@ -48,10 +48,12 @@ bench-sweeps: install
 # bare-boto3 floor, plan, apply, the daemon's sweep and a burst, route throughput; one table.
 # Then the daemon's memory by phase with N apps (benchmarks/memory.py, its own quick seeding)
 # its rate limits under a full resync, steady and throttled, and its steady-state sweep
-# (benchmarks/rate.py); one /metrics scrape at N apps x every rule (benchmarks/scrape.py).
+# (benchmarks/rate.py); one /metrics scrape at N apps x every rule (benchmarks/scrape.py);
+# one app changed by each kind of side change, events lost then delivered (benchmarks/side_changes.py).
 N ?= 500
 bench: install
 	$(VENV)/bin/python -m benchmarks.suite --apps $(N)
 	$(VENV)/bin/python -m benchmarks.memory --apps $(N)
 	$(VENV)/bin/python -m benchmarks.rate --apps $(N)
 	$(VENV)/bin/python -m benchmarks.scrape --apps $(N)
+	$(VENV)/bin/python -m benchmarks.side_changes --apps $(N)

@@ -21,12 +21,18 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from daemon.rate_limits import DEFAULT_RATES, OTHER_RATE
 from sandbox.cloudtrail import ApiCall, envelope, record
 from sandbox.server import Sandbox
 from sandbox.testing import client, create_user
 from tests.harness import DaemonProcess, Target
 
 APPS, EVENTS = 20, 1000
+# The burst's own fleet, whatever the suite's N: the burst names 20 apps, and the daemon's first
+# sweep at the default rate limits (2.5 DescribeLogStreams/s) takes ~40 s here, 33 min at 5,000.
+FLEET = 100
+# The daemon's defaults, spelled out: the e2e harness turns client-side rate limits off.
+DEFAULT_LIMITS = ",".join(f"{f}={r:g}" for f, r in {**DEFAULT_RATES, "*": OTHER_RATE}.items())
 DEFAULT_DEBOUNCE = 1.0  # the daemon's --debounce-seconds default
 SENDERS = 4  # threads putting the burst on the queue
 _RUNS = itertools.count(1)
@@ -93,6 +99,8 @@ def run(
             str(debounce),
             "--workers",
             "8",
+            "--rate-limits",
+            DEFAULT_LIMITS,
         )
         try:
             started = time.perf_counter()
@@ -119,6 +127,7 @@ def run(
             )
             hwm = rss_mb(daemon.process.pid)
             spread = arrival_spread(daemon, before_records)
+            lone = lone_event(sandbox, daemon_arn, names[APPS + 1], debounce)
         finally:
             daemon.stop()
     return {
@@ -131,7 +140,31 @@ def run(
         "arrival_spread": spread,
         "send_wall": send_wall,
         "debounce": debounce,
+        "lone": lone,
     }
+
+
+def lone_event(sandbox: Sandbox, daemon_arn: str, name: str, debounce: float) -> dict[str, float]:
+    """After the burst: one drift on one more app (its one event goes on the queue inside the
+    UpdateApplication call); seconds from then to the daemon's fixing UpdateApplication (the
+    sandbox's call record), and that reconcile's own span (its DescribeApplication to its fix)."""
+    sandbox.middleware.calls.clear()
+    drift(sandbox, [name])
+    put = time.time()
+
+    def served(operation: str) -> list[float]:
+        return [
+            datetime.fromisoformat(c.time).timestamp()
+            for c in sandbox.calls()
+            if c.caller_arn == daemon_arn and c.application == name and c.operation == operation
+        ]
+
+    deadline = time.monotonic() + 60
+    while not served("UpdateApplication") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    fixed = min(served("UpdateApplication"), default=float("nan"))
+    described = max((t for t in served("DescribeApplication") if t <= fixed), default=fixed)
+    return {"to_fix": fixed - put, "reconcile": fixed - described, "debounce": debounce}
 
 
 def send(sandbox: Sandbox, bodies: list[str]) -> float:
@@ -191,7 +224,7 @@ def main() -> None:
     from benchmarks import fleet
 
     parser = argparse.ArgumentParser(description=main.__doc__)
-    parser.add_argument("--apps", type=int, default=500)
+    parser.add_argument("--apps", type=int, default=FLEET)
     args = parser.parse_args()
     with fleet.logging_fleet(args.apps) as (sandbox, names, config):
         figures = run(sandbox, config, names)
@@ -202,6 +235,10 @@ def main() -> None:
           f" s, arrived over {figures['arrival_spread']:.1f} s, settled in "
           f"{figures['burst_wall']:.1f} s; reconciles {per_app(figures['reconciles'])}; "
           f"Flink calls {figures['flink_calls']}")  # fmt: skip
+    lone = figures["lone"]
+    print(f"lone event after the burst: fixed {lone['to_fix']:.2f} s after its event was put on "
+          f"the queue; debounce {lone['debounce']:g} s + its reconcile (describe to fix) "
+          f"{lone['reconcile']:.2f} s = {lone['debounce'] + lone['reconcile']:.2f} s")  # fmt: skip
     print(json.dumps({"apps": args.apps, **figures}))
 
 
