@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from daemon.rate_limits import DEFAULT_RATES, OTHER_RATE
+from daemon.settings import RunSettings
 from sandbox.cloudtrail import ApiCall, envelope, record
 from sandbox.server import Sandbox
 from sandbox.testing import client, create_user
@@ -33,7 +34,8 @@ APPS, EVENTS = 20, 1000
 FLEET = 100
 # The daemon's defaults, spelled out: the e2e harness turns client-side rate limits off.
 DEFAULT_LIMITS = ",".join(f"{f}={r:g}" for f, r in {**DEFAULT_RATES, "*": OTHER_RATE}.items())
-DEFAULT_DEBOUNCE = 1.0  # the daemon's --debounce-seconds default
+DEFAULT_DEBOUNCE = RunSettings.debounce_seconds
+DEFAULT_MAX_WAIT = RunSettings.debounce_max_wait_seconds
 SENDERS = 4  # threads putting the burst on the queue
 _RUNS = itertools.count(1)
 IDENTITY = {
@@ -97,6 +99,9 @@ def run(
             Path(folder) / "daemon.log",
             "--debounce-seconds",
             str(debounce),
+            # The cap at its default (30 s), or raised to a covering debounce (which it caps).
+            "--debounce-max-wait-seconds",
+            str(max(DEFAULT_MAX_WAIT, debounce)),
             "--workers",
             "8",
             "--rate-limits",
