@@ -1,14 +1,17 @@
 """The daemon's own SQS drain rate, by number of receive loops (`--pollers`).
 
-`python -m benchmarks.drain --apps 200 --messages 2000` (and a row of `make bench`). For each
-poller count a fresh `flink-remediator run` (its own process) lists the sandbox's apps (its
-first sweep); only then is the queue filled with M CloudTrail envelopes naming existing apps,
-all at once (put in the in-process sandbox's queue in one step, not sent over HTTP: in the
-burst benchmark the sender set the arrival). The debounce is long, so no reconcile competes
-with receiving: what is measured is receive + parse + accept + route + submit, first to last
-event accepted (the daemon's `event_received` records), and the ReceiveMessage calls it took
-(the sandbox's call record), and the CPU time the daemon and the sandbox (this process) spent
-meanwhile: which side bounds the rate. Each run has a queue of its own. Figures only.
+`python -m benchmarks.drain --apps 200 --messages 2000`, and a row of `make bench` on its own
+FLEET-app sandbox whatever the suite's N: the drain from a full queue does not depend on the
+fleet's size, and each of the 12 daemons' first sweep of 5,000 apps took a minute or more.
+For each poller count a fresh `flink-remediator run` (its own process) lists the sandbox's apps
+(its first sweep); only then is the queue filled with M CloudTrail envelopes naming existing
+apps in turn (2,000 on 200 apps: each app 10 times), all at once (put in the in-process
+sandbox's queue in one step, not sent over HTTP: in the burst benchmark the sender set the
+arrival). The debounce is long, so no reconcile competes with receiving: what is measured is
+receive + parse + accept + route + submit, first to last event accepted (the daemon's
+`event_received` records), and the ReceiveMessage calls it took (the sandbox's call record),
+and the CPU time the daemon and the sandbox (this process) spent meanwhile: which side bounds
+the rate. Each run has a queue of its own. Figures only.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from sandbox.testing import client, create_user
 from tests.harness import DaemonProcess, Target
 
 POLLERS = (1, 2, 3, 4)
+FLEET = 200  # apps in the drain's own sandbox (the suite's too)
 REPEAT = 3  # the machine is shared: one run per count is noise
 DEBOUNCE = 3600.0  # no reconcile runs while the queue drains
 _RUNS = itertools.count(1)
@@ -185,12 +189,13 @@ def run(
     return rows
 
 
-def print_table(messages: int, rows: list[dict[str, Any]]) -> None:
+def print_table(messages: int, apps: int, rows: list[dict[str, Any]]) -> None:
     counts = sorted({r["pollers"] for r in rows})
     runs = {n: [r for r in rows if r["pollers"] == n] for n in counts}
     median = {n: statistics.median(r["rate"] for r in runs[n]) for n in counts}
     print(
-        f"\n| drain: {messages} events already queued, {len(runs[counts[0]])} runs each "
+        f"\n| drain: {messages} events already queued on {apps} apps (own sandbox), "
+        f"{len(runs[counts[0]])} runs each "
         "| events/s, median (runs) | x 1 poller | first to last accepted, median "
         "| ReceiveMessage calls | CPU s, daemon / sandbox (median) |\n|---|---|---|---|---|---|"
     )
@@ -209,14 +214,14 @@ def print_table(messages: int, rows: list[dict[str, Any]]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--apps", type=int, default=200)
+    parser.add_argument("--apps", type=int, default=FLEET)
     parser.add_argument("--messages", type=int, default=2000)
     parser.add_argument("--pollers", type=int, nargs="+", default=list(POLLERS))
     parser.add_argument("--repeat", type=int, default=REPEAT)
     args = parser.parse_args()
     with fleet.logging_fleet(args.apps) as (sandbox, names, config):
         rows = run(sandbox, config, names, args.messages, tuple(args.pollers), args.repeat)
-    print_table(args.messages, rows)
+    print_table(args.messages, args.apps, rows)
 
 
 if __name__ == "__main__":
