@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from daemon.rate_limits import DEFAULT_RATES, OTHER_RATE
+from daemon.settings import RunSettings
 from sandbox.cloudtrail import ApiCall, envelope, record
 from sandbox.server import Sandbox
 from sandbox.testing import client, create_user
@@ -33,7 +34,8 @@ APPS, EVENTS = 20, 1000
 FLEET = 100
 # The daemon's defaults, spelled out: the e2e harness turns client-side rate limits off.
 DEFAULT_LIMITS = ",".join(f"{f}={r:g}" for f, r in {**DEFAULT_RATES, "*": OTHER_RATE}.items())
-DEFAULT_DEBOUNCE = 1.0  # the daemon's --debounce-seconds default
+DEFAULT_DEBOUNCE = RunSettings.debounce_seconds  # the daemon's --debounce-seconds default
+DEFAULT_MAX_WAIT = RunSettings.debounce_max_wait_seconds
 SENDERS = 4  # threads putting the burst on the queue
 _RUNS = itertools.count(1)
 IDENTITY = {
@@ -83,6 +85,13 @@ def covering(arrival: float) -> float:
     return float(max(DEFAULT_DEBOUNCE, math.ceil(arrival * 1.5 + 0.5)))
 
 
+def max_wait(debounce: float) -> float:
+    """The daemon's default maximum wait, or twice a longer debounce: a covering debounce is
+    over 1.5 x the arrival, so its trailing window (last event + debounce) ends before the cap
+    (the daemon refuses a debounce over the maximum wait)."""
+    return max(DEFAULT_MAX_WAIT, 2 * debounce)
+
+
 def run(
     sandbox: Sandbox, config: Path, names: list[str], debounce: float = DEFAULT_DEBOUNCE
 ) -> dict[str, Any]:
@@ -97,6 +106,8 @@ def run(
             Path(folder) / "daemon.log",
             "--debounce-seconds",
             str(debounce),
+            "--debounce-max-wait-seconds",
+            str(max_wait(debounce)),
             "--workers",
             "8",
             "--rate-limits",
@@ -140,6 +151,7 @@ def run(
         "arrival_spread": spread,
         "send_wall": send_wall,
         "debounce": debounce,
+        "max_wait": max_wait(debounce),
         "lone": lone,
     }
 

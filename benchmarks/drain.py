@@ -92,6 +92,7 @@ def run_one(
             config,
             Path(folder) / "daemon.log",
             *("--pollers", str(pollers), "--debounce-seconds", str(DEBOUNCE)),
+            *("--debounce-max-wait-seconds", str(DEBOUNCE)),
             *("--poll-wait-seconds", "20", "--workers", "8"),
         )
         try:

@@ -115,7 +115,7 @@ def _flink(run: dict[str, Any]) -> str:
 
 
 BURST_ROWS: tuple[tuple[str, Any], ...] = (
-    ("debounce", lambda r: f"{r['debounce']:.1f} s"),
+    ("debounce / maximum wait", lambda r: f"{r['debounce']:.1f} s / {r['max_wait']:.0f} s"),
     ("burst put on the queue in", lambda r: f"{r['send_wall']:.2f} s"),
     (
         "arrival through SQS (first to last event accepted)",
