@@ -21,6 +21,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from benchmarks.daemon_waits import quiet, settle
 from daemon.rate_limits import DEFAULT_RATES, OTHER_RATE
 from daemon.settings import RunSettings
 from sandbox.cloudtrail import ApiCall, envelope, record
@@ -37,6 +38,7 @@ DEFAULT_LIMITS = ",".join(f"{f}={r:g}" for f, r in {**DEFAULT_RATES, "*": OTHER_
 DEFAULT_DEBOUNCE = RunSettings.debounce_seconds  # the daemon's --debounce-seconds default
 DEFAULT_MAX_WAIT = RunSettings.debounce_max_wait_seconds
 SENDERS = 4  # threads putting the burst on the queue
+RECEIVED = "flink_remediator_events_received_total"
 _RUNS = itertools.count(1)
 IDENTITY = {
     "type": "IAMUser",
@@ -65,18 +67,6 @@ def synthetic(sandbox: Sandbox, name: str) -> str:
     )
     detail = record(call, IDENTITY, sandbox.account_id)
     return json.dumps(envelope(call, detail, sandbox.account_id))
-
-
-def quiet(daemon: DaemonProcess, seconds: float, timeout: float) -> None:
-    """Until the reconcile count has not moved for `seconds`."""
-    deadline, last, since = time.monotonic() + timeout, -1.0, time.monotonic()
-    while time.monotonic() < deadline:
-        now = daemon.metric("flink_remediator_reconciles_total")
-        if now != last:
-            last, since = now, time.monotonic()
-        elif time.monotonic() - since >= seconds:
-            return
-        time.sleep(0.2)
 
 
 def covering(arrival: float) -> float:
@@ -120,12 +110,16 @@ def run(
             rss_after_sweep = rss_mb(daemon.process.pid, "VmRSS")
             quiet(daemon, 2.0, 600)
             before = daemon.metric("flink_remediator_reconciles_total", trigger="event")
+            received = daemon.metric(RECEIVED)
             sandbox.middleware.calls.clear()
             before_records = len(daemon.records())
             bodies = [synthetic(sandbox, names[i % APPS]) for i in range(EVENTS - APPS)]
             began = time.perf_counter()
             drift(sandbox, names[:APPS])
             send_wall = send(sandbox, bodies)
+            # The whole burst in first: a covering debounce's windows end a debounce after the
+            # last event, which a loaded machine delivers well after the send returned.
+            settle(lambda: daemon.metric(RECEIVED) - received, EVENTS)
             # Quiet for longer than a debounce window: no reconcile may still be due.
             still = max(5.0, debounce + 3.0)
             quiet(daemon, still, 600)

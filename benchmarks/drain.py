@@ -26,12 +26,12 @@ import tempfile
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from benchmarks import burst, fleet
+from benchmarks.daemon_waits import gauge, settle
 from sandbox.server import Sandbox
 from sandbox.testing import client, create_user
 from tests.harness import DaemonProcess, Target
@@ -136,14 +136,6 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def gauge(daemon: DaemonProcess, name: str) -> float:
-    """A metric of the daemon, 0 while its metrics server is not up yet."""
-    try:
-        return daemon.metric(name)
-    except OSError:
-        return 0.0
-
-
 def listed(daemon: DaemonProcess, apps: int) -> None:
     """Until the first sweep has listed (and described) every app. Its reconciles wait out the
     debounce, and so does the sweep (it waits for them): `sweep_finished` would not come."""
@@ -157,18 +149,6 @@ def wait_accepted(daemon: DaemonProcess, skip: int, messages: int) -> dict[str, 
     settle(lambda: gauge(daemon, "flink_remediator_events_received_total"), messages)
     settle(lambda: len(accepted(daemon, skip)), messages)
     return accepted(daemon, skip)
-
-
-def settle(count: Callable[[], float], target: int, stall: float = 10.0) -> None:
-    """Until `count()` reaches `target` or has not moved for `stall` seconds."""
-    last, since = -1.0, time.monotonic()
-    while time.monotonic() - since < stall:
-        now = count()
-        if now >= target:
-            return
-        if now != last:
-            last, since = now, time.monotonic()
-        time.sleep(0.5)
 
 
 def run(
