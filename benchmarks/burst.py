@@ -21,6 +21,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from benchmarks.daemon_waits import quiet, settle
 from daemon.rate_limits import DEFAULT_RATES, OTHER_RATE
 from daemon.settings import RunSettings
 from sandbox.cloudtrail import ApiCall, envelope, record
@@ -34,9 +35,10 @@ APPS, EVENTS = 20, 1000
 FLEET = 100
 # The daemon's defaults, spelled out: the e2e harness turns client-side rate limits off.
 DEFAULT_LIMITS = ",".join(f"{f}={r:g}" for f, r in {**DEFAULT_RATES, "*": OTHER_RATE}.items())
-DEFAULT_DEBOUNCE = RunSettings.debounce_seconds
+DEFAULT_DEBOUNCE = RunSettings.debounce_seconds  # the daemon's --debounce-seconds default
 DEFAULT_MAX_WAIT = RunSettings.debounce_max_wait_seconds
 SENDERS = 4  # threads putting the burst on the queue
+RECEIVED = "flink_remediator_events_received_total"
 _RUNS = itertools.count(1)
 IDENTITY = {
     "type": "IAMUser",
@@ -67,22 +69,17 @@ def synthetic(sandbox: Sandbox, name: str) -> str:
     return json.dumps(envelope(call, detail, sandbox.account_id))
 
 
-def quiet(daemon: DaemonProcess, seconds: float, timeout: float) -> None:
-    """Until the reconcile count has not moved for `seconds`."""
-    deadline, last, since = time.monotonic() + timeout, -1.0, time.monotonic()
-    while time.monotonic() < deadline:
-        now = daemon.metric("flink_remediator_reconciles_total")
-        if now != last:
-            last, since = now, time.monotonic()
-        elif time.monotonic() - since >= seconds:
-            return
-        time.sleep(0.2)
-
-
 def covering(arrival: float) -> float:
     """A debounce that covers a burst arriving over `arrival` seconds, with a margin (the
     next run's arrival differs a little)."""
     return float(max(DEFAULT_DEBOUNCE, math.ceil(arrival * 1.5 + 0.5)))
+
+
+def max_wait(debounce: float) -> float:
+    """The daemon's default maximum wait, or twice a longer debounce: a covering debounce is
+    over 1.5 x the arrival, so its trailing window (last event + debounce) ends before the cap
+    (the daemon refuses a debounce over the maximum wait)."""
+    return max(DEFAULT_MAX_WAIT, 2 * debounce)
 
 
 def run(
@@ -99,9 +96,8 @@ def run(
             Path(folder) / "daemon.log",
             "--debounce-seconds",
             str(debounce),
-            # The cap at its default (30 s), or raised to a covering debounce (which it caps).
             "--debounce-max-wait-seconds",
-            str(max(DEFAULT_MAX_WAIT, debounce)),
+            str(max_wait(debounce)),
             "--workers",
             "8",
             "--rate-limits",
@@ -114,12 +110,16 @@ def run(
             rss_after_sweep = rss_mb(daemon.process.pid, "VmRSS")
             quiet(daemon, 2.0, 600)
             before = daemon.metric("flink_remediator_reconciles_total", trigger="event")
+            received = daemon.metric(RECEIVED)
             sandbox.middleware.calls.clear()
             before_records = len(daemon.records())
             bodies = [synthetic(sandbox, names[i % APPS]) for i in range(EVENTS - APPS)]
             began = time.perf_counter()
             drift(sandbox, names[:APPS])
             send_wall = send(sandbox, bodies)
+            # The whole burst in first: a covering debounce's windows end a debounce after the
+            # last event, which a loaded machine delivers well after the send returned.
+            settle(lambda: daemon.metric(RECEIVED) - received, EVENTS)
             # Quiet for longer than a debounce window: no reconcile may still be due.
             still = max(5.0, debounce + 3.0)
             quiet(daemon, still, 600)
@@ -145,6 +145,7 @@ def run(
         "arrival_spread": spread,
         "send_wall": send_wall,
         "debounce": debounce,
+        "max_wait": max_wait(debounce),
         "lone": lone,
     }
 

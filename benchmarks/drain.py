@@ -1,14 +1,17 @@
 """The daemon's own SQS drain rate, by number of receive loops (`--pollers`).
 
-`python -m benchmarks.drain --apps 200 --messages 2000` (and a row of `make bench`). For each
-poller count a fresh `flink-remediator run` (its own process) lists the sandbox's apps (its
-first sweep); only then is the queue filled with M CloudTrail envelopes naming existing apps,
-all at once (put in the in-process sandbox's queue in one step, not sent over HTTP: in the
-burst benchmark the sender set the arrival). The debounce is long, so no reconcile competes
-with receiving: what is measured is receive + parse + accept + route + submit, first to last
-event accepted (the daemon's `event_received` records), and the ReceiveMessage calls it took
-(the sandbox's call record), and the CPU time the daemon and the sandbox (this process) spent
-meanwhile: which side bounds the rate. Each run has a queue of its own. Figures only.
+`python -m benchmarks.drain --apps 200 --messages 2000`, and a row of `make bench` on its own
+FLEET-app sandbox whatever the suite's N: the drain from a full queue does not depend on the
+fleet's size, and each of the 12 daemons' first sweep of 5,000 apps took a minute or more.
+For each poller count a fresh `flink-remediator run` (its own process) lists the sandbox's apps
+(its first sweep); only then is the queue filled with M CloudTrail envelopes naming existing
+apps in turn (2,000 on 200 apps: each app 10 times), all at once (put in the in-process
+sandbox's queue in one step, not sent over HTTP: in the burst benchmark the sender set the
+arrival). The debounce is long, so no reconcile competes with receiving: what is measured is
+receive + parse + accept + route + submit, first to last event accepted (the daemon's
+`event_received` records), and the ReceiveMessage calls it took (the sandbox's call record),
+and the CPU time the daemon and the sandbox (this process) spent meanwhile: which side bounds
+the rate. Each run has a queue of its own. Figures only.
 """
 
 from __future__ import annotations
@@ -23,17 +26,18 @@ import tempfile
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from benchmarks import burst, fleet
+from benchmarks.daemon_waits import gauge, settle
 from sandbox.server import Sandbox
 from sandbox.testing import client, create_user
 from tests.harness import DaemonProcess, Target
 
 POLLERS = (1, 2, 3, 4)
+FLEET = 200  # apps in the drain's own sandbox (the suite's too)
 REPEAT = 3  # the machine is shared: one run per count is noise
 DEBOUNCE = 3600.0  # no reconcile runs while the queue drains
 _RUNS = itertools.count(1)
@@ -88,6 +92,7 @@ def run_one(
             config,
             Path(folder) / "daemon.log",
             *("--pollers", str(pollers), "--debounce-seconds", str(DEBOUNCE)),
+            *("--debounce-max-wait-seconds", str(DEBOUNCE)),
             *("--poll-wait-seconds", "20", "--workers", "8"),
         )
         try:
@@ -131,14 +136,6 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def gauge(daemon: DaemonProcess, name: str) -> float:
-    """A metric of the daemon, 0 while its metrics server is not up yet."""
-    try:
-        return daemon.metric(name)
-    except OSError:
-        return 0.0
-
-
 def listed(daemon: DaemonProcess, apps: int) -> None:
     """Until the first sweep has listed (and described) every app. Its reconciles wait out the
     debounce, and so does the sweep (it waits for them): `sweep_finished` would not come."""
@@ -152,18 +149,6 @@ def wait_accepted(daemon: DaemonProcess, skip: int, messages: int) -> dict[str, 
     settle(lambda: gauge(daemon, "flink_remediator_events_received_total"), messages)
     settle(lambda: len(accepted(daemon, skip)), messages)
     return accepted(daemon, skip)
-
-
-def settle(count: Callable[[], float], target: int, stall: float = 10.0) -> None:
-    """Until `count()` reaches `target` or has not moved for `stall` seconds."""
-    last, since = -1.0, time.monotonic()
-    while time.monotonic() - since < stall:
-        now = count()
-        if now >= target:
-            return
-        if now != last:
-            last, since = now, time.monotonic()
-        time.sleep(0.5)
 
 
 def run(
@@ -185,12 +170,13 @@ def run(
     return rows
 
 
-def print_table(messages: int, rows: list[dict[str, Any]]) -> None:
+def print_table(messages: int, apps: int, rows: list[dict[str, Any]]) -> None:
     counts = sorted({r["pollers"] for r in rows})
     runs = {n: [r for r in rows if r["pollers"] == n] for n in counts}
     median = {n: statistics.median(r["rate"] for r in runs[n]) for n in counts}
     print(
-        f"\n| drain: {messages} events already queued, {len(runs[counts[0]])} runs each "
+        f"\n| drain: {messages} events already queued on {apps} apps (own sandbox), "
+        f"{len(runs[counts[0]])} runs each "
         "| events/s, median (runs) | x 1 poller | first to last accepted, median "
         "| ReceiveMessage calls | CPU s, daemon / sandbox (median) |\n|---|---|---|---|---|---|"
     )
@@ -209,14 +195,14 @@ def print_table(messages: int, rows: list[dict[str, Any]]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--apps", type=int, default=200)
+    parser.add_argument("--apps", type=int, default=FLEET)
     parser.add_argument("--messages", type=int, default=2000)
     parser.add_argument("--pollers", type=int, nargs="+", default=list(POLLERS))
     parser.add_argument("--repeat", type=int, default=REPEAT)
     args = parser.parse_args()
     with fleet.logging_fleet(args.apps) as (sandbox, names, config):
         rows = run(sandbox, config, names, args.messages, tuple(args.pollers), args.repeat)
-    print_table(args.messages, rows)
+    print_table(args.messages, args.apps, rows)
 
 
 if __name__ == "__main__":

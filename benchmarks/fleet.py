@@ -78,11 +78,12 @@ def seed(endpoint_url: str, region: str, queue_url: str, apps: int, workers: int
     return names
 
 
-def seed_in_process(sandbox: Sandbox, apps: int) -> list[str]:
+def seed_in_process(sandbox: Sandbox, apps: int, drift: bool = True) -> list[str]:
     """`seed`'s fleet, made through the in-process sandbox's own backends (moto's CloudWatch
     Logs, our Managed Flink backend with its validation) instead of over HTTP: the same state
     as seen through the API, in seconds instead of minutes, and no CloudTrail events or call
-    records. Only for a `Sandbox` running in this process (benchmarks)."""
+    records. Without `drift` every app is compliant (no WARN app). Only for a `Sandbox`
+    running in this process (benchmarks)."""
     from moto.logs.models import logs_backends
 
     region, account = sandbox.region, sandbox.account_id
@@ -102,14 +103,14 @@ def seed_in_process(sandbox: Sandbox, apps: int) -> list[str]:
             "RuntimeEnvironment": "FLINK-1_20",
             "ServiceExecutionRole": roles[i % ROLES],
             "CloudWatchLoggingOptions": [{"LogStreamARN": stream_arn}],
-            "ApplicationConfiguration": {"FlinkApplicationConfiguration": monitoring(i)},
+            "ApplicationConfiguration": {"FlinkApplicationConfiguration": monitoring(i, drift)},
         }
         handle(flink, "CreateApplication", request)
     return names
 
 
-def monitoring(i: int) -> dict[str, Any]:
-    level = "WARN" if i % 10 == 0 else "INFO"
+def monitoring(i: int, drift: bool = True) -> dict[str, Any]:
+    level = "WARN" if drift and i % 10 == 0 else "INFO"
     return {
         "MonitoringConfiguration": {
             "ConfigurationType": "CUSTOM",
@@ -130,12 +131,12 @@ def logging_only_config(account: str, region: str) -> str:
 
 
 @contextlib.contextmanager
-def logging_fleet(apps: int) -> Iterator[tuple[Sandbox, list[str], Path]]:
+def logging_fleet(apps: int, drift: bool = True) -> Iterator[tuple[Sandbox, list[str], Path]]:
     """An in-process sandbox seeded with `apps` apps (`seed_in_process`), their names and a
     logging-only config file; the sandbox stops on exit."""
     sandbox = Sandbox(port=0).start()
     try:
-        names = seed_in_process(sandbox, apps)
+        names = seed_in_process(sandbox, apps, drift)
         with tempfile.TemporaryDirectory() as folder:
             config = Path(folder) / "desired.yaml"
             config.write_text(logging_only_config(sandbox.account_id, sandbox.region))

@@ -1,14 +1,14 @@
 """List and watch, one app changed by each kind of side change: `python -m benchmarks.side_changes`.
 
 An in-process sandbox seeded with N apps (benchmarks/fleet.py `seed_in_process`) plus one
-watched app per kind of change, each with its own execution role, log group and stream, a
-`team` tag, and (for routes) its own VPC. The daemon (its own process, `--dry-run`, the rules
-that judge these changes, client-side rate limits off as in every e2e daemon, so the full
-resync at 5,000 apps takes minutes) starts with **every event lost** (the sandbox delays
-CloudTrail delivery for ever) and its first sweep (a full resync) runs. Then for each kind of
-change, in the quiet after a sweep: change that one app, wait for the next sweep and its
-reconciles, and report from the sandbox's call record (the daemon's principal, SQS and STS
-excluded) which apps it described, how many calls the sweep made, and whether the daemon
+watched app per kind of change (benchmarks/side_kinds.py), each with its own execution role,
+log group and stream, a `team` tag, and (for routes) its own VPC. The daemon (its own process,
+`--dry-run`, the rules that judge these changes, client-side rate limits off as in every e2e
+daemon, so the full resync at 5,000 apps takes minutes) starts with **every event lost** (the
+sandbox delays CloudTrail delivery for ever) and its first sweep (a full resync) runs. Then for
+each kind of change, in the quiet after a sweep: change that one app, wait for the next sweep
+and its reconciles, and report from the sandbox's call record (the daemon's principal, SQS and
+STS excluded) which apps it described, how many calls the sweep made, and whether the daemon
 reports the violation (`flink_remediator_violation_active`). A deleted log stream is found by
 the full resync only (docs/performance.md "List and watch"): shown by restarting the daemon.
 Last, with events delivered again (the restarted daemon): tags, role and route changes on
@@ -22,133 +22,18 @@ import argparse
 import json
 import tempfile
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from benchmarks import fleet
 from benchmarks.rate import quiet
+from benchmarks.side_kinds import DELIVERED, LOST, RULE, Watched, change, config_text, make_app
 from sandbox.delivery import DeliverySettings
 from sandbox.server import Sandbox
-from sandbox.testing import client, create_user, execution_role
+from sandbox.testing import client, create_user
 from tests.harness import DaemonProcess, Target
-from tests.vpc_factories import build_network
 
-LOST = ("tags", "log group deleted", "log stream deleted", "role trust", "policy", "route")
-DELIVERED = ("tags", "role trust", "policy", "route")
-RULE = {
-    "tags": "required_tags",
-    "log group deleted": "cloudwatch_logging",
-    "log stream deleted": "cloudwatch_logging",
-    "role trust": "execution_role_trust",
-    "policy": "execution_role_permissions",
-    "route": "vpc_public_route",
-}
 NEVER = 86400.0  # a delivery delay (the most the sandbox takes) no run outlives: events lost
-CONFIG = """version: 1
-accounts: ["{account}"]
-regions: [{region}]
-rules:
-{rules}"""
-
-
-@dataclass
-class Watched:
-    kind: str
-    name: str
-    role: str
-    route_table: str = ""
-    igw: str = ""
-
-    @property
-    def group(self) -> str:
-        return fleet.GROUP.format(name=self.name)
-
-
-def config_text(sandbox: Sandbox) -> str:
-    from remediations import REGISTRY
-
-    wanted = {
-        "cloudwatch_logging": "{}",
-        "required_tags": "{tags: {team: {}}}",
-        "vpc_public_route": "{}",
-        "execution_role_trust": "{}",
-        "execution_role_permissions": "{strategy: alert}",
-    }
-    lines = [f"  {r.id}: {wanted.get(r.id, '{enabled: false}')}" for r in REGISTRY]
-    return CONFIG.format(account=sandbox.account_id, region=sandbox.region, rules="\n".join(lines))
-
-
-def make_app(sandbox: Sandbox, kind: str, name: str, cidr: str) -> Watched:
-    """One app compliant with its kind's rule: own role (trust with the confused-deputy
-    conditions naming it), log group and stream, tag `team`; a VPC of its own for routes."""
-    region, account = sandbox.region, sandbox.account_id
-    c: Callable[[str], Any] = lambda s: client(sandbox.endpoint_url, region, s)  # noqa: E731
-    role = execution_role(c("iam"), f"side-{name}")
-    c("logs").create_log_group(logGroupName=fleet.GROUP.format(name=name))
-    c("logs").create_log_stream(
-        logGroupName=fleet.GROUP.format(name=name), logStreamName=fleet.STREAM
-    )
-    group = fleet.GROUP.format(name=name)
-    stream = f"arn:aws:logs:{region}:{account}:log-group:{group}:log-stream:{fleet.STREAM}"
-    configuration: dict[str, Any] = {"FlinkApplicationConfiguration": fleet.monitoring(1)}
-    watched = Watched(kind, name, role.rsplit("/", 1)[-1])
-    if kind == "route":
-        net = build_network(c("ec2"), region, cidr)
-        configuration["VpcConfigurations"] = [
-            {"SubnetIds": [net.subnet_a], "SecurityGroupIds": [net.group]}
-        ]
-        watched.route_table, watched.igw = net.main_table, net.igw
-    c("kinesisanalyticsv2").create_application(
-        ApplicationName=name,
-        RuntimeEnvironment="FLINK-1_20",
-        ServiceExecutionRole=role,
-        CloudWatchLoggingOptions=[{"LogStreamARN": stream}],
-        ApplicationConfiguration=configuration,
-        Tags=[{"Key": "team", "Value": "bench"}],
-    )
-    app_arn = f"arn:aws:kinesisanalytics:{region}:{account}:application/{name}"
-    c("iam").update_assume_role_policy(
-        RoleName=watched.role, PolicyDocument=json.dumps(trust(account, app_arn))
-    )
-    return watched
-
-
-def trust(account: str, app_arn: str | None) -> dict[str, Any]:
-    statement: dict[str, Any] = {
-        "Effect": "Allow",
-        "Principal": {"Service": "kinesisanalytics.amazonaws.com"},
-        "Action": "sts:AssumeRole",
-    }
-    if app_arn:
-        statement["Condition"] = {
-            "StringEquals": {"aws:SourceAccount": account},
-            "ArnEquals": {"aws:SourceArn": [app_arn]},
-        }
-    return {"Version": "2012-10-17", "Statement": [statement]}
-
-
-def change(sandbox: Sandbox, w: Watched) -> None:
-    """The kind's change, made over the API as an outsider would."""
-    c: Callable[[str], Any] = lambda s: client(sandbox.endpoint_url, sandbox.region, s)  # noqa: E731
-    app_arn = f"arn:aws:kinesisanalytics:{sandbox.region}:{sandbox.account_id}:application/{w.name}"
-    if w.kind == "tags":
-        c("kinesisanalyticsv2").untag_resource(ResourceARN=app_arn, TagKeys=["team"])
-    elif w.kind == "log group deleted":
-        c("logs").delete_log_group(logGroupName=w.group)
-    elif w.kind == "log stream deleted":
-        c("logs").delete_log_stream(logGroupName=w.group, logStreamName=fleet.STREAM)
-    elif w.kind == "role trust":
-        doc = json.dumps(trust(sandbox.account_id, None))
-        c("iam").update_assume_role_policy(RoleName=w.role, PolicyDocument=doc)
-    elif w.kind == "policy":
-        admin = "arn:aws:iam::aws:policy/AdministratorAccess"
-        c("iam").attach_role_policy(RoleName=w.role, PolicyArn=admin)
-    elif w.kind == "route":
-        c("ec2").create_route(
-            RouteTableId=w.route_table, DestinationCidrBlock="0.0.0.0/0", GatewayId=w.igw
-        )
 
 
 class Run:
