@@ -26,7 +26,15 @@ from typing import Any
 from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.securityhub.models import securityhub_backends
 
-from sandbox import cloudtrail, iam_principal, moto_sqs, securityhub_updates, tagging, wire
+from sandbox import (
+    cloudtrail,
+    dynamodb_atomic,
+    iam_principal,
+    moto_sqs,
+    securityhub_updates,
+    tagging,
+    wire,
+)
 from sandbox.audit_manager import AuditManager
 from sandbox.calls import CallLog, CallRecord, is_mutating
 from sandbox.config_rules import OPERATIONS as CONFIG_MODELLED
@@ -282,6 +290,8 @@ class SandboxMiddleware:
         if scope is not None and scope.service == "sqs":  # SenderId: the caller's principal id
             caller = user_identity(scope.access_key_id, scope.region, account)
             sender = moto_sqs.sent_by(str(caller.get("principalId", "")))
+        elif dynamodb_atomic.is_item_write(target):  # checked and applied as one step
+            sender = dynamodb_atomic.one_at_a_time()
         with sender:
             result = self.moto_app(environ, capture)
             try:

@@ -56,6 +56,10 @@ class WriteLedger(Protocol):
         version_after: int,
     ) -> None: ...
 
+    def claim_outcome(self, write_id: str) -> bool:
+        """May this process record the write's outcome? (Exactly one process may.)"""
+        ...
+
 
 @dataclass
 class _Version:
@@ -79,7 +83,7 @@ class Executor:
         self._notifier = notifier
         self._ledger = ledger
         # Writes whose reply was lost, waiting for the re-read that tells if they took effect.
-        self._unconfirmed: list[tuple[Action, Cause]] = []
+        self._unconfirmed: list[tuple[Action, Cause, str]] = []  # with the write id
         self.version_after = 0  # the app's version after our last execute
         self._request_ids: list[str] = []  # AWS request ids of the last action sent
 
@@ -97,8 +101,8 @@ class Executor:
         (recorded applied, confirmed by the re-read); the others are planned again."""
         remaining = {(d.rule, d.field, d.resource) for d in plan.drifts}
         confirmed = tuple(
-            self._finish(action, "applied", cause, confirmed="state re-read")
-            for action, cause in self._unconfirmed
+            self._finish(action, "applied", cause, write_id=write_id, confirmed="state re-read")
+            for action, cause, write_id in self._unconfirmed
             if not any((d.rule, d.field, d.resource) in remaining for d in action.drifts)
         )
         self._unconfirmed.clear()
@@ -106,8 +110,9 @@ class Executor:
 
     def give_up_unconfirmed(self) -> None:
         """The reconcile ends without a fresh read: what a lost reply did stays unknown."""
-        for action, cause in self._unconfirmed:
-            self._finish(action, "failed", cause, "outcome unknown: the reply was lost", True)
+        for action, cause, write_id in self._unconfirmed:
+            error = "outcome unknown: the reply was lost"
+            self._finish(action, "failed", cause, error, True, write_id=write_id)
         self._unconfirmed.clear()
 
     def _execute_action(
@@ -141,7 +146,7 @@ class Executor:
         write_id = self._ledger.record_write(action, cause, version.current)
         outcomes: tuple[ActionOutcome, ...] = ()
         try:
-            outcomes = self._send_action(action, version, cause)
+            outcomes = self._send_action(action, version, cause, write_id)
         finally:  # a lost reply is confirmed in this reconcile (confirm, give_up_unconfirmed)
             # (a rejected merge's parts were each recorded on their own: theirs carry an id)
             pending = next((o for o in outcomes if o.outcome == "pending" and not o.write_id), None)
@@ -155,7 +160,7 @@ class Executor:
         return tuple(replace(o, write_id=o.write_id or write_id) for o in outcomes)
 
     def _send_action(
-        self, action: Action, version: _Version, cause: Cause
+        self, action: Action, version: _Version, cause: Cause, write_id: str = ""
     ) -> tuple[ActionOutcome, ...]:
         started = time.monotonic()
         trails: list[audit.WriteTrail] = []
@@ -167,17 +172,18 @@ class Executor:
                 self._send(call, action.app, version, trails[-1])
         except errors.ReplanNeeded as exc:
             if any(t.maybe_applied for t in trails):
-                self._unconfirmed.append((action, cause))
+                self._unconfirmed.append((action, cause, write_id))
             raise exc
         except errors.RetryableAwsError as exc:
             if any(t.maybe_applied for t in trails):
-                self._unconfirmed.append((action, cause))
+                self._unconfirmed.append((action, cause, write_id))
                 raise errors.WriteOutcomeUnknown(exc.operation, exc.code, str(exc)) from exc
-            return (self._finish(action, "failed", cause, str(exc), retryable=True),)
+            error = str(exc)
+            return (self._finish(action, "failed", cause, error, True, write_id=write_id),)
         except errors.PermanentAwsError as exc:
             if exc.code in REJECTION_CODES and len(action.parts) > 1:
                 return self._without_rejected(action, exc, version, cause)
-            return (self._finish(action, "failed", cause, str(exc)),)
+            return (self._finish(action, "failed", cause, str(exc), write_id=write_id),)
         finally:
             self._request_ids = [i for t in trails for i in t.request_ids]
             for rule in action.rules:
@@ -190,7 +196,9 @@ class Executor:
                     action, "pending", cause, operation_id=operation, aws_request_ids=request_ids
                 ),
             )
-        return (self._finish(action, "applied", cause, aws_request_ids=request_ids),)
+        return (
+            self._finish(action, "applied", cause, write_id=write_id, aws_request_ids=request_ids),
+        )
 
     def _without_rejected(
         self, action: Action, exc: errors.AwsError, version: _Version, cause: Cause
@@ -243,8 +251,15 @@ class Executor:
         error: str = "",
         retryable: bool = False,
         operation_id: str = "",
+        write_id: str = "",
         **extra: Any,
     ) -> ActionOutcome:
+        """Record an outcome (audit, metrics). The outcome of a ledgered write (`write_id`) is
+        recorded only by the one process that claims it: another replica that took the write
+        over (it thought this process dead) may have recorded it already."""
+        if write_id and self._ledger is not None and not self._ledger.claim_outcome(write_id):
+            reason = "its outcome was recorded by the replica that took the write over"
+            return ActionOutcome(action, "skipped", reason, write_id=write_id)
         # In a global dry-run an enforcing action is recorded as dry-run, in metrics and audit;
         # the returned outcome keeps the configured mode (what `plan` shows `apply` would do).
         mode: Mode = "dry-run" if self._dry_run and action.mode == "enforce" else action.mode

@@ -66,12 +66,13 @@ def settle_changes(
         else:
             verdicts.append((change, status, error))
     # Only what this process removed from the store is recorded (another replica may have
-    # settled the same change a moment ago).
+    # settled the same change a moment ago), and only if its write's outcome is ours to record
+    # (its sender may have recorded it: a reply slower than the sender was thought alive).
     claimed, delay = safeguards.settle_pending(app, [c for c, _, _ in verdicts], tuple(waiting))
     outcomes: list[ActionOutcome] = []
     succeeded: list[Pending] = []
     for change, status, error in verdicts:
-        if change not in claimed:
+        if change not in claimed or not safeguards.claim_outcome(change.write_id):
             continue
         if status == "applied":
             succeeded.append(change)

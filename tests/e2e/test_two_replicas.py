@@ -331,18 +331,12 @@ def test_start_up_sweeps_of_two_replicas_fix_the_initial_drift_once(
     records = [r for d in daemons for r in d.events("remediation_applied")]
     per_field = Counter((r["app"], r["rule"], r["field"]) for r in records)
     print(sorted(per_field.items()))
-    twice = []
+    # A fix made once is recorded applied once (by the replica that claimed its outcome);
+    # writes a second replica may repeat (tags, trust policies) are recorded by each maker.
     for (app, rule, field), count in per_field.items():
         limit = 2 if rule in REPEATABLE_RULES else 1
-        assert count >= 1, (app, rule, field)
-        if count > limit:
-            twice.append((app, rule, field, count))
+        assert 1 <= count <= limit, (app, rule, field, count)
     assert not problems(daemons)
-    if twice:  # the writes above were each made once; only the audit repeats a record
-        pytest.xfail(
-            "known defect (closing note, session 5): under a start-up race a fix one replica "
-            f"made is sometimes recorded applied by both: {twice}"
-        )
 
     for app in apps:
         assert compliant(flink, app, stream_arn(sandbox, app))

@@ -9,7 +9,7 @@ plain frozen dataclass (records.py), kept per application in a state store (daem
 memory for one-shot commands, DynamoDB for the daemon), so restarts and replicas share them.
 When the store cannot be read, restarting fixes are held (`hold_restarts`). The ledger of the
 daemon's own writes (`record_write`, `record_sent`, `own_write`) lets a write whose sender died
-be confirmed by the next process.
+be confirmed by the next process; `claim_outcome` lets exactly one process record each outcome.
 
 Only this facade is imported from outside the package (an import-linter contract).
 """
@@ -195,6 +195,11 @@ class Safeguards:
         """The reply is in: the entry leaves the app's state (a change in progress becomes
         pending) and each request id is kept for `own_write`."""
         self._ledger.wrote(action, write_id, request_ids, operation_id, version_after)
+
+    def claim_outcome(self, write_id: str) -> bool:
+        """Record the outcome of write `write_id` here? True for the one process that claims it
+        first in the store (the sender, or a replica that took the write over); True for ""."""
+        return self._ledger.claim_outcome(write_id)
 
     def own_write(self, request_id: str) -> OwnWrite | None:
         """The daemon's own write with this AWS request id (CloudTrail's requestID), if any."""

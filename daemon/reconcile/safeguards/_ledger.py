@@ -6,7 +6,10 @@ entry leaves the app's state (a change still in progress becomes a `Pending` in 
 write) and each AWS request id gets an `OwnWrite` item of its own, which the own-credential
 canary looks up by the request id CloudTrail shows. An entry still there when another process
 reconciles the app is a write whose sender died before recording what it did: the follow-up
-(daemon/reconcile/followup.py) confirms it from AWS and records its outcome once.
+(daemon/reconcile/followup.py) confirms it from AWS and records its outcome. Once: whoever
+records a write's outcome (its sender, or the replica that took it over) first claims
+`outcome#<write id>` in the store (`claim_outcome`), a conditional write only one process wins,
+so a sender that was merely slow and the replica that thought it dead never both record it.
 """
 
 from __future__ import annotations
@@ -19,12 +22,16 @@ import uuid
 from dataclasses import replace
 from datetime import timedelta
 
+import structlog
+
 from daemon.apply.planned_writes import sensitive_parts
 from daemon.reconcile.safeguards._codec import decode_as, encode
 from daemon.reconcile.safeguards._states import KEEP, AppStates
 from daemon.reconcile.safeguards.records import AppState, OwnWrite, Pending, SentWrite, WallClock
 from daemon.state import Action, Cause
 from daemon.store import Item, StoreUnavailable, VersionConflict, get
+
+log = structlog.get_logger(__name__)
 
 # A write recorded this long ago by another process and not visible in AWS is taken as never
 # made: the longest a send can take (5 attempts of up to 30 s reads, with backoff).
@@ -91,6 +98,17 @@ class Ledger:
         finally:
             with self._lock:
                 self._in_flight.discard(write_id)
+
+    def claim_outcome(self, write_id: str) -> bool:
+        """May this process record the outcome of write `write_id`? The sender and a replica
+        that took the write over may both get to it (a reply slower than LIVE_SENDER_SECONDS, a
+        settle that did not land): the one whose conditional write of the claim lands first
+        records it, the other does not. Without the store: True (an outcome is never lost,
+        though a replica that takes the write over later may then record it again)."""
+        if not write_id or self._states.claim(f"outcome#{write_id}", KEEP.total_seconds()):
+            return True
+        log.info("write_outcome_recorded_elsewhere", write_id=write_id)
+        return False
 
     def orphans(self, state: AppState) -> tuple[SentWrite, ...]:
         """Entries no reconcile of this process is sending."""
