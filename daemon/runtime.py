@@ -23,7 +23,7 @@ from daemon.evidence.securityhub import publisher_for
 from daemon.ingest.own_writes import OwnWriteCanary
 from daemon.ingest.pipeline import EventPipeline
 from daemon.ingest.router import Router
-from daemon.ingest.sqs import Message, SqsQueue
+from daemon.ingest.sqs import SqsQueue
 from daemon.ingest.sweep_queue import QueueSweeps
 from daemon.rate_limits import limits_from
 from daemon.reconcile.accounts import AccountDirectory
@@ -223,11 +223,15 @@ class Daemon:
         regions = self.config.current().regions
         return [(account, region) for account in self.directory.accounts() for region in regions]
 
-    def _queue_sweeps(self, sweeper: Sweeper) -> Callable[[SqsQueue], Callable[[Message], bool]]:
+    def _queue_sweeps(self, sweeper: Sweeper) -> Callable[[SqsQueue], QueueSweeps]:
         def covered(account: str, region: str) -> bool:
             return self.directory.covers(account) and region in self.config.current().regions
 
-        return lambda queue: QueueSweeps(queue, sweeper.list_place, covered, self.submit).handle
+        # Two work messages per worker: enough to keep the workers busy, the rest for others.
+        held = 2 * self.settings.workers
+        return lambda queue: QueueSweeps(
+            queue, sweeper.list_place, covered, self.submit, max_held=held
+        )
 
     def _sweep_upkeep(self) -> None:
         """With queue sweeps: re-read the covered accounts and end spent fight budgets."""

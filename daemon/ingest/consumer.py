@@ -16,6 +16,7 @@ from daemon.ingest.intake import Ignored, Intake
 from daemon.ingest.router import Router
 from daemon.ingest.senders import SenderCheck
 from daemon.ingest.sqs import Message, SqsQueue, poll_forever
+from daemon.ingest.sweep_queue import QueueSweeps
 from daemon.reconcile.controller import Submit
 from daemon.reconcile.tags import TAG_EVENTS, TagCache
 from daemon.reconcile.workqueue import Ticket
@@ -37,7 +38,7 @@ class EventConsumer:
         dlq_url: str = "",
         pollers: int = 1,
         tags: TagCache | None = None,
-        sweeps: Callable[[Message], bool] | None = None,
+        sweeps: QueueSweeps | None = None,
         senders: SenderCheck | None = None,
     ) -> None:
         self.sqs = sqs
@@ -66,10 +67,11 @@ class EventConsumer:
     def start(self, stopping: threading.Event, beat: Callable[[], None]) -> None:
         self._stopping = stopping
         self._deleter.start()
+        has_room = self._sweeps.has_room if self._sweeps is not None else lambda: True
         for n in range(self._pollers):
             threading.Thread(
                 target=poll_forever,
-                args=(self.sqs, self.handle, stopping, beat, self.reachability.record),
+                args=(self.sqs, self.handle, stopping, beat, self.reachability.record, has_room),
                 name=f"sqs-poller-{n}",
                 daemon=True,
             ).start()
@@ -88,7 +90,7 @@ class EventConsumer:
             bound.warning("message_rejected", reason=refused, sender_id=message.sender_id)
             self.sqs.delete(message)
             return
-        if self._sweeps is not None and self._sweeps(message):
+        if self._sweeps is not None and self._sweeps.handle(message):
             return
         hint = self._intake.accept(message.body)
         if isinstance(hint, Ignored):

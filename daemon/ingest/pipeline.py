@@ -20,7 +20,8 @@ from daemon.ingest.identity import OwnIdentity
 from daemon.ingest.intake import Intake
 from daemon.ingest.router import Router
 from daemon.ingest.senders import SenderCheck
-from daemon.ingest.sqs import Message, SqsQueue
+from daemon.ingest.sqs import SqsQueue
+from daemon.ingest.sweep_queue import QueueSweeps
 from daemon.reconcile.accounts import AccountDirectory
 from daemon.reconcile.controller import Submit
 from daemon.reconcile.tags import TagCache
@@ -56,7 +57,7 @@ class EventPipeline:
         router: Router,
         submit: Submit,
         tags: TagCache | None = None,
-        sweeps: Callable[[SqsQueue], Callable[[Message], bool]] | None = None,
+        sweeps: Callable[[SqsQueue], QueueSweeps] | None = None,
         own_writes: Callable[[Hint, str | bytes], None] | None = None,
         own_user_id: str = "",
     ) -> None:

@@ -34,6 +34,7 @@ log = structlog.get_logger(__name__)
 # Waits between failed receives double from 0.5 s up to this (the receive call itself already
 # retried with backoff): a few seconds, so polling resumes soon after an outage.
 MAX_POLL_BACKOFF_SECONDS = 4.0
+FULL_WAIT_SECONDS = 0.2  # how often a loop holding all it may looks for room again
 
 
 @dataclass(frozen=True)
@@ -274,12 +275,18 @@ def poll_forever(
     stop: threading.Event,
     heartbeat: Callable[[], None],
     answered: Callable[[bool, str], None] = lambda ok, error: None,
+    has_room: Callable[[], bool] = lambda: True,
 ) -> None:
     """Receive until `stop` is set; never lets one bad message or AWS hiccup end the loop.
     After a failure it waits a short, capped backoff (reset by the next success), so the
-    daemon resumes within seconds of an outage ending; `answered` hears each outcome."""
+    daemon resumes within seconds of an outage ending; `answered` hears each outcome. While
+    `has_room()` is False (the process holds all the work it may) it waits instead of receiving."""
     failures = 0
     while not stop.is_set():
+        if not has_room():
+            heartbeat()  # waiting on purpose is not being stuck
+            stop.wait(FULL_WAIT_SECONDS)
+            continue
         try:
             messages = queue.receive()
             failures = 0

@@ -6,7 +6,9 @@ sends the applications back to the same queue as work messages, ten apps each, t
 SendMessageBatch. Every replica receives a share of those; each work message is acknowledged
 only after the reconciles it asked for settled, else released to come back (SQS counts the
 receives and moves a message that keeps failing to the DLQ). A replica killed mid-sweep holds
-its messages only until their visibility timeout: then the others receive them.
+its messages only until their visibility timeout: then the others receive them. A replica
+holding `max_held` work messages receives nothing more until some settle (`has_room`), so a
+sweep spreads over the replicas instead of the first one's receive loops taking all of it.
 
 The message format is daemon/ingest/sweep_messages.py. A malformed message, or one for an
 account or Region the config does not cover, is counted, logged and acknowledged (dropped):
@@ -15,6 +17,7 @@ retrying cannot make it valid.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 
@@ -31,6 +34,7 @@ from daemon.telemetry import metrics
 
 log = structlog.get_logger(__name__)
 SEND_ATTEMPTS = 3  # entries SendMessageBatch reports failed are sent again this often
+MAX_HELD = 16  # work messages (10 apps each) one replica holds at most; the runtime: 2 x workers
 
 ListPlace = Callable[[str, str], tuple[AppRef, ...]]  # (account, region) -> its applications
 Covered = Callable[[str, str], bool]  # is (account, region) covered by the config?
@@ -44,9 +48,19 @@ class QueueSweeps:
         covered: Covered,
         submit: Submit,
         clock: Callable[[], float] = time.monotonic,
+        max_held: int = MAX_HELD,
     ) -> None:
         self._sqs, self._list, self._covered, self._submit = sqs, list_place, covered, submit
         self._clock = clock
+        self._max_held = max_held
+        self._held = 0  # work messages received and not settled yet
+        self._lock = threading.Lock()
+
+    def has_room(self) -> bool:
+        """May the receive loops take more messages? Not while `max_held` work messages wait
+        for their reconciles: other replicas take the rest of the sweep meanwhile."""
+        with self._lock:
+            return self._held < self._max_held
 
     def handle(self, message: Message) -> bool:
         """Handle `message` if it is a sweep message (True); False leaves it to the events."""
@@ -117,6 +131,8 @@ class QueueSweeps:
         bound.info("sweep_work_received", apps=len(apps), receive_count=message.receive_count)
 
         def settled(ok: bool) -> None:
+            with self._lock:
+                self._held -= 1
             if ok:
                 bound.info("sweep_work_done", apps=sorted(work.apps))
                 metrics.count_sweep_message("work", "done")
@@ -127,4 +143,6 @@ class QueueSweeps:
 
         # One PassReads per message: its apps share reads of roles and route tables.
         cause = Cause("sweep", reads=PassReads())
+        with self._lock:
+            self._held += 1
         self._submit(apps, cause, Ticket(apps, settled))
