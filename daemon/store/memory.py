@@ -1,8 +1,8 @@
 """The in-memory state store: one-shot commands (`plan`, `apply`), a daemon run without
 `--state-table`, and unit tests. Same semantics as the table: versions, conditional writes,
 expiry on the injected wall clock. Each item's data is kept as compact JSON text, as the table
-keeps it (~0.4 KB a record, where the dicts it was made from take several KB; a read gets its
-own copy, as a read of the table does)."""
+keeps it (a few hundred bytes a record, several times less than the dicts it was made from; a
+read gets its own copy, as a read of the table does)."""
 
 from __future__ import annotations
 
