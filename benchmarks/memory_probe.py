@@ -16,8 +16,9 @@ import threading
 import tracemalloc
 
 TRACE = os.environ.get("BENCH_TRACE") == "1"
+FRAMES = int(os.environ.get("BENCH_TRACE_FRAMES", "1"))  # >1: also the top tracebacks
 if TRACE:
-    tracemalloc.start(1)
+    tracemalloc.start(FRAMES)
 
 
 def status() -> dict[str, float]:
@@ -59,6 +60,12 @@ def snapshot(top: int = 25) -> dict[str, object]:
         (f"{package_of(s.traceback[0].filename)}:{s.traceback[0].lineno}", s.size)
         for s in snap.statistics("lineno")[:top]
     ]
+    if FRAMES > 1:  # where the top allocations were made from, callers included
+        for stat in snap.statistics("traceback")[:top]:
+            where = " < ".join(
+                f"{package_of(f.filename)}:{f.lineno}" for f in reversed(stat.traceback)
+            )
+            lines.append((where, stat.size))
     current, peak = tracemalloc.get_traced_memory()
     ranked = sorted(by_package.items(), key=lambda kv: -kv[1])[:top]
     return {

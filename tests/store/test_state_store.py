@@ -67,6 +67,22 @@ def test_a_write_names_the_version_it_read(store_and_wall: tuple[StateStore, Wal
     assert second.data == {"n": 2} and second.version == 2
 
 
+def test_a_stored_record_is_a_copy_as_the_table_keeps_it(
+    store_and_wall: tuple[StateStore, Wall],
+) -> None:
+    """The store keeps the data it was given (as JSON text), not the caller's objects: changing
+    what was written or what was read changes nothing stored."""
+    store, _ = store_and_wall
+    written: dict[str, list[int]] = {"times": [1]}
+    store.put(Item("app#a", written, LATER))
+    written["times"].append(2)
+    read = get(store, "app#a")
+    assert read is not None and read.data == {"times": [1]}
+    read.data["times"].append(3)
+    again = get(store, "app#a")
+    assert again is not None and again.data == {"times": [1]}
+
+
 def test_many_keys_are_read_in_batches_and_expired_items_are_gone(
     store_and_wall: tuple[StateStore, Wall],
 ) -> None:

@@ -5,6 +5,10 @@ safeguards answer from the local copy, and each change is written at once if it 
 anything: a conditional put on the version read; when another replica wrote first, the change
 is applied again to what it wrote. When the store cannot be read the application is marked
 `unknown` (its restarting fixes are held) until a read succeeds.
+
+The local copy is the decoded state and the version it was read at, never the stored item's
+data (a second copy of every app's state, in the store's JSON form), and no entry for an app
+whose state is empty (most of a fleet: `get` answers the empty state for it).
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ log = structlog.get_logger(__name__)
 
 KEEP = timedelta(days=90)  # an app's item outlives its last change by this (Security Hub's 90)
 CONFLICT_ROUNDS = 5
+EMPTY = AppState()
 
 
 def app_key(app: AppRef) -> str:
@@ -37,7 +42,7 @@ class AppStates:
     def __init__(self, store: StateStore, clock: WallClock) -> None:
         self.store = store
         self._clock = clock
-        self._items: dict[AppRef, Item] = {}
+        self._versions: dict[AppRef, int] = {}
         self._states: dict[AppRef, AppState] = {}
         self._prefetched: set[AppRef] = set()
         self._unknown: set[AppRef] = set()
@@ -91,16 +96,14 @@ class AppStates:
         for _ in range(CONFLICT_ROUNDS):
             with self._lock:
                 before = self._states.get(app, AppState())
-                item = self._items.get(app)
+                version = self._versions.get(app, 0)
             after = fn(before)
             if after == before:
                 return after
             data: dict[str, Any] = encode(after)
             expires = self._clock() + KEEP
             try:
-                stored = self.store.put(
-                    Item(app_key(app), data, expires, item.version if item else 0)
-                )
+                stored = self.store.put(Item(app_key(app), data, expires, version))
             except VersionConflict:
                 metrics.count_state_store_conflict()
                 self._reread(app)
@@ -108,12 +111,12 @@ class AppStates:
             except StoreUnavailable as exc:
                 self._unavailable([app], exc)
                 with self._lock:  # kept here: this process still acts on it
-                    self._states[app] = after
+                    self._keep(app, after)
                 return after
             self._healthy()
             with self._lock:
-                self._items[app] = stored
-                self._states[app] = after
+                self._versions[app] = stored.version
+                self._keep(app, after)
             return after
         log.warning("state_store_conflicts", app=str(app), rounds=CONFLICT_ROUNDS)
         return self.get(app)
@@ -141,7 +144,7 @@ class AppStates:
         with self._lock:
             for app in apps:
                 self._states.pop(app, None)
-                self._items.pop(app, None)
+                self._versions.pop(app, None)
 
     def _reread(self, app: AppRef) -> None:
         try:
@@ -156,12 +159,19 @@ class AppStates:
         """Under the lock: the app's state as read."""
         state = decode_as(AppState, item.data) if item is not None else AppState()
         if item is None:
-            self._items.pop(app, None)
+            self._versions.pop(app, None)
         else:
-            self._items[app] = item
-        self._states[app] = state
+            self._versions[app] = item.version
+        self._keep(app, state)
         self._unknown.discard(app)
         return state
+
+    def _keep(self, app: AppRef, state: AppState) -> None:
+        """Under the lock: the local copy of `app`'s state (none kept when it is empty)."""
+        if state == EMPTY:
+            self._states.pop(app, None)
+        else:
+            self._states[app] = state
 
     def _unavailable(self, apps: Iterable[AppRef], exc: Exception) -> None:
         metrics.count_state_store_error()
