@@ -5,7 +5,9 @@ many `a`s. Here every `*` but the last becomes an atomic group `(?>.*?FIXED)`: t
 occurrence of the fixed part that follows is taken and never revisited. That is enough for
 globs, because each fixed part has a fixed length (the leftmost match leaves the most text for
 the rest), and it bounds a match to O(len(text) * len(glob)) steps. The syntax is exactly
-fnmatch's (tests compare the two on generated globs); matching is case-sensitive.
+fnmatch's (tests compare the two on generated globs) but for one CPython quirk: a set that
+starts with an empty range followed by `!` (`[?--!]`) is read as written (here: `!`), not as
+fnmatch's accidental negation (any character). Matching is case-sensitive.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from fnmatch import fnmatchcase
 
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from daemon.desired import parse_config, resolve
@@ -20,7 +20,20 @@ from tests.unit.hostile_configs import PATHOLOGICAL_GLOB, PATHOLOGICAL_NAME, pat
     st.text(alphabet="ab-]!^\\z[", max_size=8),
 )
 def test_same_answers_as_fnmatchcase(glob: str, text: str) -> None:
+    assume(not _fnmatch_misreads_a_negation(glob))
     assert glob_matches(glob, text) == fnmatchcase(text, glob), compile_glob(glob).pattern
+
+
+def _fnmatch_misreads_a_negation(glob: str) -> bool:
+    """CPython's fnmatch drops an empty range at the start of a set by joining what is left of
+    it, and reads a `!` that lands first as a negation: `[?--!]` matches any character (also
+    `[`). daemon/desired/glob.py does not copy that: an over-wide skip here is harmless."""
+    return re.search(r"\[[^!]-.!", glob) is not None
+
+
+def test_fnmatch_quirk_is_skipped_and_the_set_is_read_as_written() -> None:
+    assert fnmatchcase("[", "[?--!]") and _fnmatch_misreads_a_negation("[?--!]")
+    assert not glob_matches("[?--!]", "[") and glob_matches("[?--!]", "!")
 
 
 def test_pathological_glob_compiles_to_atomic_groups_only() -> None:
