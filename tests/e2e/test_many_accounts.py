@@ -128,8 +128,13 @@ def test_an_outsiders_drift_in_a_member_is_fixed_from_its_event_via_the_member_r
         by = [c["caller_arn"] for c in fixes]
         assert by[0].endswith(":user/alice")
         assert by[-1].startswith(f"arn:aws:sts::{member}:assumed-role/flink-remediator-member/")
-        applied = daemon.events("remediation_applied", account=member, app=APP)
-        assert applied and not daemon.events("sweep_finished")[1:]  # from the event, no sweep
+        # The audit record follows the change (its operation followed, its outcome claimed).
+        daemon.until(
+            lambda: daemon.events("remediation_applied", account=member, app=APP),
+            "the member's fix recorded applied",
+            timeout=30,
+        )
+        assert not daemon.events("sweep_finished")[1:]  # from the event, no sweep
     finally:
         daemon.stop()
 

@@ -111,6 +111,11 @@ def test_the_daemon_fixes_a_member_drift_through_the_stacks(
             "platform-admin",
             "flink-remediator-member",
         ]
-        assert daemon.events("remediation_applied", account=MEMBER, app=APP)
+        # The audit record follows the change (its operation followed, its outcome claimed).
+        daemon.until(
+            lambda: daemon.events("remediation_applied", account=MEMBER, app=APP),
+            "the fix recorded applied",
+            30,
+        )
     finally:
         daemon.stop()
